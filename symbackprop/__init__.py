@@ -1,0 +1,79 @@
+"""symbackprop: the mathematics of neural networks, derived symbolically.
+
+Build a network in the book's notation, derive its gradients two ways
+(directly and by the δ recurrence), prove them equal, typeset them and
+compile them to NumPy.
+
+>>> from symbackprop import Network, delta_route, verify
+>>> net = Network([12, 3, 2])
+>>> delta_route(net).gradients[net.symbol("w^2_11")]
+delta^2_1*x_1
+>>> verify(net).ok
+True
+"""
+
+from .activations import Activation, get_activation
+from .compile import CompiledGradient, compile_scalar
+from .costs import Cost, get_cost
+from .derive import (
+    ChainRuleExpansion,
+    DeltaRoute,
+    DirectRoute,
+    chain_rule_expansion,
+    count_paths,
+    delta_route,
+    direct_route,
+    expression_size,
+)
+from .errors import (
+    DataError,
+    ExpressionError,
+    NetworkSpecError,
+    NotDifferentiableError,
+    ParameterFileError,
+    SizeLimitError,
+    SymbackpropError,
+    UnknownNameError,
+)
+from .latex import book_latex
+from .layers import Dense, Layer
+from .network import LayeredModel, Network
+from .parsing import parse_expression
+from .verify import VerificationReport, prove_equal, verify, verify_claim
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "ChainRuleExpansion",
+    "CompiledGradient",
+    "Cost",
+    "DataError",
+    "DeltaRoute",
+    "Dense",
+    "DirectRoute",
+    "ExpressionError",
+    "Layer",
+    "LayeredModel",
+    "Network",
+    "NetworkSpecError",
+    "NotDifferentiableError",
+    "ParameterFileError",
+    "SizeLimitError",
+    "SymbackpropError",
+    "UnknownNameError",
+    "VerificationReport",
+    "book_latex",
+    "chain_rule_expansion",
+    "compile_scalar",
+    "count_paths",
+    "delta_route",
+    "direct_route",
+    "expression_size",
+    "get_activation",
+    "get_cost",
+    "parse_expression",
+    "prove_equal",
+    "verify",
+    "verify_claim",
+]

@@ -1,0 +1,48 @@
+"""The exception family: every error the library raises on bad input.
+
+The CLI maps any :class:`SymbackpropError` to one line on standard error and
+exit status 2, so each message says what was wrong *and* what to do instead.
+
+>>> from symbackprop import Network
+>>> Network([12, 0, 2])
+Traceback (most recent call last):
+...
+symbackprop.errors.NetworkSpecError: layer 2 has width 0; every layer needs a positive integer number of units
+"""
+
+from __future__ import annotations
+
+
+class SymbackpropError(Exception):
+    """Base of every error symbackprop raises on bad input."""
+
+
+class NetworkSpecError(SymbackpropError, ValueError):
+    """Layer sizes or layer options that do not describe a network."""
+
+
+class UnknownNameError(SymbackpropError, KeyError):
+    """An activation, cost, parameter or data-set name that does not exist."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ExpressionError(SymbackpropError, ValueError):
+    """User text that is not a safe, well-formed mathematical expression."""
+
+
+class SizeLimitError(SymbackpropError, ValueError):
+    """A derivation that would be too large to build; the message says how to force it."""
+
+
+class NotDifferentiableError(SymbackpropError, ValueError):
+    """A quantity whose gradient is useless for training (e.g. the unit step)."""
+
+
+class DataError(SymbackpropError, ValueError):
+    """Data or parameters of the wrong shape, or with NaN/inf or labels out of range."""
+
+
+class ParameterFileError(SymbackpropError, ValueError):
+    """A parameter file that is missing, corrupt or does not fit the network."""
