@@ -1,0 +1,55 @@
+"""Options shared by the commands that build a fully connected network."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import NetworkSpecError
+from ..network import Network
+
+
+def add_network_options(parser: argparse.ArgumentParser, default_layers: str = "12,3,2") -> None:
+    parser.add_argument(
+        "--layers",
+        default=default_layers,
+        help=f"widths of layers 1..L, input first (default {default_layers}, the book's network)",
+    )
+    parser.add_argument(
+        "--activation",
+        default="sigmoid",
+        help="sigmoid, tanh, softsign, relu, identity, step, generic, or an expression in z "
+        "(default sigmoid); several comma-free names separated by ';' give one per layer",
+    )
+    parser.add_argument(
+        "--cost",
+        default="squared",
+        help="squared, cross-entropy, or an expression in a and t (default squared)",
+    )
+
+
+def parse_layers(text: str) -> list[int]:
+    """``"12,3,2"`` → ``[12, 3, 2]``, with a clear error for anything else.
+
+    >>> parse_layers("12, 3, 2")
+    [12, 3, 2]
+    >>> parse_layers("12,x,2")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: --layers must be comma-separated positive integers such as 12,3,2; 'x' is not an integer
+    """
+    sizes = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            sizes.append(int(part))
+        except ValueError:
+            raise NetworkSpecError(
+                f"--layers must be comma-separated positive integers such as 12,3,2; {part!r} is not an integer"
+            ) from None
+    return sizes
+
+
+def network_from_args(args: argparse.Namespace) -> Network:
+    activations = [a.strip() for a in args.activation.split(";")]
+    activation = activations[0] if len(activations) == 1 else activations
+    return Network(parse_layers(args.layers), activation=activation, cost=args.cost)
