@@ -120,6 +120,18 @@ def local_derivative(model: LayeredModel, of: sp.Symbol, wrt: sp.Symbol) -> sp.E
     return _atomize(sp.diff(equation, wrt), _atomizer(model))
 
 
+def _term_derivative(term: sp.Expr, s: sp.Symbol) -> sp.Expr:
+    """``∂term/∂s``. A product in which ``s`` is a plain factor (``w^l_{ji} a^{l−1}_i``
+    by ``w``, or by ``a``) is linear in ``s``: its derivative is the product of
+    the other factors. This is the bulk of every weighted sum, and SymPy's
+    general ``diff`` would spend most of the δ route's time on it."""
+    if isinstance(term, sp.Mul) and term.args.count(s) == 1:
+        others = [f for f in term.args if f != s]
+        if not any(f.has(s) for f in others):
+            return sp.Mul(*others)
+    return sp.diff(term, s)
+
+
 # --- the δ route ---------------------------------------------------------------
 
 @dataclass
@@ -212,7 +224,7 @@ def delta_route(model: LayeredModel) -> DeltaRoute:
                 containing[s].append(term)
         for s, used in containing.items():
             if s in model.definitions or s in parameters:
-                local = sp.diff(sp.Add(*used), s)
+                local = sp.Add(*(_term_derivative(term, s) for term in used))
                 if not local.is_Atom:
                     local = _atomize(local, reverse)
                 if local != 0:
