@@ -59,7 +59,6 @@ class Check:
     agrees: bool | None
     difference: float | None = None
     seconds: float = 0.0
-    detail: str = ""
 
     @property
     def status(self) -> str:
