@@ -2,26 +2,37 @@
 
 Printers only format what the steps hold, so a document can never drift from
 the mathematics that produced it: tests compare the objects, not the text.
+Prose (titles, justifications, notes) is Unicode text in which ``$…$``
+marks inline math written in LaTeX; each printer renders it its own way.
 
 >>> import sympy as sp
 >>> z = sp.Symbol("z")
 >>> d = Derivation("The sigmoid", [
-...     Step("Definition", "the book's activation", [(sp.Function("sigma")(z), 1 / (1 + sp.exp(-z)))]),
+...     Step("Definition", "the book's activation $\\\\sigma$", [(sp.Function("sigma")(z), 1 / (1 + sp.exp(-z)))]),
 ... ])
 >>> print(d.text())
 The sigmoid
 <BLANKLINE>
-1. Definition — the book's activation
-   sigma(z) = 1/(1 + exp(-z))
+1. Definition — the book's activation σ
+   σ(z) = 1/(1 + exp(-z))
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .derive import Partial
 from .latex import book_latex
+from .plaintext import BookTextPrinter
+
+
+def _settings(obj: sp.Basic) -> dict:
+    # A chain-rule product keeps the order it was built in: from C down to
+    # the parameter, as in the book. Everything else prints canonically.
+    return {"order": "none"} if obj.has(Partial) else {}
 
 
 @dataclass
@@ -42,12 +53,35 @@ class Step:
         """``(lhs, relation, rhs)`` for each equation."""
         return [(e[0], e[2] if len(e) > 2 else "=", e[1]) for e in self.equations]
 
+    def formulas(self) -> list[str]:
+        """Each equation as one LaTeX formula.
+
+        >>> import sympy as sp
+        >>> Step("t", "j", [(sp.Symbol("C_T"), sp.Symbol("C_1") + sp.Symbol("C_2"))]).formulas()
+        ['C_{T} = C_{1} + C_{2}']
+        """
+        return [f"{_tex(lhs)} {_LATEX_RELATION.get(rel, rel)} {_tex(rhs)}" for lhs, rel, rhs in self.rows()]
+
+    def _repr_latex_(self) -> str:
+        return _display(self.formulas())
+
 
 _LATEX_RELATION = {"=": "=", "≈": r"\approx", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "⇒": r"\Rightarrow"}
 
 
-def _tex(obj) -> str:
-    return obj if isinstance(obj, str) else book_latex(obj)
+def _tex(obj: sp.Basic | str) -> str:
+    # A string is LaTeX already (kept for steps written before the printers).
+    return obj if isinstance(obj, str) else book_latex(obj, **_settings(obj))
+
+
+def _plain(obj: sp.Basic | str) -> str:
+    return text_prose(f"${obj}$") if isinstance(obj, str) else BookTextPrinter(_settings(obj)).doprint(obj)
+
+
+def _display(formulas: list[str]) -> str:
+    """Display math for Jupyter: one aligned block (MathJax and KaTeX both know ``aligned``)."""
+    body = r" \\ ".join(f.replace(" = ", " &= ", 1) for f in formulas)
+    return "$$\\begin{aligned}" + body + "\\end{aligned}$$"
 
 
 @dataclass
@@ -60,84 +94,141 @@ class Derivation:
 
     def formulas(self) -> list[str]:
         """Every equation of every step as one LaTeX formula (for renderers)."""
-        return [
-            f"{_tex(lhs)} {_LATEX_RELATION.get(rel, rel)} {_tex(rhs)}"
-            for step in self.steps
-            for lhs, rel, rhs in step.rows()
-        ]
+        return [f for step in self.steps for f in step.formulas()]
 
     def latex(self) -> str:
         """A LaTeX fragment (needs amsmath): one ``align*`` block per step."""
         parts = []
         for n, step in enumerate(self.steps, start=1):
             parts.append(
-                rf"\paragraph{{Step {n}: {_escape(step.title)}.}} {_escape(step.justification)}"
+                rf"\paragraph{{Step {n}: {latex_prose(step.title)}.}} {latex_prose(step.justification)}."
             )
             if step.rows():
-                lines = [
-                    f"{_tex(lhs)} &{_LATEX_RELATION.get(rel, rel)} {_tex(rhs)}"
-                    for lhs, rel, rhs in step.rows()
-                ]
+                lines = [f.replace(" = ", " &= ", 1) if "&" not in f else f for f in step.formulas()]
                 parts.append("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}")
             if step.note:
-                parts.append(_escape(step.note))
+                parts.append(latex_prose(step.note))
         return "\n\n".join(parts) + "\n"
 
     def latex_document(self) -> str:
         """A standalone document that compiles with pdflatex."""
-        intro = f"{_escape(self.intro)}\n\n" if self.intro else ""
+        intro = f"{latex_prose(self.intro)}\n\n" if self.intro else ""
         return (
             "\\documentclass[11pt]{article}\n"
             "\\usepackage[utf8]{inputenc}\n"
             "\\usepackage{amsmath,amssymb}\n"
             "\\usepackage[margin=2cm]{geometry}\n"
             "\\allowdisplaybreaks\n"
-            f"\\title{{{_escape(self.title)}}}\n\\date{{}}\n"
+            "\\setlength{\\parindent}{0pt}\n"
+            f"\\title{{{latex_prose(self.title)}}}\n\\date{{}}\n"
             "\\begin{document}\n\\maketitle\n\n"
             f"{intro}{self.latex()}"
             "\\end{document}\n"
         )
 
     def markdown(self) -> str:
-        """Markdown with ``$$…$$`` display math."""
+        """Markdown with ``$$…$$`` display math (and ``$…$`` inline math in prose)."""
         out = [f"# {self.title}", ""]
         if self.intro:
             out += [self.intro, ""]
         for n, step in enumerate(self.steps, start=1):
-            out += [f"**Step {n}: {step.title}.** {step.justification}", ""]
-            for lhs, rel, rhs in step.rows():
-                out += ["$$", f"{_tex(lhs)} {_LATEX_RELATION.get(rel, rel)} {_tex(rhs)}", "$$", ""]
+            out += [f"**Step {n}: {step.title}.** {step.justification}.", ""]
+            for formula in step.formulas():
+                out += ["$$", formula, "$$", ""]
             if step.note:
                 out += [step.note, ""]
         return "\n".join(out)
 
     def text(self) -> str:
         """Plain Unicode text for a terminal."""
-        out = [self.title, ""]
+        out = [text_prose(self.title), ""]
         if self.intro:
-            out += [self.intro, ""]
+            out += [text_prose(self.intro), ""]
         for n, step in enumerate(self.steps, start=1):
-            out.append(f"{n}. {step.title} — {step.justification}")
+            out.append(f"{n}. {text_prose(step.title)} — {text_prose(step.justification)}")
             for lhs, rel, rhs in step.rows():
                 out.append(f"   {_plain(lhs)} {rel} {_plain(rhs)}")
             if step.note:
-                out.append(f"   {step.note}")
+                out.append(f"   {text_prose(step.note)}")
         return "\n".join(out)
 
+    def panels(self) -> list:
+        """One rich panel per step, for a terminal.
+
+        >>> import sympy as sp
+        >>> d = Derivation("T", [Step("Cost", "one example", [(sp.Symbol("C"), sp.Symbol("c"))])])
+        >>> d.panels()[0].title
+        'Step 1: Cost'
+        """
+        from rich.panel import Panel
+        from rich.text import Text
+
+        panels = []
+        for n, step in enumerate(self.steps, start=1):
+            body = Text(text_prose(step.justification), style="italic")
+            for lhs, rel, rhs in step.rows():
+                body.append(f"\n{_plain(lhs)} {rel} {_plain(rhs)}", style="bold")
+            if step.note:
+                body.append(f"\n{text_prose(step.note)}", style="dim")
+            panels.append(Panel(body, title=f"Step {n}: {text_prose(step.title)}", title_align="left"))
+        return panels
+
     def _repr_latex_(self) -> str:
-        return "$\\displaystyle " + r" \\ ".join(self.formulas()) + "$"
+        return _display(self.formulas())
 
 
-def _plain(obj) -> str:
-    return obj if isinstance(obj, str) else sp.sstr(obj)
+# --- prose -------------------------------------------------------------------
+
+_MATH = re.compile(r"\$([^$]*)\$")
+
+#: Unicode in prose and how LaTeX (with only amsmath) spells it.
+UNICODE_LATEX = {
+    "δ": r"$\delta$", "∂": r"$\partial$", "σ": r"$\sigma$", "η": r"$\eta$", "θ": r"$\theta$",
+    "Σ": r"$\Sigma$", "∇": r"$\nabla$", "⊙": r"$\odot$", "·": r"$\cdot$", "×": r"$\times$",
+    "≈": r"$\approx$", "≤": r"$\le$", "≥": r"$\ge$", "≠": r"$\ne$", "→": r"$\to$",
+    "⇒": r"$\Rightarrow$", "−": "-", "—": "---", "–": "--", "’": "'", "…": r"\dots{}",
+    "²": r"$^2$", "′": "'", "“": "``", "”": "''",
+    "λ": r"$\lambda$", "Δ": r"$\Delta$", "∞": r"$\infty$",
+}
+_TEX_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$", "^": r"\^{}",
+                 "{": r"\{", "}": r"\}", "~": r"\~{}", "\\": r"\textbackslash{}"}
+_MATH_UNICODE = {"δ": r"\delta ", "∂": r"\partial ", "σ": r"\sigma ", "η": r"\eta ", "Σ": r"\sum ",
+                 "⊙": r"\odot ", "·": r"\cdot ", "×": r"\times ", "−": "-", "′": "'"}
 
 
-_ESCAPES = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$"}
+def latex_prose(text: str) -> str:
+    """Prose for LaTeX: special characters escaped and Unicode spelled out,
+    ``$…$`` kept as math.
 
-
-def _escape(text: str) -> str:
-    """Prose for LaTeX: escape TeX's special characters outside ``$…$`` math."""
+    >>> latex_prose("δ route — 50% of $w^l_{ji}$, ⊙ and C_T")
+    '$\\\\delta$ route --- 50\\\\% of $w^l_{ji}$, $\\\\odot$ and C\\\\_T'
+    """
     out = []
     for n, chunk in enumerate(text.split("$")):
-        out.append(chunk if n % 2 else "".join(_ESCAPES.get(c, c) for c in chunk))
-    return "$".join(out)
+        if n % 2:
+            out.append("$" + "".join(_MATH_UNICODE.get(c, c) for c in chunk) + "$")
+        else:
+            out.append("".join(UNICODE_LATEX.get(c, _TEX_SPECIALS.get(c, c)) for c in chunk))
+    return "".join(out)
+
+
+_TEXT_COMMANDS = {r"\delta": "δ", r"\partial": "∂", r"\sigma": "σ", r"\odot": "⊙", r"\eta": "η",
+                  r"\cdot": "·", r"\sum": "Σ", r"\to": "→", r"\tanh": "tanh", r"\log": "log",
+                  r"\theta": "θ", r"\infty": "∞", r"\ne": "≠", r"\le": "≤", r"\ge": "≥"}
+
+
+def text_prose(text: str) -> str:
+    """Prose for a terminal: inline math with its LaTeX commands turned into
+    Unicode and its braces dropped.
+
+    >>> text_prose(r"$\\delta^{l+1}_j$ and $\\sigma'$")
+    "δ^(l+1)_j and σ'"
+    """
+    def plain(match: re.Match) -> str:
+        math = match.group(1)
+        for command, letter in _TEXT_COMMANDS.items():
+            math = re.sub(re.escape(command) + r"(?![A-Za-z])\s*", letter, math)
+        math = re.sub(r"\{([^{}]*)\}", lambda m: m.group(1) if m.group(1).isalnum() else f"({m.group(1)})", math)
+        return math.replace("\\", "")
+
+    return _MATH.sub(plain, text)

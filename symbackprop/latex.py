@@ -3,6 +3,9 @@
 Symbols are named as the book writes them (``w^2_11`` prints as
 ``w^{2}_{11}``); the generic activation's derivative prints as ``a'(z)``,
 the sigmoid as ``σ``, and chain-rule factors as ``∂C/∂a^{3}_{1}``.
+Index notation reads the same way: ``w[l + 1, j, i]`` (an ``Indexed``)
+prints as ``w^{l + 1}_{j i}`` (layer up, units down: *to* j, *from* i), and
+the Hadamard product as ``⊙``.
 
 >>> import sympy as sp
 >>> from symbackprop.activations import generic_a, sigmoid
@@ -32,16 +35,27 @@ class BookLatexPrinter(LatexPrinter):
         return super()._print_Symbol(expr, style=style)
 
     def _print_Derivative(self, expr):
-        # d a(z)/dz of an undefined function of one variable: the book's a'(z).
+        # d a(z)/dz of a function of one variable: the book's a'(z), σ'(z).
         inner = expr.expr
-        if (
-            isinstance(inner, sp.core.function.AppliedUndef)
-            and len(inner.args) == 1
-            and expr.variables == inner.args
-            and expr.derivative_count == 1
-        ):
+        if isinstance(inner, sp.core.function.AppliedUndef) and is_slope(expr):
             return r"%s'\left(%s\right)" % (inner.func.__name__, self._print(inner.args[0]))
+        if is_slope(expr):
+            value = self._print(inner)
+            cut = value.find(r"{\left(") if r"{\left(" in value else value.find(r"\left(")
+            if cut > 0:
+                return value[:cut] + "'" + value[cut:]
         return super()._print_Derivative(expr)
+
+    def _print_Indexed(self, expr):
+        # The book puts the layer up and the units down: w^{l+1}_{ji}; an index
+        # reads l - 1 whatever order the formula around it is printed in.
+        plain = BookLatexPrinter()
+        base = self._print(sp.Symbol(expr.base.label.name))
+        indices = [plain._print(i) for i in expr.indices]
+        if len(indices) == 1:
+            return "%s_{%s}" % (base, indices[0])
+        joiner = "" if compact_indices(expr.indices[1:]) else ","
+        return "%s^{%s}_{%s}" % (base, indices[0], joiner.join(indices[1:]))
 
     def _print_Subs(self, expr):
         # Subs(Derivative(a(ξ), ξ), ξ, z) is a'(z) evaluated at a compound z.
@@ -52,9 +66,43 @@ class BookLatexPrinter(LatexPrinter):
                 return r"%s'\left(%s\right)" % (inner.func.__name__, self._print(point))
         return super()._print_Subs(expr)
 
+    def _print_MatrixSymbol(self, expr):
+        # Named like any quantity: "delta^{l+1}" prints as \delta^{l+1}.
+        return self._print_Symbol(sp.Symbol(expr.name))
+
+    def _print_HadamardProduct(self, expr):
+        return r" \odot ".join(
+            self.parenthesize(arg, sp.printing.precedence.PRECEDENCE["Mul"]) for arg in expr.args
+        )
+
     def _print_Heaviside(self, expr, exp=None):
         tex = r"u\left(%s\right)" % self._print(expr.args[0])
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+def is_slope(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is ``f'(z)``: a first derivative of a function of one
+    variable by that variable.
+
+    >>> import sympy as sp
+    >>> z = sp.Symbol("z")
+    >>> is_slope(sp.Derivative(sp.tanh(z), z)), is_slope(sp.Derivative(sp.tanh(2 * z), z))
+    (True, False)
+    """
+    if not isinstance(expr, sp.Derivative) or expr.derivative_count != 1:
+        return False
+    inner = expr.expr
+    return isinstance(inner, sp.Function) and len(inner.args) == 1 and expr.variables == inner.args
+
+
+def compact_indices(indices) -> bool:
+    """Whether subscripts can be written side by side (``ji``, ``11``) unambiguously.
+
+    >>> import sympy as sp
+    >>> compact_indices(sp.symbols("j i")), compact_indices([sp.Integer(1), sp.Integer(12)])
+    (True, False)
+    """
+    return all(i.is_Symbol or (i.is_Integer and 0 <= i < 10) for i in indices)
 
 
 def book_latex(expr: sp.Basic, **settings) -> str:
