@@ -154,3 +154,72 @@ def compile_scalar(
         model, kind, backend, tuple(model.parameters), cost, gradients, common, function
     )
 
+
+
+class ScalarModel:
+    """A fully connected network trained by the scalar path (one compiled
+    expression per weight, as the book's spreadsheet computes them); a
+    :class:`~symbackprop.train.Trainable` with the same parameters as
+    :class:`~symbackprop.arrays.ArrayModel`.
+
+    >>> model = ScalarModel([1, 1], activation="identity")
+    >>> model.cost_and_gradient({"W2": np.array([[2.0]]), "b2": np.array([1.0])},
+    ...                         np.array([[1.0]]), np.array([[0.0]]))
+    (4.5, {'W2': array([[3.]]), 'b2': array([3.])})
+    """
+
+    path = "scalar"
+
+    def __init__(self, sizes_or_network, activation="sigmoid", cost="squared") -> None:
+        import time
+
+        from .arrays import book_file_aliases, dense_parameter_shapes
+        from .network import Network
+
+        self.network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
+            list(sizes_or_network), activation=activation, cost=cost
+        )
+        start = time.perf_counter()
+        self.compiled = compile_scalar(self.network)
+        net = self.network
+        names = _safe_names(list(net.inputs) + list(net.parameters) + list(net.definitions))
+        self._forward = sp.lambdify(
+            [names[s] for s in list(net.inputs) + list(net.parameters)],
+            [names[a] for a in net.output_layer.outputs],
+            modules=_modules("numpy", net),
+            cse=lambda exprs: ([(names[s], e.xreplace(names)) for s, e in net.definitions.items()], exprs),
+            use_imps=False,
+            docstring_limit=None,
+        )
+        self.compile_seconds = time.perf_counter() - start
+        self.sizes = net.sizes
+        self.parameter_shapes = dense_parameter_shapes(self.sizes)
+        self.file_aliases = book_file_aliases(len(self.sizes))
+        self.input_shape = (self.sizes[0],)
+        self.output_size = self.sizes[-1]
+        # Where each symbol w^l_{ji}, b^l_j sits in the arrays W^l, b^l.
+        self._places = [
+            (f"W{layer.index}" if n < layer.W.rows * layer.W.cols else f"b{layer.index}",
+             divmod(n, layer.W.cols) if n < layer.W.rows * layer.W.cols else (n - layer.W.rows * layer.W.cols,))
+            for layer in net.layers for n in range(layer.parameter_count)
+        ]
+
+    def describe(self) -> str:
+        return self.network.describe()
+
+    def _values(self, params) -> list[float]:
+        return [params[name][place] for name, place in self._places]
+
+    def cost_and_gradient(self, params, X, T):
+        """``C_T`` and ``∂C_T/∂p`` of a batch, one compiled expression per parameter."""
+        out = self.compiled.function(*X.T, *T.T, *self._values(params))
+        batch = X.shape[0]
+        gradient = {name: np.zeros(shape) for name, shape in self.parameter_shapes.items()}
+        for (name, place), value in zip(self._places, out[1:]):
+            gradient[name][place] = np.sum(np.broadcast_to(value, (batch,)))
+        return float(np.sum(np.broadcast_to(out[0], (batch,)))), gradient
+
+    def predict(self, params, X):
+        """The outputs ``a^L`` of each example (examples × output units)."""
+        outputs = self._forward(*X.T, *self._values(params))
+        return np.stack([np.broadcast_to(o, (X.shape[0],)) for o in outputs], axis=1)
