@@ -101,7 +101,7 @@ class Derivation:
         parts = []
         for n, step in enumerate(self.steps, start=1):
             parts.append(
-                rf"\paragraph{{Step {n}: {latex_prose(step.title)}.}} {latex_prose(step.justification)}."
+                rf"\paragraph{{Step {n}: {latex_prose(step.title)}.}} {latex_prose(_sentence(step.justification))}"
             )
             if step.rows():
                 lines = [f.replace(" = ", " &= ", 1) if "&" not in f else f for f in step.formulas()]
@@ -132,7 +132,7 @@ class Derivation:
         if self.intro:
             out += [self.intro, ""]
         for n, step in enumerate(self.steps, start=1):
-            out += [f"**Step {n}: {step.title}.** {step.justification}.", ""]
+            out += [f"**Step {n}: {step.title}.** {_sentence(step.justification)}", ""]
             for formula in step.formulas():
                 out += ["$$", formula, "$$", ""]
             if step.note:
@@ -178,6 +178,14 @@ class Derivation:
 
 
 # --- prose -------------------------------------------------------------------
+
+def _sentence(text: str) -> str:
+    """A justification as a sentence after its heading: capital first, full stop last."""
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
 
 _MATH = re.compile(r"\$([^$]*)\$")
 
@@ -227,7 +235,7 @@ def text_prose(text: str) -> str:
     def plain(match: re.Match) -> str:
         math = match.group(1)
         for command, letter in _TEXT_COMMANDS.items():
-            math = re.sub(re.escape(command) + r"(?![A-Za-z])\s*", letter, math)
+            math = re.sub(re.escape(command) + r"(?![A-Za-z])", letter, math)
         math = re.sub(r"\{([^{}]*)\}", lambda m: m.group(1) if m.group(1).isalnum() else f"({m.group(1)})", math)
         return math.replace("\\", "")
 

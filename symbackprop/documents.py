@@ -151,7 +151,7 @@ def _check_expandable(exprs, force: bool) -> None:
     if size.tree_ops > EXPAND_LIMIT and not force:
         raise SizeLimitError(
             f"written out, these formulas have {size.tree_ops} operations (limit {EXPAND_LIMIT}): "
-            "too long to print. Leave out expand (CLI: --expand), or force it with force=True "
+            "too long to print. Leave out expand=True (CLI: --expand), or force it with force=True "
             "(CLI: --force)"
         )
 
@@ -248,19 +248,27 @@ def verdict_step(report: VerificationReport, route: DeltaRoute, parameter: sp.Sy
     """Part 4: what the engine's verification found."""
     model = route.model
     shown = model.parameters if len(model.parameters) <= GRADIENT_TABLE_LIMIT else (parameter,)
-    if report.ok:
-        verdict = (
-            f"The two routes agree: for all {len(report.by_parameter())} parameters the written-out direct "
-            f"derivative equals the δ route ({', '.join(report.methods)})."
-        )
-    else:
-        verdict = f"The two routes do NOT agree: {report.summary()}."
     return Step(
         "Verdict",
         "the engine's verification of the δ route against the direct derivative",
         [(Partial(COST, p), route.gradients[p]) for p in shown],
-        note=verdict,
+        note=verdict_sentence(report),
     )
+
+
+def verdict_sentence(report: VerificationReport) -> str:
+    """The verification's outcome as one sentence for a document.
+
+    >>> from symbackprop import Network, verify
+    >>> verdict_sentence(verify(Network([1, 1]), exact=True, numeric=False, finite_differences=False))
+    'The two routes agree: for all 2 parameters the written-out direct derivative equals the δ route (exact).'
+    """
+    if report.ok:
+        return (
+            f"The two routes agree: for all {len(report.by_parameter())} parameters the written-out direct "
+            f"derivative equals the δ route ({', '.join(report.methods)})."
+        )
+    return f"The two routes do NOT agree: {report.summary()}."
 
 
 def network_derivation(

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SymbackpropError
-from . import tour, verify
+from . import derivations, derive, tour, verify
 
 #: Subcommand modules; each has ``register(subparsers)``.
-COMMANDS = [verify]
+COMMANDS = [verify, derive, derivations]
 
 
 class UsageError(SymbackpropError):

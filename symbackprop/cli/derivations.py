@@ -1,0 +1,25 @@
+"""``symbackprop derivations``: regenerate every document in ``derivations/``."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from ..topics import write_documents
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "derivations",
+        help="regenerate the derivation documents (.md and .tex per topic)",
+        description="Write every topic's derivation as Markdown and as a standalone LaTeX document.",
+    )
+    p.add_argument("--out", default="derivations", help="folder to write to (default derivations/)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    written = write_documents(args.out)
+    Console().print(f"wrote {len(written)} files to {args.out}")
+    return 0

@@ -1,0 +1,48 @@
+"""``symbackprop derive``: a network's backpropagation, derived step by step."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from ..documents import network_derivation
+from .options import add_network_options, network_from_args
+
+FORMATS = ("text", "latex", "markdown")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "derive",
+        help="derive backpropagation step by step (LaTeX, Markdown or text)",
+        description="Derive ∂C/∂p for one parameter two ways — by the chain rule path by path, and by "
+        "the unit errors δ and their recurrence — and show that they agree, step by step in the book's "
+        "notation. LaTeX output is a standalone document for pdflatex.",
+    )
+    add_network_options(p, default_layers="2,2,1")
+    p.add_argument("--param", help="the parameter to derive, e.g. w^2_11 (default: the first weight, w^2_11)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    p.add_argument("--expand", action="store_true",
+                   help="also write z, a and δ out in the inputs and parameters")
+    p.add_argument("--force", action="store_true", help="build and print even when it is huge")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    doc = network_derivation(network_from_args(args), args.param, expand=args.expand, force=args.force)
+    if args.out is None and args.format == "text" and sys.stdout.isatty():
+        console = Console()
+        console.rule(doc.title)
+        for panel in doc.panels():
+            console.print(panel)
+        return 0
+    text = {"text": doc.text, "latex": doc.latex_document, "markdown": doc.markdown}[args.format]()
+    if args.out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return 0
