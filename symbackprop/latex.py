@@ -37,7 +37,7 @@ class BookLatexPrinter(LatexPrinter):
     def _print_Derivative(self, expr):
         # d a(z)/dz of a function of one variable: the book's a'(z), σ'(z).
         inner = expr.expr
-        if isinstance(inner, sp.core.function.AppliedUndef) and is_slope(expr):
+        if isinstance(inner, sp.core.function.AppliedUndef) and len(inner.args) == 1 and is_slope(expr):
             return r"%s'\left(%s\right)" % (inner.func.__name__, self._print(inner.args[0]))
         if is_slope(expr):
             value = self._print(inner)
@@ -91,8 +91,14 @@ def is_slope(expr: sp.Basic) -> bool:
     """
     if not isinstance(expr, sp.Derivative) or expr.derivative_count != 1:
         return False
-    inner = expr.expr
-    return isinstance(inner, sp.Function) and len(inner.args) == 1 and expr.variables == inner.args
+    inner, (variable,) = expr.expr, expr.variables
+    # Extra arguments that are constants (Heaviside's value at 0) do not count.
+    return (
+        isinstance(inner, sp.Function)
+        and bool(inner.args)
+        and inner.args[0] == variable
+        and not any(arg.has(variable) for arg in inner.args[1:])
+    )
 
 
 def compact_indices(indices) -> bool:
