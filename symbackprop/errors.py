@@ -46,3 +46,7 @@ class DataError(SymbackpropError, ValueError):
 
 class ParameterFileError(SymbackpropError, ValueError):
     """A parameter file that is missing, corrupt or does not fit the network."""
+
+
+class NoSolutionError(SymbackpropError, ValueError):
+    """A problem with no answer: no real solution of ∇f = 0, or no minimum (f unbounded below)."""

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SymbackpropError
-from . import derivations, derive, tour, verify
+from . import calc, derivations, derive, tour, verify
 
 #: Subcommand modules; each has ``register(subparsers)``.
-COMMANDS = [verify, derive, derivations]
+COMMANDS = [verify, calc, derive, derivations]
 
 
 class UsageError(SymbackpropError):

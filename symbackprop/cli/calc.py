@@ -1,0 +1,131 @@
+"""``symbackprop calc``: chapter 2 of the book, one subcommand per idea.
+
+    symbackprop calc minimum "(x-1)**2 + 2*(y+1)**2 + x*y"
+    symbackprop calc lagrange "x*y" --constraint "x + y = 1"
+    symbackprop calc approx "exp(x)*sin(y)" --at 0,1
+    symbackprop calc steepest "x**2 + y**2" --at 3,2
+    symbackprop calc gd "x**2 + y**2" --start 3,2 --eta 0.1 --steps 30
+    symbackprop calc regression data.csv        (or --x 1,2,3 --y 2,4,7)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from .. import calculus, descent, regression
+from ..derivation import Derivation
+from ..errors import DataError
+from ..multivariable import DEFAULT_VARIABLES
+
+
+def _numbers(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",")]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    calc = sub.add_parser(
+        "calc",
+        help="chapter 2: minimum, Lagrange multipliers, approximation, gradient descent, regression",
+        description="The mathematics of chapter 2, exactly and step by step, for a function you type "
+        "(use x, y, z or name your variables with --vars; ** or ^ for powers).",
+    )
+    topics = calc.add_subparsers(dest="topic", metavar="TOPIC", required=True)
+
+    def topic(name: str, help_: str, run) -> argparse.ArgumentParser:
+        p = topics.add_parser(name, help=help_, description=help_)
+        p.add_argument(
+            "--format", choices=["text", "markdown", "latex"], default="text",
+            help="text (default, for a terminal), markdown, or a standalone LaTeX document",
+        )
+        p.add_argument(
+            "--vars", default=",".join(DEFAULT_VARIABLES),
+            help=f"the variable names the function may use (default {','.join(DEFAULT_VARIABLES)})",
+        )
+        p.set_defaults(run=lambda args: _show(run(args), args.format))
+        return p
+
+    p = topic("minimum", "solve ∂f/∂x = ∂f/∂y = … = 0 exactly and classify by the Hessian", _minimum)
+    p.add_argument("function", help='f, e.g. "(x-1)**2 + 2*(y+1)**2 + x*y"')
+    p = topic("lagrange", "extremes of f under a constraint g = 0 by Lagrange multipliers", _lagrange)
+    p.add_argument("function", help='f, e.g. "x*y"')
+    p.add_argument("--constraint", required=True, help='g (meaning g = 0) or "left = right", e.g. "x + y = 1"')
+    p = topic("approx", "the approximation formula Δz ≈ ∂z/∂x Δx + ∂z/∂y Δy at a point, checked", _approx)
+    p.add_argument("function", help='z, e.g. "exp(x)*sin(y)"')
+    p.add_argument("--at", required=True, help="the point, e.g. 0,1")
+    p.add_argument("--direction", help="the direction of the test steps (default 1,1,…)")
+    p = topic("steepest", "why gradient descent steps along −∇f (Cauchy–Schwarz)", _steepest)
+    p.add_argument("function", nargs="?", default="x**2 + y**2", help="f (default x**2 + y**2)")
+    p.add_argument("--at", default="3,2", help="the point (default 3,2)")
+    book = descent.book_example()
+    p = topic("gd", "gradient descent Δx = −η∇f: the path, convergence or divergence", _gd)
+    p.add_argument("function", nargs="?", default=book["function"], help=f"f (default the book's {book['function']})")
+    p.add_argument("--start", default=",".join(str(c) for c in book["start"]), help="the start point (default 3,2)")
+    p.add_argument("--eta", default=book["eta"], help=f"the learning rate η > 0 (default {book['eta']})")
+    p.add_argument("--steps", type=int, default=book["steps"], help=f"how many steps (default {book['steps']})")
+    p.add_argument("--compare", help="also run these η, e.g. 0.01,0.1,1.1, and compare")
+    p = topic("regression", "fit y = p x + q by least squares, exactly and by gradient descent", _regression)
+    p.add_argument("data", nargs="?", help="a CSV file (two columns x,y; header optional) or JSON "
+                   '{"x": […], "y": […]}; default: the book\'s 7 students')
+    p.add_argument("--x", help="the x values, e.g. 1,2,3 (with --y instead of a file)")
+    p.add_argument("--y", help="the y values, e.g. 2,4,7")
+    p.add_argument("--eta", help="learning rate of the descent on standardised data (default 1/(2n))")
+
+
+def _vars(args: argparse.Namespace) -> list[str]:
+    return [v for v in _numbers(args.vars) if v]
+
+
+def _minimum(args) -> Derivation:
+    return calculus.minimum(args.function, _vars(args)).derivation
+
+
+def _lagrange(args) -> Derivation:
+    return calculus.lagrange(args.function, args.constraint, _vars(args)).derivation
+
+
+def _approx(args) -> Derivation:
+    direction = _numbers(args.direction) if args.direction else None
+    return calculus.approximation(args.function, _numbers(args.at), direction, _vars(args)).derivation
+
+
+def _steepest(args) -> Derivation:
+    return calculus.steepest_descent(args.function, _numbers(args.at), _vars(args))
+
+
+def _gd(args) -> Derivation:
+    start, variables = _numbers(args.start), _vars(args)
+    run = descent.gradient_descent(args.function, start, args.eta, args.steps, variables=variables)
+    result = run.derivation
+    if args.compare:
+        effect = descent.learning_rate_effect(args.function, start, _numbers(args.compare), args.steps,
+                                              variables=variables)
+        result.steps += effect.steps
+    return result
+
+
+def _regression(args) -> Derivation:
+    if args.data and (args.x or args.y):
+        raise DataError("give either a data file or --x and --y, not both")
+    if args.data:
+        x, y = regression.read_data(args.data)
+        source = args.data
+    elif args.x or args.y:
+        if not (args.x and args.y):
+            raise DataError("--x and --y go together: give both, e.g. --x 1,2,3 --y 2,4,7")
+        x, y = regression.parse_numbers(args.x, "--x"), regression.parse_numbers(args.y, "--y")
+        source = "the command line"
+    else:
+        x, y, source = regression.book_data()
+    return regression.regression(x, y, eta=args.eta, source=source).derivation
+
+
+def _show(derivation: Derivation, form: str) -> int:
+    if form == "latex":
+        print(derivation.latex_document(), end="")
+    elif form == "markdown":
+        print(derivation.markdown())
+    else:
+        Console().print(derivation.text(), markup=False, highlight=False)
+    return 0

@@ -1,0 +1,290 @@
+"""Gradient descent Δx = −η∇f on a function typed by the user (the book's section 2-11).
+
+∇f is derived by SymPy and compiled to plain floats; the path is recorded
+step by step. A run ends in one of four states: ``converged`` (|∇f| below the
+tolerance), ``converging`` (f still falling), ``diverging`` (f rising at every
+one of the last steps, or the point running off to infinity — detected before
+any overflow) or ``not converging`` (neither, e.g. bouncing between two
+points). For a quadratic f the exact bound 0 < η < 2/λ_max is derived too.
+
+>>> run = gradient_descent("x**2 + y**2", start=[3, 2], eta="0.1", steps=30)
+>>> run.status, [round(c, 6) for c in run.points[1]]
+('converging', [2.4, 1.6])
+>>> gradient_descent("x**2 + y**2", start=[3, 2], eta="1.1", steps=30).status
+'diverging'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import sympy as sp
+
+from .derivation import Derivation, Step
+from .errors import DataError
+from .multivariable import (
+    DEFAULT_VARIABLES,
+    MultivariableFunction,
+    exact_number,
+    notation,
+    parse_function,
+    require_smooth,
+)
+
+#: Beyond this many times the start's size (plus one) the path counts as running off to infinity.
+ESCAPE = 1e12
+#: How many consecutive rises of f count as diverging.
+RISES = 3
+#: Longest path accepted, to keep a typo in --steps from running for hours.
+MAX_STEPS = 1_000_000
+#: Rows of the path shown in a derivation before the middle is left out.
+SHOWN_ROWS = 40
+
+
+def _sigmoid(z: float) -> float:
+    # Stable on both sides: exp never sees a large positive argument.
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def positive_eta(eta: object) -> sp.Expr:
+    """η as an exact positive number, or a :class:`DataError` saying what to do.
+
+    >>> positive_eta("0.1")
+    1/10
+    >>> positive_eta(0)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the learning rate η must be positive, got 0; try a small value such as 0.1
+    """
+    value = exact_number(eta, what="η")
+    if not value.is_positive:
+        raise DataError(f"the learning rate η must be positive, got {value}; try a small value such as 0.1")
+    return value
+
+
+@dataclass
+class DescentPath:
+    """The points and values of a gradient-descent run and how it ended."""
+
+    f: MultivariableFunction
+    eta: sp.Expr
+    points: list[tuple[float, ...]]
+    values: list[float]
+    status: str
+    reason: str
+
+    @property
+    def final(self) -> tuple[float, ...]:
+        """The last point reached."""
+        return self.points[-1]
+
+    @property
+    def derivation(self) -> Derivation:
+        """The update rule, the path table and the outcome, step by step."""
+        return Derivation(
+            f"Gradient descent on f = {self.f.expr} with η = {self.eta}",
+            descent_steps(self),
+            intro="Chapter 2: gradient descent, section 2-11.",
+        )
+
+
+def gradient_descent(
+    text: str | sp.Expr,
+    start: Sequence,
+    eta: object = "0.1",
+    steps: int = 30,
+    *,
+    variables: Sequence[str] = DEFAULT_VARIABLES,
+    tol: float = 1e-10,
+) -> DescentPath:
+    """Run Δx = −η∇f from ``start`` for ``steps`` steps (fewer if |∇f| ≤ ``tol`` or it escapes).
+
+    >>> run = gradient_descent("(x-1)**2", start=[0], eta="0.5", steps=5)
+    >>> run.status, run.final
+    ('converged', (1.0,))
+    """
+    f = parse_function(text, variables)
+    require_smooth(f)
+    rate = positive_eta(eta)
+    if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise DataError(f"the number of steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+    origin = f.at(start)
+    modules = [{"sigmoid": _sigmoid}, "math"]
+    value = sp.lambdify(f.variables, f.expr, modules)
+    gradient = sp.lambdify(f.variables, f.gradient, modules)
+    x = [float(origin[v]) for v in f.variables]
+    step_size = float(rate)
+    bound = ESCAPE * (1 + math.hypot(*x))
+    points, values = [tuple(x)], [_evaluate(value, x, 0)]
+    status, reason = "", ""
+    for k in range(1, steps + 1):
+        g = _evaluate(gradient, x, k - 1)
+        if math.hypot(*g) <= tol:
+            status, reason = "converged", f"|∇f| = {math.hypot(*g):.3g} ≤ {tol:g} after {k - 1} steps"
+            break
+        x = [c - step_size * gc for c, gc in zip(x, g)]
+        if not all(math.isfinite(c) for c in x) or math.hypot(*x) > bound:
+            status = "diverging"
+            reason = f"the point ran off to infinity at step {k} (|x| > {bound:.3g}); η = {rate} is too large"
+            break
+        points.append(tuple(x))
+        values.append(_evaluate(value, x, k))
+    if not status:
+        status, reason = _judge(values, rate, tol, gradient, x)
+    return DescentPath(f, rate, points, values, status, reason)
+
+
+def _evaluate(function, x: list[float], k: int):
+    try:
+        result = function(*x)
+    except (OverflowError, ZeroDivisionError, ValueError) as exc:
+        raise DataError(
+            f"step {k} reached {tuple(round(c, 6) for c in x)} where f or ∇f cannot be evaluated ({exc}); "
+            "try a smaller η or another start"
+        ) from None
+    if isinstance(result, complex) or (isinstance(result, list) and any(isinstance(r, complex) for r in result)):
+        raise DataError(f"step {k} left the real domain of f at {tuple(x)}; try a smaller η or another start")
+    return result if isinstance(result, list) else float(result)
+
+
+def _judge(values: list[float], rate, tol: float, gradient, x: list[float]) -> tuple[str, str]:
+    size = math.hypot(*_evaluate(gradient, x, len(values) - 1))
+    if size <= tol:
+        return "converged", f"|∇f| = {size:.3g} ≤ {tol:g}"
+    recent = values[-(RISES + 1):]
+    changes = [b - a for a, b in zip(recent, recent[1:])]
+    if len(changes) == RISES and all(c > 0 for c in changes):
+        return "diverging", f"f rose at each of the last {RISES} steps; η = {rate} is too large"
+    if changes and all(c < 0 for c in changes):
+        return "converging", f"f fell at each of the last steps; |∇f| = {size:.3g} is not yet below {tol:g}"
+    return "not converging", f"f neither keeps falling nor rising (|∇f| = {size:.3g}); try a smaller η"
+
+
+def _number(value: float, digits: int = 6) -> sp.Float:
+    return sp.Float(float(f"{value:.{digits}g}"), digits)
+
+
+def _rows(path: DescentPath) -> list[tuple]:
+    names = [str(v) for v in path.f.variables]
+    indices = list(range(len(path.points)))
+    if len(indices) > SHOWN_ROWS:
+        indices = indices[: SHOWN_ROWS - 10] + indices[-10:]
+    rows = []
+    for k in indices:
+        labels = [sp.Symbol(f"{n}_{k}") for n in names] + [sp.Symbol(f"f_{k}")]
+        numbers = [_number(c) for c in path.points[k]] + [_number(path.values[k])]
+        rows.append((sp.Tuple(*labels), sp.Tuple(*numbers)))
+    return rows
+
+
+def descent_steps(path: DescentPath) -> list[Step]:
+    """The steps of a gradient-descent derivation (rule, path table, outcome, η bound)."""
+    f, eta = path.f, sp.Symbol("eta")
+    dvars = [notation(f"Δ{v}", rf"\Delta {sp.latex(v)}") for v in f.variables]
+    shown = len(_rows(path))
+    steps = [
+        Step(
+            "The function and its gradient",
+            "∇f collects the partial derivatives",
+            [(sp.Function("f")(*f.variables), f.expr), (notation("∇f", r"\nabla f"), sp.Tuple(*f.gradient))],
+        ),
+        Step(
+            "The update rule",
+            f"step against the gradient, Δx = −η∇f, here with η = {path.eta}",
+            [(dv, -eta * g) for dv, g in zip(dvars, f.gradient)]
+            + [(dv, (-path.eta * g).expand()) for dv, g in zip(dvars, f.gradient)],
+        ),
+        Step(
+            "The path",
+            f"{len(path.points) - 1} steps from {path.points[0]}"
+            + ("" if shown == len(path.points) else f"; the middle rows are left out ({shown} of {len(path.points)} shown)"),
+            _rows(path),
+        ),
+        Step(
+            f"Outcome: {path.status}",
+            path.reason,
+            [
+                (sp.Tuple(*f.variables), sp.Tuple(*[_number(c, 10) for c in path.final])),
+                (sp.Function("f")(*f.variables), _number(path.values[-1], 10)),
+            ],
+        ),
+    ]
+    hessian = f.hessian
+    if not hessian.free_symbols:
+        largest = max(hessian.eigenvals())
+        if largest.is_positive:
+            steps.append(
+                Step(
+                    "How large η may be",
+                    "f is quadratic, so each step multiplies the distance to the minimum along the "
+                    "eigenvector of the Hessian H for the eigenvalue λ by 1 − ηλ: it converges exactly "
+                    "when |1 − ηλ| < 1 for every λ, i.e. 0 < η < 2/λ_max",
+                    [(sp.Symbol("H"), hessian), (sp.Symbol("lambda_max"), largest),
+                     (eta, 2 / largest, "<")],
+                    note=f"η = {path.eta} is {'inside' if path.eta < 2 / largest else 'outside'} this range",
+                )
+            )
+    return steps
+
+
+def learning_rate_effect(
+    text: str | sp.Expr,
+    start: Sequence,
+    etas: Sequence = ("0.01", "0.1", "1.1"),
+    steps: int = 30,
+    *,
+    variables: Sequence[str] = DEFAULT_VARIABLES,
+) -> Derivation:
+    """The same descent with several η: too small creeps, right converges, too large diverges.
+
+    >>> d = learning_rate_effect("x**2 + y**2", [3, 2])
+    >>> [s.title for s in d.steps]
+    ['η = 1/100: converging', 'η = 1/10: converging', 'η = 11/10: diverging']
+    """
+    runs = [gradient_descent(text, start, eta, steps, variables=variables) for eta in etas]
+    f = runs[0].f
+    return Derivation(
+        f"The effect of η on gradient descent for f = {f.expr}",
+        [
+            Step(
+                f"η = {run.eta}: {run.status}",
+                run.reason,
+                [
+                    (sp.Tuple(*f.variables), sp.Tuple(*[_number(c) for c in run.final])),
+                    (sp.Function("f")(*f.variables), _number(run.values[-1])),
+                ],
+                note=f"after {len(run.points) - 1} steps",
+            )
+            for run in runs
+        ],
+    )
+
+
+def book_example() -> dict:
+    """The book's gradient-descent example (section 2-11), as shipped with the package.
+
+    >>> book_example()["function"], book_example()["start"]
+    ('x**2 + y**2', [3, 2])
+    """
+    with resources.files("symbackprop").joinpath("data/book_gd_2_11.json").open(encoding="utf-8") as fh:
+        return json.load(fh, parse_float=str)
+
+
+def book_gradient_descent() -> Derivation:
+    """The book's example: the path table, then the effect of η on the same start.
+
+    >>> len(book_gradient_descent().steps)
+    8
+    """
+    book = book_example()
+    run = gradient_descent(book["function"], book["start"], book["eta"], book["steps"])
+    effect = learning_rate_effect(book["function"], book["start"], steps=book["steps"])
+    return Derivation(
+        run.derivation.title,
+        run.derivation.steps + effect.steps,
+        intro=f"Chapter 2: gradient descent, section 2-11. Source: {book['source']}.",
+    )

@@ -1,0 +1,338 @@
+"""Chapter 2: minimum, Lagrange, approximation, steepest descent, gradient descent, regression.
+
+Every expected value here is a mathematical fact worked out by hand or by an
+independent method (NumPy's polyfit, a matrix inverse), not output of the
+code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symbackprop.calculus import approximation, documents, lagrange, minimum, steepest_descent
+from symbackprop.derivation import Derivation
+from symbackprop.descent import gradient_descent, learning_rate_effect
+from symbackprop.errors import DataError, ExpressionError, NoSolutionError, NotDifferentiableError
+from symbackprop.regression import book_data, read_data, regression
+
+x, y, z = sp.symbols("x y z", real=True)
+
+
+def point(candidate) -> tuple:
+    return tuple(candidate.point[v] for v in sorted(candidate.point, key=lambda s: s.name))
+
+
+# --- the minimum condition ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "f,where,value",
+    [
+        ("x**2 + y**2", (0, 0), 0),
+        # 2(x−1) + y = 0 and 4(y+1) + x = 0 give x = 12/7, y = −10/7; f there is −77/49.
+        ("(x-1)**2 + 2*(y+1)**2 + x*y", (sp.Rational(12, 7), sp.Rational(-10, 7)), sp.Rational(-11, 7)),
+        ("x**2 + y**2 + z**2 - 2*x + 4*z", (1, 0, -2), -5),
+        ("(x - 1/3)**2 + 5", (sp.Rational(1, 3),), 5),
+    ],
+)
+def test_minimum_of_known_functions_is_exact(f, where, value):
+    result = minimum(f)
+    assert [point(c) for c in result.minima] == [where]
+    assert result.minima[0].value == value
+
+
+def test_cubic_has_a_local_minimum_and_a_saddle():
+    # f = x³ − 3x + y²: ∇f = (3x² − 3, 2y) vanishes at (±1, 0); f_xx = 6x decides.
+    result = minimum("x**3 - 3*x + y**2")
+    kinds = {point(c): c.kind for c in result.candidates}
+    assert kinds == {(1, 0): "local minimum", (-1, 0): "saddle point"}
+    assert "unbounded" in result.derivation.steps[-1].note or "∞" in result.derivation.steps[-1].note
+
+
+def test_degenerate_hessian_is_left_undecided():
+    result = minimum("x**4 + y**4")
+    assert [c.kind for c in result.candidates] == ["undecided (the Hessian is singular)"]
+
+
+@pytest.mark.parametrize(
+    "f,error,fragment",
+    [
+        ("x + y", NoSolutionError, "no real solution"),
+        ("exp(x) + y**2", NoSolutionError, "no real solution"),
+        ("x**2 - y**2", NoSolutionError, "saddle"),
+        ("-(x**2 + y**2)", NoSolutionError, "local maximum"),
+        ("abs(x) + y**2", NotDifferentiableError, "not differentiable"),
+        ("max(x, y)", NotDifferentiableError, "not differentiable"),
+        ("x + w", ExpressionError, "unknown variable 'w'"),
+        ("__import__('os')", ExpressionError, "unknown function"),
+    ],
+)
+def test_minimum_refuses_with_a_reason(f, error, fragment):
+    with pytest.raises(error, match=fragment):
+        minimum(f)
+
+
+def test_other_variable_names_can_be_allowed():
+    assert point(minimum("(w - 2)**2 + (b + 1)**2", variables=["w", "b"]).minima[0]) == (-1, 2)
+
+
+small = st.integers(min_value=-4, max_value=4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(small, min_size=4, max_size=4), st.lists(small, min_size=2, max_size=2))
+def test_quadratic_form_minimum_is_minus_a_inverse_b(entries, b_entries):
+    # A = BᵀB + I is positive definite for every B, so f = ½xᵀAx + bᵀx has its
+    # only minimum at x = −A⁻¹b, where f = −½ bᵀA⁻¹b.
+    B = sp.Matrix(2, 2, entries)
+    A, b = B.T * B + sp.eye(2), sp.Matrix(b_entries)
+    v = sp.Matrix([x, y])
+    f = (v.T * A * v / 2 + b.T * v)[0]
+    result = minimum(sp.sstr(sp.expand(f)))
+    expected = -A.inv() * b
+    assert [point(c) for c in result.minima] == [tuple(expected)]
+    assert result.minima[0].value == (-(b.T * A.inv() * b) / 2)[0]
+
+
+# --- Lagrange multipliers -----------------------------------------------------
+
+
+def test_lagrange_textbook_problems():
+    # Largest product of two numbers with sum 1: 1/2 · 1/2.
+    r = lagrange("x*y", "x + y = 1")
+    assert [(s.point[x], s.point[y], s.value, s.kind) for s in r.solutions] == [
+        (sp.Rational(1, 2), sp.Rational(1, 2), sp.Rational(1, 4), "local maximum")
+    ]
+    # Closest point of the line x + y = 1 to the origin: (1/2, 1/2), squared distance 1/2.
+    r = lagrange("x**2 + y**2", "x + y - 1")
+    assert (r.smallest().point, r.smallest().value, r.smallest().kind) == (
+        {x: sp.Rational(1, 2), y: sp.Rational(1, 2)}, sp.Rational(1, 2), "local minimum"
+    )
+    # x + y on the unit circle: ±√2 at ±(1/√2, 1/√2).
+    r = lagrange("x + y", "x**2 + y**2 = 1")
+    assert (r.largest().value, r.largest().kind) == (sp.sqrt(2), "local maximum")
+    assert (r.smallest().value, r.smallest().kind) == (-sp.sqrt(2), "local minimum")
+    assert r.largest().point == {x: 1 / sp.sqrt(2), y: 1 / sp.sqrt(2)}
+
+
+def test_lagrange_in_three_variables():
+    # Closest point of the plane x + y + z = 3 to the origin: (1, 1, 1).
+    r = lagrange("x**2 + y**2 + z**2", "x + y + z = 3")
+    assert [(tuple(s.point.values()), s.value, s.kind) for s in r.solutions] == [((1, 1, 1), 3, "local minimum")]
+
+
+@pytest.mark.parametrize(
+    "f,g,error,fragment",
+    [
+        ("x", "x**2 + y**2 + 1", NoSolutionError, "no real solution"),
+        ("x + y", "x + y = 1", NoSolutionError, "infinitely many"),
+        ("x*y", "x + y == 1", ExpressionError, "single '='"),
+        ("x*y", "x + q = 1", ExpressionError, "unknown variable 'q'"),
+    ],
+)
+def test_lagrange_refuses_with_a_reason(f, g, error, fragment):
+    with pytest.raises(error, match=fragment):
+        lagrange(f, g)
+
+
+# --- the approximation formula and −∇f -----------------------------------------
+
+
+def test_approximation_error_shrinks_like_the_square_of_the_step():
+    # z = xy at (1, 2): ∇z = (2, 1); along d = (1, 1) the exact change is 3h + h²,
+    # so the error is exactly h² and error/h² = 1.
+    r = approximation("x*y", at=[1, 2])
+    assert r.gradient == [2, 1] and r.limit == 1
+    assert [float(e) for e in r.errors] == pytest.approx([float(h) ** 2 for h in r.steps])
+
+
+def test_approximation_of_a_transcendental_function():
+    # z = eˣ sin y at (0, 1): Hessian [[sin 1, cos 1], [cos 1, −sin 1]], so ½dᵀHd = cos 1 for d = (1, 1).
+    r = approximation("exp(x)*sin(y)", at=[0, 1])
+    assert r.gradient == [sp.sin(1), sp.cos(1)]
+    assert sp.simplify(r.limit - sp.cos(1)) == 0
+    ratios = [float(e / h**2) for e, h in zip(r.errors, r.steps)]
+    assert ratios[-1] == pytest.approx(math.cos(1), rel=1e-3)
+    for big, little in zip(r.errors, r.errors[1:]):
+        assert float(little / big) == pytest.approx(0.01, rel=0.1)
+
+
+def test_steepest_descent_is_minus_the_gradient():
+    d = steepest_descent("x**2 + y**2", at=[3, 2])
+    lhs, rhs = d.steps[1].equations[0][:2]
+    assert sp.expand(lhs - rhs) == 0  # Lagrange's identity, hence Cauchy–Schwarz
+    # At (3, 2), ∇f = (6, 4): no unit step decreases f faster than −∇f/|∇f|, at rate −|∇f| = −2√13.
+    grad = np.array([6.0, 4.0])
+    angles = np.linspace(0, 2 * np.pi, 3601)
+    rates = np.cos(angles) * grad[0] + np.sin(angles) * grad[1]
+    assert rates.min() >= -np.linalg.norm(grad) - 1e-12
+    best = angles[rates.argmin()]
+    assert np.allclose([np.cos(best), np.sin(best)], -grad / np.linalg.norm(grad), atol=1e-3)
+
+
+# --- gradient descent ----------------------------------------------------------
+
+
+def test_book_gradient_descent_path():
+    # Δx = −0.1·2x: every step multiplies the point by 0.8.
+    run = gradient_descent("x**2 + y**2", start=[3, 2], eta="0.1", steps=30)
+    for k, (px, py) in enumerate(run.points):
+        assert (px, py) == pytest.approx((3 * 0.8**k, 2 * 0.8**k), rel=1e-12)
+    assert run.status == "converging"
+
+
+def test_good_eta_converges_to_the_origin():
+    for eta in ("0.1", "0.3", "0.5", "0.9"):
+        run = gradient_descent("x**2 + y**2", start=[3, 2], eta=eta, steps=1000)
+        assert run.status == "converged"
+        assert max(abs(c) for c in run.final) < 1e-10
+
+
+@pytest.mark.parametrize("steps", [30, 100_000])
+def test_eta_1_1_is_reported_as_diverging(steps):
+    run = gradient_descent("x**2 + y**2", start=[3, 2], eta="1.1", steps=steps)
+    assert run.status == "diverging"
+    assert all(math.isfinite(c) for p in run.points for c in p)
+
+
+def test_eta_on_the_boundary_neither_converges_nor_diverges():
+    # η = 1 sends x to −x: the point bounces between (3, 2) and (−3, −2).
+    assert gradient_descent("x**2 + y**2", start=[3, 2], eta=1, steps=30).status == "not converging"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 20), st.floats(0.05, 0.95), st.booleans())
+def test_quadratic_converges_exactly_below_two_over_lambda(a, fraction, inside):
+    # f = a x²: λ = 2a, and 0 < η < 2/λ = 1/a is the exact range of convergence.
+    eta = sp.nsimplify(fraction, rational=True) / a * (1 if inside else 2)
+    run = gradient_descent(f"{a}*x**2", start=[1], eta=eta, steps=2000)
+    if eta < sp.Rational(1, a):
+        assert run.status == "converged"
+    elif eta > sp.Rational(1, a):
+        assert run.status == "diverging"
+
+
+def test_learning_rate_effect_on_the_book_example():
+    d = learning_rate_effect("x**2 + y**2", [3, 2], etas=["0.001", "0.1", "1.1"])
+    assert [s.title.split(": ")[1] for s in d.steps] == ["converging", "converging", "diverging"]
+
+
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        ({"eta": 0}, "must be positive"),
+        ({"eta": "-0.1"}, "must be positive"),
+        ({"steps": 0}, "number of steps"),
+        ({"start": [1, 2, 3]}, "3 coordinates"),
+    ],
+)
+def test_gradient_descent_refuses_bad_parameters(kwargs, fragment):
+    arguments = {"text": "x**2 + y**2", "start": [3, 2], **kwargs}
+    with pytest.raises((DataError, ExpressionError), match=fragment):
+        gradient_descent(**arguments)
+
+
+def test_leaving_the_domain_is_an_error_not_a_crash():
+    # sqrt(x) from x = 1 with η = 10 jumps to x = 1 − 10·½ = −4.
+    with pytest.raises(DataError, match="step 1"):
+        gradient_descent("sqrt(x)", start=[1], eta=10, steps=5)
+
+
+# --- regression ----------------------------------------------------------------
+
+
+def test_regression_on_exact_data_is_exact():
+    r = regression([0, 1, 2, 3], [1, 3, 5, 7])
+    assert (r.p, r.q) == (2, 1)
+
+
+def check_least_squares(xs, ys, r):
+    # The normal equations hold exactly: the residuals sum to 0 and are orthogonal to x.
+    residuals = [b - (r.p * a + r.q) for a, b in zip(xs, ys)]
+    assert sum(residuals) == 0
+    assert sum(a * e for a, e in zip(xs, residuals)) == 0
+    p, q = np.polyfit([float(v) for v in xs], [float(v) for v in ys], 1)
+    assert float(r.p) == pytest.approx(p, rel=1e-9, abs=1e-9)
+    assert float(r.q) == pytest.approx(q, rel=1e-9, abs=1e-9)
+    assert r.descent.status == "converged"
+    assert abs(r.descent.p - float(r.p)) < 1e-8 and abs(r.descent.q - float(r.q)) < 1e-8
+
+
+def test_book_regression_matches_polyfit_and_descent():
+    xs, ys, source = book_data()
+    assert xs[0] == sp.Rational("153.3") and "2-12" in source
+    r = regression(xs, ys)
+    assert isinstance(r.p, sp.Rational) and isinstance(r.q, sp.Rational)
+    check_least_squares(xs, ys, r)
+
+
+fractions = st.fractions(min_value=-50, max_value=50, max_denominator=20)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(fractions, fractions), min_size=2, max_size=8))
+def test_regression_on_random_rational_data(pairs):
+    xs = [sp.Rational(a.numerator, a.denominator) for a, _ in pairs]
+    ys = [sp.Rational(b.numerator, b.denominator) for _, b in pairs]
+    if len(set(xs)) < 2:
+        with pytest.raises(DataError, match="every x equals"):
+            regression(xs, ys)
+        return
+    check_least_squares(xs, ys, regression(xs, ys))
+
+
+def test_regression_descent_with_too_large_eta_diverges():
+    # On standardised data the Hessian is n·I: η > 2/n diverges.
+    assert regression([1, 2, 3], [2, 4, 7], eta="0.7").descent.status == "diverging"
+
+
+def test_read_csv_and_json(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("height,weight\n153.3,45.5\n\n164.9,56.0\n")
+    assert read_data(good) == ([sp.Rational(1533, 10), sp.Rational(1649, 10)], [sp.Rational(91, 2), 56])
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps({"x": [0.1, 2], "y": [1, 0.3]}))
+    assert read_data(data) == ([sp.Rational(1, 10), 2], [1, sp.Rational(3, 10)])
+
+
+@pytest.mark.parametrize(
+    "content,fragment",
+    [
+        ("x,y\n1,2\n3,\n", "line 3 of .*: the y cell is empty"),
+        ("x,y\n1,2\n3,abc\n", "line 3 of .*column y: 'abc' is not a number"),
+        ("1,2\n3\n", "line 2 of .* has 1 cells"),
+        ("1,2\n3,4,5\n", "line 2 of .* has 3 cells"),
+        ("1,nan\n", "line 1 of .*'nan' is not a number"),
+    ],
+)
+def test_bad_csv_says_which_line(tmp_path, content, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=fragment):
+        read_data(path)
+
+
+def test_regression_refuses_mismatched_or_too_little_data():
+    with pytest.raises(DataError, match="3 x values but 2 y values"):
+        regression([1, 2, 3], [1, 2])
+    with pytest.raises(DataError, match="at least 2"):
+        regression([1], [1])
+
+
+# --- the chapter's documents ---------------------------------------------------
+
+
+def test_documents_cover_every_topic():
+    docs = documents()
+    assert set(docs) == {
+        "ch2_minimum", "ch2_lagrange", "ch2_approximation",
+        "ch2_steepest_descent", "ch2_gradient_descent", "ch2_regression",
+    }
+    assert all(isinstance(d, Derivation) and d.steps for d in docs.values())

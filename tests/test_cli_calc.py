@@ -1,0 +1,107 @@
+"""``symbackprop calc``: each topic's output, its LaTeX compiling, and one-line errors."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from symbackprop.cli import main
+
+COMMANDS = {
+    "minimum": ["calc", "minimum", "(x-1)**2 + 2*(y+1)**2 + x*y"],
+    "lagrange": ["calc", "lagrange", "x*y", "--constraint", "x + y = 1"],
+    "approx": ["calc", "approx", "exp(x)*sin(y)", "--at", "0,1"],
+    "steepest": ["calc", "steepest"],
+    "gd": ["calc", "gd", "--compare", "0.01,1.1"],
+    "regression": ["calc", "regression"],
+    "regression-cli": ["calc", "regression", "--x", "1,2,3", "--y", "2,4,7"],
+}
+
+
+def output(capsys, args: list[str]) -> str:
+    assert main(args) == 0
+    return capsys.readouterr().out
+
+
+def test_text_output_shows_the_exact_answers(capsys):
+    # The minimum of (x−1)² + 2(y+1)² + xy is at (12/7, −10/7) with value −11/7.
+    assert "(12/7, -10/7)" in output(capsys, COMMANDS["minimum"])
+    assert "= 1/4" in output(capsys, COMMANDS["lagrange"])
+    # Least squares through (1,2), (2,4), (3,7): p = 5/2, q = −2/3.
+    text = output(capsys, COMMANDS["regression-cli"])
+    assert "p = 5/2" in text and "q = -2/3" in text
+    # The book's η = 0.1 from (3, 2): x₁ = 3 − 0.1·6 = 2.4.
+    text = output(capsys, COMMANDS["gd"])
+    assert "(2.4, 1.6" in text and "diverging" in text
+
+
+def test_csv_file_input(capsys, tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n0,1\n1,3\n2,5\n")
+    assert "p = 2" in output(capsys, ["calc", "regression", str(data)])
+
+
+def test_markdown_output(capsys):
+    text = output(capsys, [*COMMANDS["lagrange"], "--format", "markdown"])
+    assert text.startswith("# ") and "$$" in text
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_every_command_latex_compiles(capsys, tmp_path):
+    bodies, preamble = [], ""
+    for args in COMMANDS.values():
+        document = output(capsys, [*args, "--format", "latex"])
+        preamble, rest = document.split("\\begin{document}")
+        bodies.append(rest.split("\\end{document}")[0].replace("\\maketitle", "").strip())
+    source = tmp_path / "calc.tex"
+    source.write_text(preamble + "\\begin{document}\n" + "\n\\clearpage\n".join(bodies) + "\n\\end{document}\n")
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    errors = re.findall(r"^!.*$", result.stdout, flags=re.M)
+    assert result.returncode == 0 and not errors, errors or result.stdout[-2000:]
+    assert (tmp_path / "calc.pdf").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["calc", "minimum", "x + k"], "unknown variable 'k'"),
+        (["calc", "minimum", "abs(x) + y**2"], "not differentiable"),
+        (["calc", "minimum", "x**3 + y"], "no real solution"),
+        (["calc", "minimum", "x**2 - y**2"], "f → −∞ as y → ∞"),
+        (["calc", "lagrange", "x", "--constraint", "x**2 + y**2 + 1"], "no real solution"),
+        (["calc", "gd", "--eta", "0"], "η must be positive"),
+        (["calc", "gd", "--eta", "-1"], "η must be positive"),
+        (["calc", "gd", "--start", "1,2,3"], "3 coordinates"),
+        (["calc", "regression", "--x", "1,2"], "--x and --y go together"),
+        (["calc", "regression", "--x", "1,2,a", "--y", "1,2,3"], "'a' is not a number"),
+        (["calc", "regression", "--x", "1,1", "--y", "1,2"], "every x equals 1"),
+        (["calc", "regression", "no-such-file.csv"], "cannot read the data file"),
+        (["calc", "approx", "x*y"], "--at"),
+        (["calc"], "required"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], lines
+
+
+def test_bad_csv_cell_names_its_line(capsys, tmp_path):
+    data = tmp_path / "bad.csv"
+    data.write_text("x,y\n1,2\n2,\n")
+    assert main(["calc", "regression", str(data)]) == 2
+    assert "line 3" in capsys.readouterr().err
+
+
+def test_module_entry_point():
+    result = subprocess.run(
+        [sys.executable, "-m", "symbackprop", "calc", "gd", "--eta", "1.1"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and "diverging" in result.stdout
