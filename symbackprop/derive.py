@@ -187,6 +187,12 @@ class DeltaRoute:
         }
         return DeltaRoute(self.model, deltas, self.gradients, self.unit_of, self.seconds)
 
+    def _repr_latex_(self) -> str:
+        from .derivation import Step
+
+        rows = [*self.deltas.items(), *((Partial(COST, p), g) for p, g in self.gradients.items())]
+        return Step("δ route", "", rows)._repr_latex_()
+
     def size(self) -> ExpressionSize:
         """Size of the route as computed: δ equations plus gradient formulas."""
         return expression_size(list(self.deltas.values()) + list(self.gradients.values()))
@@ -265,6 +271,12 @@ class DirectRoute:
 
     def size(self) -> ExpressionSize:
         return expression_size(list(self.gradients.values()))
+
+    def _repr_latex_(self) -> str:
+        from .derivation import Step
+
+        rows = [(Partial(COST, p), g) for p, g in self.gradients.items()]
+        return Step("direct route", "", rows)._repr_latex_()
 
 
 def estimate_direct_work(model: LayeredModel) -> int:
@@ -359,6 +371,13 @@ class ChainRuleExpansion:
     def evaluate(self) -> sp.Expr:
         """Each factor replaced by its value: ``∂C/∂p`` in layer quantities."""
         return sp.Add(*(sp.Mul(*(self.values[f] for f in path)) for path in self.paths))
+
+    def _repr_latex_(self) -> str:
+        from .derivation import Step
+
+        paths = sp.Add(*(sp.Mul(*path, evaluate=False) for path in self.paths), evaluate=False)
+        target = Partial(COST, self.parameter)
+        return Step("chain rule", "", [(target, paths), (target, self.evaluate())])._repr_latex_()
 
     def latex(self) -> str:
         """The sum written in path order, factor by factor, as in the book."""

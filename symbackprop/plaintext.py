@@ -47,6 +47,15 @@ class BookTextPrinter(StrPrinter):
     def _print_sigmoid(self, expr):
         return "σ(%s)" % self._print(expr.args[0])
 
+    def _print_DiracDelta(self, expr):
+        return "δ(%s)" % self._print(expr.args[0])
+
+    def _print_Abs(self, expr):
+        return "|%s|" % self._print(expr.args[0])
+
+    def _print_Max(self, expr):
+        return "max(%s)" % self.stringify(expr.args, ", ")
+
     def _print_Heaviside(self, expr):
         return "u(%s)" % self._print(expr.args[0])
 

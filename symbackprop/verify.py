@@ -111,6 +111,19 @@ class VerificationReport:
             table.add_row(str(parameter), *cells)
         return table
 
+    def _repr_latex_(self) -> str:
+        from .derive import COST, Partial
+        from .latex import book_latex
+
+        rows = [
+            r"%s &: \text{%s}" % (
+                book_latex(Partial(COST, p)),
+                ", ".join(f"{c.status} ({c.method})" for c in checks.values()),
+            )
+            for p, checks in self.by_parameter().items()
+        ]
+        return "$$\\begin{aligned}" + r" \\ ".join(rows) + "\\end{aligned}$$"
+
     def summary(self) -> str:
         """One line: how many checks agree, and the verdict.
 
