@@ -439,7 +439,7 @@ def approximation(
         ),
         Step(
             "Numeric check",
-            f"steps h·{sp.Tuple(*d)} for shrinking h: the error |Δ{name} − ∇{name}·Δ| shrinks like h² "
+            f"take steps h·{sp.Tuple(*d)} for shrinking h: the error |Δ{name} − ∇{name}·Δ| shrinks like h² "
             "(error/h² settles), so the formula is exact to first order",
             rows,
         ),
@@ -525,13 +525,13 @@ def documents() -> dict[str, Derivation]:
     """One derivation per topic of chapter 2, on the book's examples (file stem → derivation).
 
     >>> sorted(documents())[:2]
-    ['ch2_approximation', 'ch2_gradient_descent']
+    ['approximation-formula', 'gradient-descent']
     """
     return {
-        "ch2_minimum": minimum("(x-1)**2 + 2*(y+1)**2 + x*y").derivation,
-        "ch2_lagrange": lagrange("x + y", "x**2 + y**2 = 1").derivation,
-        "ch2_approximation": approximation("exp(x)*sin(y) + x**2", at=[0, 1]).derivation,
-        "ch2_steepest_descent": steepest_descent(),
-        "ch2_gradient_descent": book_gradient_descent(),
-        "ch2_regression": book_regression().derivation,
+        "minimum-condition": minimum("(x-1)**2 + 2*(y+1)**2 + x*y").derivation,
+        "lagrange-multipliers": lagrange("x + y", "x**2 + y**2 = 1").derivation,
+        "approximation-formula": approximation("exp(x)*sin(y) + x**2", at=[0, 1]).derivation,
+        "why-minus-gradient": steepest_descent(),
+        "gradient-descent": book_gradient_descent(),
+        "regression": book_regression().derivation,
     }

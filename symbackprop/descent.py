@@ -124,12 +124,12 @@ def gradient_descent(
     for k in range(1, steps + 1):
         g = _evaluate(gradient, x, k - 1)
         if math.hypot(*g) <= tol:
-            status, reason = "converged", f"|∇f| = {math.hypot(*g):.3g} ≤ {tol:g} after {k - 1} steps"
+            status, reason = "converged", f"the gradient vanishes: |∇f| = {math.hypot(*g):.3g} ≤ {tol:g} after {k - 1} steps"
             break
         x = [c - step_size * gc for c, gc in zip(x, g)]
         if not all(math.isfinite(c) for c in x) or math.hypot(*x) > bound:
             status = "diverging"
-            reason = f"the point ran off to infinity at step {k} (|x| > {bound:.3g}); η = {rate} is too large"
+            reason = f"the point ran off to infinity at step {k} (its size passed {bound:.3g}); η = {rate} is too large"
             break
         points.append(tuple(x))
         values.append(_evaluate(value, x, k))
@@ -154,14 +154,14 @@ def _evaluate(function, x: list[float], k: int):
 def _judge(values: list[float], rate, tol: float, gradient, x: list[float]) -> tuple[str, str]:
     size = math.hypot(*_evaluate(gradient, x, len(values) - 1))
     if size <= tol:
-        return "converged", f"|∇f| = {size:.3g} ≤ {tol:g}"
+        return "converged", f"the gradient vanishes: |∇f| = {size:.3g} ≤ {tol:g}"
     recent = values[-(RISES + 1):]
     changes = [b - a for a, b in zip(recent, recent[1:])]
     if len(changes) == RISES and all(c > 0 for c in changes):
-        return "diverging", f"f rose at each of the last {RISES} steps; η = {rate} is too large"
+        return "diverging", f"the value of f rose at each of the last {RISES} steps; η = {rate} is too large"
     if changes and all(c < 0 for c in changes):
-        return "converging", f"f fell at each of the last steps; |∇f| = {size:.3g} is not yet below {tol:g}"
-    return "not converging", f"f neither keeps falling nor rising (|∇f| = {size:.3g}); try a smaller η"
+        return "converging", f"the value of f fell at each of the last steps; |∇f| = {size:.3g} is not yet below {tol:g}"
+    return "not converging", f"the value of f neither keeps falling nor keeps rising (|∇f| = {size:.3g}); try a smaller η"
 
 
 def _number(value: float, digits: int = 6) -> sp.Float:
@@ -189,7 +189,7 @@ def descent_steps(path: DescentPath) -> list[Step]:
     steps = [
         Step(
             "The function and its gradient",
-            "∇f collects the partial derivatives",
+            "the gradient ∇f collects the partial derivatives",
             [(sp.Function("f")(*f.variables), f.expr), (notation("∇f", r"\nabla f"), sp.Tuple(*f.gradient))],
         ),
         Step(
@@ -220,7 +220,7 @@ def descent_steps(path: DescentPath) -> list[Step]:
             steps.append(
                 Step(
                     "How large η may be",
-                    "f is quadratic, so each step multiplies the distance to the minimum along the "
+                    "since f is quadratic, each step multiplies the distance to the minimum along the "
                     "eigenvector of the Hessian H for the eigenvalue λ by 1 − ηλ: it converges exactly "
                     "when |1 − ηλ| < 1 for every λ, i.e. 0 < η < 2/λ_max",
                     [(sp.Symbol("H"), hessian), (sp.Symbol("lambda_max"), largest),

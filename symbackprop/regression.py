@@ -268,11 +268,11 @@ def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_st
             f"y = a u + c has Hessian n·I, and η = {rate} converges when 0 < η < 2/n",
             [(xbar, fit.mean), (s, fit.spread), (u[k], (X[k] - xbar) / s),
              (sp.Tuple(A, C), sp.Tuple(*[sp.Float(v, 12) for v in fit.path.final]))],
-            note=f"{fit.status} after {fit.steps} steps: {fit.path.reason}",
+            note=f"{fit.status}: {fit.path.reason}",
         ),
         Step(
             "Back to p and q",
-            "p = a/s and q = c − a·mean/s; the descent agrees with the exact solution",
+            "undo the standardisation, p = a/s and q = c − a·mean/s: the descent agrees with the exact solution",
             [(P, sp.Float(fit.p, 12), "≈"), (Q, sp.Float(fit.q, 12), "≈")],
             note=f"|p_GD − p| = {error_p:.2g}, |q_GD − q| = {error_q:.2g}",
         ),

@@ -332,7 +332,7 @@ def test_regression_refuses_mismatched_or_too_little_data():
 def test_documents_cover_every_topic():
     docs = documents()
     assert set(docs) == {
-        "ch2_minimum", "ch2_lagrange", "ch2_approximation",
-        "ch2_steepest_descent", "ch2_gradient_descent", "ch2_regression",
+        "minimum-condition", "lagrange-multipliers", "approximation-formula",
+        "why-minus-gradient", "gradient-descent", "regression",
     }
     assert all(isinstance(d, Derivation) and d.steps for d in docs.values())
