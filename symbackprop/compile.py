@@ -170,12 +170,13 @@ class ScalarModel:
 
     path = "scalar"
 
-    def __init__(self, sizes_or_network, activation="sigmoid", cost="squared") -> None:
+    def __init__(self, sizes_or_network, activation="sigmoid", cost="squared", init: str = "book") -> None:
         import time
 
-        from .arrays import book_file_aliases, dense_parameter_shapes
+        from .arrays import book_file_aliases, check_init, dense_parameter_shapes
         from .network import Network
 
+        self.init = check_init(init)
         self.network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
             list(sizes_or_network), activation=activation, cost=cost
         )
@@ -206,6 +207,12 @@ class ScalarModel:
 
     def describe(self) -> str:
         return self.network.describe()
+
+    def initial_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Normal initial values; see :func:`~symbackprop.arrays.dense_initial_params`."""
+        from .arrays import dense_initial_params
+
+        return dense_initial_params(self.sizes, rng, self.init)
 
     def _values(self, params) -> list[float]:
         return [params[name][place] for name, place in self._places]

@@ -60,6 +60,7 @@ class Dataset:
     test_X: np.ndarray | None = None
     test_labels: np.ndarray | None = None
     test_names: tuple[str, ...] = ()
+    image_shape: tuple[int, ...] | None = None
 
     @property
     def test_T(self) -> np.ndarray | None:
@@ -116,7 +117,9 @@ def load_image_file(path: str | Path, name: str) -> Dataset:
     classes = tuple(document["classes"])
     X = np.array([pixels(image["rows"]) for image in document["images"]])
     labels = np.array([classes.index(image["label"]) for image in document["images"]])
-    return Dataset(name, X, one_hot(labels, len(classes)), labels, classes, document.get("source", ""))
+    data = Dataset(name, X, one_hot(labels, len(classes)), labels, classes, document.get("source", ""))
+    data.image_shape = tuple(document["shape"])
+    return data
 
 
 #: Hand-made 4×3 images outside the book's training set, with the digit
@@ -159,7 +162,7 @@ def load_digits8x8(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     return Dataset(
         "digits8x8", X_train, one_hot(y_train, 10), y_train, classes,
         "scikit-learn load_digits (UCI optical recognition of handwritten digits)",
-        X_test, y_test, tuple(f"held-out {n + 1}" for n in range(len(y_test))),
+        X_test, y_test, tuple(f"held-out {n + 1}" for n in range(len(y_test))), (8, 8),
     )
 
 
@@ -207,17 +210,21 @@ def load_dataset(name: str) -> Dataset:
     return dataset_spec(name).load()
 
 
-def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared"):
-    """A model factory for a fully connected network on either path."""
+def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
+    """A model factory for a fully connected network on either path.
+
+    >>> dense_model([2, 1])("scalar").describe()
+    '2-1'
+    """
 
     def make(path: str):
         from .arrays import ArrayModel
         from .compile import ScalarModel
 
         if path == "array":
-            return ArrayModel(list(sizes), activation=activation, cost=cost)
+            return ArrayModel(list(sizes), activation=activation, cost=cost, init=init)
         if path == "scalar":
-            return ScalarModel(list(sizes), activation=activation, cost=cost)
+            return ScalarModel(list(sizes), activation=activation, cost=cost, init=init)
         raise UnknownNameError(f"unknown path {path!r}; use array or scalar")
 
     return make
@@ -229,5 +236,5 @@ register(DatasetSpec(
 ))
 register(DatasetSpec(
     "digits8x8", "scikit-learn's 1,797 handwritten digits in 8×8 pixels; a 64-32-10 network",
-    load_digits8x8, dense_model([64, 32, 10]), eta=0.5, epochs=60, batch_size=16,
+    load_digits8x8, dense_model([64, 32, 10], init="fan-in"), eta=0.5, epochs=60, batch_size=16,
 ))

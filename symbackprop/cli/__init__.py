@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SymbackpropError
-from . import calc, derivations, derive, tour, verify
+from . import calc, derivations, derive, evaluate, tour, train, verify
 
 #: Subcommand modules; each has ``register(subparsers)``.
-COMMANDS = [verify, calc, derive, derivations]
+COMMANDS = [verify, calc, derive, derivations, train, evaluate]
 
 
 class UsageError(SymbackpropError):

@@ -1,0 +1,144 @@
+"""``symbackprop train``: gradient descent on a registered data set."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from ..datasets import DATASETS, Dataset, DatasetSpec, data_path, dataset_spec
+from ..errors import ParameterFileError
+from ..train import TrainingResult, accuracy, check_settings, describe, load_params, predicted_classes, train
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a network on a data set by gradient descent with the derived gradients",
+        description="Gradient descent Δw = −η ∂C_T/∂w with the compiled gradients; full batch like the "
+        "book unless --batch-size is given. Data sets: "
+        + "; ".join(f"{s.name}: {s.summary}" for s in DATASETS.values()),
+    )
+    add_dataset_argument(p)
+    p.add_argument("--init", help="initial parameters: 'book' (the book's own values) or a .npz/.json file; "
+                   "default: normal random values drawn with --seed")
+    p.add_argument("--save", help="write the trained parameters to this .npz or .json file")
+    p.add_argument("--eta", type=float, help="learning rate η (default: the data set's, 0.2 for digits01)")
+    p.add_argument("--epochs", type=int, help="passes over the training set (default: the data set's)")
+    p.add_argument("--batch-size", type=int, help="examples per step (default: the data set's; digits01 "
+                   "uses the full batch like the book)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial values and batch order (default 0)")
+    p.add_argument("--history", action="store_true", help="print C_T after every epoch")
+    p.set_defaults(run=run)
+
+
+def add_dataset_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}")
+    p.add_argument("--path", choices=["array", "scalar"], default="array",
+                   help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
+                   "weight, as the book's spreadsheet); default array")
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    spec = dataset_spec(args.dataset)
+    eta = spec.eta if args.eta is None else args.eta
+    epochs = spec.epochs if args.epochs is None else args.epochs
+    batch = spec.batch_size if args.batch_size is None else args.batch_size
+    check_settings(eta, epochs, batch)
+    if args.save is not None:
+        check_save_path(args.save)
+    data = spec.load()
+    model = spec.make_model(args.path)
+    params = initial_from(args.init, spec, model)
+    seconds = getattr(model, "compile_seconds", None)
+    compiled = f" (derived and compiled in {seconds:.2f} s)" if seconds is not None else ""
+    console.print(
+        f"[bold]{spec.name}[/]: {len(data.X)} training examples; {describe(model)} network, "
+        f"{args.path} path{compiled}; η = {eta}, "
+        + ("full batch" if batch is None or batch >= len(data.X) else f"batches of {batch}")
+        + f", {epochs} epochs, start: {args.init or f'normal random (seed {args.seed})'}"
+    )
+    result = train(model, data.X, data.T, params, eta=eta, epochs=epochs, batch_size=batch,
+                   seed=args.seed, progress=console.is_terminal)
+    console.print(cost_table(result, every=1 if args.history else None))
+    report(console, model, result.params, data, result)
+    if args.save is not None:
+        from ..train import save_params
+
+        path = save_params(args.save, model, result.params)
+        console.print(f"parameters saved to {path}")
+    return 0
+
+
+def check_save_path(path: str) -> None:
+    """Refuse, before any training, a place the parameters cannot be saved."""
+    target = Path(path)
+    if target.suffix.lower() not in (".npz", ".json"):
+        raise ParameterFileError(f"{path}: parameter files end in .npz or .json")
+    if not target.parent.is_dir():
+        raise ParameterFileError(f"{path}: the folder {target.parent} does not exist")
+
+
+def initial_from(init: str | None, spec: DatasetSpec, model):
+    """The starting parameters named by ``--init`` (None: random, drawn by the trainer)."""
+    if init is None:
+        return None
+    if init == "book":
+        if spec.book_init is None:
+            raise ParameterFileError(f"the book has no initial values for {spec.name}; give a file or omit --init")
+        return load_params(data_path(spec.book_init), model)
+    return load_params(init, model)
+
+
+def cost_table(result: TrainingResult, every: int | None = None) -> Table:
+    """``C_T`` after chosen epochs: all of them with ``every=1``, otherwise the
+    first few, every tenth and the last."""
+    history = result.history
+    last = len(history) - 1
+    if every:
+        shown = range(0, last + 1, every)
+    else:
+        shown = sorted({e for e in range(0, min(last, 5) + 1)} | set(range(0, last + 1, 10)) | {last})
+    table = Table(title="cost C_T = Σ_k C_k after each epoch", show_edge=False)
+    table.add_column("epoch", justify="right")
+    table.add_column("C_T", justify="right")
+    for e in shown:
+        table.add_row(str(e), f"{history[e]:.10g}")
+    return table
+
+
+def report(console: Console, model, params, data: Dataset, result: TrainingResult | None = None) -> None:
+    """Final cost and accuracy, then the held-out examples."""
+    from ..train import total_cost
+
+    cost = result.final_cost if result is not None else total_cost(model, params, data.X, data.T)
+    correct = accuracy(model, params, data.X, data.labels)
+    console.print(
+        f"C_T = {cost!r} on the {len(data.X)} training examples; accuracy {correct:.2%} "
+        f"({round(correct * len(data.X))}/{len(data.X)})"
+    )
+    if data.test_X is None:
+        return
+    held = accuracy(model, params, data.test_X, data.test_labels)
+    if len(data.test_X) > 12:
+        console.print(f"held-out accuracy {held:.2%} ({round(held * len(data.test_X))}/{len(data.test_X)})")
+        return
+    console.print("images outside the training set:")
+    classes = predicted_classes(model, params, data.test_X)
+    outputs = model.predict(params, data.test_X)
+    for n, (name, label, guess) in enumerate(zip(data.test_names, data.test_labels, classes)):
+        picture = " ".join(_picture(data.test_X[n], data.image_shape))
+        mark = "[green]right[/]" if guess == label else "[red]wrong[/]"
+        console.print(
+            f"  {picture}  {name}: predicted {data.classes[guess]} "
+            f"(a^L = {np.array2string(outputs[n], precision=3)}) {mark}"
+        )
+
+
+def _picture(x: np.ndarray, shape) -> list[str]:
+    rows = np.asarray(x).reshape(shape) if shape else np.asarray(x).reshape(1, -1)
+    return ["".join("█" if v > 0.5 else "·" for v in row) for row in rows]
