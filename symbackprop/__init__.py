@@ -13,6 +13,7 @@ True
 """
 
 from .activations import Activation, get_activation
+from .calculus import approximation, lagrange, minimum, steepest_descent
 from .compile import CompiledGradient, compile_scalar
 from .costs import Cost, get_cost
 from .derive import (
@@ -25,10 +26,12 @@ from .derive import (
     direct_route,
     expression_size,
 )
+from .descent import gradient_descent, learning_rate_effect
 from .errors import (
     DataError,
     ExpressionError,
     NetworkSpecError,
+    NoSolutionError,
     NotDifferentiableError,
     ParameterFileError,
     SizeLimitError,
@@ -39,6 +42,7 @@ from .latex import book_latex
 from .layers import Dense, Layer
 from .network import LayeredModel, Network
 from .parsing import parse_expression
+from .regression import regression
 from .verify import VerificationReport, prove_equal, verify, verify_claim
 
 __version__ = "0.1.0"
@@ -57,12 +61,14 @@ __all__ = [
     "LayeredModel",
     "Network",
     "NetworkSpecError",
+    "NoSolutionError",
     "NotDifferentiableError",
     "ParameterFileError",
     "SizeLimitError",
     "SymbackpropError",
     "UnknownNameError",
     "VerificationReport",
+    "approximation",
     "book_latex",
     "chain_rule_expansion",
     "compile_scalar",
@@ -72,8 +78,14 @@ __all__ = [
     "expression_size",
     "get_activation",
     "get_cost",
+    "gradient_descent",
+    "lagrange",
+    "learning_rate_effect",
+    "minimum",
     "parse_expression",
     "prove_equal",
+    "regression",
+    "steepest_descent",
     "verify",
     "verify_claim",
 ]
