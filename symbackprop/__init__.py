@@ -42,7 +42,6 @@ from .latex import book_latex
 from .layers import Dense, Layer
 from .network import LayeredModel, Network
 from .parsing import parse_expression
-from .regression import regression
 from .verify import VerificationReport, prove_equal, verify, verify_claim
 
 __version__ = "0.1.0"
@@ -84,7 +83,6 @@ __all__ = [
     "minimum",
     "parse_expression",
     "prove_equal",
-    "regression",
     "steepest_descent",
     "verify",
     "verify_claim",
