@@ -371,7 +371,7 @@ class ArrayPrinter(NumPyPrinter):
         if factors[-1] == ONES.T:
             rest = sp.MatMul(*factors[:-1]) if len(factors) > 2 else factors[0]
             return "numpy.sum(%s, axis=1, keepdims=True)" % self._print(rest)
-        return super()._print_MatMul(expr)
+        return " @ ".join(self.parenthesize(f, 50) for f in factors)
 
     def _print_MatrixSymbol(self, expr):
         if expr == ONES:
@@ -417,7 +417,7 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
 
     >>> c = compile_arrays(derive_arrays([12, 3, 2]))
     >>> print(c.source.split("return")[0].strip().splitlines()[-2].strip())
-    S2 = (W3.T).dot(delta3)
+    S2 = W3.T @ delta3
     """
     for act in derivation.activations:
         act.require_trainable()
