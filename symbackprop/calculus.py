@@ -111,7 +111,11 @@ class MinimumResult:
 
     @property
     def minima(self) -> list[StationaryPoint]:
-        """The candidates that the Hessian test shows to be local minima."""
+        """The candidates that the Hessian test shows to be local minima.
+
+        >>> [c.point for c in minimum("x**4 - 2*x**2").minima]
+        [{x: -1}, {x: 1}]
+        """
         return [c for c in self.candidates if c.kind == "local minimum"]
 
 
@@ -166,6 +170,9 @@ def minimum(text: str | sp.Expr, variables: Sequence[str] = DEFAULT_VARIABLES) -
             "Solved exactly",
             f"the real solutions of the system: {len(candidates)} candidate(s)",
             [(sp.Tuple(*f.variables), _point(c.point, f.variables)) for c in candidates],
+            note="f is periodic: the solutions in one period are shown, the others repeat them"
+            if f.expr.has(sp.sin, sp.cos, sp.tan)
+            else "",
         ),
         Step(
             "The Hessian test",
@@ -228,11 +235,19 @@ class LagrangeResult:
     derivation: Derivation
 
     def largest(self) -> ConstrainedPoint:
-        """The candidate with the largest value of f."""
+        """The candidate with the largest value of f.
+
+        >>> lagrange("x", "x**2 + y**2 = 4").largest().point
+        {x: 2, y: 0}
+        """
         return max(self.solutions, key=lambda s: s.value)
 
     def smallest(self) -> ConstrainedPoint:
-        """The candidate with the smallest value of f."""
+        """The candidate with the smallest value of f.
+
+        >>> lagrange("x", "x**2 + y**2 = 4").smallest().point
+        {x: -2, y: 0}
+        """
         return min(self.solutions, key=lambda s: s.value)
 
 

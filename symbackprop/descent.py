@@ -2,10 +2,11 @@
 
 ∇f is derived by SymPy and compiled to plain floats; the path is recorded
 step by step. A run ends in one of four states: ``converged`` (|∇f| below the
-tolerance), ``converging`` (f still falling), ``diverging`` (f rising at every
-one of the last steps, or the point running off to infinity — detected before
-any overflow) or ``not converging`` (neither, e.g. bouncing between two
-points). For a quadratic f the exact bound 0 < η < 2/λ_max is derived too.
+tolerance), ``converging`` (f still falling, the steps shrinking),
+``diverging`` (f rising at every one of the last steps, or the point running
+off to infinity — detected before any overflow) or ``not converging``
+(neither: bouncing between two points, or f falling ever faster as if
+unbounded below). For a quadratic f the exact bound 0 < η < 2/λ_max is derived too.
 
 >>> run = gradient_descent("x**2 + y**2", start=[3, 2], eta="0.1", steps=30)
 >>> run.status, [round(c, 6) for c in run.points[1]]
@@ -79,12 +80,20 @@ class DescentPath:
 
     @property
     def final(self) -> tuple[float, ...]:
-        """The last point reached."""
+        """The last point reached.
+
+        >>> gradient_descent("x**2", [1], "0.25", 1).final
+        (0.5,)
+        """
         return self.points[-1]
 
     @property
     def derivation(self) -> Derivation:
-        """The update rule, the path table and the outcome, step by step."""
+        """The update rule, the path table and the outcome, step by step.
+
+        >>> gradient_descent("x**2", [1], "0.1", 3).derivation.title
+        'Gradient descent on f = x**2 with η = 1/10'
+        """
         return Derivation(
             f"Gradient descent on f = {self.f.expr} with η = {self.eta}",
             descent_steps(self),
@@ -124,17 +133,22 @@ def gradient_descent(
     for k in range(1, steps + 1):
         g = _evaluate(gradient, x, k - 1)
         if math.hypot(*g) <= tol:
-            status, reason = "converged", f"the gradient vanishes: |∇f| = {math.hypot(*g):.3g} ≤ {tol:g} after {k - 1} steps"
             break
         x = [c - step_size * gc for c, gc in zip(x, g)]
         if not all(math.isfinite(c) for c in x) or math.hypot(*x) > bound:
             status = "diverging"
-            reason = f"the point ran off to infinity at step {k} (its size passed {bound:.3g}); η = {rate} is too large"
+            reason = (
+                f"the point ran off to infinity at step {k} while f kept falling: f is unbounded below, "
+                "so there is no minimum to find"
+                if len(values) > 1 and values[-1] < values[-2]
+                else f"the point ran off to infinity at step {k} (its size passed {bound:.3g}); "
+                f"η = {rate} is too large"
+            )
             break
         points.append(tuple(x))
         values.append(_evaluate(value, x, k))
     if not status:
-        status, reason = _judge(values, rate, tol, gradient, x)
+        status, reason = _judge(points, values, rate, tol, gradient)
     return DescentPath(f, rate, points, values, status, reason)
 
 
@@ -151,14 +165,21 @@ def _evaluate(function, x: list[float], k: int):
     return result if isinstance(result, list) else float(result)
 
 
-def _judge(values: list[float], rate, tol: float, gradient, x: list[float]) -> tuple[str, str]:
-    size = math.hypot(*_evaluate(gradient, x, len(values) - 1))
+def _judge(points: list[tuple], values: list[float], rate, tol: float, gradient) -> tuple[str, str]:
+    size = math.hypot(*_evaluate(gradient, list(points[-1]), len(points) - 1))
     if size <= tol:
-        return "converged", f"the gradient vanishes: |∇f| = {size:.3g} ≤ {tol:g}"
+        return "converged", f"the gradient vanishes: |∇f| = {size:.3g} ≤ {tol:g} after {len(points) - 1} steps"
     recent = values[-(RISES + 1):]
     changes = [b - a for a, b in zip(recent, recent[1:])]
+    lengths = [math.dist(a, b) for a, b in zip(points[-(RISES + 1):], points[-RISES:])]
+    growing = len(lengths) == RISES and all(a < b for a, b in zip(lengths, lengths[1:]))
     if len(changes) == RISES and all(c > 0 for c in changes):
         return "diverging", f"the value of f rose at each of the last {RISES} steps; η = {rate} is too large"
+    if changes and all(c < 0 for c in changes) and growing:
+        return "not converging", (
+            "the value of f keeps falling while the steps grow: f may be unbounded below along the path "
+            "(run more steps to see)"
+        )
     if changes and all(c < 0 for c in changes):
         return "converging", f"the value of f fell at each of the last steps; |∇f| = {size:.3g} is not yet below {tol:g}"
     return "not converging", f"the value of f neither keeps falling nor keeps rising (|∇f| = {size:.3g}); try a smaller η"
@@ -182,7 +203,11 @@ def _rows(path: DescentPath) -> list[tuple]:
 
 
 def descent_steps(path: DescentPath) -> list[Step]:
-    """The steps of a gradient-descent derivation (rule, path table, outcome, η bound)."""
+    """The steps of a gradient-descent derivation (rule, path table, outcome, η bound).
+
+    >>> [s.title for s in descent_steps(gradient_descent("x**2", [1], "0.1", 3))]
+    ['The function and its gradient', 'The update rule', 'The path', 'Outcome: converging', 'How large η may be']
+    """
     f, eta = path.f, sp.Symbol("eta")
     dvars = [notation(f"Δ{v}", rf"\Delta {sp.latex(v)}") for v in f.variables]
     shown = len(_rows(path))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,9 +180,20 @@ class Regression:
     derivation: Derivation
 
 
+def _exact(value: object, where: str) -> sp.Expr:
+    if isinstance(value, sp.Expr) and value.is_number:
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return sp.Integer(int(value))
+    if isinstance(value, numbers.Real):
+        # The float's shortest decimal spelling, as if it had been typed: 0.1 is 1/10.
+        return exact_decimal(repr(float(value)), where)
+    return exact_decimal(str(value), where)
+
+
 def _checked(x: Sequence, y: Sequence) -> tuple[list, list]:
-    xs = [sp.Rational(v) if isinstance(v, (int, str)) else sp.nsimplify(v) for v in x]
-    ys = [sp.Rational(v) if isinstance(v, (int, str)) else sp.nsimplify(v) for v in y]
+    xs = [_exact(v, f"x value {n}") for n, v in enumerate(x, start=1)]
+    ys = [_exact(v, f"y value {n}") for n, v in enumerate(y, start=1)]
     if len(xs) != len(ys):
         raise DataError(f"there are {len(xs)} x values but {len(ys)} y values; give one y per x")
     if len(xs) < 2:

@@ -219,6 +219,14 @@ def test_quadratic_converges_exactly_below_two_over_lambda(a, fraction, inside):
         assert run.status == "diverging"
 
 
+def test_unbounded_below_is_not_called_converging():
+    # f = −x² has no minimum: each step multiplies x by 1 + 2η, so f falls ever faster.
+    short = gradient_descent("-x**2", start=[1], eta="0.1", steps=30)
+    assert short.status == "not converging" and "unbounded below" in short.reason
+    long = gradient_descent("-x**2", start=[1], eta="0.1", steps=10_000)
+    assert long.status == "diverging" and "unbounded below" in long.reason
+
+
 def test_learning_rate_effect_on_the_book_example():
     d = learning_rate_effect("x**2 + y**2", [3, 2], etas=["0.001", "0.1", "1.1"])
     assert [s.title.split(": ")[1] for s in d.steps] == ["converging", "converging", "diverging"]
@@ -286,6 +294,13 @@ def test_regression_on_random_rational_data(pairs):
             regression(xs, ys)
         return
     check_least_squares(xs, ys, regression(xs, ys))
+
+
+def test_regression_reads_floats_as_the_decimals_they_spell():
+    # 0.1, 0.2, 0.35 typed as floats are 1/10, 1/5, 7/20; the fit through them is exact.
+    r = regression(np.array([0.1, 0.2, 0.35]), [1.5, 2.25, 3])
+    assert r.x == [sp.Rational(1, 10), sp.Rational(1, 5), sp.Rational(7, 20)]
+    check_least_squares(r.x, r.y, r)
 
 
 def test_regression_descent_with_too_large_eta_diverges():
