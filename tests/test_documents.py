@@ -1,0 +1,248 @@
+"""Derivation documents: their formulas are the engine's objects, the checked-in
+files are current, and bad input gets one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from symbackprop import Network, SizeLimitError, UnknownNameError, delta_route, direct_route, prove_equal
+from symbackprop.activations import generic_a, get_activation, sigmoid
+from symbackprop.cli import main
+from symbackprop.derivation import Derivation, Step, latex_prose, text_prose
+from symbackprop.derive import COST, Partial, chain_rule_expansion
+from symbackprop.documents import network_derivation
+from symbackprop.general import index_rules, instantiate, matrix_form_entry
+from symbackprop.topics import TOPICS, all_documents, cross_entropy, neuron_and_activations
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def step(doc: Derivation, title: str) -> Step:
+    (found,) = [s for s in doc.steps if s.title.startswith(title)]
+    return found
+
+
+@pytest.fixture(scope="module")
+def doc221():
+    net = Network([2, 2, 1])
+    return net, network_derivation(net, "w^2_11")
+
+
+def test_delta_steps_hold_the_engines_derived_deltas(doc221):
+    net, doc = doc221
+    route = delta_route(net)
+    shown = {lhs: rhs for lhs, rhs in step(doc, "The recurrence for this network").equations if lhs.is_Symbol}
+    hidden = {d: route.deltas[d] for d in net.layer(2).unit_errors}
+    assert shown == hidden
+    output = dict(e for e in step(doc, "Output layer").equations if e[0].is_Symbol)
+    assert output == {net.symbol("delta^3_1"): route.deltas[net.symbol("delta^3_1")]}
+
+
+def test_matrix_instance_multiplies_out_to_the_derived_deltas(doc221):
+    net, doc = doc221
+    route = delta_route(net)
+    (lhs, rhs), = [e for e in step(doc, "The recurrence for this network").equations if not e[0].is_Symbol]
+    explicit = rhs.doit().as_explicit()
+    for delta, entry in zip(lhs, explicit):
+        assert sp.expand(entry - route.deltas[delta]) == 0
+
+
+def test_verdict_lists_every_gradient_of_the_delta_route(doc221):
+    net, doc = doc221
+    route = delta_route(net)
+    verdict = step(doc, "Verdict")
+    assert dict(verdict.equations) == {Partial(COST, p): g for p, g in route.gradients.items()}
+    assert "agree" in verdict.note and "9 parameters" in verdict.note
+
+
+def test_direct_route_steps_evaluate_to_the_direct_derivative(doc221):
+    net, doc = doc221
+    w = net.symbol("w^2_11")
+    (target, paths), = step(doc, "Paths from").equations
+    assert target == Partial(COST, w)
+    factors = step(doc, "Local derivatives").equations
+    evaluated = paths.xreplace(dict(factors))
+    truth = direct_route(net, [w]).gradients[w]
+    assert prove_equal(net.substitute(evaluated), truth)
+    (_, shown), = step(doc, "The direct derivative").equations
+    assert prove_equal(net.substitute(shown), truth)
+
+
+def test_chain_rule_paths_keep_the_books_order_from_C_to_the_weight(doc221):
+    net, doc = doc221
+    (_, paths), = step(doc, "Paths from").equations
+    assert paths.args[0].numerator == COST and paths.args[-1].denominator == net.symbol("w^2_11")
+    assert doc.formulas()[step_index(doc, "Paths from")].count(r"\partial C") == 2  # lhs and first factor
+
+
+def step_index(doc: Derivation, title: str) -> int:
+    count = 0
+    for s in doc.steps:
+        if s.title.startswith(title):
+            return count
+        count += len(s.equations)
+    raise AssertionError(title)
+
+
+def test_named_quantities_stay_atoms_unless_expanded():
+    net = Network([2, 2, 1])
+    plain = network_derivation(net)
+    gradient_step = step(plain, "The gradient by")
+    assert all(not rhs.has(sigmoid) for _, rhs in gradient_step.equations)
+    expanded = step(network_derivation(net, expand=True), "The gradient by")
+    allowed = set(net.inputs + net.targets + net.parameters)
+    written_out = expanded.equations[-1][1]
+    assert written_out.free_symbols <= allowed and written_out.has(sigmoid)
+    w = net.symbol("w^2_11")
+    assert prove_equal(written_out, direct_route(net, [w]).gradients[w])
+
+
+def test_general_rules_are_the_books_formulas():
+    l, i, j, L = (sp.Symbol(s, integer=True, positive=True) for s in "lijL")
+    w, a, z, d, t, n = (sp.IndexedBase(s) for s in ("w", "a", "z", "delta", "t", "n"))
+    rules = index_rules()
+    # Chapter 4: ∂C/∂w^l_ji = δ^l_j a^{l−1}_i, ∂C/∂b^l_j = δ^l_j,
+    # δ^L_j = (a^L_j − t_j) a'(z^L_j), δ^l_i = (Σ_j δ^{l+1}_j w^{l+1}_ji) a'(z^l_i).
+    assert rules["weight"].result == d[l, j] * a[l - 1, i]
+    assert rules["bias"].result == d[l, j]
+    assert rules["output"].result == (a[L, j] - t[j]) * generic_a(z[L, j]).diff(z[L, j])
+    book = sp.Sum(d[l + 1, j] * w[l + 1, j, i], (j, 1, n[l + 1])) * generic_a(z[l, i]).diff(z[l, i])
+    assert rules["recurrence"].result == book
+    assert matrix_form_entry() == book
+
+
+@pytest.mark.parametrize("sizes", [[2, 2, 1], [3, 2, 2, 2], [1, 3, 1, 2]])
+def test_general_rules_instantiate_to_the_engines_route(sizes):
+    net = Network(sizes, activation="generic")
+    route = delta_route(net)
+    rules = index_rules()
+    for layer in net.layers:
+        for j, (delta, width_in) in enumerate(zip(layer.unit_errors, [len(layer.inputs)] * layer.width), start=1):
+            if layer is net.output_layer:
+                assert instantiate(rules["output"].result, net, j=j) == route.deltas[delta]
+            else:
+                assert sp.expand(instantiate(rules["recurrence"].result, net, l=layer.index, i=j)
+                                 - route.deltas[delta]) == 0
+            assert instantiate(rules["bias"].result, net, l=layer.index, j=j) == route.gradients[layer.b[j - 1]]
+            for i in range(1, width_in + 1):
+                weight = layer.W[j - 1, i - 1]
+                assert instantiate(rules["weight"].result, net, l=layer.index, j=j, i=i) == route.gradients[weight]
+
+
+def test_activation_derivatives_are_written_in_outputs_as_the_book_does():
+    doc = neuron_and_activations()
+    z = sp.Symbol("z")
+    slopes = {lhs.expr.func: rhs for s in doc.steps for lhs, rhs in s.equations if isinstance(lhs, sp.Derivative)}
+    assert slopes[sigmoid] == sigmoid(z) * (1 - sigmoid(z))
+    assert slopes[sp.tanh] == 1 - sp.tanh(z) ** 2
+    # …and they are the true derivatives of the written-out functions.
+    assert sp.simplify(slopes[sigmoid].rewrite(sp.exp) - sp.diff(1 / (1 + sp.exp(-z)), z)) == 0
+    assert sp.simplify(slopes[sp.tanh] - sp.diff(sp.tanh(z), z)) == 0
+
+
+def test_unit_step_document_gives_the_engines_reason():
+    with pytest.raises(Exception) as raised:
+        get_activation("step").require_trainable()
+    why = step(neuron_and_activations(), "Why the unit step")
+    assert str(raised.value)[1:] in why.note
+    assert any(rhs.has(sp.DiracDelta) for _, rhs in why.equations)
+
+
+def test_cross_entropy_sigmoid_cancels_to_a_minus_t():
+    doc = cross_entropy()
+    a, t = sp.Symbol("a^3_1"), sp.Symbol("t_1")
+    (_, derived), (_, cancelled) = step(doc, "The output unit error").equations
+    assert cancelled == a - t  # the book: δ^L_j = a^L_j − t_j
+    assert derived != cancelled and sp.cancel(derived - cancelled) == 0
+
+
+def test_bad_parameter_and_oversized_expansion_are_clear_errors():
+    with pytest.raises(UnknownNameError, match="no quantity 'w\\^9_11'"):
+        network_derivation(Network([2, 2, 1]), "w^9_11")
+    with pytest.raises(UnknownNameError, match="not a parameter"):
+        network_derivation(Network([2, 2, 1]), "z^2_1")
+    with pytest.raises(SizeLimitError, match="force"):
+        network_derivation(Network([3, 3, 3, 3]), expand=True)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "symbackprop", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["derive", "--layers", "2,2,1", "--param", "w^9_11"], "no quantity"),
+        (["derive", "--layers", "2,2,1", "--param", "a^2_1"], "not a parameter"),
+        (["derive", "--layers", "3,3,3,3", "--expand"], "--force"),
+        (["derive", "--format", "pdf"], "invalid choice"),
+    ],
+)
+def test_derive_bad_input_is_one_line_and_exit_2(args, fragment):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def test_derive_writes_each_format(tmp_path, capsys):
+    out = tmp_path / "d.md"
+    assert main(["derive", "--layers", "2,1", "--format", "markdown", "--out", str(out)]) == 0
+    assert out.read_text().count("$$") >= 2 * 10
+    assert main(["derive", "--layers", "2,1", "--format", "text", "--param", "b^2_1"]) == 0
+    text = capsys.readouterr().out
+    assert "∂C/∂b^2_1 = δ^2_1" in text and "$" not in text
+
+
+def test_one_rich_panel_per_step(doc221):
+    _, doc = doc221
+    assert len(doc.panels()) == len(doc.steps)
+
+
+def test_prose_unicode_becomes_latex_and_math_becomes_text():
+    assert latex_prose("δ ⊙ ∂ — 5% a_b") == r"$\delta$ $\odot$ $\partial$ --- 5\% a\_b"
+    assert text_prose(r"$w^{l+1}_{ji}$") == "w^(l+1)_ji"
+
+
+def test_registry_collects_providers_and_reports_their_real_errors(tmp_path, monkeypatch):
+    extra = Derivation("Extra", [Step("One", "why", [(sp.Symbol("x"), sp.Integer(1))])])
+    monkeypatch.setitem(sys.modules, "fake_provider", types.SimpleNamespace(documents=lambda: {"extra": extra}))
+    found = all_documents(providers=("fake_provider", "symbackprop.not_written_yet"))
+    assert found["extra"] is extra and set(TOPICS) < set(found)
+    (tmp_path / "broken_provider.py").write_text("import a_dependency_that_is_missing\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError, match="a_dependency_that_is_missing"):
+        all_documents(providers=("broken_provider",))
+    monkeypatch.setitem(sys.modules, "clash", types.SimpleNamespace(documents=lambda: {"cross-entropy": extra}))
+    with pytest.raises(ValueError, match="cross-entropy"):
+        all_documents(providers=("clash",))
+
+
+def test_checked_in_derivations_are_current(tmp_path):
+    assert main(["derivations", "--out", str(tmp_path)]) == 0
+    fresh = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()}
+    checked_in = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "derivations").iterdir()}
+    assert sorted(fresh) == sorted(checked_in), "run: symbackprop derivations --out derivations/"
+    stale = [name for name in fresh if fresh[name] != checked_in[name]]
+    assert not stale, f"stale: {stale}; run: symbackprop derivations --out derivations/"
+
+
+def test_chain_rule_expansion_typesets():
+    expansion = chain_rule_expansion(Network([2, 2, 1]), "w^2_11")
+    assert expansion._repr_latex_().startswith("$$") and r"\partial" in expansion._repr_latex_()
+
+
+def test_readme_formulas_come_from_the_documents():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Derivations, typeset", 1)[1].split("\n## ", 1)[0]
+    shown = [f.strip() for f in section.split("$$")[1::2]]
+    produced = {f for doc in all_documents().values() for f in doc.formulas()}
+    assert shown and all(f in produced for f in shown), [f for f in shown if f not in produced]
+    assert "](derivations/)" in section
