@@ -1,0 +1,296 @@
+"""The chapter-5 CNN in NumPy array operations, for training.
+
+The kernels are the book's formulas that :mod:`symbackprop.cnn` derives, one
+array operation each (no Python loop over pixels): the convolution is an
+``einsum`` over a sliding-window view of the images, pooling a reshape and an
+``argmax`` (the *first* maximum wins a tie, the convention of
+:class:`symbackprop.cnn.winner`), and the filter gradient the same sliding
+sum with the δ map in place of the filter. The activation, its derivative
+and the cost's derivative are compiled from the symbolic network's own
+expressions; :func:`check_against_symbolic` compares everything with the
+δ route compiled scalar by scalar.
+
+It implements the trainer's interface (:mod:`symbackprop.train`), with the
+parameter names of the book's ``book_cnn_init.json``:
+
+>>> model = CNNArrays()
+>>> dict(model.parameter_shapes)
+{'filters': (3, 3, 3), 'filter_bias': (3,), 'out_W': (3, 3, 2, 2), 'out_b': (3,)}
+>>> data = book_digits()
+>>> params = book_initial_params()
+>>> round(model.cost_and_gradient(params, data.X, data.T)[0], 10)
+12.5444623703
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import sympy as sp
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .activations import NUMPY_FUNCTIONS, Activation
+from .cnn import ConvolutionalNetwork
+from .errors import DataError, NotDifferentiableError
+
+Params = dict[str, np.ndarray]
+
+
+def _numpy_function(activation: Activation, expr: sp.Expr, args) -> object:
+    modules = [{**NUMPY_FUNCTIONS, **activation.numpy_functions}, "numpy"]
+    return sp.lambdify(args, expr, modules=modules)
+
+
+class CNNArrays:
+    """The CNN of :class:`~symbackprop.cnn.ConvolutionalNetwork` with the same
+    arguments, computed on whole batches of images ``X`` of shape
+    ``(n, rows, columns)``.
+
+    >>> CNNArrays(image=(8, 8), filters=4, pool=3).parameter_shapes["out_W"]
+    (3, 4, 2, 2)
+    """
+
+    def __init__(self, image=(6, 6), filters=3, filter_size=(3, 3), pool=(2, 2), outputs=3,
+                 activation="sigmoid", cost="squared") -> None:
+        # The symbolic network validates the shapes and supplies a(z), a'(z), C.
+        net = ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost)
+        self.network = net
+        act = net.activation
+        if act.is_generic or act.not_trainable_because:
+            raise NotDifferentiableError(
+                act.not_trainable_because or "the generic activation a(z) has no values; choose a concrete one"
+            )
+        z, a, t = sp.symbols("z a t")
+        self._a = _numpy_function(act, act(z), z)
+        self._slope = _numpy_function(act, act.derivative(z), z)
+        term = net.cost.term(a, t)
+        self._cost = _numpy_function(act, term, (a, t))
+        self._dcost = _numpy_function(act, sp.diff(term, a), (a, t))
+        self.input_shape = net.image_shape
+        self.output_size = outputs
+        self.filter_size, self.pool = net.filter_size, net.pool
+        rows, cols = net.convolution.map_shape
+        self.map_shape = (rows, cols)
+        R, Q = net.pooling.pooled_shape
+        self.parameter_shapes = {
+            "filters": (filters, *net.filter_size),
+            "filter_bias": (filters,),
+            "out_W": (outputs, filters, R, Q),
+            "out_b": (outputs,),
+        }
+
+    def describe(self) -> str:
+        """E.g. ``CNN 6x6, 3 filters 3x3, pool 2x2, 3 outputs``."""
+        return self.network.describe()
+
+    def _images(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 3 or X.shape[1:] != tuple(self.input_shape):
+            h, w = self.input_shape
+            raise DataError(
+                f"images have shape {X.shape}; this {self.describe()} network reads (n, {h}, {w}): "
+                f"n images of {h}x{w} pixels"
+            )
+        return X
+
+    def forward(self, params: Params, X) -> dict[str, np.ndarray]:
+        """Every layer quantity for a batch: ``zF, aF`` (n, K, rows, cols),
+        ``aP`` and the winner's position in its block (n, K, R, Q), ``zO, aO`` (n, N).
+
+        >>> f = CNNArrays().forward(book_initial_params(), book_digits().X[:2])
+        >>> f["aF"].shape, f["aP"].shape, f["aO"].shape
+        ((2, 3, 4, 4), (2, 3, 2, 2), (2, 3))
+        """
+        X = self._images(X)
+        F, fb, W, b = (params[k] for k in ("filters", "filter_bias", "out_W", "out_b"))
+        windows = sliding_window_view(X, self.filter_size, axis=(1, 2))  # (n, i, j, u, v)
+        zF = np.einsum("nijuv,kuv->nkij", windows, F, optimize=True) + fb[:, None, None]
+        aF = self._a(zF)
+        n, K, rows, cols = aF.shape
+        ph, pw = self.pool
+        R, Q = rows // ph, cols // pw
+        blocks = aF.reshape(n, K, R, ph, Q, pw).transpose(0, 1, 2, 4, 3, 5).reshape(n, K, R, Q, ph * pw)
+        win = blocks.argmax(axis=-1)  # the first maximum: winner()'s tie rule
+        aP = np.take_along_axis(blocks, win[..., None], axis=-1)[..., 0]
+        zO = np.einsum("nkij,mkij->nm", aP, W, optimize=True) + b
+        return {"windows": windows, "zF": zF, "aF": aF, "win": win, "aP": aP, "zO": zO, "aO": self._a(zO)}
+
+    def predict(self, params: Params, X) -> np.ndarray:
+        """``a^O`` for every image, shape (n, outputs)."""
+        return self.forward(params, X)["aO"]
+
+    def deltas(self, params: Params, X, T) -> dict[str, np.ndarray]:
+        """The unit errors, as the book writes them:
+        ``δ^O_n = ∂C/∂a^O_n a'(z^O_n)``, and ``δ^F_{k,ij}`` = the error
+        ``Σ_n δ^O_n w^O_{k,n,i'j'}`` sent back to the block's winner only, times ``a'(z^F_{k,ij})``.
+
+        >>> d = CNNArrays().deltas(book_initial_params(), book_digits().X[:1], book_digits().T[:1])
+        >>> d["dF"].shape, int((d["dF"] != 0).sum())
+        ((1, 3, 4, 4), 12)
+        """
+        f = self.forward(params, X)
+        T = np.asarray(T, dtype=float)
+        dO = self._dcost(f["aO"], T) * self._slope(f["zO"])
+        back = np.einsum("nm,mkij->nkij", dO, params["out_W"], optimize=True)
+        n, K, R, Q = back.shape
+        ph, pw = self.pool
+        onehot = np.arange(ph * pw) == f["win"][..., None]  # [a^F wins its block]
+        routed = (onehot * back[..., None]).reshape(n, K, R, Q, ph, pw).transpose(0, 1, 2, 4, 3, 5)
+        dF = routed.reshape(f["zF"].shape) * self._slope(f["zF"])
+        return {**f, "dO": dO, "dF": dF, "C": float(np.sum(self._cost(f["aO"], T)))}
+
+    def cost_and_gradient(self, params: Params, X, T) -> tuple[float, Params]:
+        """``C_T`` and its gradient: ``∂C/∂w^{F_k}_{uv} = Σ_{ij} δ^F_{k,ij} x_{i+u−1,j+v−1}``
+        (the input correlated with the δ map), ``∂C/∂b^F_k = Σ δ^F_{k,ij}``,
+        ``∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}``, ``∂C/∂b^O_n = δ^O_n``, summed over the images.
+
+        >>> C, g = CNNArrays().cost_and_gradient(book_initial_params(), book_digits().X, book_digits().T)
+        >>> sorted(g) == sorted(CNNArrays().parameter_shapes)
+        True
+        """
+        d = self.deltas(params, X, T)
+        dF, dO = d["dF"], d["dO"]
+        grads = {
+            "filters": np.einsum("nkij,nijuv->kuv", dF, d["windows"], optimize=True),
+            "filter_bias": dF.sum(axis=(0, 2, 3)),
+            "out_W": np.einsum("nm,nkij->mkij", dO, d["aP"], optimize=True),
+            "out_b": dO.sum(axis=0),
+        }
+        return d["C"], grads
+
+    def symbol_values(self, params: Params) -> dict[sp.Symbol, float]:
+        """The parameters keyed by the symbolic network's symbols (``w^F1_12`` …).
+
+        >>> v = CNNArrays().symbol_values(book_initial_params())
+        >>> round(v[sp.Symbol("w^F1_12")], 6), round(v[sp.Symbol("w^O_2111")], 6)
+        (-0.454172, -3.680379)
+        """
+        net = self.network
+        conv, out = net.convolution, net.output
+        values: dict[sp.Symbol, float] = {}
+        for k, filt in enumerate(conv.w):
+            for u, row in enumerate(filt):
+                for v, w in enumerate(row):
+                    values[w] = float(params["filters"][k, u, v])
+            values[conv.b[k]] = float(params["filter_bias"][k])
+        for m, wm in enumerate(out.w):
+            for k, wk in enumerate(wm):
+                for i, row in enumerate(wk):
+                    for j, w in enumerate(row):
+                        values[w] = float(params["out_W"][m, k, i, j])
+            values[out.b[m]] = float(params["out_b"][m])
+        return values
+
+
+def check_against_symbolic(model: CNNArrays, params: Params, X, T) -> float:
+    """The largest relative difference between the array gradient and the δ
+    route of the symbolic network compiled scalar by scalar.
+
+    >>> data = book_digits()
+    >>> check_against_symbolic(CNNArrays(), book_initial_params(), data.X[:8], data.T[:8]) < 1e-12
+    True
+    """
+    from .compile import compile_scalar
+
+    net = model.network
+    X = model._images(X)
+    C, grads = model.cost_and_gradient(params, X, T)
+    symbolic = compile_scalar(net)
+    C_s, grads_s = symbolic(model.symbol_values(params), X.reshape(len(X), -1), np.asarray(T, dtype=float))
+    worst = abs(C - C_s) / max(1.0, abs(C_s))
+    conv, out = net.convolution, net.output
+    pairs = [(grads["filters"][k, u, v], conv.w[k][u][v]) for k in range(len(conv.w))
+             for u in range(len(conv.w[0])) for v in range(len(conv.w[0][0]))]
+    pairs += [(grads["filter_bias"][k], conv.b[k]) for k in range(len(conv.b))]
+    pairs += [(grads["out_W"][m, k, i, j], out.w[m][k][i][j]) for m, k, i, j in np.ndindex(grads["out_W"].shape)]
+    pairs += [(grads["out_b"][m], out.b[m]) for m in range(len(out.b))]
+    for value, symbol in pairs:
+        worst = max(worst, abs(value - grads_s[symbol]) / max(1.0, abs(grads_s[symbol])))
+    return float(worst)
+
+
+# --- the book's data ------------------------------------------------------------------
+
+@dataclass
+class Images:
+    """Images ``X`` (n, rows, cols), one-hot targets ``T`` and class indices ``labels``."""
+
+    X: np.ndarray
+    T: np.ndarray
+    labels: np.ndarray
+    classes: list
+    source: str = ""
+
+
+def _read(name: str) -> dict:
+    return json.loads(resources.files("symbackprop").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+def images_from_rows(rows_list, labels, classes) -> Images:
+    """Images from rows of ``'0'``/``'1'`` text, as the book's data sheet writes them.
+
+    >>> images_from_rows([["01", "10"]], [2], [1, 2]).X[0]
+    array([[0., 1.],
+           [1., 0.]])
+    """
+    X = np.array([[[float(c) for c in row] for row in rows] for rows in rows_list])
+    index = np.array([classes.index(label) for label in labels])
+    return Images(X, np.eye(len(classes))[index], index, list(classes))
+
+
+def book_digits() -> Images:
+    """The book's 96 images of 1, 2 and 3 (6×6 pixels, 1 = black).
+
+    >>> data = book_digits()
+    >>> data.X.shape, data.T.shape, data.classes
+    ((96, 6, 6), (96, 3), [1, 2, 3])
+    """
+    doc = _read("book_digits123_6x6.json")
+    images = doc["images"]
+    data = images_from_rows([im["rows"] for im in images], [im["label"] for im in images], doc["classes"])
+    data.source = doc["source"]
+    return data
+
+
+def book_initial_params() -> Params:
+    """The book's initial filters, biases and output weights (``book_cnn_init.json``).
+
+    >>> book_initial_params()["filters"].shape
+    (3, 3, 3)
+    """
+    doc = _read("book_cnn_init.json")
+    return {k: np.array(doc[k], dtype=float) for k in ("filters", "filter_bias", "out_W", "out_b")}
+
+
+def book_eta() -> float:
+    """The book's learning rate for the CNN.
+
+    >>> book_eta()
+    0.2
+    """
+    return float(_read("book_cnn_init.json")["eta"])
+
+
+#: Variants the network never saw in training, to show its predictions on.
+UNSEEN = {
+    "1 drawn on the left edge": (["100000", "100000", "100000", "100000", "100000", "100000"], 1),
+    "1 with a long foot": (["000100", "001100", "000100", "000100", "000100", "011111"], 1),
+    "2 with a flat top": (["111110", "000010", "000010", "011100", "100000", "111111"], 2),
+    "3 shifted left": (["111000", "000100", "011000", "000100", "000100", "111000"], 3),
+    "3 with a round top": (["011100", "100010", "000100", "000010", "100010", "011100"], 3),
+}
+
+
+def unseen_variants() -> tuple[list[str], Images]:
+    """A few hand-drawn variants that are not among the 96 training images.
+
+    >>> names, data = unseen_variants()
+    >>> len(names) == len(data.X)
+    True
+    """
+    names = list(UNSEEN)
+    data = images_from_rows([UNSEEN[k][0] for k in names], [UNSEEN[k][1] for k in names], [1, 2, 3])
+    return names, data
