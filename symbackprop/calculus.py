@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .derivation import Derivation, Step
+from .derive import Partial
 from .descent import book_gradient_descent
 from .errors import ExpressionError, NoSolutionError
-from .latex import SYMBOL_LATEX
+from .latex import book_latex
 from .multivariable import (
     DEFAULT_VARIABLES,
     MultivariableFunction,
@@ -42,8 +43,14 @@ def _f_of(f: MultivariableFunction, name: str = "f") -> sp.Expr:
     return sp.Function(name)(*f.variables)
 
 
-def _partials(f: MultivariableFunction, name: str = "f") -> list[sp.Symbol]:
-    return [notation(f"∂{name}/∂{v}", rf"\frac{{\partial {name}}}{{\partial {sp.latex(v)}}}") for v in f.variables]
+def _partials(f: MultivariableFunction, name: str = "f") -> list[Partial]:
+    # The project's ∂/∂ object keeps the book's order ∂z/∂x Δx when printed.
+    return [Partial(sp.Symbol(name), v) for v in f.variables]
+
+
+def _book_sum(factors: Sequence[sp.Expr], steps: Sequence[sp.Expr]) -> sp.Expr:
+    # ∂z/∂x Δx + ∂z/∂y Δy in the book's order; an evaluated product would sort Δx first.
+    return sp.Add(*[sp.Mul(c, s, evaluate=False) for c, s in zip(factors, steps)], evaluate=False)
 
 
 def _point(point: dict[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol]) -> sp.Tuple:
@@ -435,7 +442,7 @@ def approximation(
             "The approximation formula",
             "near a point, a smooth function is its tangent plane: the gradient is the best linear "
             "approximation",
-            [(dz, sum(p * dv for p, dv in zip(partials, dvars)), "≈")],
+            [(dz, _book_sum(partials, dvars), "≈")],
         ),
         Step(
             f"At the point {where}",
@@ -443,14 +450,14 @@ def approximation(
             [(_f_of(f, name), f.expr)]
             + [(p, g) for p, g in zip(partials, f.gradient)]
             + [
-                (notation(f"{p}{where}", rf"\left.{SYMBOL_LATEX[p.name]}\right|_{{{sp.latex(where)}}}"), g)
+                (notation(f"{p}{where}", rf"\left.{book_latex(p)}\right|_{{{sp.latex(where)}}}"), g)
                 for p, g in zip(partials, gradient)
             ],
         ),
         Step(
             "The formula there",
             "the linear approximation of the change of the function at this point",
-            [(dz, sum(g * dv for g, dv in zip(gradient, dvars)), "≈")],
+            [(dz, _book_sum(gradient, dvars), "≈")],
         ),
         Step(
             "Numeric check",
@@ -483,7 +490,7 @@ def steepest_descent(text: str | sp.Expr = "x**2 + y**2", at: Sequence = (3, 2),
     f = parse_function(text, variables)
     require_smooth(f)
     n = len(f.variables)
-    a = [notation(f"∂f/∂{v}", rf"\frac{{\partial f}}{{\partial {sp.latex(v)}}}") for v in f.variables]
+    a = _partials(f)
     d = [notation(f"Δ{v}", rf"\Delta {sp.latex(v)}") for v in f.variables]
     dz = notation("Δz", r"\Delta z")
     eta = sp.Symbol("eta", positive=True)
@@ -502,7 +509,7 @@ def steepest_descent(text: str | sp.Expr = "x**2 + y**2", at: Sequence = (3, 2),
         Step(
             "The change of f is an inner product",
             "the approximation formula: Δz is the inner product of ∇f and the step Δx",
-            [(dz, dot, "≈")],
+            [(dz, _book_sum(a, d), "≈")],
         ),
         Step(
             "Lagrange's identity",

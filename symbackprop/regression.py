@@ -36,6 +36,7 @@ from pathlib import Path
 import sympy as sp
 
 from .derivation import Derivation, Step
+from .derive import Partial
 from .descent import DescentPath, gradient_descent, positive_eta
 from .errors import DataError
 from .multivariable import notation
@@ -245,8 +246,7 @@ def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_st
     X, Y = sp.IndexedBase("x"), sp.IndexedBase("y")
     CT = sp.Symbol("C_T")
     general = sp.Rational(1, 2) * sp.Sum((Y[k] - (P * X[k] + Q)) ** 2, (k, 1, n))
-    dp = notation("∂C_T/∂p", r"\frac{\partial C_{T}}{\partial p}")
-    dq = notation("∂C_T/∂q", r"\frac{\partial C_{T}}{\partial q}")
+    dp, dq = Partial(CT, P), Partial(CT, Q)
     xbar, s = notation("x̄", r"\bar{x}"), sp.Symbol("s")
     u = sp.IndexedBase("u")
     error_p, error_q = abs(fit.p - float(p)), abs(fit.q - float(q))
