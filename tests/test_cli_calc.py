@@ -45,6 +45,12 @@ def test_csv_file_input(capsys, tmp_path):
     assert "p = 2" in output(capsys, ["calc", "regression", str(data)])
 
 
+def test_other_variable_names(capsys):
+    # (w − 2)² + (b + 1)² is smallest at w = 2, b = −1.
+    text = output(capsys, ["calc", "minimum", "(w - 2)**2 + (b + 1)**2", "--vars", "w,b"])
+    assert "(w, b) = (2, -1)" in text
+
+
 def test_markdown_output(capsys):
     text = output(capsys, [*COMMANDS["lagrange"], "--format", "markdown"])
     assert text.startswith("# ") and "$$" in text
@@ -79,6 +85,8 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc", "gd", "--eta", "0"], "η must be positive"),
         (["calc", "gd", "--eta", "-1"], "η must be positive"),
         (["calc", "gd", "--start", "1,2,3"], "3 coordinates"),
+        (["calc", "gd", "--steps", "0"], "number of steps"),
+        (["calc", "gd", "--steps", "ten"], "invalid int value"),
         (["calc", "regression", "--x", "1,2"], "--x and --y go together"),
         (["calc", "regression", "--x", "1,2,a", "--y", "1,2,3"], "'a' is not a number"),
         (["calc", "regression", "--x", "1,1", "--y", "1,2"], "every x equals 1"),

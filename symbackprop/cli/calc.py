@@ -127,5 +127,5 @@ def _show(derivation: Derivation, form: str) -> int:
     elif form == "markdown":
         print(derivation.markdown())
     else:
-        Console().print(derivation.text(), markup=False, highlight=False)
+        Console().print(derivation.text(), markup=False, highlight=False, soft_wrap=True)
     return 0
