@@ -1,0 +1,261 @@
+"""The chapter-5 CNN: derived unit errors, both routes proved equal, the array
+kernels against the symbolic route, finite differences and PyTorch, training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symbackprop.cnn import (
+    ConvolutionalNetwork,
+    PoolMax,
+    book_gradients,
+    book_unit_errors,
+    prove_with_winners,
+    winner,
+)
+from symbackprop.cnn_arrays import (
+    CNNArrays,
+    book_digits,
+    book_eta,
+    book_initial_params,
+    check_against_symbolic,
+    unseen_variants,
+)
+from symbackprop.derive import delta_route
+from symbackprop.errors import DataError, NetworkSpecError, SymbackpropError
+from symbackprop.latex import book_latex
+from symbackprop.verify import verify
+
+
+@pytest.fixture(scope="module")
+def book_net():
+    return ConvolutionalNetwork()
+
+
+@pytest.fixture(scope="module")
+def book_route(book_net):
+    return delta_route(book_net)
+
+
+# --- the network and its names ----------------------------------------------------
+
+def test_book_network_has_69_parameters_and_book_symbols(book_net):
+    assert book_net.parameter_count == 69
+    assert len(book_net.inputs) == 36 and len(book_net.targets) == 3
+    assert book_net.symbol("w^{F_1}_{12}") == book_net.symbol("w^F1_12") == sp.Symbol("w^F1_12")
+    assert book_net.symbol("δ^F_1,23") == sp.Symbol("delta^F_123")
+    assert book_latex(book_net.symbol("w^F1_12")) == "w^{F_{1}}_{12}"
+    assert book_latex(book_net.symbol("w^O_3211")) == "w^{O}_{3,2,11}"
+    assert book_latex(book_net.symbol("delta^F_123")) == r"\delta^{F}_{1,23}"
+
+
+def test_convolution_is_a_correlation_without_kernel_flip(book_net):
+    z = book_net.definition("z^F_234")
+    assert z.coeff(sp.Symbol("w^F2_11")) == sp.Symbol("x_34")
+    assert z.coeff(sp.Symbol("w^F2_33")) == sp.Symbol("x_56")
+
+
+def test_other_shapes_build():
+    net = ConvolutionalNetwork((8, 8), 4, 3, pool=3, outputs=2)
+    assert net.parameter_count == 4 * 9 + 4 + 2 * 4 * 2 * 2 + 2
+    net = ConvolutionalNetwork((5, 7), 2, (2, 3), pool=(2, 5), outputs=4)
+    assert net.pooling.pooled_shape == (2, 1)
+
+
+# --- Max, honestly ----------------------------------------------------------------------
+
+def test_max_derivative_is_the_first_winner_indicator_even_at_ties():
+    x = sp.symbols("x1:5")
+    m = PoolMax(*x)
+    for values in ([1, 3, 3, 0], [2, 2, 2, 2], [0, 1, 5, 5], [4, 1, 2, 3]):
+        point = dict(zip(x, values))
+        indicators = [m.diff(xi).xreplace(point) for xi in x]
+        assert sum(indicators) == 1
+        assert indicators.index(1) == int(np.argmax(values))
+
+
+def test_winner_compiles_with_the_same_tie_rule():
+    x = sp.symbols("x1:4")
+    exprs = [winner(m, *x) for m in (1, 2, 3)]
+    numpy_f = sp.lambdify(x, exprs, "numpy")
+    mpmath_f = sp.lambdify(x, exprs, "mpmath")
+    rows = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [5.0, 1.0, 5.0], [0.0, 1.0, 2.0]])
+    got = np.array(numpy_f(*rows.T)).T
+    assert (got == np.eye(3)[rows.argmax(axis=1)]).all()
+    for row in rows:
+        assert [int(v) for v in mpmath_f(*row)] == list(np.eye(3, dtype=int)[row.argmax()])
+
+
+# --- the derived δs are the book's ---------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["sigmoid", "generic"])
+def test_derived_unit_errors_and_gradients_are_the_books(activation):
+    net = ConvolutionalNetwork(activation=activation)
+    route = delta_route(net)
+    book_d, book_g = book_unit_errors(net), book_gradients(net)
+    assert set(route.deltas) == set(book_d)
+    assert set(route.gradients) == set(book_g)
+    assert all(sp.expand(route.deltas[d] - book_d[d]) == 0 for d in book_d)
+    assert all(sp.expand(route.gradients[p] - book_g[p]) == 0 for p in book_g)
+
+
+def test_only_the_blocks_winner_passes_the_error_back(book_net, book_route):
+    delta = book_route.deltas[book_net.symbol("delta^F_212")]
+    (indicator,) = delta.atoms(winner)
+    assert indicator.args[0] == 2  # a^F_{2,12} is the 2nd input of its block
+    assert delta.xreplace({indicator: 0}) == 0
+
+
+# --- both routes, proved -----------------------------------------------------------------------
+
+def test_routes_equal_exactly_for_a_generic_activation_small_shape():
+    net = ConvolutionalNetwork((4, 4), 2, 2, pool=(1, 3), outputs=2, activation="generic")
+    report = verify(net, exact=True)
+    assert report.ok and len(report.checks) == net.parameter_count
+
+
+@pytest.mark.parametrize("shape", [((3, 3), 2, 2, 2, 1), ((4, 4), 1, 3, 2, 2)])
+def test_routes_equal_exactly_for_every_choice_of_pooling_winners(shape):
+    image, filters, size, pool, outputs = shape
+    net = ConvolutionalNetwork(image, filters, size, pool=pool, outputs=outputs, activation="generic")
+    proofs = prove_with_winners(net)
+    assert len(proofs) == 4 ** (filters if image == (3, 3) else 1)
+    assert all(all(v.values()) for v in proofs.values())
+
+
+def test_a_wrong_winner_is_refuted():
+    # The check has teeth: Max fixed to input 1 but its derivative taken as if input 2 won.
+    net = ConvolutionalNetwork((3, 3), 1, 2, pool=2, outputs=1, activation="generic")
+    route = delta_route(net)
+    w = net.symbol("w^F1_11")
+    grad = route.expanded(w)
+    swapped = grad.replace(winner, lambda m, *a: sp.S.One if int(m) == 2 else sp.S.Zero)
+    smooth = sp.diff(net.substitute(net.cost_expression).replace(PoolMax, lambda *a: a[0]), w)
+    assert sp.expand(smooth - swapped) != 0
+
+
+def test_routes_equal_numerically_and_by_finite_differences_medium_shape():
+    net = ConvolutionalNetwork((4, 4), 2, 2, pool=3, outputs=2)
+    report = verify(net, points=2)
+    assert report.ok
+    assert report.largest_difference() < 1e-18
+
+
+def test_book_shape_delta_route_equals_finite_differences_at_50_digits(book_net):
+    chosen = ["w^F1_11", "w^F3_23", "b^F_2", "w^O_2312", "b^O_3"]
+    report = verify(book_net, numeric=False, points=1, parameters=chosen)
+    assert report.ok and len(report.checks) == len(chosen)
+
+
+# --- the compiled array kernels ---------------------------------------------------------------
+
+def _random_params(model: CNNArrays, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {k: rng.standard_normal(s) for k, s in model.parameter_shapes.items()}
+
+
+def test_array_gradient_equals_the_symbolic_delta_route():
+    model = CNNArrays()
+    data = book_digits()
+    for seed in range(2):
+        assert check_against_symbolic(model, _random_params(model, seed), data.X[::6], data.T[::6]) < 1e-12
+
+
+def test_array_gradient_equals_finite_differences():
+    model = CNNArrays()
+    data = book_digits()
+    params = _random_params(model, 3)
+    _, grads = model.cost_and_gradient(params, data.X, data.T)
+    h = 1e-6
+    for name, shape in model.parameter_shapes.items():
+        for index in np.ndindex(shape):
+            up = {k: v.copy() for k, v in params.items()}
+            down = {k: v.copy() for k, v in params.items()}
+            up[name][index] += h
+            down[name][index] -= h
+            numeric = (model.cost_and_gradient(up, data.X, data.T)[0]
+                       - model.cost_and_gradient(down, data.X, data.T)[0]) / (2 * h)
+            assert abs(numeric - grads[name][index]) < 1e-6 * max(1.0, abs(numeric)), (name, index)
+
+
+def test_array_gradient_equals_torch_autograd():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    F = torch.nn.functional
+    model = CNNArrays()
+    data = book_digits()
+    params = _random_params(model, 4)
+    _, grads = model.cost_and_gradient(params, data.X, data.T)
+    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    x = torch.tensor(data.X, dtype=torch.float64)[:, None]
+    aF = torch.sigmoid(F.conv2d(x, tp["filters"][:, None], tp["filter_bias"]))  # no flip: correlation
+    aP = F.max_pool2d(aF, 2)
+    aO = torch.sigmoid(torch.einsum("nkij,mkij->nm", aP, tp["out_W"]) + tp["out_b"])
+    cost = 0.5 * ((torch.tensor(data.T) - aO) ** 2).sum()
+    cost.backward()
+    for name in params:
+        np.testing.assert_allclose(grads[name], tp[name].grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# --- training on the book's 96 images ---------------------------------------------------------------
+
+def test_training_from_the_books_initial_values_reaches_100_percent():
+    model = CNNArrays()
+    data = book_digits()
+    params = book_initial_params()
+    eta = book_eta()
+    for _ in range(50):
+        _, grads = model.cost_and_gradient(params, data.X, data.T)
+        params = {k: params[k] - eta * grads[k] for k in params}
+    predicted = model.predict(params, data.X).argmax(axis=1)
+    assert (predicted == data.labels).all()
+    names, unseen = unseen_variants()
+    assert model.predict(params, unseen.X).shape == (len(names), 3)
+
+
+# --- bad input -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"filter_size": (7, 3)}, "does not fit"),
+        ({"pool": 3}, "does not divide"),
+        ({"filters": 0}, "positive integer"),
+        ({"image": (6, -1)}, "positive integer"),
+    ],
+)
+def test_bad_shapes_raise_clear_errors(kwargs, message):
+    with pytest.raises(NetworkSpecError, match=message):
+        ConvolutionalNetwork(**kwargs)
+    with pytest.raises(SymbackpropError, match=message):
+        CNNArrays(**kwargs)
+
+
+def test_wrong_image_size_raises():
+    model = CNNArrays()
+    with pytest.raises(DataError, match=r"reads \(n, 6, 6\)"):
+        model.predict(book_initial_params(), np.zeros((2, 5, 6)))
+
+
+# --- shape laws --------------------------------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None)
+@given(
+    h=st.integers(2, 9), w=st.integers(2, 9), fh=st.integers(1, 4), fw=st.integers(1, 4),
+    k=st.integers(1, 3), n=st.integers(1, 3), ph=st.integers(1, 3), pw=st.integers(1, 3),
+)
+def test_shape_laws(h, w, fh, fw, k, n, ph, pw):
+    rows, cols = h - fh + 1, w - fw + 1
+    if rows < 1 or cols < 1 or rows % ph or cols % pw:
+        with pytest.raises(NetworkSpecError):
+            CNNArrays((h, w), k, (fh, fw), (ph, pw), n)
+        return
+    model = CNNArrays((h, w), k, (fh, fw), (ph, pw), n)
+    R, Q = rows // ph, cols // pw
+    assert model.network.parameter_count == k * fh * fw + k + n * k * R * Q + n
+    assert sum(int(np.prod(s)) for s in model.parameter_shapes.values()) == model.network.parameter_count
+    f = model.forward(_random_params(model, 0), np.zeros((2, h, w)))
+    assert f["zF"].shape == (2, k, rows, cols) and f["aP"].shape == (2, k, R, Q) and f["aO"].shape == (2, n)
