@@ -128,6 +128,19 @@ def test_lagrange_in_three_variables():
     assert [(tuple(s.point.values()), s.value, s.kind) for s in r.solutions] == [((1, 1, 1), 3, "local minimum")]
 
 
+@settings(max_examples=20, deadline=None)
+@given(st.integers(-5, 5), st.integers(-5, 5), st.integers(-9, 9))
+def test_closest_point_of_a_line_to_the_origin(a, b, c):
+    # The squared distance from the origin to the line ax + by = c is c²/(a² + b²),
+    # reached at (x, y) = c·(a, b)/(a² + b²).
+    if a == b == 0:
+        return
+    r = lagrange("x**2 + y**2", f"{a}*x + {b}*y = {c}")
+    best = r.smallest()
+    assert best.value == sp.Rational(c**2, a**2 + b**2)
+    assert (best.point[x], best.point[y]) == (sp.Rational(c * a, a**2 + b**2), sp.Rational(c * b, a**2 + b**2))
+
+
 @pytest.mark.parametrize(
     "f,g,error,fragment",
     [
@@ -151,6 +164,20 @@ def test_approximation_error_shrinks_like_the_square_of_the_step():
     r = approximation("x*y", at=[1, 2])
     assert r.gradient == [2, 1] and r.limit == 1
     assert [float(e) for e in r.errors] == pytest.approx([float(h) ** 2 for h in r.steps])
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(-5, 5), min_size=6, max_size=6), st.integers(-3, 3), st.integers(-3, 3))
+def test_approximation_error_of_a_quadratic_is_exactly_quadratic(c, a, b):
+    c[3], c[4] = c[3] or 1, c[4] or 1  # keep both x and y in z
+    # For a quadratic z the Taylor series stops at the second order: the error of the
+    # linear approximation is exactly ½dᵀHd·h² for every step h, not only in the limit.
+    f = f"{c[0]}*x**2 + {c[1]}*x*y + {c[2]}*y**2 + {c[3]}*x + {c[4]}*y + {c[5]}"
+    r = approximation(f, at=[a, b], direction=[1, 2])
+    expected = abs(c[0] * 1 + c[1] * 2 + c[2] * 4)  # ½dᵀHd with d = (1, 2)
+    assert r.limit == expected
+    for error, h in zip(r.errors, r.steps):
+        assert abs(error - expected * h**2) < 1e-25
 
 
 def test_approximation_of_a_transcendental_function():
