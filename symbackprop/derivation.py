@@ -78,6 +78,38 @@ def _plain(obj: sp.Basic | str) -> str:
     return text_prose(f"${obj}$") if isinstance(obj, str) else BookTextPrinter(_settings(obj)).doprint(obj)
 
 
+#: A sum whose LaTeX is longer than this is broken over several lines.
+LINE_CHARS = 110
+
+
+def _aligned_row(lhs, rel: str, rhs) -> str:
+    """One row of an ``align*``: aligned at the relation, and a long sum broken
+    after whole terms so it stays on the page.
+
+    >>> import sympy as sp
+    >>> x = sp.symbols("x_1:40")
+    >>> row = _aligned_row(sp.Symbol("s"), "=", sp.Add(*x))
+    >>> len(row.splitlines()), max(len(line) for line in row.splitlines()) <= LINE_CHARS + 15
+    (4, True)
+    """
+    relation = _LATEX_RELATION.get(rel, rel)
+    whole = _tex(rhs)
+    if isinstance(rhs, str) or not isinstance(rhs, sp.Add) or len(whole) <= LINE_CHARS:
+        return f"{_tex(lhs)} &{relation} {whole}"
+    terms = list(rhs.args) if _settings(rhs) else rhs.as_ordered_terms()
+    lines, current = [], ""
+    for term in terms:
+        text = _tex(term)
+        piece = text if not current else (f"- {text[1:].lstrip()}" if text.startswith("-") else f"+ {text}")
+        if current and len(current) + len(piece) > LINE_CHARS:
+            lines.append(current)
+            current = piece
+        else:
+            current = f"{current} {piece}".strip()
+    lines.append(current)
+    return f"{_tex(lhs)} &{relation} " + " \\\\\n&\\quad ".join(lines)
+
+
 def _display(formulas: list[str]) -> str:
     """Display math for Jupyter: one aligned block (MathJax and KaTeX both know ``aligned``)."""
     body = r" \\ ".join(f.replace(" = ", " &= ", 1) for f in formulas)
@@ -104,7 +136,7 @@ class Derivation:
                 rf"\paragraph{{Step {n}: {latex_prose(step.title)}.}} {latex_prose(_sentence(step.justification))}"
             )
             if step.rows():
-                lines = [f.replace(" = ", " &= ", 1) if "&" not in f else f for f in step.formulas()]
+                lines = [_aligned_row(lhs, rel, rhs) for lhs, rel, rhs in step.rows()]
                 parts.append("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}")
             if step.note:
                 parts.append(latex_prose(step.note))
