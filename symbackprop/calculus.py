@@ -105,7 +105,9 @@ def classify(hessian: sp.Matrix) -> str:
         return "local maximum"
     if hessian.is_indefinite:
         return "saddle point"
-    return "undecided (the Hessian is singular)"
+    if hessian.det() == 0:
+        return "undecided (the Hessian is singular)"
+    return "undecided (SymPy cannot tell the signs of the Hessian's eigenvalues)"
 
 
 @dataclass
