@@ -104,7 +104,7 @@ def main() -> None:
     results = {}
     # 1. array path vs hand-written NumPy, 64-32-10, batch 256
     sizes, batch = [64, 32, 10], 256
-    array, array_compile = timed(lambda: ArrayModel(sizes))
+    array, array_compile = timed(lambda: ArrayModel(sizes, reuse=False))
     params = initial_params(array, seed=0)
     X, T = data(sizes, batch)
     gap = agree(array.cost_and_gradient(params, X, T), hand_numpy(params, X, T))
@@ -116,7 +116,7 @@ def main() -> None:
 
     # 2. array path vs PyTorch autograd, 12-3-2, 64 examples
     sizes, batch = [12, 3, 2], 64
-    small, small_compile = timed(lambda: ArrayModel(sizes))
+    small, small_compile = timed(lambda: ArrayModel(sizes, reuse=False))
     sparams = initial_params(small, seed=0)
     sX, sT = data(sizes, batch)
     t_small = per_call(lambda: small.cost_and_gradient(sparams, sX, sT))

@@ -463,6 +463,8 @@ class ArrayModel:
     """A fully connected network trained by the compiled array path; a
     :class:`~symbackprop.train.Trainable`.
 
+    The derivation does not depend on the widths, so with ``reuse`` a network
+    of the same depth, activations and cost reuses the compiled functions.
     Parameters are ``W2, b2, …, WL, bL``: ``W^l`` of shape ``(n_l, n_{l−1})``
     (row j holds the weights *to* unit j, as ``w^l_{ji}``) and ``b^l`` of
     shape ``(n_l,)``.
@@ -476,14 +478,21 @@ class ArrayModel:
 
     path = "array"
 
-    def __init__(self, sizes_or_network, activation="sigmoid", cost="squared", init: str = "book") -> None:
+    def __init__(
+        self, sizes_or_network, activation="sigmoid", cost="squared", init: str = "book", reuse: bool = True
+    ) -> None:
         self.init = check_init(init)
         self.network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
             list(sizes_or_network), activation=activation, cost=cost
         )
         start = time.perf_counter()
-        self.derivation = derive_arrays(self.network)
-        self.compiled = compile_arrays(self.derivation)
+        key = _reuse_key(self.network) if reuse else None
+        if key is None or key not in _COMPILED:
+            compiled = compile_arrays(derive_arrays(self.network))
+            if key is not None:
+                _COMPILED[key] = compiled
+        self.compiled = _COMPILED[key] if key is not None else compiled
+        self.derivation = self.compiled.derivation
         self.compile_seconds = time.perf_counter() - start
         self.sizes = self.network.sizes
         self.parameter_shapes = dense_parameter_shapes(self.sizes)
@@ -521,6 +530,20 @@ class ArrayModel:
     def predict(self, params, X):
         """The outputs ``a^L`` of each example (examples × output units)."""
         return self.compiled.forward(X.T, *self._arrays(params)).T
+
+
+#: Compiled array paths by (activations, cost) of built-in names.
+_COMPILED: dict[tuple, CompiledArrays] = {}
+
+
+def _reuse_key(network: Network) -> tuple | None:
+    from .activations import BUILTIN as ACTIVATIONS
+    from .costs import BUILTIN as COSTS
+
+    acts = tuple(layer.activation for layer in network.layers)
+    if all(ACTIVATIONS.get(a.name) is a for a in acts) and COSTS.get(network.cost.name) is network.cost:
+        return tuple(a.name for a in acts), network.cost.name
+    return None
 
 
 def dense_parameter_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:

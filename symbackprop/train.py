@@ -389,7 +389,8 @@ def train(
     full = batch_size is None or batch_size >= n
     history: list[float] = []
     start = time.perf_counter()
-    with _progress(progress, epochs, describe(model)) as advance:
+    # A diverging run overflows; it is reported below as one clear error.
+    with _progress(progress, epochs, describe(model)) as advance, np.errstate(over="ignore", invalid="ignore"):
         cost = None
         for epoch in range(1, epochs + 1):
             if full:

@@ -1,0 +1,286 @@
+"""Training: gradient descent on the book's data, parameter files, data sets,
+bad input, and the train/evaluate commands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from symbackprop.arrays import ArrayModel
+from symbackprop.cli import main
+from symbackprop.compile import ScalarModel
+from symbackprop.datasets import (
+    DATASETS,
+    Dataset,
+    DatasetSpec,
+    data_path,
+    load_digits01,
+    one_hot,
+    register,
+)
+from symbackprop.errors import DataError, ParameterFileError
+from symbackprop.train import (
+    Trainable,
+    accuracy,
+    load_params,
+    read_param_file,
+    save_params,
+    total_cost,
+    train,
+)
+
+BOOK_INIT = data_path("book_nn_4_4_init.json")
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def hand_cost_and_gradient(p, X, T):
+    """The book's 12-3-2 backprop written out by hand, independently of the library."""
+    a2 = sigmoid(X @ p["W2"].T + p["b2"])
+    a3 = sigmoid(a2 @ p["W3"].T + p["b3"])
+    d3 = (a3 - T) * a3 * (1 - a3)
+    d2 = (d3 @ p["W3"]) * a2 * (1 - a2)
+    return 0.5 * np.sum((T - a3) ** 2), {
+        "W2": d2.T @ X, "b2": d2.sum(0), "W3": d3.T @ a2, "b3": d3.sum(0)
+    }
+
+
+def test_book_data_set():
+    data = load_digits01()
+    assert data.X.shape == (64, 12) and set(np.unique(data.X)) == {0.0, 1.0}
+    assert data.T.sum(axis=1).tolist() == [1.0] * 64
+    # the hand-made test images are not training images
+    training = {tuple(x) for x in data.X}
+    assert all(tuple(x) not in training for x in data.test_X)
+
+
+def test_book_initial_weights_load_in_the_book_layout():
+    model = ArrayModel([12, 3, 2])
+    params = load_params(BOOK_INIT, model)
+    book = json.loads(BOOK_INIT.read_text())
+    assert params["W2"].tolist() == book["hidden_W"] and params["b3"].tolist() == book["output_b"]
+    assert read_param_file(BOOK_INIT)[1]["eta"] == 0.2
+
+
+@pytest.mark.parametrize("path", [ArrayModel, ScalarModel])
+def test_book_run_reaches_all_64_with_a_decreasing_cost(path):
+    data = load_digits01()
+    model = path([12, 3, 2])
+    start = load_params(BOOK_INIT, model)
+    result = train(model, data.X, data.T, start, eta=0.2, epochs=50)
+    h = np.array(result.history)
+    assert len(h) == 51
+    assert h[0] == pytest.approx(hand_cost_and_gradient(start, data.X, data.T)[0], rel=1e-12)
+    assert np.sum(np.diff(h) > 0) <= 2 and h[-1] < h[0] / 20
+    assert accuracy(model, result.params, data.X, data.labels) == 1.0
+
+
+def test_one_iteration_is_the_book_update():
+    data = load_digits01()
+    model = ArrayModel([12, 3, 2])
+    start = load_params(BOOK_INIT, model)
+    result = train(model, data.X, data.T, start, eta=0.2, epochs=1)
+    _, gradient = hand_cost_and_gradient(start, data.X, data.T)
+    for name in start:
+        np.testing.assert_allclose(result.params[name], start[name] - 0.2 * gradient[name], rtol=1e-13, atol=1e-15)
+    assert result.history[1] == pytest.approx(hand_cost_and_gradient(result.params, data.X, data.T)[0], rel=1e-12)
+
+
+def test_small_step_against_the_gradient_lowers_the_cost():
+    data = load_digits01()
+    model = ArrayModel([12, 3, 2])
+    for seed in range(5):
+        result = train(model, data.X, data.T, eta=1e-4, epochs=1, seed=seed)
+        assert result.history[1] < result.history[0]
+
+
+def test_mini_batches_are_reproducible_with_a_seed():
+    data = load_digits01()
+    model = ArrayModel([12, 3, 2])
+    a = train(model, data.X, data.T, eta=0.5, epochs=5, batch_size=8, seed=4)
+    b = train(model, data.X, data.T, eta=0.5, epochs=5, batch_size=8, seed=4)
+    c = train(model, data.X, data.T, eta=0.5, epochs=5, batch_size=8, seed=5)
+    assert a.history == b.history and a.history != c.history
+    assert all((a.params[k] == b.params[k]).all() for k in a.params)
+    assert len(a.history) == 6
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_save_load_round_trips_exactly(tmp_path, suffix):
+    model = ArrayModel([12, 3, 2])
+    rng = np.random.default_rng(0)
+    params = {k: rng.standard_normal(s) * 10.0 ** rng.integers(-8, 8, size=s) for k, s in model.parameter_shapes.items()}
+    loaded = load_params(save_params(tmp_path / f"p{suffix}", model, params), model)
+    for name in params:
+        assert loaded[name].dtype == np.float64
+        assert np.array_equal(loaded[name], params[name])
+
+
+def test_deeper_networks_use_numbered_hidden_layers(tmp_path):
+    model = ArrayModel([3, 4, 2, 1])
+    doc = {"hidden1_W": np.ones((4, 3)).tolist(), "hidden1_b": [0] * 4, "hidden2_W": np.ones((2, 4)).tolist(),
+           "hidden2_b": [0, 0], "output_W": [[1, 2]], "output_b": [3]}
+    (tmp_path / "deep.json").write_text(json.dumps(doc))
+    params = load_params(tmp_path / "deep.json", model)
+    assert params["W3"].shape == (2, 4) and params["W4"].tolist() == [[1.0, 2.0]]
+
+
+@pytest.mark.parametrize(
+    "content,fragment",
+    [
+        (b"not json", "not a readable JSON"),
+        (b"[1, 2]", "holds an object"),
+        (json.dumps({"hidden_W": [[1.0]]}).encode(), "has shape (1, 1)"),
+        (json.dumps({"W2": [[1.0] * 12] * 3, "b2": [0.0] * 3, "W3": [[1.0] * 3] * 2}).encode(), "missing b3"),
+        (json.dumps({"W2": [[1.0] * 12] * 3, "b2": [0.0, 0.0, "x"], "W3": [[1.0] * 3] * 2,
+                     "b3": [0, 0]}).encode(), "not an array of numbers"),
+    ],
+)
+def test_bad_parameter_files(tmp_path, content, fragment):
+    path = tmp_path / "p.json"
+    path.write_bytes(content)
+    with pytest.raises(ParameterFileError) as error:
+        load_params(path, ArrayModel([12, 3, 2]))
+    assert fragment in str(error.value)
+
+
+def test_bad_npz_and_missing_files(tmp_path):
+    model = ArrayModel([12, 3, 2])
+    (tmp_path / "p.npz").write_bytes(b"garbage")
+    with pytest.raises(ParameterFileError, match="not a readable .npz"):
+        load_params(tmp_path / "p.npz", model)
+    with pytest.raises(ParameterFileError, match="no such parameter file"):
+        load_params(tmp_path / "missing.npz", model)
+    # an object array would need pickle: refused
+    np.savez(tmp_path / "obj.npz", W2=np.array([None, 1], dtype=object))
+    with pytest.raises(ParameterFileError):
+        load_params(tmp_path / "obj.npz", model)
+    with pytest.raises(ParameterFileError, match=r"\.npz or \.json"):
+        save_params(tmp_path / "p.pkl", model, load_params(BOOK_INIT, model))
+
+
+def test_bad_data_raise_data_errors():
+    model = ArrayModel([12, 3, 2])
+    data = load_digits01()
+    X = data.X.copy()
+    X[3, 2] = np.nan
+    with pytest.raises(DataError, match="NaN or infinity \\(examples 4\\)"):
+        train(model, X, data.T, epochs=1)
+    with pytest.raises(DataError, match="inputs have shape"):
+        train(model, data.X[:, :11], data.T, epochs=1)
+    with pytest.raises(DataError, match="targets have shape"):
+        train(model, data.X, data.T[:, :1], epochs=1)
+    with pytest.raises(DataError, match="out of range"):
+        one_hot([0, 1, 2], 2)
+    with pytest.raises(DataError, match="out of range"):
+        one_hot([-1], 2)
+    for eta in (0, -0.1, float("nan")):
+        with pytest.raises(DataError, match="learning rate"):
+            train(model, data.X, data.T, eta=eta)
+    with pytest.raises(DataError, match="batch size"):
+        train(model, data.X, data.T, batch_size=0)
+
+
+def test_divergence_is_reported():
+    model = ArrayModel([1, 1], activation="identity")
+    with pytest.raises(DataError, match="diverged"):
+        train(model, [[1e3]], [[0.0]], {"W2": np.ones((1, 1)), "b2": np.zeros(1)}, eta=10.0, epochs=200)
+
+
+def test_digits8x8_reaches_97_percent_held_out():
+    pytest.importorskip("sklearn", reason="the 8×8 digits need scikit-learn (extra 'digits')")
+    spec = DATASETS["digits8x8"]
+    data = spec.load()
+    assert len(data.X) + len(data.test_X) == 1797
+    model = spec.make_model("array")
+    result = train(model, data.X, data.T, eta=spec.eta, epochs=spec.epochs, batch_size=spec.batch_size)
+    assert accuracy(model, result.params, data.test_X, data.test_labels) >= 0.97
+
+
+# --- a model the trainer has never seen: the interface is all it needs -----------
+
+class SoftmaxRegression:
+    """A one-layer softmax classifier with cross-entropy, written against the interface."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        self.parameter_shapes = {"V": (n_out, n_in), "c": (n_out,)}
+        self.input_shape = (n_in,)
+        self.output_size = n_out
+
+    def predict(self, params, X):
+        z = X @ params["V"].T + params["c"]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def cost_and_gradient(self, params, X, T):
+        y = self.predict(params, X)
+        return float(-np.sum(T * np.log(y))), {"V": (y - T).T @ X, "c": (y - T).sum(0)}
+
+
+def test_trainer_and_commands_accept_any_trainable(tmp_path, capsys):
+    model = SoftmaxRegression(12, 2)
+    assert isinstance(model, Trainable)
+
+    def load() -> Dataset:
+        d = load_digits01()
+        return Dataset("toy", d.X, d.T, d.labels, d.classes)
+
+    register(DatasetSpec("toy-softmax", "test", load, lambda path: SoftmaxRegression(12, 2), eta=0.1, epochs=30))
+    try:
+        assert main(["train", "toy-softmax", "--save", str(tmp_path / "s.npz")]) == 0
+        out = capsys.readouterr().out
+        assert "100.00% (64/64)" in out
+        assert main(["evaluate", "toy-softmax", "--params", str(tmp_path / "s.npz")]) == 0
+    finally:
+        del DATASETS["toy-softmax"]
+
+
+# --- the commands ----------------------------------------------------------------
+
+def test_train_and_evaluate_commands(tmp_path, capsys):
+    saved = tmp_path / "book.json"
+    assert main(["train", "digits01", "--init", "book", "--save", str(saved), "--history"]) == 0
+    out = capsys.readouterr().out
+    assert "64/64" in out and "right" in out
+    model = ScalarModel([12, 3, 2])
+    params = load_params(saved, model)
+    assert main(["evaluate", "digits01", "--params", str(saved), "--path", "scalar"]) == 0
+    out = capsys.readouterr().out
+    printed = float(out.split("C_T = ")[1].split()[0])
+    data = load_digits01()
+    assert printed == pytest.approx(hand_cost_and_gradient(params, data.X, data.T)[0], rel=1e-13)
+    assert printed == total_cost(model, params, data.X, data.T)
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["train", "digits01", "--eta", "0"], "learning rate"),
+        (["train", "digits01", "--epochs", "-1"], "epochs"),
+        (["train", "nope"], "unknown data set"),
+        (["train", "digits01", "--init", "missing.json"], "no such parameter file"),
+        (["evaluate", "digits01"], "--params"),
+        (["evaluate", "digits01", "--params", "missing.npz"], "no such parameter file"),
+    ],
+)
+def test_command_errors_are_one_line(args, fragment, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+
+
+def test_bad_input_overwrites_nothing(tmp_path, capsys):
+    target = tmp_path / "keep.npz"
+    model = ArrayModel([12, 3, 2])
+    save_params(target, model, load_params(BOOK_INIT, model))
+    before = target.read_bytes()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    for args in (["--eta", "-1"], ["--init", str(bad)], ["--batch-size", "0"]):
+        assert main(["train", "digits01", "--save", str(target), *args]) == 2
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "keep.npz"]
