@@ -13,9 +13,11 @@ True
 """
 
 from .activations import Activation, get_activation
+from .arrays import ArrayModel, compile_arrays, derive_arrays, verify_arrays
 from .calculus import approximation, lagrange, minimum, steepest_descent
-from .compile import CompiledGradient, compile_scalar
+from .compile import CompiledGradient, ScalarModel, compile_scalar
 from .costs import Cost, get_cost
+from .datasets import load_dataset
 from .derive import (
     ChainRuleExpansion,
     DeltaRoute,
@@ -42,11 +44,24 @@ from .latex import book_latex
 from .layers import Dense, Layer
 from .network import LayeredModel, Network
 from .parsing import parse_expression
+from .train import Trainable, TrainingResult, accuracy, load_params, save_params, train
 from .verify import VerificationReport, prove_equal, verify, verify_claim
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArrayModel",
+    "ScalarModel",
+    "Trainable",
+    "TrainingResult",
+    "accuracy",
+    "compile_arrays",
+    "derive_arrays",
+    "load_dataset",
+    "load_params",
+    "save_params",
+    "train",
+    "verify_arrays",
     "Activation",
     "ChainRuleExpansion",
     "CompiledGradient",
