@@ -201,7 +201,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     >>> dataset_spec("mnist")
     Traceback (most recent call last):
     ...
-    symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: digits01, digits8x8
+    symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8
     """
     if name not in DATASETS:
         raise UnknownNameError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
