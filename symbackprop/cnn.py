@@ -58,6 +58,7 @@ __all__ = [
     "MaxPooling",
     "PoolMax",
     "book_gradients",
+    "cnn_from_spec",
     "book_unit_errors",
     "documents",
     "prove_with_winners",
@@ -387,6 +388,33 @@ class ConvolutionalNetwork(LayeredModel):
 
     def __repr__(self) -> str:
         return f"ConvolutionalNetwork({self.describe()}, activation={self.activation.name}, cost={self.cost.name})"
+
+
+def cnn_from_spec(spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared"):
+    """A CNN from ``image,filters,filter,pool,outputs`` text (sizes as ``6x6`` or ``6``).
+
+    >>> cnn_from_spec("6x6,3,3x3,2x2,3").parameter_count
+    69
+    >>> cnn_from_spec("6x6,3,3x3")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got '6x6,3,3x3'
+    """
+    parts = [p.strip() for p in spec.split(",")]
+    try:
+        if len(parts) != 5:
+            raise ValueError
+        # "6" means 6x6; _pair checks the values
+        image, filter_size, pool = (
+            tuple(int(v) for v in parts[i].lower().split("x")) for i in (0, 2, 3)
+        )
+        filters, outputs = int(parts[1]), int(parts[4])
+    except ValueError:
+        raise NetworkSpecError(
+            f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {spec!r}"
+        ) from None
+    image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
+    return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost)
 
 
 # --- the book's formulas, to compare the derived ones with --------------------------

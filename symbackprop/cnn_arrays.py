@@ -24,17 +24,15 @@ parameter names of the book's ``book_cnn_init.json``:
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from importlib import resources
-
 import numpy as np
 import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .activations import NUMPY_FUNCTIONS, Activation
 from .cnn import ConvolutionalNetwork
-from .errors import DataError, NotDifferentiableError
+from .datasets import Dataset, data_path, load_image_file, pixels
+from .errors import DataError, NotDifferentiableError, UnknownNameError
+from .train import read_param_file
 
 Params = dict[str, np.ndarray]
 
@@ -185,6 +183,28 @@ class CNNArrays:
         return values
 
 
+    def arrays_from_symbols(self, values) -> Params:
+        """The inverse of :meth:`symbol_values`: arrays from values keyed by symbol.
+
+        >>> m = CNNArrays()
+        >>> p = book_initial_params()
+        >>> all((m.arrays_from_symbols(m.symbol_values(p))[k] == p[k]).all() for k in p)
+        True
+        """
+        net = self.network
+        conv, out = net.convolution, net.output
+        arrays = {k: np.zeros(s) for k, s in self.parameter_shapes.items()}
+        for k, u, v in np.ndindex(arrays["filters"].shape):
+            arrays["filters"][k, u, v] = values[conv.w[k][u][v]]
+        for k in range(len(conv.b)):
+            arrays["filter_bias"][k] = values[conv.b[k]]
+        for m, k, i, j in np.ndindex(arrays["out_W"].shape):
+            arrays["out_W"][m, k, i, j] = values[out.w[m][k][i][j]]
+        for m in range(len(out.b)):
+            arrays["out_b"][m] = values[out.b[m]]
+        return arrays
+
+
 def check_against_symbolic(model: CNNArrays, params: Params, X, T) -> float:
     """The largest relative difference between the array gradient and the δ
     route of the symbolic network compiled scalar by scalar.
@@ -195,63 +215,31 @@ def check_against_symbolic(model: CNNArrays, params: Params, X, T) -> float:
     """
     from .compile import compile_scalar
 
-    net = model.network
     X = model._images(X)
     C, grads = model.cost_and_gradient(params, X, T)
-    symbolic = compile_scalar(net)
-    C_s, grads_s = symbolic(model.symbol_values(params), X.reshape(len(X), -1), np.asarray(T, dtype=float))
+    symbolic = compile_scalar(model.network)
+    C_s, by_symbol = symbolic(model.symbol_values(params), X.reshape(len(X), -1), np.asarray(T, dtype=float))
     worst = abs(C - C_s) / max(1.0, abs(C_s))
-    conv, out = net.convolution, net.output
-    pairs = [(grads["filters"][k, u, v], conv.w[k][u][v]) for k in range(len(conv.w))
-             for u in range(len(conv.w[0])) for v in range(len(conv.w[0][0]))]
-    pairs += [(grads["filter_bias"][k], conv.b[k]) for k in range(len(conv.b))]
-    pairs += [(grads["out_W"][m, k, i, j], out.w[m][k][i][j]) for m, k, i, j in np.ndindex(grads["out_W"].shape)]
-    pairs += [(grads["out_b"][m], out.b[m]) for m in range(len(out.b))]
-    for value, symbol in pairs:
-        worst = max(worst, abs(value - grads_s[symbol]) / max(1.0, abs(grads_s[symbol])))
+    for name, expected in model.arrays_from_symbols(by_symbol).items():
+        worst = max(worst, float(np.max(np.abs(grads[name] - expected) / np.maximum(1.0, np.abs(expected)))))
     return float(worst)
 
 
 # --- the book's data ------------------------------------------------------------------
 
-@dataclass
-class Images:
-    """Images ``X`` (n, rows, cols), one-hot targets ``T`` and class indices ``labels``."""
-
-    X: np.ndarray
-    T: np.ndarray
-    labels: np.ndarray
-    classes: list
-    source: str = ""
-
-
-def _read(name: str) -> dict:
-    return json.loads(resources.files("symbackprop").joinpath("data", name).read_text(encoding="utf-8"))
-
-
-def images_from_rows(rows_list, labels, classes) -> Images:
-    """Images from rows of ``'0'``/``'1'`` text, as the book's data sheet writes them.
-
-    >>> images_from_rows([["01", "10"]], [2], [1, 2]).X[0]
-    array([[0., 1.],
-           [1., 0.]])
-    """
-    X = np.array([[[float(c) for c in row] for row in rows] for rows in rows_list])
-    index = np.array([classes.index(label) for label in labels])
-    return Images(X, np.eye(len(classes))[index], index, list(classes))
-
-
-def book_digits() -> Images:
-    """The book's 96 images of 1, 2 and 3 (6×6 pixels, 1 = black).
+def book_digits() -> Dataset:
+    """The book's 96 images of 1, 2 and 3 (6×6 pixels, 1 = black) as ``X`` of
+    shape (96, 6, 6), with a few unseen variants as the test images.
 
     >>> data = book_digits()
-    >>> data.X.shape, data.T.shape, data.classes
-    ((96, 6, 6), (96, 3), [1, 2, 3])
+    >>> data.X.shape, data.T.shape, data.classes, data.test_X.shape
+    ((96, 6, 6), (96, 3), (1, 2, 3), (5, 6, 6))
     """
-    doc = _read("book_digits123_6x6.json")
-    images = doc["images"]
-    data = images_from_rows([im["rows"] for im in images], [im["label"] for im in images], doc["classes"])
-    data.source = doc["source"]
+    data = load_image_file(data_path("book_digits123_6x6.json"), "cnn123")
+    data.X = data.X.reshape(len(data.X), *data.image_shape)
+    data.test_names = tuple(UNSEEN)
+    data.test_X = np.array([pixels(rows).reshape(data.image_shape) for rows, _ in UNSEEN.values()])
+    data.test_labels = np.array([data.classes.index(label) for _, label in UNSEEN.values()])
     return data
 
 
@@ -261,8 +249,8 @@ def book_initial_params() -> Params:
     >>> book_initial_params()["filters"].shape
     (3, 3, 3)
     """
-    doc = _read("book_cnn_init.json")
-    return {k: np.array(doc[k], dtype=float) for k in ("filters", "filter_bias", "out_W", "out_b")}
+    arrays, _ = read_param_file(data_path("book_cnn_init.json"))
+    return {k: np.array(v, dtype=float) for k, v in arrays.items()}
 
 
 def book_eta() -> float:
@@ -271,26 +259,53 @@ def book_eta() -> float:
     >>> book_eta()
     0.2
     """
-    return float(_read("book_cnn_init.json")["eta"])
+    return float(read_param_file(data_path("book_cnn_init.json"))[1]["eta"])
 
 
 #: Variants the network never saw in training, to show its predictions on.
 UNSEEN = {
-    "1 drawn on the left edge": (["100000", "100000", "100000", "100000", "100000", "100000"], 1),
-    "1 with a long foot": (["000100", "001100", "000100", "000100", "000100", "011111"], 1),
-    "2 with a flat top": (["111110", "000010", "000010", "011100", "100000", "111111"], 2),
-    "3 shifted left": (["111000", "000100", "011000", "000100", "000100", "111000"], 3),
-    "3 with a round top": (["011100", "100010", "000100", "000010", "100010", "011100"], 3),
+    "a 1 at the left edge": (["100000", "100000", "100000", "100000", "100000", "100000"], 1),
+    "a 1 with a long foot": (["000100", "001100", "000100", "000100", "000100", "011111"], 1),
+    "a 2 with a flat top": (["111110", "000010", "000010", "011100", "100000", "111111"], 2),
+    "a 3 shifted left": (["111000", "000100", "011000", "000100", "000100", "111000"], 3),
+    "a 3 with a round top": (["011100", "100010", "000100", "000010", "100010", "011100"], 3),
 }
 
 
-def unseen_variants() -> tuple[list[str], Images]:
-    """A few hand-drawn variants that are not among the 96 training images.
+class CNNScalar(CNNArrays):
+    """The same CNN on the *scalar* path: the δ route compiled expression by
+    expression (one per parameter, like the book's spreadsheet).
 
-    >>> names, data = unseen_variants()
-    >>> len(names) == len(data.X)
-    True
+    >>> data = book_digits()
+    >>> C, g = CNNScalar().cost_and_gradient(book_initial_params(), data.X, data.T)
+    >>> round(C, 10), g["out_W"].shape
+    (12.5444623703, (3, 3, 2, 2))
     """
-    names = list(UNSEEN)
-    data = images_from_rows([UNSEEN[k][0] for k in names], [UNSEEN[k][1] for k in names], [1, 2, 3])
-    return names, data
+
+    def __init__(self, *args, **kwargs) -> None:
+        import time
+
+        from .compile import compile_scalar
+
+        super().__init__(*args, **kwargs)
+        start = time.perf_counter()
+        self._compiled = compile_scalar(self.network)
+        self.compile_seconds = time.perf_counter() - start
+
+    def cost_and_gradient(self, params: Params, X, T) -> tuple[float, Params]:
+        X = self._images(X)
+        C, by_symbol = self._compiled(self.symbol_values(params), X.reshape(len(X), -1), T)
+        return C, self.arrays_from_symbols(by_symbol)
+
+
+def cnn_model(path: str = "array") -> CNNArrays:
+    """The book's CNN for the trainer, on the ``array`` or ``scalar`` path.
+
+    >>> cnn_model("array").describe()
+    'CNN 6x6, 3 filters 3x3, pool 2x2, 3 outputs'
+    """
+    if path == "array":
+        return CNNArrays()
+    if path == "scalar":
+        return CNNScalar()
+    raise UnknownNameError(f"unknown path {path!r}; use array or scalar")

@@ -23,7 +23,6 @@ from symbackprop.cnn_arrays import (
     book_eta,
     book_initial_params,
     check_against_symbolic,
-    unseen_variants,
 )
 from symbackprop.derive import delta_route
 from symbackprop.errors import DataError, NetworkSpecError, SymbackpropError
@@ -212,8 +211,7 @@ def test_training_from_the_books_initial_values_reaches_100_percent():
         params = {k: params[k] - eta * grads[k] for k in params}
     predicted = model.predict(params, data.X).argmax(axis=1)
     assert (predicted == data.labels).all()
-    names, unseen = unseen_variants()
-    assert model.predict(params, unseen.X).shape == (len(names), 3)
+    assert model.predict(params, data.test_X).shape == (len(data.test_names), 3)
 
 
 # --- bad input -----------------------------------------------------------------------------------------

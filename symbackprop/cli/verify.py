@@ -25,13 +25,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--points", type=int, default=2, help="random points for the numeric checks (default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     p.add_argument("--force", action="store_true", help="build the direct route even when it is huge")
+    p.add_argument("--cnn", nargs="?", const="6x6,3,3x3,2x2,3", metavar="SHAPE",
+                   help="verify the chapter-5 CNN instead of --layers: image,filters,filter,pool,outputs "
+                   "(default 6x6,3,3x3,2x2,3, the book's); --activation and --cost apply")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UnknownNameError
 
-    net = network_from_args(args)
+    if args.cnn is not None:
+        from ..cnn import cnn_from_spec
+
+        net = cnn_from_spec(args.cnn, args.activation, args.cost)
+    else:
+        net = network_from_args(args)
     console = Console()
     if args.claim is not None:
         if args.param is None:
