@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .derive import Partial
-from .latex import book_latex
+from .latex import book_latex, book_term_key
 from .plaintext import BookTextPrinter
 
 
-def _settings(obj: sp.Basic) -> dict:
+def _settings(obj: sp.Basic, book_order: bool = False) -> dict:
     # A chain-rule product keeps the order it was built in: from C down to
-    # the parameter, as in the book. Everything else prints canonically.
-    return {"order": "none"} if obj.has(Partial) else {}
+    # the parameter, as in the book. Everything else prints canonically, or
+    # in the book's order of terms when the derivation asks for it.
+    return {"order": "none"} if obj.has(Partial) else {"book_order": book_order}
 
 
 @dataclass
@@ -53,14 +54,18 @@ class Step:
         """``(lhs, relation, rhs)`` for each equation."""
         return [(e[0], e[2] if len(e) > 2 else "=", e[1]) for e in self.equations]
 
-    def formulas(self) -> list[str]:
-        """Each equation as one LaTeX formula.
+    def formulas(self, book_order: bool = False) -> list[str]:
+        """Each equation as one LaTeX formula (sums in the book's order of terms
+        with ``book_order``).
 
         >>> import sympy as sp
         >>> Step("t", "j", [(sp.Symbol("C_T"), sp.Symbol("C_1") + sp.Symbol("C_2"))]).formulas()
         ['C_{T} = C_{1} + C_{2}']
         """
-        return [f"{_tex(lhs)} {_LATEX_RELATION.get(rel, rel)} {_tex(rhs)}" for lhs, rel, rhs in self.rows()]
+        return [
+            f"{_tex(lhs, book_order)} {_LATEX_RELATION.get(rel, rel)} {_tex(rhs, book_order)}"
+            for lhs, rel, rhs in self.rows()
+        ]
 
     def _repr_latex_(self) -> str:
         return _display(self.formulas())
@@ -69,20 +74,22 @@ class Step:
 _LATEX_RELATION = {"=": "=", "≈": r"\approx", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "⇒": r"\Rightarrow"}
 
 
-def _tex(obj: sp.Basic | str) -> str:
+def _tex(obj: sp.Basic | str, book_order: bool = False) -> str:
     # A string is LaTeX already (kept for steps written before the printers).
-    return obj if isinstance(obj, str) else book_latex(obj, **_settings(obj))
+    return obj if isinstance(obj, str) else book_latex(obj, **_settings(obj, book_order))
 
 
-def _plain(obj: sp.Basic | str) -> str:
-    return text_prose(f"${obj}$") if isinstance(obj, str) else BookTextPrinter(_settings(obj)).doprint(obj)
+def _plain(obj: sp.Basic | str, book_order: bool = False) -> str:
+    if isinstance(obj, str):
+        return text_prose(f"${obj}$")
+    return BookTextPrinter(_settings(obj, book_order)).doprint(obj)
 
 
 #: A sum whose LaTeX is longer than this is broken over several lines.
 LINE_CHARS = 110
 
 
-def _aligned_row(lhs, rel: str, rhs) -> str:
+def _aligned_row(lhs, rel: str, rhs, book_order: bool = False) -> str:
     """One row of an ``align*``: aligned at the relation, and a long sum broken
     after whole terms so it stays on the page.
 
@@ -93,13 +100,16 @@ def _aligned_row(lhs, rel: str, rhs) -> str:
     (4, True)
     """
     relation = _LATEX_RELATION.get(rel, rel)
-    whole = _tex(rhs)
+    whole = _tex(rhs, book_order)
     if isinstance(rhs, str) or not isinstance(rhs, sp.Add) or len(whole) <= LINE_CHARS:
-        return f"{_tex(lhs)} &{relation} {whole}"
-    terms = list(rhs.args) if _settings(rhs) else rhs.as_ordered_terms()
+        return f"{_tex(lhs, book_order)} &{relation} {whole}"
+    if rhs.has(Partial):
+        terms = list(rhs.args)
+    else:
+        terms = sorted(rhs.args, key=book_term_key) if book_order else rhs.as_ordered_terms()
     lines, current = [], ""
     for term in terms:
-        text = _tex(term)
+        text = _tex(term, book_order)
         piece = text if not current else (f"- {text[1:].lstrip()}" if text.startswith("-") else f"+ {text}")
         if current and len(current) + len(piece) > LINE_CHARS:
             lines.append(current)
@@ -107,7 +117,7 @@ def _aligned_row(lhs, rel: str, rhs) -> str:
         else:
             current = f"{current} {piece}".strip()
     lines.append(current)
-    return f"{_tex(lhs)} &{relation} " + " \\\\\n&\\quad ".join(lines)
+    return f"{_tex(lhs, book_order)} &{relation} " + " \\\\\n&\\quad ".join(lines)
 
 
 def _display(formulas: list[str]) -> str:
@@ -123,10 +133,12 @@ class Derivation:
     title: str
     steps: list[Step]
     intro: str = ""
+    #: Sums in the book's order of terms (``Σ w x + b``, ``t − a``) rather than SymPy's.
+    book_order: bool = False
 
     def formulas(self) -> list[str]:
         """Every equation of every step as one LaTeX formula (for renderers)."""
-        return [f for step in self.steps for f in step.formulas()]
+        return [f for step in self.steps for f in step.formulas(self.book_order)]
 
     def latex(self) -> str:
         """A LaTeX fragment (needs amsmath): one ``align*`` block per step."""
@@ -136,7 +148,7 @@ class Derivation:
                 rf"\paragraph{{Step {n}: {latex_prose(step.title)}.}} {latex_prose(_sentence(step.justification))}"
             )
             if step.rows():
-                lines = [_aligned_row(lhs, rel, rhs) for lhs, rel, rhs in step.rows()]
+                lines = [_aligned_row(lhs, rel, rhs, self.book_order) for lhs, rel, rhs in step.rows()]
                 parts.append("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}")
             if step.note:
                 parts.append(latex_prose(step.note))
@@ -165,7 +177,7 @@ class Derivation:
             out += [self.intro, ""]
         for n, step in enumerate(self.steps, start=1):
             out += [f"**Step {n}: {step.title}.** {_sentence(step.justification)}", ""]
-            for formula in step.formulas():
+            for formula in step.formulas(self.book_order):
                 out += ["$$", formula, "$$", ""]
             if step.note:
                 out += [step.note, ""]
@@ -179,7 +191,7 @@ class Derivation:
         for n, step in enumerate(self.steps, start=1):
             out.append(f"{n}. {text_prose(step.title)} — {text_prose(step.justification)}")
             for lhs, rel, rhs in step.rows():
-                out.append(f"   {_plain(lhs)} {rel} {_plain(rhs)}")
+                out.append(f"   {_plain(lhs, self.book_order)} {rel} {_plain(rhs, self.book_order)}")
             if step.note:
                 out.append(f"   {text_prose(step.note)}")
         return "\n".join(out)
@@ -199,7 +211,7 @@ class Derivation:
         for n, step in enumerate(self.steps, start=1):
             body = Text(text_prose(step.justification), style="italic")
             for lhs, rel, rhs in step.rows():
-                body.append(f"\n{_plain(lhs)} {rel} {_plain(rhs)}", style="bold")
+                body.append(f"\n{_plain(lhs, self.book_order)} {rel} {_plain(rhs, self.book_order)}", style="bold")
             if step.note:
                 body.append(f"\n{text_prose(step.note)}", style="dim")
             panels.append(Panel(body, title=f"Step {n}: {text_prose(step.title)}", title_align="left"))

@@ -307,4 +307,5 @@ def network_derivation(
             f"{model.parameter_count} parameters. The gradient of $C$ by ${book_latex(p)}$ is derived "
             "two ways: directly by the chain rule, and by the unit errors δ and their recurrence."
         ),
+        book_order=True,
     )

@@ -27,7 +27,18 @@ SYMBOL_LATEX: dict[str, str] = {}
 
 
 class BookLatexPrinter(LatexPrinter):
-    """SymPy's LaTeX printer, speaking the book's notation."""
+    """SymPy's LaTeX printer, speaking the book's notation.
+
+    With ``book_order=True`` sums are written as the book writes them (see
+    :func:`book_term_key`) instead of in SymPy's canonical order.
+    """
+
+    _default_settings = {**LatexPrinter._default_settings, "book_order": False}
+
+    def _as_ordered_terms(self, expr, order=None):
+        if self._settings["book_order"] and order is None and self.order is None:
+            return sorted(expr.args, key=book_term_key)
+        return super()._as_ordered_terms(expr, order=order)
 
     def _print_Symbol(self, expr, style="plain"):
         if expr.name in SYMBOL_LATEX:
@@ -99,6 +110,35 @@ def is_slope(expr: sp.Basic) -> bool:
         and inner.args[0] == variable
         and not any(arg.has(variable) for arg in inner.args[1:])
     )
+
+
+def _symbol_key(symbol: sp.Basic) -> tuple:
+    from .network import parse_symbol_name, split_indices
+
+    parsed = parse_symbol_name(symbol.name) if isinstance(symbol, sp.Symbol) else None
+    if parsed is None:
+        return (str(symbol), (), ())
+    kind, sup, sub = parsed
+    indices = split_indices(sub, 2 if kind == "w" else 1) or (sub,)
+    layer = (0, int(sup), "") if sup.isdigit() else (1, 0, sup)
+    return (kind, layer, tuple((0, i, "") if isinstance(i, int) else (1, 0, i) for i in indices))
+
+
+def book_term_key(term: sp.Expr) -> tuple:
+    """Where a term goes in a sum written as the book writes it: numbers first,
+    then products, then lone quantities (``Σ_i w_{ji} x_i + b_j``), terms with
+    a minus sign last (``t_j − a_j``); among equals by their quantities'
+    indices read as numbers (``w_{1,2}`` before ``w_{1,10}``).
+
+    >>> import sympy as sp
+    >>> w, x, b = sp.Symbol("w^2_1,10"), sp.Symbol("x_10"), sp.Symbol("b^2_1")
+    >>> terms = [b, w * x, sp.Symbol("w^2_12") * sp.Symbol("x_2")]
+    >>> sorted(terms, key=book_term_key)
+    [w^2_12*x_2, w^2_1,10*x_10, b^2_1]
+    """
+    kind = 0 if term.is_Number else (2 if term.is_Symbol else 1)
+    quantities = sorted(_symbol_key(s) for s in term.free_symbols)
+    return (term.could_extract_minus_sign(), kind, quantities, sp.default_sort_key(term))
 
 
 def compact_indices(indices) -> bool:

@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from .latex import compact_indices, is_slope
+from .latex import book_term_key, compact_indices, is_slope
 
 _GREEK = {"delta": "δ", "eta": "η", "sigma": "σ", "theta": "θ", "xi": "ξ"}
 
@@ -34,6 +34,12 @@ class BookTextPrinter(StrPrinter):
 
     # Indexed and friends bring their own ``_sympystr``, which would win.
     printmethod = "_book_text"
+    _default_settings = {**StrPrinter._default_settings, "book_order": False}
+
+    def _as_ordered_terms(self, expr, order=None):
+        if self._settings["book_order"] and order is None and self.order is None:
+            return sorted(expr.args, key=book_term_key)
+        return super()._as_ordered_terms(expr, order=order)
 
     def _print_Symbol(self, expr):
         return _name(expr.name)

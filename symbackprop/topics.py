@@ -94,6 +94,7 @@ def neuron_and_activations() -> Derivation:
         steps,
         intro="Chapter 1: a unit computes a weighted input $z$ and outputs $a(z)$. Learning needs "
         "$a'(z)$, so each activation comes with its derivative.",
+        book_order=True,
     )
 
 
@@ -160,6 +161,7 @@ def delta_recurrence() -> Derivation:
         ],
         intro="Chapter 4 in index notation, for any number of layers and units. The rules are "
         "derived by SymPy from the equations of one general layer; $a$ is any differentiable activation.",
+        book_order=True,
     )
 
 
@@ -199,6 +201,7 @@ def cross_entropy() -> Derivation:
         ],
         intro="Chapter 3 introduces cross-entropy as an alternative cost. With a sigmoid output its unit "
         "error is simply $a^L_j - t_j$.",
+        book_order=True,
     )
 
 
