@@ -229,8 +229,10 @@ TOPICS: dict[str, Callable[[], Derivation]] = {
 }
 
 
-def all_documents(providers: tuple[str, ...] = PROVIDERS) -> dict[str, Derivation]:
-    """Every document: this module's topics, then each provider's.
+def all_documents(
+    providers: tuple[str, ...] = PROVIDERS, topics: dict[str, Callable[[], Derivation]] | None = None
+) -> dict[str, Derivation]:
+    """Every document: ``topics`` (default: this module's), then each provider's.
 
     A provider module that does not exist contributes nothing; one that
     exists but fails to import raises, as it should.
@@ -238,7 +240,7 @@ def all_documents(providers: tuple[str, ...] = PROVIDERS) -> dict[str, Derivatio
     >>> sorted(all_documents(providers=("symbackprop.no_such_module",)))
     ['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations']
     """
-    documents = {stem: build() for stem, build in TOPICS.items()}
+    documents = {stem: build() for stem, build in (TOPICS if topics is None else topics).items()}
     for name in providers:
         try:
             module = importlib.import_module(name)
