@@ -44,6 +44,9 @@ from .multivariable import notation
 #: The spelling of a number in a data file or on the command line.
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/\d+)?")
 
+#: Data pairs listed in a derivation before the middle is left out.
+SHOWN_PAIRS = 20
+
 P, Q = sp.symbols("p q", real=True)
 A, C = sp.symbols("a c", real=True)
 
@@ -253,8 +256,9 @@ def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_st
     steps = [
         Step(
             "The model and the data",
-            f"fit the line y = p x + q to {len(xs)} pairs (x_k, y_k), read as exact numbers",
-            [(sp.Tuple(X[i], Y[i]), sp.Tuple(xv, yv)) for i, (xv, yv) in enumerate(zip(xs, ys), start=1)],
+            f"fit the line y = p x + q to {len(xs)} pairs (x_k, y_k), read as exact numbers"
+            + (f"; the first {SHOWN_PAIRS - 5} and the last 5 are shown" if len(xs) > SHOWN_PAIRS else ""),
+            [(sp.Tuple(X[i], Y[i]), sp.Tuple(xs[i - 1], ys[i - 1])) for i in _shown(len(xs))],
         ),
         Step(
             "The cost",
@@ -291,6 +295,12 @@ def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_st
     ]
     intro = "Chapter 2: regression analysis, section 2-12." + (f" Source: {source}." if source else "")
     return Derivation("Regression by least squares: y = p x + q", steps, intro=intro)
+
+
+def _shown(n: int) -> list[int]:
+    if n <= SHOWN_PAIRS:
+        return list(range(1, n + 1))
+    return list(range(1, SHOWN_PAIRS - 4)) + list(range(n - 4, n + 1))
 
 
 def book_regression() -> Regression:
