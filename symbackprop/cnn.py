@@ -44,7 +44,7 @@ import sympy as sp
 from .activations import Activation, get_activation
 from .costs import Cost, get_cost
 from .derivation import Derivation, Step
-from .derive import COST, _atomize, _atomizer, delta_route, direct_route
+from .derive import COST, Partial, _atomize, _atomizer, delta_route, direct_route
 from .errors import NetworkSpecError
 from .latex import SYMBOL_LATEX
 from .layers import Layer, index_text, quantity
@@ -53,6 +53,7 @@ from .network import LayeredModel, replace_quantities
 __all__ = [
     "Convolution",
     "ConvolutionalNetwork",
+    "Correlation",
     "FullyConnectedOutput",
     "all_winner_choices",
     "MaxPooling",
@@ -546,6 +547,37 @@ def all_winner_choices(model: ConvolutionalNetwork):
 
 # --- the derivation document ---------------------------------------------------------
 
+class Correlation(sp.Expr):
+    """``X ⋆ K``: the valid correlation of a matrix with a smaller one (no flip),
+    ``(X ⋆ K)_{uv} = Σ_{ij} K_{ij} X_{i+u−1, j+v−1}``; :meth:`doit` computes it.
+
+    >>> X = sp.Matrix(3, 3, sp.symbols("x1:10"))
+    >>> K = sp.Matrix(2, 2, sp.symbols("k1:5"))
+    >>> Correlation(X, K).doit()[0, 0]
+    k1*x1 + k2*x2 + k3*x4 + k4*x5
+    """
+
+    def __new__(cls, image, kernel):
+        return sp.Expr.__new__(cls, sp.ImmutableMatrix(image), sp.ImmutableMatrix(kernel))
+
+    def doit(self, **hints):
+        X, K = self.args
+        rows, cols = X.rows - K.rows + 1, X.cols - K.cols + 1
+        return sp.ImmutableMatrix(rows, cols, lambda u, v: sp.Add(*(
+            K[i, j] * X[i + u, j + v] for i in range(K.rows) for j in range(K.cols)
+        )))
+
+    def _latex(self, printer) -> str:
+        return r"%s \star %s" % (printer._print(self.args[0]), printer._print(self.args[1]))
+
+    def _sympystr(self, printer) -> str:
+        return "%s ⋆ %s" % (printer._print(self.args[0]), printer._print(self.args[1]))
+
+
+def _same(left: sp.Expr, right: sp.Expr) -> bool:
+    return sp.expand(left - right) == 0
+
+
 def _derivation(model: ConvolutionalNetwork) -> Derivation:
     route = delta_route(model)
     conv, pool, out = model.convolution, model.pooling, model.output
@@ -554,49 +586,60 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
     zP, aP = pool.z[0][0][0], pool.a[0][0][0]
     dO = sp.Symbol("delta" + out.z[0].name[1:])
     dF = sp.Symbol("delta" + z11.name[1:])
-    w11, b1 = conv.w[0][0][0], conv.b[0]
-    wO = out.w[0][0][0][0]
+    w11, b1, wO = conv.w[0][0][0], conv.b[0], out.w[0][0][0][0]
     block = pool.blocks[0][0][0]
     C = COST
     rows, cols = conv.map_shape
-    # The δ map of filter 1 and the input, as matrices: ∂C/∂w^{F_1} is their correlation.
-    delta_map = sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Symbol("delta" + conv.z[0][i][j].name[1:]))
     fh, fw = model.filter_size
-    grad_matrix = sp.ImmutableMatrix(fh, fw, lambda u, v: route.gradients[conv.w[0][u][v]])
-    wmat = sp.ImmutableMatrix(fh, fw, lambda u, v: sp.Symbol(f"dC/d{conv.w[0][u][v].name}"))
-    for u in range(fh):
-        for v in range(fw):
-            SYMBOL_LATEX[wmat[u, v].name] = r"\frac{\partial C}{\partial %s}" % SYMBOL_LATEX[conv.w[0][u][v].name]
+    delta_map = sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Symbol("delta" + conv.z[0][i][j].name[1:]))
+    correlation = Correlation(sp.ImmutableMatrix(model.image), delta_map)
+    gradient = sp.ImmutableMatrix(fh, fw, lambda u, v: route.gradients[conv.w[0][u][v]])
+    partials = sp.ImmutableMatrix(fh, fw, lambda u, v: Partial(C, conv.w[0][u][v]))
+    is_correlation = all(_same(a, b) for a, b in zip(correlation.doit(), gradient))
+    last = conv.w[0][fh - 1][fw - 1]
+
+    def matches(derived: sp.Expr, book: sp.Expr, what: str) -> str:
+        verdict = "is" if _same(derived, book) else "is NOT"
+        return f"The derived {what} {verdict} the book's formula (their difference expands to 0)."
+
     steps = [
-        Step("Convolution", "each filter is slid over the image without flipping (a correlation)",
+        Step("Convolution", "each filter slides over the image without being flipped: a correlation, "
+             "stride 1, no padding",
              [(z11, model.definitions[z11]), (a11, model.definitions[a11])]),
-        Step("Max pooling", "each pooled value is the largest output of its block; a^P = z^P",
+        Step("Max pooling", "each pooled value is the largest output of its block, and $a^P = z^P$",
              [(zP, model.definitions[zP]), (aP, model.definitions[aP])]),
-        Step("Output layer", "fully connected to every pooled value",
+        Step("Output layer", "every output unit is connected to every pooled value",
              [(out.z[0], model.definitions[out.z[0]]), (out.a[0], model.definitions[out.a[0]])]),
-        Step("Cost", "squared error of one image", [(C, model.cost_expression)]),
-        Step("Derivative of Max", "the indicator of the block's winner (ties: the first in row-major order wins)",
-             [(sp.Derivative(zP, block[m]), pool.equations[zP].diff(block[m])) for m in range(len(block))]),
-        Step("Output unit error", "δ^O_n = ∂C/∂z^O_n, derived from the local equations",
-             [(dO, route.deltas[dO])]),
-        Step("Convolution unit error", "only the winner of the block passes the error back",
-             [(dF, route.deltas[dF])],
-             note=f"equals the book's formula: {sp.expand(route.deltas[dF] - book_d[dF]) == 0}"),
-        Step("Filter gradients", "∂C/∂w^{F_k}_{uv} = Σ_ij δ^F_{k,ij} x_{i+u−1,j+v−1} and ∂C/∂b^F_k = Σ_ij δ^F_{k,ij}",
-             [(sp.Derivative(C, w11), route.gradients[w11]), (sp.Derivative(C, b1), route.gradients[b1])],
-             note=f"equal the book's formulas: {sp.expand(route.gradients[w11] - book_g[w11]) == 0}"),
+        Step("Cost", "the squared error of one image", [(C, model.cost_expression)]),
+        Step("Derivative of Max", "the indicator of the block's winner: 1 for the largest input, 0 for "
+             "the others; at a tie the first in row-major order wins, so the indicators sum to 1",
+             [(Partial(zP, x), pool.equations[zP].diff(x)) for x in block]),
+        Step("Output unit error", "the unit error of an output unit, derived by the engine from the "
+             "local equations",
+             [(dO, route.deltas[dO])], note=matches(route.deltas[dO], book_d[dO], "unit error")),
+        Step("Convolution unit error", "the error reaches a feature-map unit only through its pooled "
+             "value, and only if it won its block",
+             [(dF, route.deltas[dF])], note=matches(route.deltas[dF], book_d[dF], "unit error")),
+        Step("Filter weight and bias gradients", "each filter weight is used at every position of the "
+             "feature map, so its gradient sums the unit errors of the whole map",
+             [(Partial(C, w11), route.gradients[w11]), (Partial(C, b1), route.gradients[b1])],
+             note=matches(route.gradients[w11], book_g[w11], "gradient")),
         Step("The filter gradient is a correlation",
-             "of the input image with the δ map of the filter: the same sliding sum as the forward pass",
-             [(wmat, grad_matrix)],
-             note=f"the δ map of filter 1 is {sp.sstr(delta_map.tolist())}"),
-        Step("Output weight gradients", "∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}, ∂C/∂b^O_n = δ^O_n",
-             [(sp.Derivative(C, wO), route.gradients[wO]), (sp.Derivative(C, out.b[0]), route.gradients[out.b[0]])]),
+             "of the input image with the map of unit errors: the same sliding sum as the forward pass, "
+             "with the δ map in place of the filter",
+             [(partials, correlation), (Partial(C, last), correlation.doit()[fh - 1, fw - 1])],
+             note="Every entry of the correlation is the engine's gradient: "
+             f"{'yes' if is_correlation else 'NO'}, for all {fh * fw} weights of filter 1."),
+        Step("Output weight gradients", "an output weight multiplies one pooled value",
+             [(Partial(C, wO), route.gradients[wO]), (Partial(C, out.b[0]), route.gradients[out.b[0]])],
+             note=matches(route.gradients[wO], book_g[wO], "gradient")),
     ]
     return Derivation(
         f"Backpropagation through a convolutional network ({model.describe()})",
         steps,
-        intro="The book's chapter 5: unit errors derived by the engine from the local equations of a "
-        "convolution, a max-pooling and an output layer.",
+        intro="The book's chapter 5. The unit errors are derived by the same engine as for the fully "
+        "connected network, from the local equations of a convolution, a max-pooling and an output "
+        "layer; `symbackprop verify --cnn --exact` proves that they give the direct derivative.",
     )
 
 

@@ -257,3 +257,19 @@ def test_shape_laws(h, w, fh, fw, k, n, ph, pw):
     assert sum(int(np.prod(s)) for s in model.parameter_shapes.values()) == model.network.parameter_count
     f = model.forward(_random_params(model, 0), np.zeros((2, h, w)))
     assert f["zF"].shape == (2, k, rows, cols) and f["aP"].shape == (2, k, R, Q) and f["aO"].shape == (2, n)
+
+
+# --- the derivation document ------------------------------------------------------------------------
+
+def test_document_carries_the_derived_objects_and_the_correlation(book_net, book_route):
+    from symbackprop.cnn import Correlation, documents
+
+    doc = documents()["cnn"]
+    rows = {str(lhs): rhs for step in doc.steps for lhs, _, rhs in step.rows()}
+    d = book_net.symbol("delta^F_111")
+    assert rows[str(d)] == book_route.deltas[d]
+    (correlation,) = [rhs for step in doc.steps for _, _, rhs in step.rows() if isinstance(rhs, Correlation)]
+    for (u, v), entry in np.ndenumerate(np.array(correlation.doit().tolist(), dtype=object)):
+        w = book_net.symbol(f"w^F1_{u + 1}{v + 1}")
+        assert sp.expand(entry - book_route.gradients[w]) == 0
+    assert "NOT" not in doc.text() and " NO," not in doc.text()
