@@ -146,6 +146,17 @@ def main() -> None:
         print(f"{name}, batch {len(X)}: scalar path step {t_scalar * 1e6:.0f} µs vs array path "
               f"{t_array * 1e6:.1f} µs ({t_scalar / t_array:.1f}×); compile (derive + lambdify) scalar "
               f"{scalar_compile:.2f} s vs array {array_compile:.2f} s (gradients agree to {gap:.1e})")
+        try:
+            import symengine  # noqa: F401
+        except ImportError:
+            print("  SymEngine is not installed; skipping its LLVM backend (pip install 'symbackprop[symengine]')")
+            continue
+        llvm, llvm_compile = timed(lambda sizes=sizes: ScalarModel(sizes, backend="symengine"))
+        gap = agree(array.cost_and_gradient(params, X, T), llvm.cost_and_gradient(params, X, T))
+        t_llvm = per_call(lambda llvm=llvm, params=params, X=X, T=T: llvm.cost_and_gradient(params, X, T))
+        print(f"  scalar path on SymEngine's LLVM Lambdify: step {t_llvm * 1e6:.0f} µs "
+              f"({t_llvm / t_array:.1f}× the array path), compile {llvm_compile:.2f} s "
+              f"(gradients agree to {gap:.1e})")
     print(f"array path compile time for 64-32-10 (derive + lambdify): {results['64-32-10'][1]:.2f} s")
 
 

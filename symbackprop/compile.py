@@ -73,9 +73,22 @@ class CompiledGradient:
 
     def __call__(self, params: Mapping, x, t) -> tuple[float, dict[sp.Symbol, float]]:
         values = [params[p] for p in self.parameters]
+        if self.backend == "symengine":
+            x, t = self._check(x, t)
+            rows = np.hstack([x, t, np.broadcast_to(np.asarray(values, dtype=float), (len(x), len(values)))])
+            sums = self.function(rows).sum(axis=0)
+            return float(sums[0]), dict(zip(self.parameters, sums[1:].tolist()))
         if self.backend == "mpmath":
             out = self.function(*x, *t, *values)
             return out[0], dict(zip(self.parameters, out[1:]))
+        x, t = self._check(x, t)
+        out = self.function(*x.T, *t.T, *values)
+        batch = x.shape[0]
+        # An expression free of the inputs comes back as one number, not a batch.
+        sums = [float(v.sum()) if getattr(v, "shape", ()) else float(v) * batch for v in out]
+        return sums[0], dict(zip(self.parameters, sums[1:]))
+
+    def _check(self, x, t) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(x, dtype=float)
         t = np.asarray(t, dtype=float)
         model = self.model
@@ -83,10 +96,7 @@ class CompiledGradient:
             raise DataError(f"inputs must be an array of shape (batch, {len(model.inputs)}); got {x.shape}")
         if t.shape != (x.shape[0], len(model.targets)):
             raise DataError(f"targets must be an array of shape ({x.shape[0]}, {len(model.targets)}); got {t.shape}")
-        out = self.function(*x.T, *t.T, *values)
-        batch = x.shape[0]
-        sums = [float(np.sum(np.broadcast_to(v, (batch,)))) for v in out]
-        return sums[0], dict(zip(self.parameters, sums[1:]))
+        return x, t
 
     def latex(self, parameter) -> str:
         """The formula this function computes for ``∂C/∂p``, in LaTeX."""
@@ -105,7 +115,8 @@ def compile_scalar(
 
     ``route`` is a :func:`~symbackprop.derive.delta_route` (default) or a
     :func:`~symbackprop.derive.direct_route`; ``backend`` is ``numpy``
-    (batches of float64) or ``mpmath`` (one example at any precision).
+    (batches of float64), ``symengine`` (SymEngine's LLVM compiler, batches
+    of float64; optional extra) or ``mpmath`` (one example at any precision).
 
     >>> from symbackprop.derive import direct_route
     >>> net = Network([2, 1], activation="tanh")
@@ -113,7 +124,7 @@ def compile_scalar(
     >>> f.route
     'direct'
     """
-    if backend == "numpy":
+    if backend in ("numpy", "symengine"):
         for layer in model.layers:
             if layer.activation.not_trainable_because:
                 raise NotDifferentiableError(layer.activation.not_trainable_because)
@@ -133,6 +144,11 @@ def compile_scalar(
         common = []
     gradients = dict(route.gradients)
     exprs = [cost] + [gradients[p] for p in model.parameters]
+    if backend == "symengine":
+        from .symengine_backend import lambdify_llvm
+
+        function = lambdify_llvm(args, exprs, common)
+        return CompiledGradient(model, kind, backend, tuple(model.parameters), cost, gradients, common, function)
     names = _safe_names(args + [s for s, _ in common])
     safe_common = [(names[s], e.xreplace(names)) for s, e in common]
     safe_exprs = [e.xreplace(names) for e in exprs]
@@ -170,7 +186,9 @@ class ScalarModel:
 
     path = "scalar"
 
-    def __init__(self, sizes_or_network, activation="sigmoid", cost="squared", init: str = "book") -> None:
+    def __init__(
+        self, sizes_or_network, activation="sigmoid", cost="squared", init: str = "book", backend: str = "numpy"
+    ) -> None:
         import time
 
         from .arrays import book_file_aliases, check_init, dense_parameter_shapes
@@ -181,7 +199,8 @@ class ScalarModel:
             list(sizes_or_network), activation=activation, cost=cost
         )
         start = time.perf_counter()
-        self.compiled = compile_scalar(self.network)
+        # cancelled: cross-entropy's δ^L = a − t instead of a 0/0 at saturation
+        self.compiled = compile_scalar(self.network, delta_route(self.network).cancelled(), backend)
         net = self.network
         names = _safe_names(list(net.inputs) + list(net.parameters) + list(net.definitions))
         self._forward = sp.lambdify(
@@ -219,12 +238,11 @@ class ScalarModel:
 
     def cost_and_gradient(self, params, X, T):
         """``C_T`` and ``∂C_T/∂p`` of a batch, one compiled expression per parameter."""
-        out = self.compiled.function(*X.T, *T.T, *self._values(params))
-        batch = X.shape[0]
+        cost, sums = self.compiled(dict(zip(self.compiled.parameters, self._values(params))), X, T)
         gradient = {name: np.zeros(shape) for name, shape in self.parameter_shapes.items()}
-        for (name, place), value in zip(self._places, out[1:]):
-            gradient[name][place] = np.sum(np.broadcast_to(value, (batch,)))
-        return float(np.sum(np.broadcast_to(out[0], (batch,)))), gradient
+        for (name, place), value in zip(self._places, sums.values()):
+            gradient[name][place] = value
+        return cost, gradient
 
     def predict(self, params, X):
         """The outputs ``a^L`` of each example (examples × output units)."""

@@ -102,3 +102,23 @@ def test_bad_data_and_untrainable_activations():
         compile_scalar(Network([2, 1], activation="generic"))
     with pytest.raises(NotDifferentiableError):
         ScalarModel([2, 1], activation="step")
+
+
+@pytest.mark.parametrize("activation,cost", [("sigmoid", "squared"), ("tanh", "squared"), ("sigmoid", "cross-entropy")])
+def test_symengine_backend_agrees_with_numpy(activation, cost):
+    pytest.importorskip("symengine", reason="SymEngine is an optional backend (extra 'symengine'); not installed")
+    net = Network([3, 3, 2], activation=activation, cost=cost)
+    params, _, X, T = _point(net, 5, seed=2)
+    values = {p: float(v) for p, v in params.items()}
+    for route in (delta_route(net).cancelled(), direct_route(net)):
+        fast = compile_scalar(net, route, backend="symengine")(values, X, T)
+        reference = compile_scalar(net, route)(values, X, T)
+        assert fast[0] == pytest.approx(reference[0], rel=1e-12)
+        for p in net.parameters:
+            assert fast[1][p] == pytest.approx(reference[1][p], rel=1e-10, abs=1e-13)
+
+
+def test_symengine_backend_refuses_what_it_cannot_compile():
+    pytest.importorskip("symengine", reason="SymEngine is an optional backend (extra 'symengine'); not installed")
+    with pytest.raises(NotDifferentiableError, match="symengine backend cannot compile"):
+        compile_scalar(Network([2, 1], activation="relu"), backend="symengine")
