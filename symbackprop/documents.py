@@ -73,7 +73,12 @@ def choose_parameter(model: Network, parameter=None) -> sp.Symbol:
 
 
 def model_steps(model: Network) -> list[Step]:
-    """Part 1: weighted inputs, activations (with their derivatives) and the cost."""
+    """Part 1: weighted inputs, activations (with their derivatives) and the cost.
+
+    >>> from symbackprop import Network
+    >>> model_steps(Network([2, 1], activation="tanh"))[1].equations[-1]
+    (Derivative(tanh(z), z), 1 - tanh(z)**2)
+    """
     general_z = (general.z[general.l, general.j], general.weighted_input(general.l, general.j, general.i))
     zs = [(s, d) for s, d in model.definitions.items() if s in {u for la in model.layers for u in la.units}]
     activations = [(s, d) for s, d in model.definitions.items() if (s, d) not in zs]
@@ -107,7 +112,14 @@ def model_steps(model: Network) -> list[Step]:
 def direct_steps(
     model: Network, parameter: sp.Symbol, *, expand: bool = False, force: bool = False
 ) -> tuple[list[Step], ChainRuleExpansion]:
-    """Part 2: the chain rule path by path, the local derivatives, the result and its size."""
+    """Part 2: the chain rule path by path, the local derivatives, the result and its size.
+
+    >>> from symbackprop import Network
+    >>> net = Network([1, 1, 1])
+    >>> steps, expansion = direct_steps(net, net.symbol("w^2_11"))
+    >>> expansion.term_count, steps[-1].equations[0][1]
+    (1, a^2_1*a^3_1*w^3_11*x_1*(1 - a^2_1)*(1 - a^3_1)*(a^3_1 - t_1))
+    """
     expansion = chain_rule_expansion(model, parameter, force=force)
     written_out = direct_route(model, [parameter], force=force).gradients[parameter]
     size = expression_size([written_out])
@@ -160,7 +172,14 @@ def delta_steps(
     model: Network, route: DeltaRoute, parameter: sp.Symbol, *, expand: bool = False, force: bool = False
 ) -> list[Step]:
     """Part 3: the unit error, its rules (derived in index notation), the
-    recurrence and its matrix form, and this network's instance (derived by the engine)."""
+    recurrence and its matrix form, and this network's instance (derived by the engine).
+
+    >>> from symbackprop import Network, delta_route
+    >>> net = Network([1, 1, 1])
+    >>> steps = delta_steps(net, delta_route(net), net.symbol("b^2_1"))
+    >>> steps[-1].equations
+    [(∂C/∂b^2_1, delta^2_1)]
+    """
     rules = index_rules()
     output_layer = model.output_layer
     last = [(d, route.deltas[d]) for d in output_layer.unit_errors]
@@ -232,7 +251,14 @@ def delta_steps(
 
 def matrix_instances(model: Network, route: DeltaRoute) -> list[tuple]:
     """``δ^l = ((W^{l+1})^T δ^{l+1}) ⊙ a'(z^l)`` with this network's matrices,
-    one row per hidden layer; ``a'(z^l)`` from the layer's local equations."""
+    one row per hidden layer; ``a'(z^l)`` from the layer's local equations.
+
+    >>> from symbackprop import Network, delta_route
+    >>> net = Network([1, 1, 1])
+    >>> (lhs, rhs), = matrix_instances(net, delta_route(net))
+    >>> rhs.doit()
+    Matrix([[a^2_1*delta^3_1*w^3_11*(1 - a^2_1)]])
+    """
     rows = []
     for below, above in zip(model.layers[:-1], model.layers[1:]):
         slopes = sp.ImmutableMatrix([local_derivative(model, a, z) for a, z in zip(below.a, below.z)])
@@ -245,7 +271,14 @@ def matrix_instances(model: Network, route: DeltaRoute) -> list[tuple]:
 
 
 def verdict_step(report: VerificationReport, route: DeltaRoute, parameter: sp.Symbol) -> Step:
-    """Part 4: what the engine's verification found."""
+    """Part 4: what the engine's verification found.
+
+    >>> from symbackprop import Network, delta_route, verify
+    >>> net = Network([1, 1])
+    >>> report = verify(net, exact=True, numeric=False, finite_differences=False)
+    >>> verdict_step(report, delta_route(net), net.symbol("w^2_11")).equations[0]
+    (∂C/∂w^2_11, delta^2_1*x_1)
+    """
     model = route.model
     shown = model.parameters if len(model.parameters) <= GRADIENT_TABLE_LIMIT else (parameter,)
     return Step(

@@ -282,7 +282,14 @@ def render_documents(documents: dict[str, Derivation]) -> dict[str, str]:
 
 
 def write_documents(out: str | Path, providers: tuple[str, ...] = PROVIDERS) -> list[Path]:
-    """Regenerate every document into ``out``; returns the files written."""
+    """Regenerate every document into ``out``; returns the files written.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     names = sorted(p.name for p in write_documents(out, providers=()))
+    >>> names[:3]
+    ['README.md', 'backprop-12-3-2.md', 'backprop-12-3-2.tex']
+    """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
