@@ -63,7 +63,8 @@ class CNNArrays:
             )
         z, a, t = sp.symbols("z a t")
         self._a = _numpy_function(act, act(z), z)
-        self._slope = _numpy_function(act, act.derivative(z), z)
+        # a'(z) as the activation writes it, in its output where it can (σ' = a(1 − a))
+        self._slope = _numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
         term = net.cost.term(a, t)
         self._cost = _numpy_function(act, term, (a, t))
         self._dcost = _numpy_function(act, sp.diff(term, a), (a, t))
@@ -104,20 +105,30 @@ class CNNArrays:
         """
         X = self._images(X)
         F, fb, W, b = (params[k] for k in ("filters", "filter_bias", "out_W", "out_b"))
-        windows = sliding_window_view(X, self.filter_size, axis=(1, 2))  # (n, i, j, u, v)
-        zF = np.einsum("nijuv,kuv->nkij", windows, F, optimize=True) + fb[:, None, None]
+        n, (rows, cols), K = len(X), self.map_shape, len(F)
+        # im2col: one row per (image, i, j) holding the window x_{i+u−1, j+v−1}
+        windows = sliding_window_view(X, self.filter_size, axis=(1, 2)).reshape(n * rows * cols, -1)
+        zF = windows @ F.reshape(K, -1).T + fb  # (n·rows·cols, K)
         aF = self._a(zF)
-        n, K, rows, cols = aF.shape
         ph, pw = self.pool
         R, Q = rows // ph, cols // pw
-        blocks = aF.reshape(n, K, R, ph, Q, pw).transpose(0, 1, 2, 4, 3, 5).reshape(n, K, R, Q, ph * pw)
+        blocks = aF.reshape(n, R, ph, Q, pw, K).transpose(0, 5, 1, 3, 2, 4).reshape(n, K, R, Q, ph * pw)
         win = blocks.argmax(axis=-1)  # the first maximum: winner()'s tie rule
         aP = np.take_along_axis(blocks, win[..., None], axis=-1)[..., 0]
-        zO = np.einsum("nkij,mkij->nm", aP, W, optimize=True) + b
-        return {"windows": windows, "zF": zF, "aF": aF, "win": win, "aP": aP, "zO": zO, "aO": self._a(zO)}
+        zO = aP.reshape(n, -1) @ W.reshape(len(W), -1).T + b
+
+        def as_maps(m: np.ndarray) -> np.ndarray:
+            return m.reshape(n, rows, cols, K).transpose(0, 3, 1, 2)
+
+        return {"windows": windows, "zF": as_maps(zF), "aF": as_maps(aF), "win": win, "aP": aP,
+                "zO": zO, "aO": self._a(zO), "_zF": zF, "_aF": aF}
 
     def predict(self, params: Params, X) -> np.ndarray:
-        """``a^O`` for every image, shape (n, outputs)."""
+        """``a^O`` for every image, shape (n, outputs).
+
+        >>> CNNArrays().predict(book_initial_params(), book_digits().X[:4]).shape
+        (4, 3)
+        """
         return self.forward(params, X)["aO"]
 
     def deltas(self, params: Params, X, T) -> dict[str, np.ndarray]:
@@ -131,14 +142,18 @@ class CNNArrays:
         """
         f = self.forward(params, X)
         T = np.asarray(T, dtype=float)
-        dO = self._dcost(f["aO"], T) * self._slope(f["zO"])
-        back = np.einsum("nm,mkij->nkij", dO, params["out_W"], optimize=True)
+        W = params["out_W"]
+        dO = self._dcost(f["aO"], T) * self._slope(f["zO"], f["aO"])
+        back = (dO @ W.reshape(len(W), -1)).reshape(f["aP"].shape)
         n, K, R, Q = back.shape
         ph, pw = self.pool
-        onehot = np.arange(ph * pw) == f["win"][..., None]  # [a^F wins its block]
-        routed = (onehot * back[..., None]).reshape(n, K, R, Q, ph, pw).transpose(0, 1, 2, 4, 3, 5)
-        dF = routed.reshape(f["zF"].shape) * self._slope(f["zF"])
-        return {**f, "dO": dO, "dF": dF, "C": float(np.sum(self._cost(f["aO"], T)))}
+        routed = np.zeros((n, K, R, Q, ph * pw))
+        np.put_along_axis(routed, f["win"][..., None], back[..., None], axis=-1)  # [a^F wins its block]
+        routed = routed.reshape(n, K, R, Q, ph, pw).transpose(0, 2, 4, 3, 5, 1).reshape(-1, K)
+        dF = routed * self._slope(f["_zF"], f["_aF"])  # (n·rows·cols, K)
+        rows, cols = self.map_shape
+        return {**f, "dO": dO, "dF": dF.reshape(n, rows, cols, K).transpose(0, 3, 1, 2), "_dF": dF,
+                "C": float(np.sum(self._cost(f["aO"], T)))}
 
     def cost_and_gradient(self, params: Params, X, T) -> tuple[float, Params]:
         """``C_T`` and its gradient: ``∂C/∂w^{F_k}_{uv} = Σ_{ij} δ^F_{k,ij} x_{i+u−1,j+v−1}``
@@ -150,11 +165,11 @@ class CNNArrays:
         True
         """
         d = self.deltas(params, X, T)
-        dF, dO = d["dF"], d["dO"]
+        dF, dO = d["_dF"], d["dO"]
         grads = {
-            "filters": np.einsum("nkij,nijuv->kuv", dF, d["windows"], optimize=True),
-            "filter_bias": dF.sum(axis=(0, 2, 3)),
-            "out_W": np.einsum("nm,nkij->mkij", dO, d["aP"], optimize=True),
+            "filters": (dF.T @ d["windows"]).reshape(params["filters"].shape),
+            "filter_bias": dF.sum(axis=0),
+            "out_W": (dO.T @ d["aP"].reshape(len(dO), -1)).reshape(params["out_W"].shape),
             "out_b": dO.sum(axis=0),
         }
         return d["C"], grads

@@ -1,0 +1,167 @@
+"""CNN benchmark: one training step (C_T, the full gradient and the update) of
+the chapter-5 CNN.
+
+Run: ``python bench/cnn.py``. Measured side by side in one run:
+
+- the array path (:class:`symbackprop.cnn_arrays.CNNArrays`) against a
+  hand-written NumPy CNN step (im2col with precomputed indices and matrix
+  products), on the book's network with its 96 images and on a larger CNN
+  (12×12 images, 6 filters 3×3, 2×2 pooling, 10 outputs, batch 256);
+- the scalar path (the δ route compiled expression by expression) on the
+  book's network;
+- PyTorch CPU autograd (float64, conv2d + max_pool2d), when torch is installed.
+
+Every compared implementation must first agree with the array path's
+gradient. BLAS and PyTorch run on one thread, as in ``bench/training.py``.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from symbackprop.cnn_arrays import CNNArrays, CNNScalar, book_digits, book_initial_params  # noqa: E402
+
+
+def per_call(fn, repeats: int = 7, budget: float = 0.2) -> float:
+    """Seconds per call: the best of ``repeats`` loops of about ``budget`` seconds."""
+    fn()
+    loops = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        if time.perf_counter() - start > budget / 10 or loops > 1 << 20:
+            break
+        loops *= 2
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        best = min(best, (time.perf_counter() - start) / loops)
+    return best
+
+
+def sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+class HandCNN:
+    """A sigmoid CNN with squared error, written by hand: im2col, matrix products."""
+
+    def __init__(self, image, filter_size, pool):
+        (H, W), (fh, fw) = image, filter_size
+        self.oh, self.ow, self.fh, self.fw, self.p = H - fh + 1, W - fw + 1, fh, fw, pool
+        self.ii = (np.arange(self.oh)[:, None, None, None] + np.arange(fh)[None, None, :, None])
+        self.jj = (np.arange(self.ow)[None, :, None, None] + np.arange(fw)[None, None, None, :])
+
+    def step(self, params, X, T, eta):
+        F, fb, Wo, bo = params["filters"], params["filter_bias"], params["out_W"], params["out_b"]
+        n, K, p = len(X), len(F), self.p
+        cols = X[:, self.ii, self.jj].reshape(n * self.oh * self.ow, self.fh * self.fw)
+        aF = sigmoid(cols @ F.reshape(K, -1).T + fb)                      # (n·oh·ow, K)
+        maps = aF.reshape(n, self.oh // p, p, self.ow // p, p, K)
+        blocks = maps.transpose(0, 5, 1, 3, 2, 4).reshape(n, K, self.oh // p, self.ow // p, p * p)
+        win = blocks.argmax(-1)
+        aP = np.take_along_axis(blocks, win[..., None], -1)[..., 0]
+        flat = aP.reshape(n, -1)
+        aO = sigmoid(flat @ Wo.reshape(len(bo), -1).T + bo)
+        cost = 0.5 * np.sum((T - aO) ** 2)
+        dO = (aO - T) * aO * (1 - aO)
+        back = (dO @ Wo.reshape(len(bo), -1)).reshape(aP.shape)
+        routed = np.zeros_like(blocks)
+        np.put_along_axis(routed, win[..., None], back[..., None], -1)
+        dmaps = routed.reshape(n, K, self.oh // p, self.ow // p, p, p).transpose(0, 2, 4, 3, 5, 1)
+        dF = dmaps.reshape(-1, K) * aF * (1 - aF)
+        grads = {
+            "filters": (dF.T @ cols).reshape(F.shape),
+            "filter_bias": dF.sum(0),
+            "out_W": (dO.T @ flat).reshape(Wo.shape),
+            "out_b": dO.sum(0),
+        }
+        return cost, grads, {k: params[k] - eta * grads[k] for k in params}
+
+
+def library_step(model, params, X, T, eta):
+    cost, grads = model.cost_and_gradient(params, X, T)
+    return cost, grads, {k: params[k] - eta * grads[k] for k in params}
+
+
+def torch_step(torch, params, X, T, eta, pool):
+    F = torch.nn.functional
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    x, t = torch.from_numpy(X)[:, None], torch.from_numpy(T)
+
+    def step():
+        for v in tp.values():
+            v.grad = None
+        aF = torch.sigmoid(F.conv2d(x, tp["filters"][:, None], tp["filter_bias"]))
+        aP = F.max_pool2d(aF, pool)
+        aO = torch.sigmoid(aP.flatten(1) @ tp["out_W"].flatten(1).T + tp["out_b"])
+        cost = 0.5 * ((t - aO) ** 2).sum()
+        cost.backward()
+        with torch.no_grad():
+            new = {k: v - eta * v.grad for k, v in tp.items()}
+        return float(cost.detach()), {k: v.grad.numpy() for k, v in tp.items()}, new
+
+    return step
+
+
+def agree(grads, reference) -> None:
+    for k in reference:
+        np.testing.assert_allclose(grads[k], reference[k], rtol=1e-9, atol=1e-11)
+
+
+def case(title, model, params, X, T, pool, extra=()):
+    print(f"\n{title}")
+    hand = HandCNN(model.input_shape, model.filter_size, pool)
+    reference = library_step(model, params, X, T, 0.2)[1]
+    agree(hand.step(params, X, T, 0.2)[1], reference)
+    ours = per_call(lambda: library_step(model, params, X, T, 0.2))
+    theirs = per_call(lambda: hand.step(params, X, T, 0.2))
+    print(f"  array path        {ours * 1e6:9.1f} µs per step")
+    print(f"  hand NumPy        {theirs * 1e6:9.1f} µs per step   (array path / hand NumPy = {ours / theirs:.2f}×)")
+    for name, fn in extra:
+        agree(fn()[1], reference)
+        seconds = per_call(fn)
+        print(f"  {name:<17} {seconds * 1e6:9.1f} µs per step   ({name} / array path = {seconds / ours:.2f}×)")
+
+
+def main() -> None:
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+        print("(PyTorch is not installed: its comparison is skipped)")
+    data = book_digits()
+    model = CNNArrays()
+    params = book_initial_params()
+    start = time.perf_counter()
+    scalar = CNNScalar()
+    compile_s = time.perf_counter() - start
+    extra = [("scalar path", lambda: library_step(scalar, params, data.X, data.T, 0.2))]
+    if torch is not None:
+        extra.append(("PyTorch f64", torch_step(torch, params, data.X, data.T, 0.2, 2)))
+    case(f"book CNN (6x6, 3 filters 3x3, pool 2x2, 3 outputs), 96 images; scalar path derived and compiled "
+         f"in {compile_s:.2f} s", model, params, data.X, data.T, 2, extra)
+
+    rng = np.random.default_rng(0)
+    big = CNNArrays(image=(12, 12), filters=6, filter_size=(3, 3), pool=(2, 2), outputs=10)
+    big_params = {k: rng.standard_normal(s) * 0.3 for k, s in big.parameter_shapes.items()}
+    X = rng.random((256, 12, 12))
+    T = np.eye(10)[rng.integers(0, 10, 256)]
+    extra = [] if torch is None else [("PyTorch f64", torch_step(torch, big_params, X, T, 0.2, 2))]
+    case("larger CNN (12x12, 6 filters 3x3, pool 2x2, 10 outputs), batch 256", big, big_params, X, T, 2, extra)
+
+
+if __name__ == "__main__":
+    main()
