@@ -201,7 +201,7 @@ class Derivation:
 
         >>> import sympy as sp
         >>> d = Derivation("T", [Step("Cost", "one example", [(sp.Symbol("C"), sp.Symbol("c"))])])
-        >>> d.panels()[0].title
+        >>> str(d.panels()[0].title)
         'Step 1: Cost'
         """
         from rich.panel import Panel
@@ -209,12 +209,14 @@ class Derivation:
 
         panels = []
         for n, step in enumerate(self.steps, start=1):
-            body = Text(text_prose(step.justification), style="italic")
+            body = Text(text_prose(_sentence(step.justification)), style="italic")
             for lhs, rel, rhs in step.rows():
                 body.append(f"\n{_plain(lhs, self.book_order)} {rel} {_plain(rhs, self.book_order)}", style="bold")
             if step.note:
                 body.append(f"\n{text_prose(step.note)}", style="dim")
-            panels.append(Panel(body, title=f"Step {n}: {text_prose(step.title)}", title_align="left"))
+            # Titles are plain text, not rich markup: a formula may hold brackets.
+            title = Text(f"Step {n}: {text_prose(step.title)}")
+            panels.append(Panel(body, title=title, title_align="left"))
         return panels
 
     def _repr_latex_(self) -> str:

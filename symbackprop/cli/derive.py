@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.text import Text
 
+from ..derivation import text_prose
 from ..documents import network_derivation
 from .options import add_network_options, network_from_args
 
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     doc = network_derivation(network_from_args(args), args.param, expand=args.expand, force=args.force)
     if args.out is None and args.format == "text" and sys.stdout.isatty():
         console = Console()
-        console.rule(doc.title)
+        console.rule(Text(text_prose(doc.title)))
         for panel in doc.panels():
             console.print(panel)
         return 0
