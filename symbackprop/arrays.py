@@ -44,6 +44,8 @@ from .activations import NUMPY_FUNCTIONS, Activation, sigmoid
 from .costs import Cost
 from .errors import NetworkSpecError, NotDifferentiableError
 from .network import Network
+from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
+from .stable import stable_logs
 
 #: The batch size and the free indices of every entry equation.
 M = sp.Symbol("m", integer=True, positive=True)
@@ -53,21 +55,7 @@ _C = sp.Symbol("c", integer=True, nonnegative=True)
 ONES = sp.MatrixSymbol("u", 1, M)
 
 
-class log_sigmoid(sp.Function):
-    """``log σ(z)``, computed without overflow (``−log(1 + e^{−z})``).
-
-    >>> log_sigmoid(sp.Symbol("z")).diff(sp.Symbol("z"))
-    1 - sigmoid(z)
-    """
-
-    def fdiff(self, argindex=1):
-        return 1 - sigmoid(self.args[0])
-
-    def _latex(self, printer):
-        return r"\log\sigma\left(%s\right)" % printer._print(self.args[0])
-
-
-_NUMPY = {**NUMPY_FUNCTIONS, "log_sigmoid": lambda z: -np.logaddexp(0.0, -z)}
+_NUMPY = {**NUMPY_FUNCTIONS, **STABLE_NUMPY}
 
 
 @dataclass
@@ -226,21 +214,6 @@ def _split_entrywise(
     return expr.xreplace({e: sp.Symbol(e.parent.name) for e in expr.atoms(sp.matrices.expressions.matexpr.MatrixElement)})
 
 
-def _stable_logs(expr: sp.Expr, outputs: dict[sp.Expr, sp.Expr]) -> sp.Expr:
-    """``log a`` and ``log(1 − a)`` of a sigmoid output written as ``log σ(±z)``,
-    which never evaluates ``log 0``."""
-    def rewrite(log_expr):
-        arg = log_expr.args[0]
-        for a, z in outputs.items():
-            if arg == a:
-                return log_sigmoid(z)
-            if sp.expand(arg - (1 - a)) == 0:
-                return log_sigmoid(-z)
-        return log_expr
-
-    return expr.replace(sp.log, lambda arg: rewrite(sp.log(arg)))
-
-
 def derive_arrays(
     sizes_or_network: Sequence[int] | Network,
     activation="sigmoid",
@@ -316,7 +289,7 @@ def derive_arrays(
         forward.append((layer.a, _split_entrywise(layer.a_equation, products, "unused")))
     outputs = {sp.Symbol(out.a.name): sp.Symbol(out.z.name)} if out.activation.function is sigmoid else {}
     cost_arrays = _split_entrywise(cost_entry, products, "unused")
-    cost_arrays = _stable_logs(cost_arrays, outputs)
+    cost_arrays = stable_logs(cost_arrays, outputs)
     return ArrayDerivation(
         tuple(layer.activation for layer in layers),
         network.cost,

@@ -30,13 +30,16 @@ from .activations import MPMATH_FUNCTIONS, NUMPY_FUNCTIONS
 from .derive import DeltaRoute, DirectRoute, delta_route
 from .errors import DataError, NotDifferentiableError
 from .network import LayeredModel
+from .stable import MPMATH_FUNCTIONS as STABLE_MPMATH
+from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
+from .stable import stable_logs
 
 _NUMPY_EXTRA = {"DiracDelta": lambda z: np.zeros_like(np.asarray(z, dtype=float))}
 _MPMATH_EXTRA = {"DiracDelta": lambda z: 0 if z != 0 else float("inf")}
 
 
 def _modules(backend: str, model: LayeredModel | None = None) -> list:
-    own: dict = {}
+    own: dict = dict(STABLE_NUMPY if backend == "numpy" else STABLE_MPMATH)
     for layer in model.layers if model is not None else ():
         act = layer.activation
         own.update(act.numpy_functions if backend == "numpy" else act.mpmath_functions)
@@ -45,6 +48,18 @@ def _modules(backend: str, model: LayeredModel | None = None) -> list:
     if backend == "mpmath":
         return [{**MPMATH_FUNCTIONS, **_MPMATH_EXTRA, **own}, "mpmath"]
     raise ValueError(f"unknown backend {backend!r}; use numpy or mpmath")
+
+
+def _sigmoid_outputs(model: LayeredModel) -> dict[sp.Symbol, sp.Expr]:
+    """``{a^L_j: z^L_j}`` for output units whose activation is the sigmoid."""
+    from .activations import sigmoid
+
+    found = {}
+    for a in model.output_layer.outputs:
+        definition = model.definitions.get(a)
+        if isinstance(definition, sigmoid):
+            found[a] = definition.args[0]
+    return found
 
 
 def _safe_names(symbols: Sequence[sp.Symbol]) -> dict[sp.Symbol, sp.Symbol]:
@@ -143,6 +158,8 @@ def compile_scalar(
         cost = route.cost
         common = []
     gradients = dict(route.gradients)
+    if backend != "symengine":
+        cost = stable_logs(cost, _sigmoid_outputs(model))
     exprs = [cost] + [gradients[p] for p in model.parameters]
     if backend == "symengine":
         from .symengine_backend import lambdify_llvm

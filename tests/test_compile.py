@@ -122,3 +122,22 @@ def test_symengine_backend_refuses_what_it_cannot_compile():
     pytest.importorskip("symengine", reason="SymEngine is an optional backend (extra 'symengine'); not installed")
     with pytest.raises(NotDifferentiableError, match="symengine backend cannot compile"):
         compile_scalar(Network([2, 1], activation="relu"), backend="symengine")
+
+
+@pytest.mark.parametrize("cost", ["squared", "cross-entropy"])
+def test_scalar_path_has_no_overflow_at_large_z(cost):
+    import warnings
+
+    model = ScalarModel([2, 2, 2], cost=cost)
+    params = {"W2": np.array([[900.0, -900.0], [-800.0, 700.0]]), "b2": np.zeros(2),
+              "W3": np.array([[60.0, -60.0], [-50.0, 50.0]]), "b3": np.zeros(2)}
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    T = np.array([[0.0, 1.0], [1.0, 0.0]])  # confidently wrong: C is large but finite
+    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
+        warnings.simplefilter("error")
+        value, gradient = model.cost_and_gradient(params, X, T)
+    assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in gradient.values())
+    if cost == "cross-entropy":
+        # a^2 is (1, 0) or (0, 1), so z^3 = ±(60, −50), each unit confidently wrong:
+        # −log σ(−60) ≈ 60 and −log σ(−50) ≈ 50 per example
+        assert value == pytest.approx(2 * (60.0 + 50.0), rel=1e-12)
