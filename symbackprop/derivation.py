@@ -122,7 +122,7 @@ def _aligned_row(lhs, rel: str, rhs, book_order: bool = False) -> str:
 
 def _display(formulas: list[str]) -> str:
     """Display math for Jupyter: one aligned block (MathJax and KaTeX both know ``aligned``)."""
-    body = r" \\ ".join(f.replace(" = ", " &= ", 1) for f in formulas)
+    body = r" \\ ".join(f if f.startswith(r"\text") else f.replace(" = ", " &= ", 1) for f in formulas)
     return "$$\\begin{aligned}" + body + "\\end{aligned}$$"
 
 
@@ -220,7 +220,13 @@ class Derivation:
         return panels
 
     def _repr_latex_(self) -> str:
-        return _display(self.formulas())
+        # Each step's heading as a text row above its formulas, so a notebook
+        # shows the derivation, not just a column of equations.
+        rows = []
+        for n, step in enumerate(self.steps, start=1):
+            rows.append(r"\text{%d. %s} &" % (n, latex_prose(step.title)))
+            rows += step.formulas(self.book_order)
+        return _display(rows)
 
 
 # --- prose -------------------------------------------------------------------

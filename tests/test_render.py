@@ -65,9 +65,11 @@ def test_every_formula_of_every_derivation_compiles(tmp_path):
     for sizes, activation, cost, options in CONFIGS:
         doc = network_derivation(Network(sizes, activation=activation, cost=cost), **options)
         formulas += doc.formulas()
+    notebook = []
     for doc in all_documents().values():
         formulas += doc.formulas()
-    compile_tex(displayed(formulas), tmp_path)
+        notebook.append(doc._repr_latex_())
+    compile_tex(displayed(formulas).replace("\\end{document}", "\n\n".join(notebook) + "\n\\end{document}"), tmp_path)
 
 
 def test_latex_fragments_compile_with_amsmath_only(tmp_path):
