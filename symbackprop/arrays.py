@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
 from sympy.tensor.array.expressions import convert_array_to_matrix, convert_indexed_to_array
 
@@ -205,13 +206,13 @@ def _split_entrywise(
         products[symbol] = _to_matrix(s, (I, K))
         replacements[s] = symbol
     expr = expr.xreplace(replacements)
-    for entry in expr.atoms(sp.matrices.expressions.matexpr.MatrixElement):
+    for entry in expr.atoms(MatrixElement):
         if tuple(entry.indices) != (I, K):
             raise NotDifferentiableError(
                 f"the entry {entry} is not taken at [i, k]: this equation is not entrywise, "
                 "so the array path cannot compile it"
             )
-    return expr.xreplace({e: sp.Symbol(e.parent.name) for e in expr.atoms(sp.matrices.expressions.matexpr.MatrixElement)})
+    return expr.xreplace({e: sp.Symbol(e.parent.name) for e in expr.atoms(MatrixElement)})
 
 
 def derive_arrays(
@@ -286,9 +287,9 @@ def derive_arrays(
     forward: list[tuple[sp.MatrixSymbol, sp.Expr]] = []
     for layer in layers:
         forward.append((layer.z, _to_matrix(layer.z_equation, (I, K))))
-        forward.append((layer.a, _split_entrywise(layer.a_equation, products, "unused")))
+        forward.append((layer.a, _split_entrywise(layer.a_equation, products, f"P{layer.index}")))
     outputs = {sp.Symbol(out.a.name): sp.Symbol(out.z.name)} if out.activation.function is sigmoid else {}
-    cost_arrays = _split_entrywise(cost_entry, products, "unused")
+    cost_arrays = _split_entrywise(cost_entry, products, "PC")
     cost_arrays = stable_logs(cost_arrays, outputs)
     return ArrayDerivation(
         tuple(layer.activation for layer in layers),
@@ -662,7 +663,7 @@ def verify_arrays(
     by_position = {(e.parent.name, int(e.i), int(e.j)): v for e, v in scalar_of.items()}
 
     def scalar(expr: sp.Expr) -> sp.Expr:
-        entries = expr.atoms(sp.matrices.expressions.matexpr.MatrixElement)
+        entries = expr.atoms(MatrixElement)
         return expr.xreplace({e: by_position[(e.parent.name, int(e.i), int(e.j))] for e in entries})
 
     def per_example(expr: sp.Expr, k: int) -> sp.Expr:

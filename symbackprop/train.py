@@ -127,7 +127,10 @@ def check_params(model: Trainable, params: Mapping[str, object], where: str = "p
     for key, value in params.items():
         name = aliases.get(key, key)
         if name not in shapes:
-            continue
+            raise ParameterFileError(
+                f"{where}: {key!r} is not a parameter of the {describe(model)} network "
+                f"(parameter names: {', '.join(sorted(set(shapes) | set(aliases)))})"
+            )
         if name in found:
             raise ParameterFileError(f"{where}: {name!r} is given twice (as {key!r} too)")
         try:
@@ -360,7 +363,6 @@ def train(
     batch_size: int | None = None,
     seed: int | None = 0,
     progress: bool = False,
-    on_epoch: Callable[[int, float], None] | None = None,
 ) -> TrainingResult:
     """Gradient descent ``p ← p − η ∂C_T/∂p``.
 
@@ -369,8 +371,7 @@ def train(
     fresh random order (``seed``), one step per batch, the gradient being that
     of the batch's own ``C``-sum. Without ``params`` the start is
     :func:`initial_params` with the same ``seed``. ``progress`` shows a rich
-    progress bar with the current cost; ``on_epoch(e, C_T)`` is called after
-    every epoch.
+    progress bar with the current cost.
 
     >>> from symbackprop.arrays import ArrayModel
     >>> model = ArrayModel([1, 1], activation="identity")
@@ -414,8 +415,6 @@ def train(
                     f"use a smaller learning rate than η = {eta}"
                 )
             advance(shown)
-            if on_epoch is not None:
-                on_epoch(epoch, shown)
         if full or epochs == 0:
             history.append(float(model.cost_and_gradient(current, X, T)[0]))
     return TrainingResult(current, history, eta, None if full else batch_size, time.perf_counter() - start)

@@ -136,6 +136,8 @@ def test_deeper_networks_use_numbered_hidden_layers(tmp_path):
         (b"[1, 2]", "holds an object"),
         (json.dumps({"hidden_W": [[1.0]]}).encode(), "has shape (1, 1)"),
         (json.dumps({"W2": [[1.0] * 12] * 3, "b2": [0.0] * 3, "W3": [[1.0] * 3] * 2}).encode(), "missing b3"),
+        (json.dumps({"W2": [[1.0] * 12] * 3, "b2": [0.0] * 3, "W3": [[1.0] * 3] * 2, "b3": [0.0] * 2,
+                     "W4": [[1.0] * 2]}).encode(), "'W4' is not a parameter of the 12-3-2 network"),
         (json.dumps({"W2": [[1.0] * 12] * 3, "b2": [0.0, 0.0, "x"], "W3": [[1.0] * 3] * 2,
                      "b3": [0, 0]}).encode(), "not an array of numbers"),
     ],
