@@ -379,7 +379,9 @@ class ConvolutionalNetwork(LayeredModel):
 
     def describe(self) -> str:
         (h, w), (fh, fw), (ph, pw) = self.image_shape, self.filter_size, self.pool
-        return f"CNN {h}x{w}, {self.filters} filters {fh}x{fw}, pool {ph}x{pw}, {self.outputs} outputs"
+        filters = f"{self.filters} filter{'s' * (self.filters != 1)}"
+        outputs = f"{self.outputs} output{'s' * (self.outputs != 1)}"
+        return f"CNN {h}x{w}, {filters} {fh}x{fw}, pool {ph}x{pw}, {outputs}"
 
     def naming_hint(self) -> str:
         return (

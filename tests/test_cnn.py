@@ -273,3 +273,29 @@ def test_document_carries_the_derived_objects_and_the_correlation(book_net, book
         w = book_net.symbol(f"w^F1_{u + 1}{v + 1}")
         assert sp.expand(entry - book_route.gradients[w]) == 0
     assert "NOT" not in doc.text() and " NO," not in doc.text()
+
+
+# --- the command line -------------------------------------------------------------------------------
+
+def test_cli_verify_cnn_prints_the_per_parameter_table(capsys):
+    from symbackprop.cli import main
+
+    assert main(["verify", "--cnn", "3x3,1,2x2,2x2,2", "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "w^F1_11" in out and "w^O_1211" in out and "all 27 checks agree" in out
+    assert main(["verify", "--cnn", "6x6,3,4x4,2x2,3"]) == 2
+    assert "does not divide" in capsys.readouterr().err
+
+
+def test_cli_train_and_evaluate_cnn123(tmp_path, capsys):
+    from symbackprop.cli import main
+
+    saved = tmp_path / "cnn.json"
+    assert main(["train", "cnn123", "--init", "book", "--save", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy 100.00% (96/96)" in out and "images outside the training set" in out
+    assert main(["evaluate", "cnn123", "--params", str(saved)]) == 0
+    assert "accuracy 100.00%" in capsys.readouterr().out
+    book = "symbackprop/data/book_cnn_init.json"
+    assert main(["evaluate", "cnn123", "--params", book]) == 0
+    assert "C_T = 12.54446237030065" in capsys.readouterr().out
