@@ -287,7 +287,7 @@ def text_prose(text: str) -> str:
     def plain(match: re.Match) -> str:
         math = match.group(1)
         for command, letter in _TEXT_COMMANDS.items():
-            math = re.sub(re.escape(command) + r"(?![A-Za-z])", letter, math)
+            math = re.sub(re.escape(command) + r"(?![A-Za-z])(?: (?=\w))?", letter, math)
         math = re.sub(r"\{([^{}]*)\}", lambda m: m.group(1) if m.group(1).isalnum() else f"({m.group(1)})", math)
         return math.replace("\\", "")
 

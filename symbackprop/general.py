@@ -144,6 +144,31 @@ def index_rules() -> dict[str, Rule]:
     }
 
 
+def cross_entropy_cost() -> sp.Expr:
+    """The cross-entropy of one example, ``C = −Σ_k [t_k log a^L_k + (1 − t_k) log(1 − a^L_k)]``.
+
+    >>> cross_entropy_cost()
+    Sum(-(1 - t[k])*log(1 - a[L, k]) - log(a[L, k])*t[k], (k, 1, n[L]))
+    """
+    return sp.Sum(-(t[k] * sp.log(a[L, k]) + (1 - t[k]) * sp.log(1 - a[L, k])), (k, 1, n[L]))
+
+
+@cache
+def sigmoid_cross_entropy_rule() -> Rule:
+    """``δ^L_j`` for a sigmoid output layer and the cross-entropy, for any width:
+    ``∂C/∂a^L_j · σ'(z^L_j)`` with ``σ' = a(1 − a)``, which cancels to ``a^L_j − t_j``.
+
+    >>> sigmoid_cross_entropy_rule().result
+    a[L, j] - t[j]
+    """
+    from .activations import sigmoid
+
+    by_output = _collapse(sp.diff(cross_entropy_cost(), a[L, j]))
+    slope = sigmoid(z[L, j]).diff(z[L, j]).xreplace({sigmoid(z[L, j]): a[L, j]})
+    chain = by_output * slope
+    return Rule(delta[L, j], chain, sp.cancel(chain))
+
+
 def matrix_form() -> sp.Eq:
     """The recurrence for a whole layer, ``δ^l = ((W^{l+1})^T δ^{l+1}) ⊙ a'(z^l)``.
 

@@ -168,7 +168,7 @@ def delta_recurrence() -> Derivation:
 def cross_entropy() -> Derivation:
     """Cross-entropy with a sigmoid output: the derivative of the sigmoid cancels.
 
-    >>> cross_entropy().steps[-2].equations[-1][1]
+    >>> cross_entropy().steps[2].equations[-1][1]
     a^3_1 - t_1
     """
     net = Network([2, 2, 1], cost="cross-entropy")
@@ -177,6 +177,7 @@ def cross_entropy() -> Derivation:
     a, z = net.symbol("a^3_1"), net.symbol("z^3_1")
     d = net.symbol("delta^3_1")
     report = verify(net, exact=True, numeric=False, finite_differences=False)
+    rule = general.sigmoid_cross_entropy_rule()
     return Derivation(
         "Cross-entropy with a sigmoid output",
         [
@@ -191,6 +192,12 @@ def cross_entropy() -> Derivation:
                 "The output unit error",
                 "their product; over one denominator $a'(z)$ cancels",
                 [(d, route.deltas[d]), (d, route.cancelled().deltas[d])],
+            ),
+            Step(
+                "Any number of output units",
+                "the same in index notation: $\\partial C/\\partial a^L_j$ times $\\sigma' = a(1 - a)$, derived "
+                "from the general cost",
+                [(COST, general.cross_entropy_cost()), (rule.lhs, rule.chain), (rule.lhs, rule.result)],
             ),
             Step(
                 "Compared with the squared error",

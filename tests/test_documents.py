@@ -17,7 +17,7 @@ from symbackprop.cli import main
 from symbackprop.derivation import Derivation, Step, latex_prose, text_prose
 from symbackprop.derive import COST, Partial, chain_rule_expansion
 from symbackprop.documents import network_derivation
-from symbackprop.general import index_rules, instantiate, matrix_form_entry
+from symbackprop.general import index_rules, instantiate, matrix_form_entry, sigmoid_cross_entropy_rule
 from symbackprop.topics import TOPICS, all_documents, cross_entropy, neuron_and_activations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +160,18 @@ def test_cross_entropy_sigmoid_cancels_to_a_minus_t():
     (_, derived), (_, cancelled) = step(doc, "The output unit error").equations
     assert cancelled == a - t  # the book: δ^L_j = a^L_j − t_j
     assert derived != cancelled and sp.cancel(derived - cancelled) == 0
+
+
+def test_cross_entropy_rule_for_any_width_is_a_minus_t_and_matches_the_engine():
+    rule = sigmoid_cross_entropy_rule()
+    L, j = sp.Symbol("L", integer=True, positive=True), sp.Symbol("j", integer=True, positive=True)
+    a, t = sp.IndexedBase("a"), sp.IndexedBase("t")
+    assert rule.result == a[L, j] - t[j]
+    net = Network([2, 3], cost="cross-entropy")
+    cancelled = delta_route(net).cancelled()
+    for unit, delta in enumerate(net.output_layer.unit_errors, start=1):
+        assert instantiate(rule.result, net, j=unit) == cancelled.deltas[delta]
+        assert sp.cancel(instantiate(rule.chain, net, j=unit) - delta_route(net).deltas[delta]) == 0
 
 
 def test_bad_parameter_and_oversized_expansion_are_clear_errors():
