@@ -16,7 +16,7 @@ from symbackprop.activations import generic_a, get_activation, sigmoid
 from symbackprop.cli import main
 from symbackprop.derivation import Derivation, Step, latex_prose, text_prose
 from symbackprop.derive import COST, Partial, chain_rule_expansion
-from symbackprop.documents import network_derivation
+from symbackprop.documents import direct_steps, network_derivation
 from symbackprop.general import index_rules, instantiate, matrix_form_entry, sigmoid_cross_entropy_rule
 from symbackprop.topics import TOPICS, all_documents, cross_entropy, neuron_and_activations
 
@@ -269,3 +269,20 @@ def test_readme_formulas_come_from_the_documents(fresh):
     produced = {f.strip() for name, text in fresh.items() if name.endswith(".md") for f in text.split("$$")[1::2]}
     assert shown and all(f in produced for f in shown), [f for f in shown if f not in produced]
     assert "](derivations/)" in section
+
+
+def test_too_many_paths_are_counted_not_listed_unless_forced():
+    net = Network([1, 1, 9, 9, 1])
+    w = net.symbol("w^2_11")
+    steps, expansion = direct_steps(net, w)
+    assert expansion.term_count == 9 * 9 and steps[0].equations == [] and "81 paths" in steps[0].note
+    forced, _ = direct_steps(net, w, force=True)
+    (_, paths), = forced[0].equations
+    assert len(paths.args) == 81
+
+
+def test_derive_in_a_terminal_shows_one_panel_per_step(monkeypatch, capsys):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["derive", "--layers", "1,1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("╭─ Step ") == len(network_derivation(Network([1, 1])).steps)
