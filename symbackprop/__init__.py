@@ -18,6 +18,7 @@ from .calculus import approximation, lagrange, minimum, steepest_descent
 from .compile import CompiledGradient, ScalarModel, compile_scalar
 from .costs import Cost, get_cost
 from .datasets import load_dataset
+from .derivation import Derivation, Step
 from .derive import (
     ChainRuleExpansion,
     DeltaRoute,
@@ -29,6 +30,7 @@ from .derive import (
     expression_size,
 )
 from .descent import gradient_descent, learning_rate_effect
+from .documents import network_derivation
 from .errors import (
     DataError,
     ExpressionError,
@@ -50,6 +52,9 @@ from .verify import VerificationReport, prove_equal, verify, verify_claim
 __version__ = "0.1.0"
 
 __all__ = [
+    "Derivation",
+    "Step",
+    "network_derivation",
     "ArrayModel",
     "ScalarModel",
     "Trainable",
