@@ -2,9 +2,11 @@
 
 The trainer knows nothing about layers. It talks to a model through the
 small interface :class:`Trainable`, so the fully connected network
-(:class:`~symbackprop.arrays.ArrayModel`, :class:`ScalarModel`) and the
-chapter-5 CNN plug into the same loop, the same parameter files and the same
-``train`` / ``evaluate`` commands.
+(:class:`~symbackprop.arrays.ArrayModel`,
+:class:`~symbackprop.compile.ScalarModel`) and the chapter-5 CNN plug into
+the same loop, the same parameter files and the same ``train`` /
+``evaluate`` commands (a data set and its model are registered in
+:mod:`symbackprop.datasets`).
 
 The interface (duck-typed; nothing to inherit)
 -------------------------------------------------
@@ -34,6 +36,8 @@ Optional:
 ``file_aliases: Mapping[str, str]``
     Other names a parameter file may use for a parameter (file key →
     parameter name), e.g. ``{"hidden_W": "W2"}`` for the book's JSON layout.
+    Any other array in a file is an error, so a file meant for another
+    network never loads half-way.
 ``initial_params(rng) -> dict[str, ndarray]``
     Initial values; without it every parameter is drawn from the standard
     normal distribution, as the book draws its initial weights.
