@@ -184,8 +184,13 @@ def _adjoint(users: list[tuple[sp.Expr, sp.Expr, sp.Symbol, sp.Symbol]], wrt: sp
         g = _fresh_bound(adjoint).xreplace({I: j, K: k2})
         local = sp.diff(equation, wrt)
         total.append(_collapse(sp.Sum(g * local, (j, 0, j_top - 1), (k2, 0, k_top - 1)).doit()))
-    result = sp.Add(*total)
-    return result.replace(sp.Piecewise, lambda *pairs: pairs[0][0])
+    return _in_range(sp.Add(*total))
+
+
+def _in_range(expr: sp.Expr) -> sp.Expr:
+    # SymPy guards a collapsed sum with "if 0 ≤ i ≤ n − 1"; the free indices
+    # are positions in their arrays, so the guard always holds.
+    return expr.replace(sp.Piecewise, lambda *pairs: pairs[0][0])
 
 
 # --- from index form to matrices ------------------------------------------------
@@ -255,8 +260,7 @@ def derive_arrays(
     cost_entry = network.cost.term(out.a[I, K], targets[I, K])
     # C_T = Σ_{j,k} c(a^L[j,k], t[j,k]); its adjoint for a^L[i,k]:
     cost_total = sp.Sum(cost_entry.xreplace({I: j, K: k2}), (j, 0, out.width - 1), (k2, 0, M - 1))
-    adjoint_a = _collapse(sp.diff(cost_total, out.a[I, K]).doit())
-    adjoint_a = adjoint_a.replace(sp.Piecewise, lambda *pairs: pairs[0][0])
+    adjoint_a = _in_range(_collapse(sp.diff(cost_total, out.a[I, K]).doit()))
 
     products: dict[sp.Symbol, sp.MatrixExpr] = {}
     deltas: dict[sp.MatrixSymbol, sp.Expr] = {}
