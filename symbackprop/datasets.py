@@ -108,17 +108,32 @@ def pixels(rows: Sequence[str]) -> np.ndarray:
 
 
 def load_image_file(path: str | Path, name: str) -> Dataset:
-    """A JSON file of images in the layout of ``book_digits01_4x3.json``.
+    """A JSON file of images in the layout of ``book_digits01_4x3.json``;
+    anything else is a :class:`DataError` that says what is wrong.
 
     >>> load_image_file(data_path("book_digits01_4x3.json"), "digits01").source[:20]
     "the book's companion"
     """
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
-    classes = tuple(document["classes"])
-    X = np.array([pixels(image["rows"]) for image in document["images"]])
-    labels = np.array([classes.index(image["label"]) for image in document["images"]])
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        classes = tuple(document["classes"])
+        shape = tuple(document["shape"])
+        images = document["images"]
+        rows = [image["rows"] for image in images]
+        raw_labels = [image["label"] for image in images]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"{path}: not an image file with 'classes', 'shape' and 'images' (rows and label each): {exc}"
+        ) from None
+    X = np.array([pixels(r) for r in rows])
+    if X.shape[1:] != (int(np.prod(shape)),):
+        raise DataError(f"{path}: images have {X.shape[1:]} pixels, but the shape {shape} needs {np.prod(shape)}")
+    unknown = [(n + 1, label) for n, label in enumerate(raw_labels) if label not in classes]
+    if unknown:
+        raise DataError(f"{path}: image {unknown[0][0]} has label {unknown[0][1]!r}; the classes are {list(classes)}")
+    labels = np.array([classes.index(label) for label in raw_labels])
     data = Dataset(name, X, one_hot(labels, len(classes)), labels, classes, document.get("source", ""))
-    data.image_shape = tuple(document["shape"])
+    data.image_shape = shape
     return data
 
 

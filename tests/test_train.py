@@ -286,3 +286,23 @@ def test_bad_input_overwrites_nothing(tmp_path, capsys):
         assert main(["train", "digits01", "--save", str(target), *args]) == 2
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "keep.npz"]
+
+
+@pytest.mark.parametrize(
+    "document,fragment",
+    [
+        ("{", "not an image file"),
+        ({"classes": [0, 1], "shape": [1, 2], "images": [{"rows": ["01"], "label": 7}]}, "has label 7"),
+        ({"classes": [0, 1], "shape": [2, 2], "images": [{"rows": ["01"], "label": 0}]}, "needs 4"),
+        ({"classes": [0, 1], "shape": [1, 2], "images": [{"rows": ["0x"], "label": 0}]}, "strings of 0 and 1"),
+        ({"classes": [0, 1], "images": []}, "not an image file"),
+    ],
+)
+def test_bad_image_files(tmp_path, document, fragment):
+    from symbackprop.datasets import load_image_file
+
+    path = tmp_path / "images.json"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    with pytest.raises(DataError) as error:
+        load_image_file(path, "mine")
+    assert fragment in str(error.value)
