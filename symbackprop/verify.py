@@ -28,7 +28,7 @@ import sympy as sp
 
 from .activations import generic_a
 from .compile import compile_scalar
-from .derive import DeltaRoute, delta_route, direct_route
+from .derive import DeltaRoute, DirectRoute, delta_route, direct_route
 from .errors import ExpressionError
 from .network import LayeredModel, replace_quantities
 from .parsing import parse_expression
@@ -183,10 +183,15 @@ def random_point(model: LayeredModel, seed: int) -> dict[sp.Symbol, mpmath.mpf]:
     return point
 
 
-def _numeric_functions(model: LayeredModel, route: DeltaRoute, direct):
+def _numeric_functions(model: LayeredModel, route: DeltaRoute, direct: DirectRoute | None):
     delta_f = compile_scalar(model, route, backend="mpmath")
-    direct_f = compile_scalar(model, direct, backend="mpmath") if direct else None
-    return delta_f, direct_f
+    if direct is None:
+        return delta_f, None
+    # The compiled function has one output per parameter; when only some were
+    # chosen, the others are never compared, so 0 stands in for them.
+    every = {p: direct.gradients.get(p, sp.S.Zero) for p in model.parameters}
+    padded = DirectRoute(model, direct.cost, every, direct.seconds)
+    return delta_f, compile_scalar(model, padded, backend="mpmath")
 
 
 def _evaluate(function, model: LayeredModel, point):

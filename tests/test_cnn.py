@@ -144,10 +144,10 @@ def test_routes_equal_numerically_and_by_finite_differences_medium_shape():
     assert report.largest_difference() < 1e-18
 
 
-def test_book_shape_delta_route_equals_finite_differences_at_50_digits(book_net):
+def test_book_shape_numeric_and_finite_differences_for_one_parameter_of_each_kind(book_net):
     chosen = ["w^F1_11", "w^F3_23", "b^F_2", "w^O_2312", "b^O_3"]
-    report = verify(book_net, numeric=False, points=1, parameters=chosen)
-    assert report.ok and len(report.checks) == len(chosen)
+    report = verify(book_net, points=1, parameters=chosen)
+    assert report.ok and len(report.checks) == 2 * len(chosen)
 
 
 # --- the compiled array kernels ---------------------------------------------------------------
