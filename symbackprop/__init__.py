@@ -15,6 +15,8 @@ True
 from .activations import Activation, get_activation
 from .arrays import ArrayModel, compile_arrays, derive_arrays, verify_arrays
 from .calculus import approximation, lagrange, minimum, steepest_descent
+from .cnn import ConvolutionalNetwork
+from .cnn_arrays import CNNArrays
 from .compile import CompiledGradient, ScalarModel, compile_scalar
 from .costs import Cost, get_cost
 from .datasets import load_dataset
@@ -52,6 +54,8 @@ from .verify import VerificationReport, prove_equal, verify, verify_claim
 __version__ = "0.1.0"
 
 __all__ = [
+    "CNNArrays",
+    "ConvolutionalNetwork",
     "Derivation",
     "Step",
     "network_derivation",
