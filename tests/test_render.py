@@ -95,6 +95,8 @@ def test_notebook_latex_of_engine_objects_compiles(tmp_path):
 def test_derive_latex_output_compiles(tmp_path, capsys):
     assert main(["derive", "--layers", "2,2,1", "--format", "latex"]) == 0
     compile_tex(capsys.readouterr().out, tmp_path, "derive")
+    assert main(["derive", "--layers", "2,2,1", "--format", "latex", "--fragment"]) == 0
+    compile_tex(PREAMBLE + capsys.readouterr().out + "\\end{document}\n", tmp_path, "fragment")
 
 
 def test_every_checked_in_tex_document_compiles(tmp_path):

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also write z, a and δ out in the inputs and parameters")
     p.add_argument("--force", action="store_true", help="build and print even when it is huge")
     p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--fragment", action="store_true",
+                   help="with --format latex: only the body, to \\input into your own document (needs amsmath)")
     p.set_defaults(run=run)
 
 
@@ -41,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         for panel in doc.panels():
             console.print(panel)
         return 0
-    text = {"text": doc.text, "latex": doc.latex_document, "markdown": doc.markdown}[args.format]()
+    latex = doc.latex if args.fragment else doc.latex_document
+    text = {"text": doc.text, "latex": latex, "markdown": doc.markdown}[args.format]()
     if args.out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
