@@ -272,5 +272,5 @@ def _cnn_model(path: str):
 
 register(DatasetSpec(
     "cnn123", "the book's 96 images of 1, 2 and 3 in 6×6 pixels; the chapter-5 CNN (3 filters 3×3, 2×2 max pooling)",
-    _load_cnn123, _cnn_model, eta=0.2, epochs=50, book_init="book_cnn_init.json",
+    _load_cnn123, _cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json",
 ))

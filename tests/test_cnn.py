@@ -299,3 +299,15 @@ def test_cli_train_and_evaluate_cnn123(tmp_path, capsys):
     book = "symbackprop/data/book_cnn_init.json"
     assert main(["evaluate", "cnn123", "--params", book]) == 0
     assert "C_T = 12.54446237030065" in capsys.readouterr().out
+
+
+def test_array_path_and_symbolic_route_break_ties_alike():
+    # Zero filters make every feature map constant: every pooling block is a tie.
+    model = CNNArrays()
+    data = book_digits()
+    params = _random_params(model, 5)
+    params["filters"][:] = 0.0
+    params["filter_bias"][:] = 0.3
+    d = model.deltas(params, data.X[:4], data.T[:4])
+    assert (d["win"] == 0).all()
+    assert check_against_symbolic(model, params, data.X[:4], data.T[:4]) < 1e-12
