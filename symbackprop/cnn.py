@@ -31,6 +31,15 @@ indicators of a block always sum to 1 (a valid subgradient) — the convention
 of ``numpy.argmax`` and of the compiled code in :mod:`symbackprop.cnn_arrays`.
 SymPy's own ``Max.diff`` (Heaviside products, ``H(0) = 1/2``) would give
 every tied input ½, which sums to 3/2 at a triple tie; hence :class:`PoolMax`.
+
+**Proofs.** :func:`~symbackprop.verify.verify` with ``exact=True`` proves the
+δ route equal to the direct gradient with every function value — ``a(z)``,
+``a'(z)`` and each :class:`winner` indicator — as an independent atom, so the
+identity holds for every pattern of winners (ties included, since both
+routes use the same indicator). That the indicator *is* the derivative of
+``Max`` is proved by :func:`prove_with_winners`: with the winners fixed,
+``Max`` becomes its chosen input and the network is smooth; its plain
+derivative must equal both routes.
 """
 
 from __future__ import annotations

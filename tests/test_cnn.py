@@ -311,3 +311,12 @@ def test_array_path_and_symbolic_route_break_ties_alike():
     d = model.deltas(params, data.X[:4], data.T[:4])
     assert (d["win"] == 0).all()
     assert check_against_symbolic(model, params, data.X[:4], data.T[:4]) < 1e-12
+
+
+def test_a_students_claim_in_book_notation_is_checked():
+    from symbackprop.verify import verify_claim
+
+    net = ConvolutionalNetwork((3, 3), 1, 2, pool=2, outputs=1)
+    good = "delta^F_111*x_12 + delta^F_112*x_13 + delta^F_121*x_22 + delta^F_122*x_23"
+    assert verify_claim(net, "w^{F_1}_{12}", good).ok
+    assert not verify_claim(net, "w^{F_1}_{12}", "delta^F_111*x_12").ok
