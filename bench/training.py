@@ -26,6 +26,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from timing import per_call  # noqa: E402
 
 from symbackprop.activations import NUMPY_FUNCTIONS  # noqa: E402
 from symbackprop.arrays import ArrayModel  # noqa: E402
@@ -33,26 +34,6 @@ from symbackprop.compile import ScalarModel  # noqa: E402
 from symbackprop.train import initial_params  # noqa: E402
 
 sigmoid = NUMPY_FUNCTIONS["sigmoid"]
-
-
-def per_call(fn, repeats: int = 7, budget: float = 0.2) -> float:
-    """Seconds per call: the best of ``repeats`` loops of about ``budget`` seconds."""
-    fn()
-    loops = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        if time.perf_counter() - start > budget / 10 or loops > 1 << 20:
-            break
-        loops *= 2
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        best = min(best, (time.perf_counter() - start) / loops)
-    return best
 
 
 def hand_numpy(params, X, T):

@@ -91,24 +91,41 @@ class VerificationReport:
         diffs = [c.difference for c in self.checks if c.difference is not None]
         return max(diffs, default=0.0)
 
-    def table(self):
-        """The report as a rich table: one row per parameter."""
+    def table(self, grouped: bool = False):
+        """The report as a rich table: one row per parameter, or with
+        ``grouped=True`` one row per family (``w^2``, ``b^2``, …) counting the
+        checks that agree.
+
+        >>> verify(Network([2, 1])).table(grouped=True).row_count
+        2
+        """
         from rich.table import Table
 
         table = Table(title=self.title)
-        table.add_column("parameter")
+        table.add_column("parameters" if grouped else "parameter")
         for method in self.methods:
             table.add_column(method)
         table.add_column("largest difference", justify="right")
         style = {True: "green", False: "bold red", None: "yellow"}
-        for parameter, checks in self.by_parameter().items():
+        rows: dict[str, list[Check]] = {}
+        for c in self.checks:
+            name = str(c.parameter)
+            rows.setdefault(name.split("_")[0] + " (all)" if grouped else name, []).append(c)
+        for label, checks in rows.items():
             cells = []
             for method in self.methods:
-                c = checks.get(method)
-                cells.append("" if c is None else f"[{style[c.agrees]}]{c.status}[/]")
-            diffs = [c.difference for c in checks.values() if c.difference is not None]
+                found = [c for c in checks if c.method == method]
+                if not found:
+                    cells.append("")
+                elif grouped:
+                    agree = sum(c.agrees is True for c in found)
+                    colour = "green" if agree == len(found) else "bold red"
+                    cells.append(f"[{colour}]{agree}/{len(found)} agree[/]")
+                else:
+                    cells.append(f"[{style[found[0].agrees]}]{found[0].status}[/]")
+            diffs = [c.difference for c in checks if c.difference is not None]
             cells.append(f"{max(diffs):.1e}" if diffs else "0 (exact)")
-            table.add_row(str(parameter), *cells)
+            table.add_row(label, *cells)
         return table
 
     def _repr_latex_(self) -> str:

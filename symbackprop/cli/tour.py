@@ -9,6 +9,7 @@ from rich.panel import Panel
 
 from ..derive import chain_rule_expansion, delta_route, direct_route
 from ..network import Network
+from ..plaintext import book_text
 from ..verify import verify
 
 
@@ -40,9 +41,9 @@ def run() -> int:
         f"{len(route.gradients)} gradients in {route.seconds:.3f} s; {dsize.tree_ops:,} operations."
     )
     d = net.symbol("delta^2_1")
-    console.print(f"  derived recurrence: {d} = {route.deltas[d]}")
+    console.print(f"  derived recurrence: {book_text(d)} = {book_text(route.deltas[d])}")
     report = verify(net, exact=True)
-    console.print(report.table())
+    console.print(report.table(grouped=True))
     console.print(("[green]" if report.ok else "[bold red]") + report.summary() + "[/]")
     trained = _compile_and_train(console)
     return 0 if report.ok and trained else 1
