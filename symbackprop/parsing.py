@@ -125,6 +125,8 @@ def parse_expression(
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"cannot parse {what} {text!r}: {exc.msg}") from None
+    except ValueError as exc:  # e.g. a NUL character, which Python's parser refuses
+        raise ExpressionError(f"cannot parse {what} {text!r}: {exc}") from None
     allowed = dict(FUNCTIONS)
     if functions:
         allowed.update({k.replace("'", "_prime_"): v for k, v in functions.items()})

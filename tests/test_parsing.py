@@ -59,6 +59,8 @@ def test_accepted(text, expected):
         "x == y",
         "{x}",
         "x @ y",
+        "\x00",
+        "x\x00+1",
     ],
 )
 def test_rejected(text):
