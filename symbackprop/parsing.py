@@ -127,6 +127,8 @@ def parse_expression(
         raise ExpressionError(f"cannot parse {what} {text!r}: {exc.msg}") from None
     except ValueError as exc:  # e.g. a NUL character, which Python's parser refuses
         raise ExpressionError(f"cannot parse {what} {text!r}: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"{what} {text[:40]!r}… is nested too deeply") from None
     allowed = dict(FUNCTIONS)
     if functions:
         allowed.update({k.replace("'", "_prime_"): v for k, v in functions.items()})
@@ -134,6 +136,8 @@ def parse_expression(
     result = builder.build(tree.body, 0)
     if not isinstance(result, sp.Expr):
         raise ExpressionError(f"{what} {text!r} is not a mathematical expression")
+    if result.has(sp.zoo, sp.nan):
+        raise ExpressionError(f"{what} {text!r} is undefined (a division by zero or log 0)")
     return result
 
 
@@ -172,7 +176,7 @@ class _Builder:
             right = self.build(node.right, depth + 1)
             if isinstance(node.op, ast.Pow):
                 if right.is_Number and abs(right) > MAX_EXPONENT:
-                    raise self.fail(f"exponent {right} is larger than {MAX_EXPONENT}")
+                    raise self.fail(f"exponent {right} is too large (at most {MAX_EXPONENT} in size)")
                 return left**right
             operation = self._BINARY.get(type(node.op))
             if operation is None:

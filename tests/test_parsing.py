@@ -61,6 +61,11 @@ def test_accepted(text, expected):
         "x @ y",
         "\x00",
         "x\x00+1",
+        "-" * 5000 + "x",
+        "1/0",
+        "x/(1-1)",
+        "log(0)",
+        "2**-1001",
     ],
 )
 def test_rejected(text):
