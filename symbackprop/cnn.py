@@ -152,7 +152,7 @@ class PoolMax(sp.Max):
     """
 
     def __new__(cls, *args, evaluate: bool = True):
-        args = tuple(sp.sympify(a) for a in args)
+        args = tuple(sp.sympify(a, strict=True) for a in args)
         if len(args) == 1:
             return args[0]
         if evaluate and all(a.is_number and a.is_comparable for a in args):

@@ -62,10 +62,6 @@ class Dataset:
     test_names: tuple[str, ...] = ()
     image_shape: tuple[int, ...] | None = None
 
-    @property
-    def test_T(self) -> np.ndarray | None:
-        return None if self.test_labels is None else one_hot(self.test_labels, len(self.classes))
-
 
 def one_hot(labels: Sequence[int], count: int) -> np.ndarray:
     """Targets with ``t_j = 1`` for the label's unit and 0 elsewhere; labels
@@ -152,7 +148,12 @@ HANDMADE_DIGITS01: tuple[tuple[str, tuple[str, ...], int], ...] = (
 
 
 def load_digits01() -> Dataset:
-    """The book's 64 training images of 0 and 1, with hand-made test images."""
+    """The book's 64 training images of 0 and 1, with hand-made test images.
+
+    >>> data = load_digits01()
+    >>> data.X.shape, data.T.shape, sorted(set(data.labels.tolist()))
+    ((64, 12), (64, 2), [0, 1])
+    """
     data = load_image_file(data_path("book_digits01_4x3.json"), "digits01")
     data.test_X = np.array([pixels(rows) for _, rows, _ in HANDMADE_DIGITS01])
     data.test_labels = np.array([label for _, _, label in HANDMADE_DIGITS01])
@@ -163,7 +164,12 @@ def load_digits01() -> Dataset:
 def load_digits8x8(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     """scikit-learn's 1,797 handwritten digits (8×8 pixels, 0..16 scaled to
     0..1), split into training and held-out examples with every digit in
-    proportion. Needs the optional extra ``digits`` (scikit-learn)."""
+    proportion. Needs the optional extra ``digits`` (scikit-learn).
+
+    >>> data = load_digits8x8()
+    >>> data.X.shape[1], len(data.X) + len(data.test_X)
+    (64, 1797)
+    """
     try:
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
@@ -204,7 +210,13 @@ DATASETS: dict[str, DatasetSpec] = {}
 
 
 def register(spec: DatasetSpec) -> None:
-    """Make a data set known to ``symbackprop train`` and ``evaluate``."""
+    """Make a data set known to ``symbackprop train`` and ``evaluate``.
+
+    >>> spec = dataset_spec("digits01")
+    >>> register(spec)  # registering again under the same name replaces it
+    >>> dataset_spec("digits01") is spec
+    True
+    """
     DATASETS[spec.name] = spec
 
 
@@ -224,7 +236,11 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 
 def load_dataset(name: str) -> Dataset:
-    """Load a registered data set by name."""
+    """Load a registered data set by name.
+
+    >>> load_dataset("digits01").X.shape
+    (64, 12)
+    """
     return dataset_spec(name).load()
 
 

@@ -208,7 +208,8 @@ class LayeredModel:
         >>> net.substitute(net.symbol("a^2_1"))
         a(b^2_1 + w^2_11*x_1)
         """
-        return replace_quantities(sp.sympify(expr), self.full_substitution())
+        # strict: a string here would be evaluated as code; user text goes through parse_expression
+        return replace_quantities(sp.sympify(expr, strict=True), self.full_substitution())
 
     def definition(self, name: str | sp.Symbol, substituted: bool = False) -> sp.Expr:
         """The local definition of a quantity (``z^l_j`` in terms of

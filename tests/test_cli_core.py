@@ -50,3 +50,22 @@ def test_bad_input_is_one_line_and_exit_2(args, fragment):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("target", ["/nonexistent-dir/params.npz", "/proc/forbidden.npz"])
+def test_unwritable_output_is_one_line_and_exit_2(target):
+    result = run("train", "digits01", "--epochs", "1", "--save", target)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_os_errors_become_one_line(capsys, monkeypatch):
+    from symbackprop.cli import verify as verify_command
+
+    def unreadable(args):
+        raise FileNotFoundError(2, "No such file or directory", "missing.json")
+
+    monkeypatch.setattr(verify_command, "run", unreadable)
+    assert main(["verify", "--layers", "1,1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["symbackprop: error: cannot use missing.json: No such file or directory"]

@@ -141,3 +141,8 @@ def test_bad_costs(bad):
 def test_bad_activations(bad):
     with pytest.raises((UnknownNameError, ExpressionError)):
         get_activation(bad)
+
+
+def test_substitute_never_evaluates_strings():
+    with pytest.raises(sp.SympifyError):
+        Network([1, 1]).substitute("__import__('os').getpid()")

@@ -52,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SymbackpropError as exc:
         print(f"symbackprop: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file named on the command line cannot be read or written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"symbackprop: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("symbackprop: interrupted", file=sys.stderr)
         return 130
