@@ -249,6 +249,8 @@ UNICODE_LATEX = {
     "⇒": r"$\Rightarrow$", "−": "-", "—": "---", "–": "--", "’": "'", "…": r"\dots{}",
     "²": r"$^2$", "′": "'", "“": "``", "”": "''",
     "λ": r"$\lambda$", "Δ": r"$\Delta$", "∞": r"$\infty$",
+    # The default (OT1) text font has no <, > or |: it prints ¡, ¿ and —.
+    "<": "$<$", ">": "$>$", "|": "$|$",
 }
 _TEX_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$", "^": r"\^{}",
                  "{": r"\{", "}": r"\}", "~": r"\~{}", "\\": r"\textbackslash{}"}
@@ -262,14 +264,32 @@ def latex_prose(text: str) -> str:
 
     >>> latex_prose("δ route — 50% of $w^l_{ji}$, ⊙ and C_T")
     '$\\\\delta$ route --- 50\\\\% of $w^l_{ji}$, $\\\\odot$ and C\\\\_T'
+    >>> print(latex_prose("|∇f| < 1 by `derive --expand`"))
+    $|$$\\nabla$f$|$ $<$ 1 by \\texttt{derive -{}-{}expand}
     """
     out = []
     for n, chunk in enumerate(text.split("$")):
         if n % 2:
             out.append("$" + "".join(_MATH_UNICODE.get(c, c) for c in chunk) + "$")
         else:
-            out.append("".join(UNICODE_LATEX.get(c, _TEX_SPECIALS.get(c, c)) for c in chunk))
+            out.append(_CODE.sub(_texttt, chunk) if "`" in chunk else _plain_prose(chunk))
     return "".join(out)
+
+
+#: Inline code in prose, as Markdown writes it: `symbackprop derive`.
+_CODE = re.compile(r"`([^`]*)`|([^`]+)")
+
+
+def _plain_prose(chunk: str) -> str:
+    return "".join(UNICODE_LATEX.get(c, _TEX_SPECIALS.get(c, c)) for c in chunk)
+
+
+def _texttt(match: re.Match) -> str:
+    code, prose = match.groups()
+    if code is None:
+        return _plain_prose(prose)
+    # Typewriter type as typed: -{}- keeps the two hyphens of an option apart.
+    return r"\texttt{" + "".join(_TEX_SPECIALS.get(c, c) for c in code).replace("-", "-{}") + "}"
 
 
 _TEXT_COMMANDS = {r"\delta": "δ", r"\partial": "∂", r"\sigma": "σ", r"\odot": "⊙", r"\eta": "η",

@@ -15,6 +15,7 @@ import pytest
 
 from symbackprop import Network, chain_rule_expansion, delta_route, direct_route, verify
 from symbackprop.cli import main
+from symbackprop.derivation import Derivation, Step
 from symbackprop.documents import network_derivation
 from symbackprop.topics import all_documents
 
@@ -28,8 +29,15 @@ pytestmark = pytest.mark.skipif(
 PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
 
 
-def compile_tex(source: str, folder: Path, name: str = "doc") -> None:
-    """Run pdflatex on ``source``; fail with TeX's own error lines if it does not compile."""
+PDFTOTEXT = shutil.which("pdftotext")
+#: A line may stick out into the margin by this much before the test fails.
+OVERFULL_TOLERANCE_PT = 20.0
+
+
+def compile_tex(source: str, folder: Path, name: str = "doc", fits: bool = True) -> str:
+    """Run pdflatex on ``source``; fail with TeX's own error lines if it does not
+    compile, or (``fits``: a document, not a batch of formulas) if a line runs
+    off the page. Returns the log."""
     tex = folder / f"{name}.tex"
     tex.write_text(source, encoding="utf-8")
     result = subprocess.run(
@@ -41,6 +49,23 @@ def compile_tex(source: str, folder: Path, name: str = "doc") -> None:
     assert result.returncode == 0 and (folder / f"{name}.pdf").exists(), (
         f"{name} does not compile: {errors or result.stdout[-2000:]}"
     )
+    too_wide = [float(pt) for pt in re.findall(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide", log)]
+    assert not fits or max(too_wide, default=0) <= OVERFULL_TOLERANCE_PT, f"{name}: lines run off the page by {too_wide} pt"
+    return log
+
+
+def pdf_text(folder: Path, name: str) -> str:
+    """The text of ``name.pdf`` as a reader sees it (pdftotext)."""
+    result = subprocess.run([PDFTOTEXT, "-enc", "UTF-8", f"{name}.pdf", "-"], cwd=folder,
+                            capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout
+
+
+def assert_no_wrong_glyphs(source: str, text: str, name: str) -> None:
+    """The default text font prints < > | as ¡ ¿ —: none may appear that the source did not ask for."""
+    assert "¡" not in text and "¿" not in text, f"{name}: < or > typeset in a text font"
+    dashes = source.count("---") + source.count("—")
+    assert text.count("—") <= dashes, f"{name}: | typeset in a text font"
 
 
 def displayed(formulas: list[str]) -> str:
@@ -69,13 +94,14 @@ def test_every_formula_of_every_derivation_compiles(tmp_path):
     for doc in all_documents().values():
         formulas += doc.formulas()
         notebook.append(doc._repr_latex_())
-    compile_tex(displayed(formulas).replace("\\end{document}", "\n\n".join(notebook) + "\n\\end{document}"), tmp_path)
+    compile_tex(displayed(formulas).replace("\\end{document}", "\n\n".join(notebook) + "\n\\end{document}"), tmp_path,
+                fits=False)
 
 
 def test_latex_fragments_compile_with_amsmath_only(tmp_path):
     bodies = [network_derivation(Network(sizes, activation=act, cost=cost), **opts).latex()
               for sizes, act, cost, opts in CONFIGS[:4]]
-    compile_tex(PREAMBLE + "\n".join(bodies) + "\\end{document}\n", tmp_path)
+    compile_tex(PREAMBLE + "\n".join(bodies) + "\\end{document}\n", tmp_path, fits=False)
 
 
 def test_notebook_latex_of_engine_objects_compiles(tmp_path):
@@ -89,7 +115,7 @@ def test_notebook_latex_of_engine_objects_compiles(tmp_path):
         network_derivation(net)._repr_latex_(),
         network_derivation(net).steps[0]._repr_latex_(),
     ]
-    compile_tex(PREAMBLE + "\n\n".join(shown) + "\n\\end{document}\n", tmp_path)
+    compile_tex(PREAMBLE + "\n\n".join(shown) + "\n\\end{document}\n", tmp_path, fits=False)
 
 
 def test_derive_latex_output_compiles(tmp_path, capsys):
@@ -99,11 +125,23 @@ def test_derive_latex_output_compiles(tmp_path, capsys):
     compile_tex(PREAMBLE + capsys.readouterr().out + "\\end{document}\n", tmp_path, "fragment")
 
 
-def test_every_checked_in_tex_document_compiles(tmp_path):
+def test_every_checked_in_tex_document_compiles_and_reads_right(tmp_path):
     documents = sorted((ROOT / "derivations").glob("*.tex"))
     assert documents
     for path in documents:
-        compile_tex(path.read_text(encoding="utf-8"), tmp_path, path.stem)
+        source = path.read_text(encoding="utf-8")
+        compile_tex(source, tmp_path, path.stem)
+        if PDFTOTEXT:
+            assert_no_wrong_glyphs(source, pdf_text(tmp_path, path.stem), path.stem)
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext is not installed (Debian: apt-get install poppler-utils)")
+def test_prose_prints_the_characters_it_was_written_with(tmp_path):
+    sentence = "Converges when 0 < η < 2/λ and |∇f| > 1; run `verify --cnn --exact`."
+    doc = Derivation("Prose", [Step("Glyphs", sentence)])
+    compile_tex(doc.latex_document(), tmp_path)
+    text = " ".join(pdf_text(tmp_path, "doc").split())
+    assert sentence.replace("`", "") in text, text
 
 
 def test_every_markdown_formula_compiles(tmp_path):
@@ -117,4 +155,4 @@ def test_every_markdown_formula_compiles(tmp_path):
     source = displayed(display) .replace("\\end{document}", "") + "\n".join(
         f"${m}$\\par" for m in inline
     ) + "\n\\end{document}\n"
-    compile_tex(source, tmp_path)
+    compile_tex(source, tmp_path, fits=False)
