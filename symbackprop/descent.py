@@ -125,8 +125,8 @@ def gradient_descent(
     modules = [{"sigmoid": _sigmoid}, "math"]
     value = sp.lambdify(f.variables, f.expr, modules)
     gradient = sp.lambdify(f.variables, f.gradient, modules)
-    x = [float(origin[v]) for v in f.variables]
-    step_size = float(rate)
+    x = [_as_float(origin[v], f"the start coordinate {v}") for v in f.variables]
+    step_size = _as_float(rate, "the learning rate η")
     bound = ESCAPE * (1 + math.hypot(*x))
     points, values = [tuple(x)], [_evaluate(value, x, 0)]
     status, reason = "", ""
@@ -150,6 +150,15 @@ def gradient_descent(
     if not status:
         status, reason = _judge(points, values, rate, tol, gradient)
     return DescentPath(f, rate, points, values, status, reason)
+
+
+def _as_float(value: sp.Expr, what: str) -> float:
+    # The path is computed in floats; an exact number beyond their range (1e400) cannot start it.
+    number = float(value)
+    if not math.isfinite(number) or (value != 0 and number == 0):
+        raise DataError(f"{what} = {sp.Float(value, 6)} is out of the range of floats (about 1e-308 to 1e308 in size), "
+                        "which the descent computes in")
+    return number
 
 
 def _evaluate(function, x: list[float], k: int):

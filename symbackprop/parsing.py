@@ -36,6 +36,9 @@ MAX_LENGTH = 5000
 MAX_EXPONENT = 1000
 MAX_DEPTH = 200
 
+#: The spelling of a number: digits with an optional decimal point and exponent, or a fraction a/b.
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE](?P<exponent>[+-]?\d+))?(/\d+)?")
+
 
 def _sigmoid(arg: sp.Expr) -> sp.Expr:
     from .activations import sigmoid
@@ -77,6 +80,32 @@ _BOOK_TOKEN = re.compile(
     r"(?P<kind>[A-Za-z]+)\^\{?(?P<sup>[A-Za-z0-9]+)\}?_\{?(?P<sub>[0-9]+(?:,[0-9]+)*)\}?"
 )
 _PRIME_CALL = re.compile(r"\b([A-Za-z_]\w*)'\s*\(")
+
+def parse_number(text: str) -> sp.Rational:
+    """A number as typed, e.g. ``"45.5"`` or ``"-1/3"``, as an exact rational.
+
+    The text itself is read, never a float: ``1e400`` is 10⁴⁰⁰ (a float would
+    be infinite) and ``0.10000000000000000001`` is not 1/10.
+
+    >>> parse_number("153.3"), parse_number("-1/3"), parse_number("1e400") == 10**400
+    (1533/10, -1/3, True)
+    >>> parse_number("inf")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ExpressionError: 'inf' is not a number
+    """
+    cell = text.strip()
+    match = NUMBER.fullmatch(cell)
+    if not match:
+        raise ExpressionError(f"{cell!r} is not a number")
+    # An exponent is spelled out digit by digit, so its size is limited as for powers.
+    if match["exponent"] and abs(int(match["exponent"])) > MAX_EXPONENT:
+        raise ExpressionError(f"the exponent of {cell!r} is too large (at most {MAX_EXPONENT} in size)")
+    try:
+        return sp.Rational(cell)
+    except ZeroDivisionError:
+        raise ExpressionError(f"{cell!r} divides by zero") from None
+
 
 NameResolver = Mapping[str, sp.Expr] | Callable[[str], "sp.Expr | None"]
 
@@ -132,13 +161,27 @@ def parse_expression(
     allowed = dict(FUNCTIONS)
     if functions:
         allowed.update({k.replace("'", "_prime_"): v for k, v in functions.items()})
-    builder = _Builder(text, names, allowed, tokens, what)
+    builder = _Builder(text, source, names, allowed, tokens, what)
     result = builder.build(tree.body, 0)
     if not isinstance(result, sp.Expr):
         raise ExpressionError(f"{what} {text!r} is not a mathematical expression")
     if result.has(sp.zoo, sp.nan):
         raise ExpressionError(f"{what} {text!r} is undefined (a division by zero or log 0)")
     return result
+
+
+#: How a rejected piece of Python syntax is named in an error message.
+_CONSTRUCTS = {
+    ast.Attribute: "an attribute (a.b)",
+    ast.Subscript: "indexing (a[b])",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "and/or",
+    ast.Lambda: "lambda",
+    ast.List: "a list",
+    ast.Tuple: "a tuple",
+    ast.Dict: "a dictionary",
+    ast.Set: "a set",
+}
 
 
 class _Builder:
@@ -151,8 +194,10 @@ class _Builder:
         ast.Div: lambda a, b: a / b,
     }
 
-    def __init__(self, text, names, functions, tokens, what):
+    def __init__(self, text, source, names, functions, tokens, what):
         self.text = text
+        # The text as parsed (book tokens replaced, ^ turned into **): node positions refer to it.
+        self.source = source
         self.names = names
         self.functions = functions
         self.tokens = tokens
@@ -165,7 +210,7 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self.fail(f"{self.what} is nested too deeply")
         if isinstance(node, ast.Constant):
-            return self.number(node.value)
+            return self.number(node)
         if isinstance(node, ast.Name):
             return self.name(node.id)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -199,15 +244,22 @@ class _Builder:
                 return self.functions[name](*args)
             except (TypeError, ValueError) as exc:
                 raise self.fail(f"bad arguments to {name}: {exc}") from None
-        raise self.fail(f"{type(node).__name__} is not allowed in a {self.what}")
+        construct = _CONSTRUCTS.get(type(node), type(node).__name__)
+        raise ExpressionError(f"{self.what} {self.text!r}: {construct} is not allowed")
 
-    def number(self, value: object) -> sp.Expr:
+    def number(self, node: ast.Constant) -> sp.Expr:
+        value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"{value!r} is not a number")
-        if isinstance(value, float):
-            # Keep what was typed exactly: 0.1 means 1/10, not the nearest double.
-            return sp.Rational(repr(value))
-        return sp.Integer(value)
+        if isinstance(value, int):
+            return sp.Integer(value)
+        # Read what was typed, not the float Python made of it: 0.1 means 1/10,
+        # and 1e400 is a number although its float is infinite.
+        typed = ast.get_source_segment(self.source, node).replace("_", "")
+        try:
+            return parse_number(typed)
+        except ExpressionError as exc:
+            raise self.fail(str(exc)) from None
 
     def name(self, identifier: str) -> sp.Expr:
         shown = self.tokens.get(identifier, identifier)

@@ -27,7 +27,6 @@ import csv
 import json
 import math
 import numbers
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -38,11 +37,13 @@ import sympy as sp
 from .derivation import Derivation, Step
 from .derive import Partial
 from .descent import DescentPath, gradient_descent, positive_eta
-from .errors import DataError
+from .errors import DataError, ExpressionError
 from .multivariable import notation
+from .parsing import NUMBER, parse_number
 
-#: The spelling of a number in a data file or on the command line.
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/\d+)?")
+#: The gradient descent runs in floats: data beyond these sizes would make sums
+#: of squares overflow (or tiny spreads vanish) although the exact fit is fine.
+FLOAT_RANGE = (sp.Rational(1, 10**150), sp.Integer(10**150))
 
 #: Data pairs listed in a derivation before the middle is left out.
 SHOWN_PAIRS = 20
@@ -54,19 +55,34 @@ A, C = sp.symbols("a c", real=True)
 def exact_decimal(text: str, where: str) -> sp.Rational:
     """A typed number as an exact rational: ``"45.5"`` → 91/2.
 
+    It must also fit the floats of the gradient descent (see :data:`FLOAT_RANGE`).
+
     >>> exact_decimal("153.3", "x"), exact_decimal("-1/3", "x")
     (1533/10, -1/3)
     >>> exact_decimal("abc", "line 3, column 2")
     Traceback (most recent call last):
     ...
     symbackprop.errors.DataError: line 3, column 2: 'abc' is not a number
+    >>> exact_decimal("1e400", "line 4, column x")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: line 4, column x: 1e400 is too large for the gradient descent, which computes in floats; use values from 1e-150 to 1e150 in size (rescale the unit)
     """
     cell = text.strip()
     if not cell:
         raise DataError(f"{where}: the cell is empty; every row needs an x and a y value")
-    if not _NUMBER.fullmatch(cell):
-        raise DataError(f"{where}: {cell!r} is not a number")
-    return sp.Rational(cell)
+    try:
+        value = parse_number(cell)
+    except ExpressionError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    low, high = FLOAT_RANGE
+    if value and not low <= abs(value) <= high:
+        size = "large" if abs(value) > high else "small"
+        raise DataError(
+            f"{where}: {cell} is too {size} for the gradient descent, which computes in floats; "
+            "use values from 1e-150 to 1e150 in size (rescale the unit)"
+        )
+    return value
 
 
 def parse_numbers(text: str, what: str) -> list[sp.Rational]:
@@ -127,7 +143,7 @@ def _from_csv(text: str, name: str) -> tuple[list, list]:
             continue
         if len(row) != 2:
             raise DataError(f"line {line} of {name} has {len(row)} cells; the file needs two columns, x and y")
-        if not xs and not any(_NUMBER.fullmatch(cell.strip()) for cell in row):
+        if not xs and not any(NUMBER.fullmatch(cell.strip()) for cell in row):
             continue  # a header such as "x,y" or "height,weight"
         for cell, column, kind in zip(row, (xs, ys), "xy"):
             where = f"line {line} of {name}"

@@ -93,6 +93,10 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc", "regression", "no-such-file.csv"], "cannot read the data file"),
         (["calc", "approx", "x*y"], "--at"),
         (["calc"], "required"),
+        (["calc", "gd", "x**2+y**2", "--eta", "1e400"], "out of the range of floats"),
+        (["calc", "gd", "x**2+y**2", "--start", "1e400,2"], "out of the range of floats"),
+        (["calc", "minimum", "x**2 + 1e99999*y**2"], "exponent of '1e99999' is too large"),
+        (["calc", "minimum", "os.path"], "an attribute (a.b) is not allowed"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):
@@ -106,6 +110,21 @@ def test_bad_csv_cell_names_its_line(capsys, tmp_path):
     data.write_text("x,y\n1,2\n2,\n")
     assert main(["calc", "regression", str(data)]) == 2
     assert "line 3" in capsys.readouterr().err
+
+
+def test_numbers_beyond_floats_are_exact(capsys):
+    # 10⁴⁰⁰ overflows a float but is an ordinary number: x² + 10⁴⁰⁰y² is smallest at (0, 0).
+    assert "(x, y) = (0, 0)" in output(capsys, ["calc", "minimum", "x**2 + 1e400*y**2"])
+    # ∇(xy) = (y, x) is (1, 10⁴⁰⁰) at (10⁴⁰⁰, 1).
+    assert str(10**400) in output(capsys, ["calc", "approx", "x*y", "--at", "1e400,1"])
+
+
+def test_csv_value_beyond_floats_names_its_line(capsys, tmp_path):
+    data = tmp_path / "big.csv"
+    data.write_text("x,y\n1,2\n1e400,3\n4,5\n")
+    assert main(["calc", "regression", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3" in err and "too large" in err
 
 
 def test_module_entry_point():

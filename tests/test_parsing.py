@@ -73,6 +73,15 @@ def test_rejected(text):
         parse_expression(text, NAMES)
 
 
+def test_numbers_are_read_from_their_text():
+    # A float would make 1e400 infinite and 0.1 + 10⁻²⁰ equal to 0.1.
+    assert parse_expression("1e400", {}) == sp.Integer(10) ** 400
+    assert parse_expression("0.10000000000000000001", {}) == sp.Rational(1, 10) + sp.Rational(1, 10**20)
+    # After a book token and ^ are rewritten, the number is still read from its own text.
+    w = sp.Symbol("w^2_11")
+    assert parse_expression("w^2_11^2 + 2.5e1", {"w^2_11": w}) == w**2 + 25
+
+
 def test_not_text():
     with pytest.raises(ExpressionError):
         parse_expression(42, NAMES)
