@@ -127,6 +127,16 @@ def test_csv_value_beyond_floats_names_its_line(capsys, tmp_path):
     assert "line 3" in err and "too large" in err
 
 
+def test_a_function_may_start_with_a_minus(capsys):
+    # −x² − y² has its only stationary point at (0, 0), a maximum: no minimum.
+    assert main(["calc", "minimum", "-x**2-y**2"]) == 2
+    assert "no minimum" in capsys.readouterr().err
+    # −(x − 1)(1 − x) + y² = (x − 1)² + y² is smallest at (1, 0).
+    assert "(x, y) = (1, 0)" in output(capsys, ["calc", "minimum", "-(x-1)*(1-x)+y**2"])
+    # A negative coordinate is a value, not an option.
+    assert "(-1, 2)" in output(capsys, ["calc", "approx", "-x*y", "--at", "-1,2"])
+
+
 def test_module_entry_point():
     result = subprocess.run(
         [sys.executable, "-m", "symbackprop", "calc", "gd", "--eta", "1.1"], capture_output=True, text=True, timeout=120

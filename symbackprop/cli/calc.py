@@ -24,6 +24,27 @@ def _numbers(text: str) -> list[str]:
     return [part.strip() for part in text.split(",")]
 
 
+def _formula_friendly(base: type[argparse.ArgumentParser]) -> type[argparse.ArgumentParser]:
+    """``base``, except that ``-x**2-y**2`` is read as a formula, not as an unknown option.
+
+    The topics' only single-dash option is ``-h``; every other word starting
+    with one dash is a formula or a value (``--at -1,2``).
+
+    >>> parser = _formula_friendly(argparse.ArgumentParser)()
+    >>> _ = parser.add_argument("function")
+    >>> parser.parse_args(["-x**2-y**2"]).function
+    '-x**2-y**2'
+    """
+
+    class FormulaParser(base):
+        def _parse_optional(self, arg_string):
+            if arg_string.startswith("-") and not arg_string.startswith("--") and arg_string != "-h":
+                return None
+            return super()._parse_optional(arg_string)
+
+    return FormulaParser
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     calc = sub.add_parser(
         "calc",
@@ -31,7 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="The mathematics of chapter 2, exactly and step by step, for a function you type "
         "(use x, y, z or name your variables with --vars; ** or ^ for powers).",
     )
-    topics = calc.add_subparsers(dest="topic", metavar="TOPIC", required=True)
+    topics = calc.add_subparsers(
+        dest="topic", metavar="TOPIC", required=True, parser_class=_formula_friendly(type(calc))
+    )
 
     def topic(name: str, help_: str, run) -> argparse.ArgumentParser:
         p = topics.add_parser(name, help=help_, description=help_)
