@@ -40,6 +40,13 @@ from .multivariable import (
 ESCAPE = 1e12
 #: How many consecutive rises of f count as diverging.
 RISES = 3
+#: A step counts as shorter than the one before only if shorter by this fraction (rounding aside).
+SHRINK = 1e-9
+#: η is called too small (or too large) when each step removes less than this fraction
+#: of what the best fixed η removes from the distance to the minimum.
+SLOW = sp.Rational(1, 10)
+#: Without a quadratic to analyse: steps shrinking by less than this fraction each is slow.
+SLOW_SHRINK = 0.1
 #: Longest path accepted, to keep a typo in --steps from running for hours.
 MAX_STEPS = 1_000_000
 #: Rows of the path shown in a derivation before the middle is left out.
@@ -181,17 +188,65 @@ def _judge(points: list[tuple], values: list[float], rate, tol: float, gradient)
     recent = values[-(RISES + 1):]
     changes = [b - a for a, b in zip(recent, recent[1:])]
     lengths = [math.dist(a, b) for a, b in zip(points[-(RISES + 1):], points[-RISES:])]
-    growing = len(lengths) == RISES and all(a < b for a, b in zip(lengths, lengths[1:]))
     if len(changes) == RISES and all(c > 0 for c in changes):
         return "diverging", f"the value of f rose at each of the last {RISES} steps; η = {rate} is too large"
-    if changes and all(c < 0 for c in changes) and growing:
+    falling = bool(changes) and all(c < 0 for c in changes)
+    # A path that settles takes ever shorter steps; equal steps (f = x) or growing ones
+    # (f = −x²) mean f may fall for ever. The margin keeps rounding from faking a shrink.
+    shrinking = all(b < a * (1 - SHRINK) for a, b in zip(lengths, lengths[1:]))
+    if falling and shrinking:
+        return "converging", f"the value of f fell and the steps shrank at each of the last steps; |∇f| = {size:.3g} is not yet below {tol:g}"
+    if falling:
         return "not converging", (
-            "the value of f keeps falling while the steps grow: f may be unbounded below along the path "
+            "the value of f keeps falling but the steps do not shrink: f may be unbounded below along the path "
             "(run more steps to see)"
         )
-    if changes and all(c < 0 for c in changes):
-        return "converging", f"the value of f fell at each of the last steps; |∇f| = {size:.3g} is not yet below {tol:g}"
     return "not converging", f"the value of f neither keeps falling nor keeps rising (|∇f| = {size:.3g}); try a smaller η"
+
+
+def eta_verdict(path: DescentPath) -> str:
+    """Whether η was too small, right or too large for this f, and why.
+
+    For a quadratic f with positive-definite Hessian the answer is exact: each
+    step multiplies the distance to the minimum by at most ρ(η) = max|1 − ηλ|
+    over the eigenvalues λ, and the best fixed η = 2/(λ_min + λ_max) gives the
+    smallest ρ. η is too small (or too large) when a step removes less than a
+    tenth (:data:`SLOW`) of the share of the distance the best η removes.
+    Otherwise the path is judged: steps shrinking by less than 10% each
+    (:data:`SLOW_SHRINK`) mean slow, a diverging path a too large η.
+
+    >>> eta_verdict(gradient_descent("x**2 + y**2", [3, 2], "0.01", 30))
+    'too small (slow: each step removes only 2% of the distance to the minimum; the best η = 1/2 removes 100%)'
+    >>> eta_verdict(gradient_descent("x**2 + y**2", [3, 2], "0.1", 30))
+    'right (each step removes 20% of the distance to the minimum; the best η = 1/2 removes 100%)'
+    """
+    hessian = path.f.hessian
+    if not hessian.free_symbols and hessian.is_positive_definite:
+        eigenvalues = list(hessian.eigenvals())
+        low, high = min(eigenvalues), max(eigenvalues)
+        best = 2 / (low + high)
+        factor = max(abs(1 - path.eta * lam) for lam in eigenvalues)
+        best_factor = (high - low) / (high + low)
+        shares = f"{_percent(1 - factor)} of the distance to the minimum; the best η = {best} removes {_percent(1 - best_factor)}"
+        if factor >= 1:
+            return f"too large (|1 − ηλ_max| = {factor} ≥ 1: the steps do not shrink)"
+        if 1 - factor >= SLOW * (1 - best_factor):
+            return f"right (each step removes {shares})"
+        if path.eta < best:
+            return f"too small (slow: each step removes only {shares})"
+        return f"too large (it zigzags: each step removes only {shares})"
+    if path.status == "diverging":
+        return "too large (the path diverges)"
+    lengths = [math.dist(a, b) for a, b in zip(path.points, path.points[1:])]
+    if path.status == "not converging" or len(lengths) < 2 or not lengths[0]:
+        return ""
+    shrink = 1 - (lengths[-1] / lengths[0]) ** (1 / (len(lengths) - 1))
+    judged = "too small (slow: " if shrink < SLOW_SHRINK else "right ("
+    return judged + f"the steps shrink by {shrink:.0%} each on average; f is not quadratic, so this is judged from the path)"
+
+
+def _percent(share: sp.Expr) -> str:
+    return f"{float(share) * 100:.3g}%"
 
 
 def _number(value: float, digits: int = 6) -> sp.Float:
@@ -245,6 +300,7 @@ def descent_steps(path: DescentPath) -> list[Step]:
                 (sp.Tuple(*f.variables), sp.Tuple(*[_number(c, 10) for c in path.final])),
                 (sp.Function("f")(*f.variables), _number(path.values[-1], 10)),
             ],
+            note=f"η = {path.eta} is {verdict}" if (verdict := eta_verdict(path)) else "",
         ),
     ]
     hessian = f.hessian
@@ -277,7 +333,7 @@ def learning_rate_effect(
 
     >>> d = learning_rate_effect("x**2 + y**2", [3, 2])
     >>> [s.title for s in d.steps]
-    ['η = 1/100: converging', 'η = 1/10: converging', 'η = 11/10: diverging']
+    ['η = 1/100 (too small): converging', 'η = 1/10 (right): converging', 'η = 11/10 (too large): diverging']
     """
     runs = [gradient_descent(text, start, eta, steps, variables=variables) for eta in etas]
     f = runs[0].f
@@ -285,8 +341,9 @@ def learning_rate_effect(
         f"The effect of η on gradient descent for f = {f.expr}",
         [
             Step(
-                f"η = {run.eta}: {run.status}",
-                run.reason,
+                f"η = {run.eta}" + (f" ({verdict.split(' (')[0]})" if (verdict := eta_verdict(run)) else "")
+                + f": {run.status}",
+                run.reason + (f"; η is {verdict}" if verdict else ""),
                 [
                     (sp.Tuple(*f.variables), sp.Tuple(*[_number(c) for c in run.final])),
                     (sp.Function("f")(*f.variables), _number(run.values[-1])),

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from symbackprop.calculus import approximation, documents, lagrange, minimum, steepest_descent
 from symbackprop.derivation import Derivation
-from symbackprop.descent import gradient_descent, learning_rate_effect
+from symbackprop.descent import eta_verdict, gradient_descent, learning_rate_effect
 from symbackprop.errors import DataError, ExpressionError, NoSolutionError, NotDifferentiableError
 from symbackprop.regression import book_data, read_data, regression
 
@@ -257,6 +257,25 @@ def test_unbounded_below_is_not_called_converging():
 def test_learning_rate_effect_on_the_book_example():
     d = learning_rate_effect("x**2 + y**2", [3, 2], etas=["0.001", "0.1", "1.1"])
     assert [s.title.split(": ")[1] for s in d.steps] == ["converging", "converging", "diverging"]
+    # H = 2I, so each step multiplies the distance to (0, 0) by |1 − 2η|: 0.998, 0.8 and 1.2;
+    # the best η = 2/(2 + 2) = 1/2 reaches the minimum in one step.
+    assert [s.title.split(" (")[1].split(")")[0] for s in d.steps] == ["too small", "right", "too large"]
+
+
+def test_eta_verdict_uses_the_exact_contraction_factor():
+    # f = x² + 10y²: λ = 2 and 20, the best η = 2/22 = 1/11 removes 1 − 18/22 = 2/11 of the distance.
+    # η = 1/1000: factors 0.998 and 0.98, so only 0.2% is removed (less than a tenth of 2/11): too small.
+    assert eta_verdict(gradient_descent("x**2 + 10*y**2", [1, 1], "0.001", 5)).startswith("too small")
+    # η = 1/20: factors |1 − 1/10| = 0.9 and |1 − 1| = 0, so 10% removed (≥ 1.8%): right.
+    assert eta_verdict(gradient_descent("x**2 + 10*y**2", [1, 1], "0.05", 5)).startswith("right")
+    # η = 0.0995 < 2/20: factor |1 − 1.99| = 0.99, only 1% removed (< 1.82%), beyond the best η: zigzag.
+    assert eta_verdict(gradient_descent("x**2 + 10*y**2", [1, 1], "0.0995", 5)).startswith("too large")
+
+
+def test_f_falling_at_a_constant_pace_is_not_converging():
+    # f = x has ∇f = 1 everywhere: every step has the same length η and f falls for ever.
+    run = gradient_descent("x", start=[1], eta="0.1", steps=1000)
+    assert run.status == "not converging" and "unbounded below" in run.reason
 
 
 @pytest.mark.parametrize(
