@@ -208,11 +208,7 @@ def read_param_file(path: str | os.PathLike) -> tuple[dict[str, object], dict[st
     if not path.is_file():
         raise ParameterFileError(f"{path}: no such parameter file")
     if path.suffix.lower() == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                return {k: archive[k] for k in archive.files}, {}
-        except (OSError, ValueError) as exc:
-            raise ParameterFileError(f"{path}: not a readable .npz parameter file ({exc})") from None
+        return _read_npz(path), {}
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -222,6 +218,36 @@ def read_param_file(path: str | os.PathLike) -> tuple[dict[str, object], dict[st
     arrays = {k: v for k, v in document.items() if isinstance(v, list)}
     meta = {k: v for k, v in document.items() if not isinstance(v, list)}
     return arrays, meta
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with path.open("rb") as stream:
+            start = stream.read(4)
+    except OSError as exc:
+        raise ParameterFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    # np.load would read anything else as a pickle or a bare .npy and its
+    # message would suggest allow_pickle=True, which is never safe here.
+    if start not in _ZIP_STARTS:
+        raise ParameterFileError(
+            f"{path}: not an .npz archive (a zip of .npy arrays, as 'train --save' writes); "
+            "give a .npz saved by symbackprop or NumPy, or a .json file"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {k: archive[k] for k in archive.files}
+    # Where a damaged archive fails decides what it raises: zipfile, zlib,
+    # EOFError, the .npy header parser (tokenize, ast), numpy's ValueError.
+    # Each means the same thing to the user.
+    except Exception as exc:
+        raise ParameterFileError(
+            f"{path}: not a valid .npz archive ({type(exc).__name__}: {exc}); the file is damaged "
+            "or truncated, or holds arrays of Python objects: save it again with 'train --save'"
+        ) from None
+
+
+#: A zip file starts with a local file header, or, when empty, its end record.
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def load_params(path: str | os.PathLike, model: Trainable) -> Params:

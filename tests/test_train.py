@@ -153,8 +153,10 @@ def test_bad_parameter_files(tmp_path, content, fragment):
 def test_bad_npz_and_missing_files(tmp_path):
     model = ArrayModel([12, 3, 2])
     (tmp_path / "p.npz").write_bytes(b"garbage")
-    with pytest.raises(ParameterFileError, match="not a readable .npz"):
+    with pytest.raises(ParameterFileError, match="not an .npz archive") as error:
         load_params(tmp_path / "p.npz", model)
+    # numpy's own message would advise unpickling the file
+    assert "pickle" not in str(error.value)
     with pytest.raises(ParameterFileError, match="no such parameter file"):
         load_params(tmp_path / "missing.npz", model)
     # an object array would need pickle: refused
@@ -163,6 +165,36 @@ def test_bad_npz_and_missing_files(tmp_path):
         load_params(tmp_path / "obj.npz", model)
     with pytest.raises(ParameterFileError, match=r"\.npz or \.json"):
         save_params(tmp_path / "p.pkl", model, load_params(BOOK_INIT, model))
+
+
+def test_damaged_npz_files_are_parameter_file_errors(tmp_path):
+    model = ArrayModel([12, 3, 2])
+    whole = tmp_path / "whole.npz"
+    save_params(whole, model, load_params(BOOK_INIT, model))
+    data = whole.read_bytes()
+    damaged = {
+        "header only": b"PK\x03\x04junk",
+        "first half": data[: len(data) // 2],
+        "last byte missing": data[:-1],
+    }
+    for name, content in damaged.items():
+        path = tmp_path / "damaged.npz"
+        path.write_bytes(content)
+        with pytest.raises(ParameterFileError, match="not a valid .npz archive"):
+            load_params(path, model)
+    # a single .npy array under an .npz name is not an archive of named arrays
+    np.save(tmp_path / "one.npy", np.ones(3))
+    (tmp_path / "one.npz").write_bytes((tmp_path / "one.npy").read_bytes())
+    with pytest.raises(ParameterFileError, match="not an .npz archive"):
+        load_params(tmp_path / "one.npz", model)
+
+
+def test_a_damaged_npz_is_one_line_in_the_evaluate_command(tmp_path, capsys):
+    path = tmp_path / "t.npz"
+    path.write_bytes(b"PK\x03\x04junk")
+    assert main(["evaluate", "digits01", "--params", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not a valid .npz archive" in err and err.count("\n") == 1
 
 
 def test_bad_data_raise_data_errors():
