@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .derive import Partial
-from .latex import book_latex, book_term_key
+from .latex import book_latex, break_latex, printed_width
 from .plaintext import BookTextPrinter
 
 
@@ -85,39 +85,29 @@ def _plain(obj: sp.Basic | str, book_order: bool = False) -> str:
     return BookTextPrinter(_settings(obj, book_order)).doprint(obj)
 
 
-#: A sum whose LaTeX is longer than this is broken over several lines.
-LINE_CHARS = 110
+#: A formula printing wider than this many symbols is broken over several lines.
+LINE_SYMBOLS = 75
 
 
 def _aligned_row(lhs, rel: str, rhs, book_order: bool = False) -> str:
-    """One row of an ``align*``: aligned at the relation, and a long sum broken
-    after whole terms so it stays on the page.
+    r"""One row of an ``align*``: aligned at the relation, and a long right-hand
+    side broken (between terms where it can) so that it stays on the page.
 
     >>> import sympy as sp
     >>> x = sp.symbols("x_1:40")
     >>> row = _aligned_row(sp.Symbol("s"), "=", sp.Add(*x))
-    >>> len(row.splitlines()), max(len(line) for line in row.splitlines()) <= LINE_CHARS + 15
-    (4, True)
+    >>> row.startswith("s &= x_{1} + x_{10} + x_{11}")
+    True
+    >>> [line.split()[:2] for line in row.splitlines()]
+    [['s', '&='], ['&\\quad', '+']]
     """
-    relation = _LATEX_RELATION.get(rel, rel)
-    whole = _tex(rhs, book_order)
-    if isinstance(rhs, str) or not isinstance(rhs, sp.Add) or len(whole) <= LINE_CHARS:
-        return f"{_tex(lhs, book_order)} &{relation} {whole}"
-    if rhs.has(Partial):
-        terms = list(rhs.args)
-    else:
-        terms = sorted(rhs.args, key=book_term_key) if book_order else rhs.as_ordered_terms()
-    lines, current = [], ""
-    for term in terms:
-        text = _tex(term, book_order)
-        piece = text if not current else (f"- {text[1:].lstrip()}" if text.startswith("-") else f"+ {text}")
-        if current and len(current) + len(piece) > LINE_CHARS:
-            lines.append(current)
-            current = piece
-        else:
-            current = f"{current} {piece}".strip()
-    lines.append(current)
-    return f"{_tex(lhs, book_order)} &{relation} " + " \\\\\n&\\quad ".join(lines)
+    lines = break_latex(_tex(rhs, book_order), LINE_SYMBOLS)
+    if not isinstance(rhs, str) and max(map(printed_width, lines)) > LINE_SYMBOLS:
+        # A fraction too wide to break: take the long factors of its numerator
+        # out of it, so that they can go on lines of their own.
+        settings = {**_settings(rhs, book_order), "long_frac_ratio": 1}
+        lines = break_latex(book_latex(rhs, **settings), LINE_SYMBOLS)
+    return f"{_tex(lhs, book_order)} &{_LATEX_RELATION.get(rel, rel)} " + " \\\\\n&\\quad ".join(lines)
 
 
 def _display(formulas: list[str]) -> str:

@@ -18,6 +18,8 @@ the Hadamard product as ``⊙``.
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
@@ -159,3 +161,103 @@ def book_latex(expr: sp.Basic, **settings) -> str:
     '\\\\delta^{3}_{1} w^{2}_{11}'
     """
     return BookLatexPrinter(settings).doprint(expr)
+
+
+# --- long formulas -----------------------------------------------------------
+
+_TOKEN = re.compile(r"\\(?:left|right)(?:\\[A-Za-z]+|\\.|.)|\\(?:begin|end)\{[^}]*\}|\\[A-Za-z]+|\\.|\s+|.")
+#: Tokens after which a line may not end, and those before which it may not begin.
+_NO_BREAK_AFTER = {"+", "-", "=", "&", "(", "[", ",", r"\cdot", r"\odot", r"\times", r"\approx", r"\le", r"\ge"}
+_OPERATORS = {"+", "-", "=", r"\cdot", r"\odot", r"\times", r"\approx", r"\le", r"\ge", r"\ne"}
+_BIG_OPERATORS = {r"\sum", r"\prod", r"\int", r"\lim"}
+#: Markup that takes no room on the line.
+_INVISIBLE = {"{", "}", "^", "_", r"\frac", r"\operatorname", r"\mathrm", r"\text"}
+
+
+def _width(token: str) -> int:
+    if token.isspace() or token in _INVISIBLE:
+        return 0
+    return 1 if token.startswith("\\") else len(token)
+
+
+def printed_width(tex: str) -> int:
+    """Roughly how many symbols ``tex`` prints on one line (markup and a
+    fraction's stacking not counted away: an upper bound).
+
+    >>> printed_width(r"w^{2}_{11} \\left(1 - a\\right)")
+    9
+    """
+    return sum(_width(token) for token in _TOKEN.findall(tex))
+
+
+def break_latex(tex: str, width: int) -> list[str]:
+    """``tex`` cut into lines of at most about ``width`` printed symbols, for
+    the rows of an ``align*``.
+
+    A line ends before a ``+``, ``−`` or relation, or else between two factors
+    (the next line then starts with ``\\cdot``), never inside braces or an
+    environment and never between a big operator and its summand. A cut
+    inside ``\\left( … \\right)`` closes the open delimiters with
+    ``\\right.`` and opens the next line with ``\\left.``, so every line
+    typesets on its own.
+
+    >>> break_latex(r"a \\left(b + c\\right) d", 5)
+    ['a \\\\left(b \\\\right.', '\\\\left.{} + c\\\\right) d']
+    >>> break_latex(r"a \\left(b + c\\right) d", 3)
+    ['a \\\\left(b \\\\right.', '\\\\left.{} + c\\\\right)', '\\\\cdot d']
+    >>> break_latex(r"\\frac{x + y}{2}", 1)
+    ['\\\\frac{x + y}{2}']
+    """
+    tokens = _TOKEN.findall(tex)
+    # Where a line may end: (token index, delimiters open there, a product break, printed width so far).
+    breaks, opened, braces, environments, printed = [], [], 0, 0, 0
+    blocked: set[int] = set()
+    previous = None
+    for n, token in enumerate(tokens):
+        if token.isspace() and braces == 0 and environments == 0 and previous not in _NO_BREAK_AFTER:
+            following = next((t for t in tokens[n + 1:] if not t.isspace()), None)
+            if following is not None and not following.startswith((r"\right", "}", "&")):
+                product = following not in _OPERATORS
+                if not (product and len(opened) in blocked):
+                    breaks.append((n, list(opened), product, printed))
+        if token == "{":
+            braces += 1
+        elif token == "}":
+            braces -= 1
+        elif token.startswith(r"\begin"):
+            environments += 1
+        elif token.startswith(r"\end"):
+            environments -= 1
+        elif braces == 0 and environments == 0:
+            if token.startswith(r"\left"):
+                opened.append(token)
+            elif token.startswith(r"\right"):
+                blocked.discard(len(opened))
+                opened.pop()
+            elif token in _BIG_OPERATORS:
+                blocked.add(len(opened))
+            elif token in ("+", "-"):
+                blocked.discard(len(opened))
+        printed += _width(token)
+        if not token.isspace():
+            previous = token
+    chosen, start = [], 0
+    while printed - start > width:
+        later = [b for b in breaks if b[3] > start]
+        if not later:
+            break
+        # The last break that keeps the line within the width (the first one
+        # if none does); a sum is better cut between terms than a product.
+        fitting = [b for b in later if b[3] - start <= width] or later[:1]
+        sums = [b for b in fitting if not b[2] and b[3] - start >= width // 2]
+        chosen.append((sums or fitting)[-1])
+        start = chosen[-1][3]
+    lines, begin, reopen = [], 0, ""
+    for index, opened_there, product, _ in chosen:
+        closing = "".join(r"\right." for _ in opened_there)
+        lines.append(reopen + "".join(tokens[begin:index]).strip() + (" " + closing if closing else ""))
+        # After \left. an operator needs an empty atom before it to keep its spacing.
+        reopen = "".join(r"\left." for _ in opened_there) + (r"\cdot " if product else "{} " if opened_there else " ")
+        begin = index + 1
+    lines.append((reopen + "".join(tokens[begin:]).strip()).strip() if lines else tex)
+    return [line.strip() for line in lines]

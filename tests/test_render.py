@@ -85,11 +85,14 @@ CONFIGS = [
 ]
 
 
-def test_every_formula_of_every_derivation_compiles(tmp_path):
-    formulas = []
-    for sizes, activation, cost, options in CONFIGS:
-        doc = network_derivation(Network(sizes, activation=activation, cost=cost), **options)
-        formulas += doc.formulas()
+@pytest.fixture(scope="module")
+def config_documents():
+    return [network_derivation(Network(sizes, activation=activation, cost=cost), **options)
+            for sizes, activation, cost, options in CONFIGS]
+
+
+def test_every_formula_of_every_derivation_compiles(tmp_path, config_documents):
+    formulas = [f for doc in config_documents for f in doc.formulas()]
     notebook = []
     for doc in all_documents().values():
         formulas += doc.formulas()
@@ -98,9 +101,15 @@ def test_every_formula_of_every_derivation_compiles(tmp_path):
                 fits=False)
 
 
-def test_latex_fragments_compile_with_amsmath_only(tmp_path):
-    bodies = [network_derivation(Network(sizes, activation=act, cost=cost), **opts).latex()
-              for sizes, act, cost, opts in CONFIGS[:4]]
+def test_every_derivation_stays_on_the_page(tmp_path, config_documents):
+    # One document holding them all: written-out (expand) formulas are the widest.
+    first, *rest = config_documents
+    source = first.latex_document().replace("\\end{document}", "".join(d.latex() for d in rest) + "\\end{document}")
+    compile_tex(source, tmp_path)
+
+
+def test_latex_fragments_compile_with_amsmath_only(tmp_path, config_documents):
+    bodies = [doc.latex() for doc in config_documents[:4]]
     compile_tex(PREAMBLE + "\n".join(bodies) + "\\end{document}\n", tmp_path, fits=False)
 
 
@@ -121,6 +130,8 @@ def test_notebook_latex_of_engine_objects_compiles(tmp_path):
 def test_derive_latex_output_compiles(tmp_path, capsys):
     assert main(["derive", "--layers", "2,2,1", "--format", "latex"]) == 0
     compile_tex(capsys.readouterr().out, tmp_path, "derive")
+    assert main(["derive", "--layers", "2,2,1", "--format", "latex", "--expand"]) == 0
+    compile_tex(capsys.readouterr().out, tmp_path, "expand")
     assert main(["derive", "--layers", "2,2,1", "--format", "latex", "--fragment"]) == 0
     compile_tex(PREAMBLE + capsys.readouterr().out + "\\end{document}\n", tmp_path, "fragment")
 
