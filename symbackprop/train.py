@@ -213,6 +213,11 @@ def read_param_file(path: str | os.PathLike) -> tuple[dict[str, object], dict[st
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParameterFileError(f"{path}: not a readable JSON parameter file ({exc})") from None
+    except RecursionError:
+        raise ParameterFileError(
+            f"{path}: the JSON is nested too deeply to be a parameter file; a parameter is a list of "
+            "numbers (b) or a list of such lists (W)"
+        ) from None
     if not isinstance(document, dict):
         raise ParameterFileError(f"{path}: a JSON parameter file holds an object of named arrays")
     arrays = {k: v for k, v in document.items() if isinstance(v, list)}

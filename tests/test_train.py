@@ -197,6 +197,15 @@ def test_a_damaged_npz_is_one_line_in_the_evaluate_command(tmp_path, capsys):
     assert "not a valid .npz archive" in err and err.count("\n") == 1
 
 
+def test_deeply_nested_json_is_a_parameter_file_error(tmp_path, capsys):
+    path = tmp_path / "deep.json"
+    path.write_text('{"W2":' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ParameterFileError, match="nested too deeply"):
+        load_params(path, ArrayModel([12, 3, 2]))
+    assert main(["evaluate", "digits01", "--params", str(path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
 def test_bad_data_raise_data_errors():
     model = ArrayModel([12, 3, 2])
     data = load_digits01()
