@@ -27,7 +27,7 @@ def best_of(n: int, fn):
 
 def main() -> None:
     print("| network | params | δ route: time | δ route: ops (distinct) | δ written out: ops "
-          "| direct: time | direct: ops (distinct) | exact proof (generic a) |")
+          "| direct: time | direct: ops (distinct) | both routes + exact proof (generic a) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for sizes in SHAPES:
         net = Network(sizes)

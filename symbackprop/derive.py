@@ -168,7 +168,7 @@ class DeltaRoute:
         >>> delta_route(net).expanded("w^2_11")
         x_1*(b^2_1 - t_1 + w^2_11*x_1)
         """
-        p = self.model.symbol(parameter)
+        p = self.model.parameter(parameter)
         return replace_quantities(self.gradients[p], self.full_substitution())
 
     def cancelled(self) -> DeltaRoute:
@@ -312,7 +312,7 @@ def direct_route(model: LayeredModel, parameters=None, *, force: bool = False) -
             "with force=True (CLI: --force)"
         )
     cost = model.cost_substituted()
-    chosen = model.parameters if parameters is None else [model.symbol(p) for p in parameters]
+    chosen = model.parameters if parameters is None else [model.parameter(p) for p in parameters]
     gradients = {p: sp.diff(cost, p) for p in chosen}
     return DirectRoute(model, cost, gradients, time.perf_counter() - start)
 
@@ -393,7 +393,7 @@ def count_paths(model: LayeredModel, parameter) -> int:
     >>> count_paths(Network([12, 3, 2]), "w^2_11")
     2
     """
-    p = model.symbol(parameter)
+    p = model.parameter(parameter)
     counts = _path_counts(model)
     return counts.get(p, 0)
 
@@ -428,7 +428,7 @@ def chain_rule_expansion(model: LayeredModel, parameter, *, force: bool = False)
     >>> expansion.paths[0]
     (∂C/∂a^3_1, ∂a^3_1/∂z^3_1, ∂z^3_1/∂a^2_1, ∂a^2_1/∂z^2_1, ∂z^2_1/∂w^2_11)
     """
-    p = model.symbol(parameter)
+    p = model.parameter(parameter)
     total = count_paths(model, p)
     if total > PATH_LIMIT and not force:
         raise SizeLimitError(

@@ -114,6 +114,7 @@ class LayeredModel:
         self.parameters: tuple[sp.Symbol, ...] = tuple(
             p for layer in self.layers for p in layer.parameters
         )
+        self._parameter_set = frozenset(self.parameters)
         self.cost_expression: sp.Expr = self.cost(self.output_layer.outputs, self.targets)
         self._symbols = {s.name: s for s in self.all_symbols()}
         self._full: dict[sp.Symbol, sp.Expr] | None = None
@@ -156,6 +157,24 @@ class LayeredModel:
                 f"this {self.describe()} network has no quantity {str(name)!r}; {self.naming_hint()}"
             )
         return found
+
+    def parameter(self, name: str | sp.Symbol) -> sp.Symbol:
+        """The weight or bias called ``name``; any other quantity is an error.
+
+        >>> net = Network([2, 2, 1])
+        >>> net.parameter("w^3_12")
+        w^3_12
+        >>> net.parameter("a^2_1")
+        Traceback (most recent call last):
+        ...
+        symbackprop.errors.UnknownNameError: a^2_1 is not a parameter of this 2-2-1 network; weights are w^l_ji with l = 2..3, j a unit of layer l, i a unit of layer l-1 (e.g. w^2_11)
+        """
+        symbol = self.symbol(name)
+        if symbol not in self._parameter_set:
+            raise UnknownNameError(
+                f"{symbol} is not a parameter of this {self.describe()} network; {self.naming_hint()}"
+            )
+        return symbol
 
     def find_symbol(self, name: str | sp.Symbol) -> sp.Symbol | None:
         """Like :meth:`symbol`, but ``None`` for an unknown name."""
@@ -236,6 +255,8 @@ class LayeredModel:
         >>> Network([1, 1], activation="identity").total_cost(2)
         (-b^2_1 + t_1^(1) - w^2_11*x_1^(1))**2/2 + (-b^2_1 + t_1^(2) - w^2_11*x_1^(2))**2/2
         """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise NetworkSpecError(f"the number of examples must be a positive integer, got {n!r}")
         cost = self.cost_substituted()
         total = []
         for k in range(1, n + 1):
@@ -281,6 +302,10 @@ class Network(LayeredModel):
         count = len(self.sizes) - 1
         if isinstance(activation, (str, Activation)):
             activations = [get_activation(activation)] * count
+        elif not isinstance(activation, Sequence):
+            raise NetworkSpecError(
+                f"activation must be a name, an expression in z, or one of those per layer; got {activation!r}"
+            )
         else:
             activations = [get_activation(a) for a in activation]
             if len(activations) != count:

@@ -29,7 +29,7 @@ import sympy as sp
 from .activations import generic_a
 from .compile import compile_scalar
 from .derive import DeltaRoute, DirectRoute, delta_route, direct_route
-from .errors import ExpressionError
+from .errors import DataError, ExpressionError
 from .network import LayeredModel, replace_quantities
 from .parsing import parse_expression
 
@@ -147,6 +147,8 @@ class VerificationReport:
         >>> verify(Network([1, 1])).summary()[:50]
         'all 4 checks agree (numeric (50 digits), finite di'
         """
+        if not self.checks:
+            return "no checks were run"
         bad = [c for c in self.checks if c.agrees is not True]
         methods = ", ".join(self.methods)
         if not bad:
@@ -253,9 +255,14 @@ def verify(
     >>> report.ok, report.methods
     (True, ['exact'])
     """
-    chosen = model.parameters if parameters is None else tuple(model.symbol(p) for p in parameters)
+    _check_points(points)
+    chosen = model.parameters if parameters is None else tuple(model.parameter(p) for p in parameters)
     generic = any(layer.activation.is_generic for layer in model.layers)
     report = VerificationReport(f"∂C/∂p for {model.describe()}: δ route vs direct route")
+    for layer in model.layers:
+        if layer.activation.not_trainable_because:
+            report.notes.append(layer.activation.not_trainable_because)
+            break
     route = delta_route(model)
     needs_direct = exact or numeric
     direct = direct_route(model, chosen, force=force) if needs_direct else None
@@ -347,7 +354,8 @@ def verify_claim(
     >>> verify_claim(net, "w^3_11", "(a^3_1 - t_1)*a^2_1").ok
     False
     """
-    p = model.symbol(parameter)
+    _check_points(points)
+    p = model.parameter(parameter)
     claimed = parse_claim(model, claim) if isinstance(claim, str) else sp.sympify(claim, strict=True)
     route = delta_route(model)
     full = route.full_substitution()
@@ -388,6 +396,11 @@ def _mp_lambdify(model: LayeredModel, args: Sequence[sp.Symbol], exprs):
         use_imps=False,
         docstring_limit=None,
     )
+
+
+def _check_points(points: int) -> None:
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise DataError(f"the number of random points must be a positive integer, got {points!r}")
 
 
 def _numerically_equal(model, left, right, points, seed) -> bool | None:

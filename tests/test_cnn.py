@@ -24,6 +24,7 @@ from symbackprop.cnn_arrays import (
     book_initial_params,
     check_against_symbolic,
 )
+from symbackprop.datasets import data_path
 from symbackprop.derive import delta_route
 from symbackprop.errors import DataError, NetworkSpecError, SymbackpropError
 from symbackprop.latex import book_latex
@@ -296,9 +297,34 @@ def test_cli_train_and_evaluate_cnn123(tmp_path, capsys):
     assert "accuracy 100.00% (96/96)" in out and "images outside the training set" in out
     assert main(["evaluate", "cnn123", "--params", str(saved)]) == 0
     assert "accuracy 100.00%" in capsys.readouterr().out
-    book = "symbackprop/data/book_cnn_init.json"
-    assert main(["evaluate", "cnn123", "--params", book]) == 0
-    assert "C_T = 12.54446237030065" in capsys.readouterr().out
+    book = data_path("book_cnn_init.json")
+    assert main(["evaluate", "cnn123", "--params", str(book)]) == 0
+    printed = capsys.readouterr().out.split("C_T = ")[1].split()[0].rstrip(";,")
+    assert float(printed) == pytest.approx(_book_cost_by_hand(book), rel=1e-14)
+
+
+def _book_cost_by_hand(init_file) -> float:
+    """C_T at the book's initial values, written out loop by loop as the
+    spreadsheet computes it: correlation, sigmoid, 2×2 max, sigmoid outputs."""
+    import json
+    import math
+
+    init = json.loads(init_file.read_text())
+    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    data = book_digits()
+    total = 0.0
+    for x, t in zip(data.X.reshape(-1, 6, 6), data.T):
+        pooled = []
+        for w, b in zip(init["filters"], init["filter_bias"]):
+            a = [[sig(sum(w[u][v] * x[i + u][j + v] for u in range(3) for v in range(3)) + b)
+                  for j in range(4)] for i in range(4)]
+            pooled.append([[max(a[2 * i][2 * j], a[2 * i][2 * j + 1], a[2 * i + 1][2 * j], a[2 * i + 1][2 * j + 1])
+                            for j in range(2)] for i in range(2)])
+        for n in range(3):
+            z = init["out_b"][n] + sum(init["out_W"][n][k][i][j] * pooled[k][i][j]
+                                       for k in range(3) for i in range(2) for j in range(2))
+            total += 0.5 * (t[n] - sig(z)) ** 2
+    return total
 
 
 def test_array_path_and_symbolic_route_break_ties_alike():

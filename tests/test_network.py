@@ -146,3 +146,15 @@ def test_bad_activations(bad):
 def test_substitute_never_evaluates_strings():
     with pytest.raises(sp.SympifyError):
         Network([1, 1]).substitute("__import__('os').getpid()")
+
+
+@pytest.mark.parametrize("activation", [5, None, 1.5])
+def test_activation_of_the_wrong_type(activation):
+    with pytest.raises(NetworkSpecError, match="activation must be"):
+        Network([2, 1], activation=activation)
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.5, True])
+def test_total_cost_needs_a_positive_number_of_examples(n):
+    with pytest.raises(NetworkSpecError, match="positive integer"):
+        Network([1, 1]).total_cost(n)

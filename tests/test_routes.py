@@ -236,3 +236,24 @@ def test_property_generic_proof_for_random_shapes(widths):
     for p in net.parameters:
         assert prove_equal(direct.gradients[p], route.expanded(p))
         assert route.expanded(p).has(generic_a)
+
+
+@pytest.mark.parametrize("name", ["x_1", "a^2_1", "z^3_1", "delta^2_1", "t_1"])
+def test_only_parameters_have_gradients(name):
+    from symbackprop import UnknownNameError
+
+    net = Network([2, 2, 1])
+    with pytest.raises(UnknownNameError, match="not a parameter"):
+        verify(net, parameters=[name])
+    with pytest.raises(UnknownNameError, match="not a parameter"):
+        chain_rule_expansion(net, name)
+    with pytest.raises(UnknownNameError, match="not a parameter"):
+        direct_route(net, [name])
+
+
+@pytest.mark.parametrize("points", [0, -1, 1.5])
+def test_numeric_checks_need_at_least_one_point(points):
+    from symbackprop import DataError
+
+    with pytest.raises(DataError, match="positive integer"):
+        verify(Network([2, 1]), points=points)
