@@ -110,6 +110,7 @@ def initial_params(model: Trainable, seed: int | None = 0) -> Params:
     >>> {k: v.shape for k, v in p.items()}
     {'W2': (3, 12), 'b2': (3,), 'W3': (2, 3), 'b3': (2,)}
     """
+    _check_seed(seed)
     rng = np.random.default_rng(seed)
     if hasattr(model, "initial_params"):
         return check_params(model, model.initial_params(rng))
@@ -371,8 +372,8 @@ class TrainingResult:
         return self.history[-1]
 
 
-def check_settings(eta: float, epochs: int, batch_size: int | None) -> None:
-    """Reject a learning rate, epoch count or batch size that cannot train.
+def check_settings(eta: float, epochs: int, batch_size: int | None, seed: int | None = 0) -> None:
+    """Reject a learning rate, epoch count, batch size or seed that cannot train.
 
     >>> check_settings(0.0, 10, None)
     Traceback (most recent call last):
@@ -385,6 +386,13 @@ def check_settings(eta: float, epochs: int, batch_size: int | None) -> None:
         raise DataError(f"the number of epochs must be a whole number ≥ 0 (got {epochs})")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise DataError(f"the batch size must be a whole number ≥ 1 (got {batch_size}); omit it for full batches")
+    _check_seed(seed)
+
+
+def _check_seed(seed: int | None) -> None:
+    # NumPy's generators take only seeds ≥ 0 (None: fresh entropy).
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
 
 
 def train(
@@ -416,7 +424,7 @@ def train(
     """
     import time
 
-    check_settings(eta, epochs, batch_size)
+    check_settings(eta, epochs, batch_size, seed)
     X, T = check_data(model, X, T)
     current = check_params(model, params) if params is not None else initial_params(model, seed)
     current = {k: v.copy() for k, v in current.items()}

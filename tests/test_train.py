@@ -24,6 +24,7 @@ from symbackprop.errors import DataError, ParameterFileError
 from symbackprop.train import (
     Trainable,
     accuracy,
+    initial_params,
     load_params,
     read_param_file,
     save_params,
@@ -172,12 +173,8 @@ def test_damaged_npz_files_are_parameter_file_errors(tmp_path):
     whole = tmp_path / "whole.npz"
     save_params(whole, model, load_params(BOOK_INIT, model))
     data = whole.read_bytes()
-    damaged = {
-        "header only": b"PK\x03\x04junk",
-        "first half": data[: len(data) // 2],
-        "last byte missing": data[:-1],
-    }
-    for name, content in damaged.items():
+    # a zip header and nothing else; the first half; all but the last byte
+    for content in (b"PK\x03\x04junk", data[: len(data) // 2], data[:-1]):
         path = tmp_path / "damaged.npz"
         path.write_bytes(content)
         with pytest.raises(ParameterFileError, match="not a valid .npz archive"):
@@ -226,6 +223,11 @@ def test_bad_data_raise_data_errors():
             train(model, data.X, data.T, eta=eta)
     with pytest.raises(DataError, match="batch size"):
         train(model, data.X, data.T, batch_size=0)
+    for seed in (-1, 1.5):
+        with pytest.raises(DataError, match="seed"):
+            train(model, data.X, data.T, seed=seed)
+        with pytest.raises(DataError, match="seed"):
+            initial_params(model, seed)
 
 
 def test_divergence_is_reported():
@@ -304,6 +306,7 @@ def test_train_and_evaluate_commands(tmp_path, capsys):
     [
         (["train", "digits01", "--eta", "0"], "learning rate"),
         (["train", "digits01", "--epochs", "-1"], "epochs"),
+        (["train", "digits01", "--seed", "-1"], "seed must be a whole number ≥ 0"),
         (["train", "nope"], "unknown data set"),
         (["train", "digits01", "--init", "missing.json"], "no such parameter file"),
         (["evaluate", "digits01"], "--params"),

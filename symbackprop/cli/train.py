@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     eta = spec.eta if args.eta is None else args.eta
     epochs = spec.epochs if args.epochs is None else args.epochs
     batch = spec.batch_size if args.batch_size is None else args.batch_size
-    check_settings(eta, epochs, batch)
+    check_settings(eta, epochs, batch, args.seed)
     if args.save is not None:
         check_save_path(args.save)
     data = spec.load()
