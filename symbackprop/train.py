@@ -435,32 +435,39 @@ def train(
     start = time.perf_counter()
     # A diverging run overflows; it is reported below as one clear error.
     with _progress(progress, epochs, describe(model)) as advance, np.errstate(over="ignore", invalid="ignore"):
-        cost = None
+        cost, gradient = model.cost_and_gradient(current, X, T)
+        _record(history, cost, 0, eta)
         for epoch in range(1, epochs + 1):
             if full:
-                cost, gradient = model.cost_and_gradient(current, X, T)
-                history.append(float(cost))
                 _step(current, gradient, eta)
+                # The gradient of the new parameters is the next epoch's step.
+                cost, gradient = model.cost_and_gradient(current, X, T)
             else:
-                if epoch == 1:
-                    history.append(float(model.cost_and_gradient(current, X, T)[0]))
                 order = rng.permutation(n)
                 for first in range(0, n, batch_size):
                     chosen = order[first:first + batch_size]
-                    _, gradient = model.cost_and_gradient(current, X[chosen], T[chosen])
-                    _step(current, gradient, eta)
+                    _, batch_gradient = model.cost_and_gradient(current, X[chosen], T[chosen])
+                    _step(current, batch_gradient, eta)
                 cost = model.cost_and_gradient(current, X, T)[0]
-                history.append(float(cost))
-            shown = history[-1]
-            if not math.isfinite(shown):
-                raise DataError(
-                    f"the cost became {shown} at epoch {epoch}: gradient descent diverged; "
-                    f"use a smaller learning rate than η = {eta}"
-                )
-            advance(shown)
-        if full or epochs == 0:
-            history.append(float(model.cost_and_gradient(current, X, T)[0]))
+            _record(history, cost, epoch, eta)
+            advance(history[-1])
     return TrainingResult(current, history, eta, None if full else batch_size, time.perf_counter() - start)
+
+
+def _record(history: list[float], cost: float, epoch: int, eta: float) -> None:
+    """Append ``C_T`` after ``epoch`` epochs, refusing a cost that overflowed."""
+    cost = float(cost)
+    if not math.isfinite(cost):
+        if epoch == 0:
+            raise DataError(
+                f"C_T is {cost} at the initial parameters, before any step: the inputs, targets or "
+                "parameters are too large for floating point; scale the data down"
+            )
+        raise DataError(
+            f"C_T is {cost} after epoch {epoch}, so gradient descent diverged; use a smaller learning "
+            f"rate than η = {eta}"
+        )
+    history.append(cost)
 
 
 def _step(params: Params, gradient: Mapping[str, np.ndarray], eta: float) -> None:

@@ -236,6 +236,20 @@ def test_divergence_is_reported():
         train(model, [[1e3]], [[0.0]], {"W2": np.ones((1, 1)), "b2": np.zeros(1)}, eta=10.0, epochs=200)
 
 
+def test_divergence_in_the_last_step_is_reported():
+    # C = (W x)²/2 with x = 1e100: one step with η = 1 sends W to about −1e200,
+    # and C after it, about 1e600, overflows.
+    model = ArrayModel([1, 1], activation="identity")
+    start = {"W2": np.ones((1, 1)), "b2": np.zeros(1)}
+    with pytest.raises(DataError, match="C_T is inf after epoch 1, so gradient descent diverged"):
+        train(model, [[1e100]], [[0.0]], start, eta=1.0, epochs=1)
+    with pytest.raises(DataError, match="after epoch 1,"):
+        train(model, [[1e100]], [[0.0]], start, eta=1.0, epochs=1, batch_size=1)
+    # C at the start already overflows: no step is to blame
+    with pytest.raises(DataError, match="at the initial parameters"):
+        train(model, [[1e200]], [[0.0]], start, eta=1.0, epochs=1)
+
+
 def test_digits8x8_reaches_97_percent_held_out():
     pytest.importorskip("sklearn", reason="the 8×8 digits need scikit-learn (extra 'digits')")
     spec = DATASETS["digits8x8"]
