@@ -338,7 +338,27 @@ def accuracy(model: Trainable, params: Params, X, labels) -> float:
     >>> accuracy(model, {"W2": np.array([[1.0], [-1.0]]), "b2": np.zeros(2)}, [[2.0], [-3.0]], [0, 0])
     0.5
     """
-    return float(np.mean(predicted_classes(model, params, X) == np.asarray(labels)))
+    X, _ = check_data(model, X)
+    labels = _check_labels(model, labels, len(X))
+    return float(np.mean(predicted_classes(model, params, X) == labels))
+
+
+def _check_labels(model: Trainable, labels, count: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(
+            f"labels must be a list of whole numbers, one class index per example; got {labels.dtype} "
+            f"values of shape {labels.shape}"
+        )
+    if len(labels) != count:
+        raise DataError(f"there are {len(labels)} labels for {count} examples; give one label per example")
+    bad = np.flatnonzero((labels < 0) | (labels >= model.output_size))
+    if bad.size:
+        raise DataError(
+            f"label {labels[bad[0]]} (example {bad[0] + 1}) is out of range: the {describe(model)} network "
+            f"has {model.output_size} output units, so labels are 0..{model.output_size - 1}"
+        )
+    return labels
 
 
 def total_cost(model: Trainable, params: Params, X, T) -> float:

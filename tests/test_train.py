@@ -230,6 +230,20 @@ def test_bad_data_raise_data_errors():
             initial_params(model, seed)
 
 
+def test_accuracy_checks_its_labels():
+    model = ArrayModel([12, 3, 2])
+    data = load_digits01()
+    params = load_params(BOOK_INIT, model)
+    with pytest.raises(DataError, match=r"label 5 \(example 1\) is out of range.*0\.\.1"):
+        accuracy(model, params, data.X, data.labels + 5)
+    with pytest.raises(DataError, match="63 labels for 64 examples"):
+        accuracy(model, params, data.X, data.labels[:-1])
+    with pytest.raises(DataError, match="whole numbers"):
+        accuracy(model, params, data.X, data.labels + 0.5)
+    with pytest.raises(DataError, match="whole numbers"):
+        accuracy(model, params, data.X, data.labels[:, None])
+
+
 def test_divergence_is_reported():
     model = ArrayModel([1, 1], activation="identity")
     with pytest.raises(DataError, match="diverged"):
