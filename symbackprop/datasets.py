@@ -22,6 +22,7 @@ option) and returns any :class:`~symbackprop.train.Trainable`.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -110,24 +111,40 @@ def load_image_file(path: str | Path, name: str) -> Dataset:
     >>> load_image_file(data_path("book_digits01_4x3.json"), "digits01").source[:20]
     "the book's companion"
     """
+    layout = "an image file with 'classes', 'shape' and 'images' (rows and label each)"
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
-        classes = tuple(document["classes"])
-        shape = tuple(document["shape"])
-        images = document["images"]
-        rows = [image["rows"] for image in images]
-        raw_labels = [image["label"] for image in images]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise DataError(
-            f"{path}: not an image file with 'classes', 'shape' and 'images' (rows and label each): {exc}"
-        ) from None
-    X = np.array([pixels(r) for r in rows])
-    if X.shape[1:] != (int(np.prod(shape)),):
-        raise DataError(f"{path}: images have {X.shape[1:]} pixels, but the shape {shape} needs {np.prod(shape)}")
+        classes, shape, images = document["classes"], document["shape"], document["images"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not {layout}: {exc}") from None
+    if not isinstance(classes, list) or not isinstance(images, list):
+        raise DataError(f"{path}: not {layout}: 'classes' and 'images' must be lists")
+    if not (isinstance(shape, list) and shape
+            and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
+        raise DataError(f"{path}: 'shape' must be a list of positive whole numbers such as [4, 3]; got {shape!r}")
+    classes, shape, size = tuple(classes), tuple(shape), math.prod(shape)
+    X = np.empty((len(images), size))
+    raw_labels = []
+    for n, image in enumerate(images, start=1):
+        if not (isinstance(image, dict) and "rows" in image and "label" in image):
+            raise DataError(f"{path}: image {n} must be an object with 'rows' and 'label'")
+        rows = image["rows"]
+        if not (isinstance(rows, list) and all(isinstance(r, str) for r in rows)):
+            raise DataError(f"{path}: image {n}: 'rows' must be a list of strings of 0 and 1; got {rows!r}")
+        try:
+            values = pixels(rows)
+        except DataError as exc:
+            raise DataError(f"{path}: image {n}: {exc}") from None
+        if values.size != size:
+            raise DataError(
+                f"{path}: image {n} has {values.size} pixels, but the shape {list(shape)} needs {size}"
+            )
+        X[n - 1] = values
+        raw_labels.append(image["label"])
     unknown = [(n + 1, label) for n, label in enumerate(raw_labels) if label not in classes]
     if unknown:
         raise DataError(f"{path}: image {unknown[0][0]} has label {unknown[0][1]!r}; the classes are {list(classes)}")
-    labels = np.array([classes.index(label) for label in raw_labels])
+    labels = np.array([classes.index(label) for label in raw_labels], dtype=int)
     data = Dataset(name, X, one_hot(labels, len(classes)), labels, classes, document.get("source", ""))
     data.image_shape = shape
     return data

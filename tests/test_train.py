@@ -368,6 +368,16 @@ def test_bad_input_overwrites_nothing(tmp_path, capsys):
         ({"classes": [0, 1], "shape": [2, 2], "images": [{"rows": ["01"], "label": 0}]}, "needs 4"),
         ({"classes": [0, 1], "shape": [1, 2], "images": [{"rows": ["0x"], "label": 0}]}, "strings of 0 and 1"),
         ({"classes": [0, 1], "images": []}, "not an image file"),
+        ({"classes": [0, 1], "shape": [1, 2],
+          "images": [{"rows": ["01"], "label": 0}, {"rows": ["0", "11"], "label": 1}]},
+         "image 2: image rows must be equally long"),
+        ({"classes": [0, 1], "shape": [1, 2],
+          "images": [{"rows": ["01"], "label": 0}, {"rows": ["011"], "label": 1}]}, "image 2 has 3 pixels"),
+        ({"classes": [0, 1], "shape": [1, 2], "images": [{"rows": [1, 2], "label": 0}]},
+         "image 1: 'rows' must be a list of strings"),
+        ({"classes": [0, 1], "shape": ["a"], "images": []}, "'shape' must be a list of positive whole numbers"),
+        ({"classes": [0, 1], "shape": [1, 2], "images": [["01"]]}, "image 1 must be an object"),
+        ("[" * 100_000 + "]" * 100_000, "not an image file"),
     ],
 )
 def test_bad_image_files(tmp_path, document, fragment):
