@@ -30,9 +30,12 @@ from .multivariable import (
     DEFAULT_VARIABLES,
     MultivariableFunction,
     exact_number,
+    math_prose,
     notation,
     parse_function,
     require_smooth,
+    shown_matrix,
+    shown_vector,
 )
 from .regression import book_regression
 
@@ -53,8 +56,17 @@ def _book_sum(factors: Sequence[sp.Expr], steps: Sequence[sp.Expr]) -> sp.Expr:
     return sp.Add(*[sp.Mul(c, s, evaluate=False) for c, s in zip(factors, steps)], evaluate=False)
 
 
-def _point(point: dict[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol]) -> sp.Tuple:
-    return sp.Tuple(*[point.get(v, v) for v in variables])
+def _point(point: dict[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol]) -> sp.Expr:
+    return shown_vector([point.get(v, v) for v in variables])
+
+
+def _at(name: str, point: dict[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol]) -> sp.Symbol:
+    # H evaluated at a point, written H(1, 2) in text and H\left(1, 2\right) in LaTeX.
+    values = [point[v] for v in variables]
+    return notation(
+        f"{name}({', '.join(str(v) for v in values)})",
+        rf"{name}\left({', '.join(sp.latex(v) for v in values)}\right)",
+    )
 
 
 def _real_solutions(equations: list[sp.Expr], unknowns: Sequence[sp.Symbol], what: str) -> list[dict]:
@@ -178,7 +190,7 @@ def minimum(text: str | sp.Expr, variables: Sequence[str] = DEFAULT_VARIABLES) -
         Step(
             "Solved exactly",
             f"the real solutions of the system: {len(candidates)} candidate(s)",
-            [(sp.Tuple(*f.variables), _point(c.point, f.variables)) for c in candidates],
+            [(shown_vector(f.variables), _point(c.point, f.variables)) for c in candidates],
             note="f is periodic: the solutions in one period are shown, the others repeat them"
             if f.expr.has(sp.sin, sp.cos, sp.tan)
             else "",
@@ -187,9 +199,9 @@ def minimum(text: str | sp.Expr, variables: Sequence[str] = DEFAULT_VARIABLES) -
             "The Hessian test",
             "the matrix of second derivatives at each candidate: positive definite (all leading "
             "minors > 0) means a local minimum, negative definite a maximum, indefinite a saddle",
-            [(sp.Symbol("H"), hessian)]
+            [(sp.Symbol("H"), shown_matrix(hessian))]
             + [
-                (notation(f"H{_point(c.point, f.variables)}", rf"H{sp.latex(_point(c.point, f.variables))}"), c.hessian)
+                (_at("H", c.point, f.variables), shown_matrix(c.hessian))
                 for c in candidates
             ],
             note="; ".join(
@@ -219,7 +231,7 @@ def minimum(text: str | sp.Expr, variables: Sequence[str] = DEFAULT_VARIABLES) -
             note=note,
         )
     )
-    result = Derivation(f"The minimum of f = {f.expr}", steps, intro="Chapter 2: the minimum condition.")
+    result = Derivation(f"The minimum of f = {math_prose(f.expr)}", steps, intro="Chapter 2: the minimum condition.")
     return MinimumResult(f, candidates, result)
 
 
@@ -354,7 +366,7 @@ def lagrange(
         Step(
             "Solved exactly",
             f"{len(solutions)} real solution(s), each with its multiplier λ",
-            [(sp.Tuple(*unknowns, LAMBDA), sp.Tuple(*_point(s.point, unknowns), s.multiplier)) for s in solutions],
+            [(sp.Tuple(*unknowns, LAMBDA), sp.Tuple(*[s.point[v] for v in unknowns], s.multiplier)) for s in solutions],
         ),
         Step(
             "Which is a minimum, which a maximum",
@@ -372,7 +384,7 @@ def lagrange(
         ),
     ]
     result = Derivation(
-        f"Extremes of f = {f.expr} under {g.expr} = 0",
+        f"Extremes of f = {math_prose(f.expr)} under {math_prose(sp.Eq(g.expr, 0))}",
         steps,
         intro="Chapter 2: the method of Lagrange multipliers.",
     )
@@ -463,7 +475,7 @@ def approximation(
         ),
         Step(
             "Numeric check",
-            f"take steps h·{sp.Tuple(*d)} for shrinking h: the error |Δ{name} − ∇{name}·Δ| shrinks like h² "
+            f"take steps h·{sp.Tuple(*d)} for shrinking h: the error |Δ{name} − ∇{name}·Δx| shrinks like h² "
             "(error/h² settles), so the formula is exact to first order",
             rows,
         ),
@@ -474,7 +486,7 @@ def approximation(
         ),
     ]
     result = Derivation(
-        f"The approximation formula for {name} = {f.expr} at {where}",
+        f"The approximation formula for {name} = {math_prose(f.expr)} at {where}",
         steps_,
         intro="Chapter 2: the multivariable approximation formula.",
     )
@@ -531,14 +543,14 @@ def steepest_descent(text: str | sp.Expr = "x**2 + y**2", at: Sequence = (3, 2),
             "Attained by Δx = −η∇f",
             "substituting Δx = −η∇f (η > 0) makes the two sides equal, so this step decreases f the "
             "most among all steps of its length: this is gradient descent",
-            [(sp.Tuple(*d), sp.Tuple(*[-eta * ai for ai in a])), (dot.subs(along), -eta * norm_a**2)],
+            [(shown_vector(d), shown_vector([-eta * ai for ai in a])), (dot.subs(along), -eta * norm_a**2)],
             note="and −η|∇f|² = −|∇f||Δx| because |Δx| = η|∇f|",
         ),
         Step(
-            f"At the point {_point(point, f.variables)} of f = {f.expr}",
+            f"At the point {_point(point, f.variables)} of f = {math_prose(f.expr)}",
             "the steepest descent direction and the rate of decrease per unit step",
-            [(sp.Tuple(*a), sp.Tuple(*grad)), (notation("|∇f|", r"\left|\nabla f\right|"), size),
-             (sp.Tuple(*d), sp.Tuple(*[-eta * g for g in grad])), (dz, -eta * size**2, "≈")],
+            [(shown_vector(a), shown_vector(grad)), (notation("|∇f|", r"\left|\nabla f\right|"), size),
+             (shown_vector(d), shown_vector([-eta * g for g in grad])), (dz, -eta * size**2, "≈")],
         ),
     ]
     return Derivation("Why gradient descent steps along −∇f", steps,

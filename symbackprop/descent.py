@@ -31,9 +31,13 @@ from .multivariable import (
     DEFAULT_VARIABLES,
     MultivariableFunction,
     exact_number,
+    math_prose,
     notation,
     parse_function,
+    prose_number,
     require_smooth,
+    shown_matrix,
+    shown_vector,
 )
 
 #: Beyond this many times the start's size (plus one) the path counts as running off to infinity.
@@ -99,10 +103,10 @@ class DescentPath:
         """The update rule, the path table and the outcome, step by step.
 
         >>> gradient_descent("x**2", [1], "0.1", 3).derivation.title
-        'Gradient descent on f = x**2 with η = 1/10'
+        'Gradient descent on f = $x^{2}$ with η = 1/10'
         """
         return Derivation(
-            f"Gradient descent on f = {self.f.expr} with η = {self.eta}",
+            f"Gradient descent on f = {math_prose(self.f.expr)} with η = {self.eta}",
             descent_steps(self),
             intro="Chapter 2: gradient descent, section 2-11.",
         )
@@ -148,7 +152,7 @@ def gradient_descent(
                 f"the point ran off to infinity at step {k} while f kept falling: f is unbounded below, "
                 "so there is no minimum to find"
                 if len(values) > 1 and values[-1] < values[-2]
-                else f"the point ran off to infinity at step {k} (its size passed {bound:.3g}); "
+                else f"the point ran off to infinity at step {k} (its size passed {prose_number(bound)}); "
                 f"η = {rate} is too large"
             )
             break
@@ -184,10 +188,11 @@ def _evaluate(function, x: list[float], k: int):
 def _judge(points: list[tuple], values: list[float], rate, tol: float, gradient) -> tuple[str, str]:
     size = math.hypot(*_evaluate(gradient, list(points[-1]), len(points) - 1))
     if size <= tol:
-        return "converged", f"the gradient vanishes: |∇f| = {size:.3g} ≤ {tol:g} after {len(points) - 1} steps"
+        return "converged", f"the gradient vanishes: |∇f| = {prose_number(size)} ≤ {prose_number(tol)} after {len(points) - 1} steps"
     recent = values[-(RISES + 1):]
     changes = [b - a for a, b in zip(recent, recent[1:])]
-    lengths = [math.dist(a, b) for a, b in zip(points[-(RISES + 1):], points[-RISES:])]
+    last = points[-(RISES + 1):]
+    lengths = [math.dist(a, b) for a, b in zip(last, last[1:])]
     if len(changes) == RISES and all(c > 0 for c in changes):
         return "diverging", f"the value of f rose at each of the last {RISES} steps; η = {rate} is too large"
     falling = bool(changes) and all(c < 0 for c in changes)
@@ -195,13 +200,13 @@ def _judge(points: list[tuple], values: list[float], rate, tol: float, gradient)
     # (f = −x²) mean f may fall for ever. The margin keeps rounding from faking a shrink.
     shrinking = all(b < a * (1 - SHRINK) for a, b in zip(lengths, lengths[1:]))
     if falling and shrinking:
-        return "converging", f"the value of f fell and the steps shrank at each of the last steps; |∇f| = {size:.3g} is not yet below {tol:g}"
+        return "converging", f"the value of f fell and the steps shrank at each of the last steps; |∇f| = {prose_number(size)} is not yet below {prose_number(tol)}"
     if falling:
         return "not converging", (
             "the value of f keeps falling but the steps do not shrink: f may be unbounded below along the path "
             "(run more steps to see)"
         )
-    return "not converging", f"the value of f neither keeps falling nor keeps rising (|∇f| = {size:.3g}); try a smaller η"
+    return "not converging", f"the value of f neither keeps falling nor keeps rising (|∇f| = {prose_number(size)}); try a smaller η"
 
 
 def eta_verdict(path: DescentPath) -> str:
@@ -250,7 +255,10 @@ def _percent(share: sp.Expr) -> str:
 
 
 def _number(value: float, digits: int = 6) -> sp.Float:
-    return sp.Float(float(f"{value:.{digits}g}"), digits)
+    rounded = float(f"{value:.{digits}g}")
+    # One digit after the point at least: 732518.0, not 732518. (which reads like the end of a sentence).
+    whole = len(str(int(abs(rounded)))) if math.isfinite(rounded) and abs(rounded) < 1e15 else 0
+    return sp.Float(rounded, max(digits, whole + 1))
 
 
 def _rows(path: DescentPath) -> list[tuple]:
@@ -279,7 +287,7 @@ def descent_steps(path: DescentPath) -> list[Step]:
         Step(
             "The function and its gradient",
             "the gradient ∇f collects the partial derivatives",
-            [(sp.Function("f")(*f.variables), f.expr), (notation("∇f", r"\nabla f"), sp.Tuple(*f.gradient))],
+            [(sp.Function("f")(*f.variables), f.expr), (notation("∇f", r"\nabla f"), shown_vector(f.gradient))],
         ),
         Step(
             "The update rule",
@@ -289,7 +297,7 @@ def descent_steps(path: DescentPath) -> list[Step]:
         ),
         Step(
             "The path",
-            f"{len(path.points) - 1} steps from {path.points[0]}"
+            f"{len(path.points) - 1} steps from {', '.join(f'{c:g}' for c in path.points[0])}"
             + ("" if shown == len(path.points) else f"; the middle rows are left out ({shown} of {len(path.points)} shown)"),
             _rows(path),
         ),
@@ -297,7 +305,7 @@ def descent_steps(path: DescentPath) -> list[Step]:
             f"Outcome: {path.status}",
             path.reason,
             [
-                (sp.Tuple(*f.variables), sp.Tuple(*[_number(c, 10) for c in path.final])),
+                (shown_vector(f.variables), shown_vector([_number(c, 10) for c in path.final])),
                 (sp.Function("f")(*f.variables), _number(path.values[-1], 10)),
             ],
             note=f"η = {path.eta} is {verdict}" if (verdict := eta_verdict(path)) else "",
@@ -313,7 +321,7 @@ def descent_steps(path: DescentPath) -> list[Step]:
                     "since f is quadratic, each step multiplies the distance to the minimum along the "
                     "eigenvector of the Hessian H for the eigenvalue λ by 1 − ηλ: it converges exactly "
                     "when |1 − ηλ| < 1 for every λ, i.e. 0 < η < 2/λ_max",
-                    [(sp.Symbol("H"), hessian), (sp.Symbol("lambda_max"), largest),
+                    [(sp.Symbol("H"), shown_matrix(hessian)), (sp.Symbol("lambda_max"), largest),
                      (eta, 2 / largest, "<")],
                     note=f"η = {path.eta} is {'inside' if path.eta < 2 / largest else 'outside'} this range",
                 )
@@ -338,14 +346,14 @@ def learning_rate_effect(
     runs = [gradient_descent(text, start, eta, steps, variables=variables) for eta in etas]
     f = runs[0].f
     return Derivation(
-        f"The effect of η on gradient descent for f = {f.expr}",
+        f"The effect of η on gradient descent for f = {math_prose(f.expr)}",
         [
             Step(
                 f"η = {run.eta}" + (f" ({verdict.split(' (')[0]})" if (verdict := eta_verdict(run)) else "")
                 + f": {run.status}",
                 run.reason + (f"; η is {verdict}" if verdict else ""),
                 [
-                    (sp.Tuple(*f.variables), sp.Tuple(*[_number(c) for c in run.final])),
+                    (shown_vector(f.variables), shown_vector([_number(c) for c in run.final])),
                     (sp.Function("f")(*f.variables), _number(run.values[-1])),
                 ],
                 note=f"after {len(run.points) - 1} steps",

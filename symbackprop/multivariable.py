@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .errors import ExpressionError, NotDifferentiableError
-from .latex import SYMBOL_LATEX
+from .latex import SYMBOL_LATEX, book_latex
 from .parsing import CONSTANTS, parse_expression
 
 #: Variable names a typed function may use unless the caller names others.
@@ -82,6 +82,57 @@ def notation(name: str, latex: str) -> sp.Symbol:
     """
     SYMBOL_LATEX[name] = latex
     return sp.Symbol(name)
+
+
+def math_prose(expr: sp.Basic) -> str:
+    r"""``expr`` as inline math for prose (titles, notes): ``$…$`` in the book's LaTeX.
+
+    Python's ``x**2`` in a Markdown heading would turn into bold text, and in
+    LaTeX prose into stray asterisks. Parentheses are plain, not
+    ``\left(…\right)``, so the terminal's reading of prose shows them as such.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> math_prose(x**2 + y**2), math_prose((x - 1)**2)
+    ('$x^{2} + y^{2}$', '$(x - 1)^{2}$')
+    """
+    latex = book_latex(expr)
+    for sized, plain in ((r" \right)", ")"), (r"\right)", ")"), (r"\left(", "(")):
+        latex = latex.replace(sized, plain)
+    return f"${latex}$"
+
+
+def prose_number(value: float, digits: int = 3) -> str:
+    r"""A float for prose: ``0.00893`` as it is, ``1e-10`` as ``$1 \cdot 10^{-10}$``.
+
+    >>> prose_number(0.008931), prose_number(1e-10), prose_number(2.1e7)
+    ('0.00893', '$1 \\cdot 10^{-10}$', '$2.1 \\cdot 10^{7}$')
+    """
+    text = f"{value:.{digits}g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"${mantissa} \\cdot 10^{{{int(exponent)}}}$"
+
+
+def shown_vector(items: Sequence) -> sp.Expr:
+    """A point or gradient as shown: a tuple, or for one variable the single value (not ``(x,)``).
+
+    >>> import sympy as sp
+    >>> shown_vector([1, 2]), shown_vector([sp.Symbol("x")])
+    ((1, 2), x)
+    """
+    return sp.sympify(items[0]) if len(items) == 1 else sp.Tuple(*items)
+
+
+def shown_matrix(matrix: sp.Matrix) -> sp.Expr:
+    """A Hessian as shown: for one variable the single second derivative, not a 1×1 matrix.
+
+    >>> import sympy as sp
+    >>> shown_matrix(sp.Matrix([[6]])), shown_matrix(sp.eye(2)).shape
+    (6, (2, 2))
+    """
+    return matrix[0, 0] if matrix.shape == (1, 1) else matrix
 
 
 def exact_number(value: object, *, what: str = "number") -> sp.Expr:

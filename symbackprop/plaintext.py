@@ -19,7 +19,7 @@ from sympy.printing.str import StrPrinter
 
 from .latex import book_term_key, compact_indices, is_slope
 
-_GREEK = {"delta": "δ", "eta": "η", "sigma": "σ", "theta": "θ", "xi": "ξ"}
+_GREEK = {"delta": "δ", "eta": "η", "sigma": "σ", "theta": "θ", "xi": "ξ", "lambda": "λ"}
 
 
 def _name(name: str) -> str:

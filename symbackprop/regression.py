@@ -38,7 +38,7 @@ from .derivation import Derivation, Step
 from .derive import Partial
 from .descent import DescentPath, gradient_descent, positive_eta
 from .errors import DataError, ExpressionError
-from .multivariable import notation
+from .multivariable import notation, prose_number
 from .parsing import NUMBER, parse_number
 
 #: The gradient descent runs in floats: data beyond these sizes would make sums
@@ -295,8 +295,8 @@ def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_st
         ),
         Step(
             "Gradient descent, standardised",
-            f"on the raw data the Hessian of C_T has condition number {kappa:.3g}, so even the best "
-            f"fixed η would need about {raw_steps:.2g} steps; on u_k = (x_k − mean)/s the model "
+            f"on the raw data the Hessian of C_T has condition number {prose_number(kappa)}, so even the best "
+            f"fixed η would need about {prose_number(raw_steps, 2)} steps; on u_k = (x_k − mean)/s the model "
             f"y = a u + c has Hessian n·I, and η = {rate} converges when 0 < η < 2/n",
             [(xbar, fit.mean), (s, fit.spread), (u[k], (X[k] - xbar) / s),
              (sp.Tuple(A, C), sp.Tuple(*[sp.Float(v, 12) for v in fit.path.final]))],
@@ -306,7 +306,7 @@ def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_st
             "Back to p and q",
             "undo the standardisation, p = a/s and q = c − a·mean/s: the descent agrees with the exact solution",
             [(P, sp.Float(fit.p, 12), "≈"), (Q, sp.Float(fit.q, 12), "≈")],
-            note=f"|p_GD − p| = {error_p:.2g}, |q_GD − q| = {error_q:.2g}",
+            note=f"|p_GD − p| = {prose_number(error_p, 2)}, |q_GD − q| = {prose_number(error_q, 2)}",
         ),
     ]
     intro = "Chapter 2: regression analysis, section 2-12." + (f" Source: {source}." if source else "")

@@ -272,6 +272,11 @@ def test_eta_verdict_uses_the_exact_contraction_factor():
     assert eta_verdict(gradient_descent("x**2 + 10*y**2", [1, 1], "0.0995", 5)).startswith("too large")
 
 
+def test_a_short_run_is_judged_by_its_own_steps():
+    # f = x² with η = 1/4 halves x each step: from 1 to 1/2 to 1/4, f falls and the steps shrink.
+    assert gradient_descent("x**2", start=[1], eta="0.25", steps=2).status == "converging"
+
+
 def test_f_falling_at_a_constant_pace_is_not_converging():
     # f = x has ∇f = 1 everywhere: every step has the same length η and f falls for ever.
     run = gradient_descent("x", start=[1], eta="0.1", steps=1000)

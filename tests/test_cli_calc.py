@@ -137,6 +137,28 @@ def test_a_function_may_start_with_a_minus(capsys):
     assert "(-1, 2)" in output(capsys, ["calc", "approx", "-x*y", "--at", "-1,2"])
 
 
+def test_titles_show_the_function_as_math(capsys):
+    # Python's ** in a Markdown heading renders as bold; the function is typeset instead.
+    heading = output(capsys, ["calc", "gd", "--format", "markdown"]).splitlines()[0]
+    assert heading.startswith("# ") and "**" not in heading and "$x^{2} + y^{2}$" in heading
+    title = re.search(r"\\title\{(.*)\}", output(capsys, [*COMMANDS["lagrange"], "--format", "latex"])).group(1)
+    assert "**" not in title and "$x y$" in title
+
+
+def test_one_variable_is_shown_without_tuples(capsys):
+    # f = x²: ∂f/∂x = 2x vanishes at x = 0, and the Hessian is the number f'' = 2.
+    text = output(capsys, ["calc", "minimum", "x**2"])
+    assert "x = 0" in text and "H = 2" in text and "(x,)" not in text and "^T" not in text
+
+
+def test_text_leftovers(capsys):
+    assert "L(x, y, λ)" in output(capsys, COMMANDS["lagrange"])
+    assert "∇z·Δx" in output(capsys, COMMANDS["approx"])
+    # f(0) = (0 − 1000)² = 10⁶ is a whole number, printed with a digit after the point, not a dangling one.
+    text = output(capsys, ["calc", "gd", "(x-1000)**2", "--start", "0", "--eta", "0.25", "--steps", "1"])
+    assert "(0.0, 1000000.0)" in text and "1000000.)" not in text
+
+
 def test_module_entry_point():
     result = subprocess.run(
         [sys.executable, "-m", "symbackprop", "calc", "gd", "--eta", "1.1"], capture_output=True, text=True, timeout=120
