@@ -15,6 +15,7 @@ real, so that equations such as ∇f = 0 are solved over the real numbers.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import sympy as sp
 
 from .errors import ExpressionError, NotDifferentiableError
 from .latex import SYMBOL_LATEX, book_latex
-from .parsing import CONSTANTS, parse_expression
+from .parsing import CONSTANTS, FUNCTIONS, parse_expression
 
 #: Variable names a typed function may use unless the caller names others.
 DEFAULT_VARIABLES: tuple[str, ...] = ("x", "y", "z")
@@ -167,6 +168,7 @@ def parse_function(
     ...
     symbackprop.errors.ExpressionError: unknown variable 'k' in f = 'x + k'; the allowed variables are x, y, z (name others with --vars)
     """
+    _check_names(variables)
     symbols = {name: sp.Symbol(name, real=True) for name in variables}
     if isinstance(text, sp.Expr):
         expr = text.xreplace({s: sp.Symbol(s.name, real=True) for s in text.free_symbols})
@@ -192,6 +194,27 @@ def parse_function(
     if not used:
         raise ExpressionError(f"{what} = {text} uses no variable; write a function of {', '.join(variables)}")
     return MultivariableFunction(expr, used)
+
+
+def _check_names(variables: Sequence[str]) -> None:
+    """Refuse variable names that could never appear in f, or appear twice.
+
+    >>> _check_names(["x", "1x"])
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ExpressionError: variable name '1x' is not a name: use letters, digits and _, starting with a letter (--vars)
+    """
+    seen = set()
+    for name in variables:
+        if not name.isidentifier() or name.startswith("_") or keyword.iskeyword(name):
+            raise ExpressionError(
+                f"variable name {name!r} is not a name: use letters, digits and _, starting with a letter (--vars)"
+            )
+        if name in FUNCTIONS or name in CONSTANTS:
+            raise ExpressionError(f"variable name {name!r} is taken by a function or constant; choose another (--vars)")
+        if name in seen:
+            raise ExpressionError(f"variable {name!r} is named twice; name each variable once (--vars)")
+        seen.add(name)
 
 
 def require_smooth(f: MultivariableFunction, *, what: str = "f") -> None:

@@ -97,6 +97,10 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc", "gd", "x**2+y**2", "--start", "1e400,2"], "out of the range of floats"),
         (["calc", "minimum", "x**2 + 1e99999*y**2"], "exponent of '1e99999' is too large"),
         (["calc", "minimum", "os.path"], "an attribute (a.b) is not allowed"),
+        (["calc", "minimum", "x**2", "--vars", "1x"], "'1x' is not a name"),
+        (["calc", "minimum", "x**2", "--vars", "x,x"], "'x' is named twice"),
+        (["calc", "minimum", "x**2", "--vars", "x,exp"], "'exp' is taken"),
+        (["calc", "minimum", "x**2", "--out", "/no/such/dir/f.md"], "cannot use /no/such/dir/f.md"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):
@@ -157,6 +161,14 @@ def test_text_leftovers(capsys):
     # f(0) = (0 − 1000)² = 10⁶ is a whole number, printed with a digit after the point, not a dangling one.
     text = output(capsys, ["calc", "gd", "(x-1000)**2", "--start", "0", "--eta", "0.25", "--steps", "1"])
     assert "(0.0, 1000000.0)" in text and "1000000.)" not in text
+
+
+def test_out_writes_a_file(capsys, tmp_path):
+    target = tmp_path / "minimum.md"
+    assert main([*COMMANDS["minimum"], "--format", "markdown", "--out", str(target)]) == 0
+    assert capsys.readouterr().out == ""
+    # The minimum of (x−1)² + 2(y+1)² + xy is at (12/7, −10/7).
+    assert target.read_text(encoding="utf-8").startswith("# ") and "\\frac{12}{7}" in target.read_text(encoding="utf-8")
 
 
 def test_module_entry_point():

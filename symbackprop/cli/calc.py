@@ -66,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--vars", default=",".join(DEFAULT_VARIABLES),
             help=f"the variable names the function may use (default {','.join(DEFAULT_VARIABLES)})",
         )
-        p.set_defaults(run=lambda args: _show(run(args), args.format))
+        p.add_argument("--out", help="write to this file instead of standard output")
+        p.set_defaults(run=lambda args: _show(run(args), args.format, args.out))
         return p
 
     p = topic("minimum", "solve ∂f/∂x = ∂f/∂y = … = 0 exactly and classify by the Hessian", _minimum)
@@ -144,11 +145,16 @@ def _regression(args) -> Derivation:
     return regression.regression(x, y, eta=args.eta, source=source).derivation
 
 
-def _show(derivation: Derivation, form: str) -> int:
-    if form == "latex":
-        print(derivation.latex_document(), end="")
-    elif form == "markdown":
-        print(derivation.markdown())
-    else:
+def _show(derivation: Derivation, form: str, out: str | None = None) -> int:
+    if form == "text" and out is None:
         Console().print(derivation.text(), markup=False, highlight=False, soft_wrap=True)
+        return 0
+    text = {"text": derivation.text, "markdown": derivation.markdown, "latex": derivation.latex_document}[form]()
+    text = text if text.endswith("\n") else text + "\n"
+    if out is None:
+        print(text, end="")
+    else:
+        # An unwritable path raises OSError, which the command line reports in one line.
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
     return 0
