@@ -131,12 +131,25 @@ class winner(sp.Function):
     _pythoncode = _mpmathcode
 
     def _latex(self, printer) -> str:
-        m = int(self.args[0])
-        xs = self.args[1:]
-        return r"\left[%s = \max\left(%s\right)\right]" % (
-            printer._print(xs[m - 1]),
-            ", ".join(printer._print(x) for x in xs),
+        # Not [x_m = max(…)]: that bracket is 1 for every tied input.
+        return r"\left[\operatorname{winner}\left(%s\right) = %s\right]" % (
+            ", ".join(printer._print(x) for x in self.args[1:]),
+            printer._print(self.args[0]),
         )
+
+    def definition(self) -> sp.Piecewise:
+        """The first maximal input's position, as cases: the tie rule written out.
+
+        >>> x = sp.symbols("x1:4")
+        >>> winner(1, *x).definition().subs({x[0]: 2, x[1]: 2, x[2]: 1})
+        1
+        """
+        xs = self.args[1:]
+        cases = []
+        for m, x in enumerate(xs, start=1):
+            beats = [x > y for y in xs[: m - 1]] + [x >= y for y in xs[m:]]
+            cases.append((m, sp.And(*beats) if m < len(xs) else True))
+        return sp.Piecewise(*cases)
 
 
 class PoolMax(sp.Max):
@@ -605,7 +618,9 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
     delta_map = sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Symbol("delta" + conv.z[0][i][j].name[1:]))
     correlation = Correlation(sp.ImmutableMatrix(model.image), delta_map)
     gradient = sp.ImmutableMatrix(fh, fw, lambda u, v: route.gradients[conv.w[0][u][v]])
-    partials = sp.ImmutableMatrix(fh, fw, lambda u, v: Partial(C, conv.w[0][u][v]))
+    # The gradient matrix by its name: a matrix of fractions would crowd its rows.
+    filter_matrix = sp.Symbol("W^F1")
+    SYMBOL_LATEX[filter_matrix.name] = r"W^{F_{1}}"
     is_correlation = all(_same(a, b) for a, b in zip(correlation.doit(), gradient))
     last = conv.w[0][fh - 1][fw - 1]
 
@@ -622,9 +637,11 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
         Step("Output layer", "every output unit is connected to every pooled value",
              [(out.z[0], model.definitions[out.z[0]]), (out.a[0], model.definitions[out.a[0]])]),
         Step("Cost", "the squared error of one image", [(C, model.cost_expression)]),
-        Step("Derivative of Max", "the indicator of the block's winner: 1 for the largest input, 0 for "
-             "the others; at a tie the first in row-major order wins, so the indicators sum to 1",
-             [(Partial(zP, x), pool.equations[zP].diff(x)) for x in block]),
+        Step("Derivative of Max", "the indicator of the block's winner, the position of its first largest "
+             "input in row-major order: beaten strictly by no earlier input and by no later one, so at a "
+             "tie exactly one input gets 1 and the indicators sum to 1",
+             [(sp.Function("winner")(*block), winner(1, *block).definition()),
+              *((Partial(zP, x), pool.equations[zP].diff(x)) for x in block)]),
         Step("Output unit error", "the unit error of an output unit, derived by the engine from the "
              "local equations",
              [(dO, route.deltas[dO])], note=matches(route.deltas[dO], book_d[dO], "unit error")),
@@ -636,9 +653,10 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
              [(Partial(C, w11), route.gradients[w11]), (Partial(C, b1), route.gradients[b1])],
              note=matches(route.gradients[w11], book_g[w11], "gradient")),
         Step("The filter gradient is a correlation",
-             "of the input image with the map of unit errors: the same sliding sum as the forward pass, "
-             "with the δ map in place of the filter",
-             [(partials, correlation), (Partial(C, last), correlation.doit()[fh - 1, fw - 1])],
+             f"of the input image with the map of unit errors ($\\partial C/\\partial W^{{F_1}}$ is the "
+             f"{fh}×{fw} matrix of the $\\partial C/\\partial w^{{F_1}}_{{uv}}$): the same sliding sum as the "
+             "forward pass, with the δ map in place of the filter",
+             [(Partial(C, filter_matrix), correlation), (Partial(C, last), correlation.doit()[fh - 1, fw - 1])],
              note="Every entry of the correlation is the engine's gradient: "
              f"{'yes' if is_correlation else 'NO'}, for all {fh * fw} weights of filter 1."),
         Step("Output weight gradients", "an output weight multiplies one pooled value",

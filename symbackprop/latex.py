@@ -167,34 +167,54 @@ def book_latex(expr: sp.Basic, **settings) -> str:
 
 _TOKEN = re.compile(r"\\(?:left|right)(?:\\[A-Za-z]+|\\.|.)|\\(?:begin|end)\{[^}]*\}|\\[A-Za-z]+|\\.|\s+|.")
 #: Tokens after which a line may not end, and those before which it may not begin.
-_NO_BREAK_AFTER = {"+", "-", "=", "&", "(", "[", ",", r"\cdot", r"\odot", r"\times", r"\approx", r"\le", r"\ge"}
-_OPERATORS = {"+", "-", "=", r"\cdot", r"\odot", r"\times", r"\approx", r"\le", r"\ge", r"\ne"}
+#: Binary operators: a line may end before one (not after it).
+_OPERATORS = {"+", "-", r"\cdot", r"\odot", r"\times", r"\star", r"\circ", r"\otimes", r"\pm", r"\mp"}
+#: Relations: a formula is not cut on either side of one (``[x = y]`` stays whole).
+_RELATIONS = {"=", "<", ">", r"\approx", r"\le", r"\ge", r"\ne", r"\leq", r"\geq", r"\neq", r"\to", r"\in"}
+_NO_BREAK_AFTER = _OPERATORS | _RELATIONS | {"&", "(", "[", ","}
 _BIG_OPERATORS = {r"\sum", r"\prod", r"\int", r"\lim"}
 #: Markup that takes no room on the line.
-_INVISIBLE = {"{", "}", "^", "_", r"\frac", r"\operatorname", r"\mathrm", r"\text"}
+_INVISIBLE = {"{", "}", "^", "_", "&", r"\frac", r"\operatorname", r"\mathrm", r"\text"}
 
 
 def _width(token: str) -> int:
-    if token.isspace() or token in _INVISIBLE:
+    if token.isspace() or token in _INVISIBLE or token.startswith((r"\begin", r"\end", r"\left.", r"\right.")):
         return 0
     return 1 if token.startswith("\\") else len(token)
 
 
 def printed_width(tex: str) -> int:
-    """Roughly how many symbols ``tex`` prints on one line (markup and a
-    fraction's stacking not counted away: an upper bound).
+    """Roughly how many symbols ``tex`` prints on one line (a fraction's
+    stacking not counted away: an upper bound; a matrix by its first row).
 
     >>> printed_width(r"w^{2}_{11} \\left(1 - a\\right)")
     9
+    >>> printed_width(r"\\begin{matrix}x & y\\\\z & t\\end{matrix}")
+    2
     """
-    return sum(_width(token) for token in _TOKEN.findall(tex))
+    return sum(_widths(_TOKEN.findall(tex)))
+
+
+def _widths(tokens: list[str]) -> list[int]:
+    # Within an environment only its first row counts: the rows stack.
+    widths, environments, later_row = [], 0, False
+    for token in tokens:
+        if token.startswith(r"\begin"):
+            environments += 1
+        elif token.startswith(r"\end"):
+            environments -= 1
+            later_row = later_row and environments > 0
+        elif token == "\\\\" and environments:
+            later_row = True
+        widths.append(0 if later_row else _width(token))
+    return widths
 
 
 def break_latex(tex: str, width: int) -> list[str]:
     """``tex`` cut into lines of at most about ``width`` printed symbols, for
     the rows of an ``align*``.
 
-    A line ends before a ``+``, ``−`` or relation, or else between two factors
+    A line ends before a ``+``, ``−`` or other binary operator, or else between two factors
     (the next line then starts with ``\\cdot``), never inside braces or an
     environment and never between a big operator and its summand. A cut
     inside ``\\left( … \\right)`` closes the open delimiters with
@@ -209,6 +229,7 @@ def break_latex(tex: str, width: int) -> list[str]:
     ['\\\\frac{x + y}{2}']
     """
     tokens = _TOKEN.findall(tex)
+    widths = _widths(tokens)
     # Where a line may end: (token index, delimiters open there, a product break, printed width so far).
     breaks, opened, braces, environments, printed = [], [], 0, 0, 0
     blocked: set[int] = set()
@@ -216,7 +237,7 @@ def break_latex(tex: str, width: int) -> list[str]:
     for n, token in enumerate(tokens):
         if token.isspace() and braces == 0 and environments == 0 and previous not in _NO_BREAK_AFTER:
             following = next((t for t in tokens[n + 1:] if not t.isspace()), None)
-            if following is not None and not following.startswith((r"\right", "}", "&")):
+            if following is not None and following not in _RELATIONS and not following.startswith((r"\right", "}", "&")):
                 product = following not in _OPERATORS
                 if not (product and len(opened) in blocked):
                     breaks.append((n, list(opened), product, printed))
@@ -238,7 +259,7 @@ def break_latex(tex: str, width: int) -> list[str]:
                 blocked.add(len(opened))
             elif token in ("+", "-"):
                 blocked.discard(len(opened))
-        printed += _width(token)
+        printed += widths[n]
         if not token.isspace():
             previous = token
     chosen, start = [], 0

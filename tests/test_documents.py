@@ -3,6 +3,8 @@ files are current, and bad input gets one clear line."""
 
 from __future__ import annotations
 
+import itertools
+import re
 import subprocess
 import sys
 import types
@@ -286,3 +288,32 @@ def test_derive_in_a_terminal_shows_one_panel_per_step(monkeypatch, capsys):
     assert main(["derive", "--layers", "1,1"]) == 0
     out = capsys.readouterr().out
     assert out.count("╭─ Step ") == len(network_derivation(Network([1, 1])).steps)
+
+
+def test_cnn_document_writes_the_pooling_derivative_with_the_tie_rule():
+    from symbackprop.cnn import ConvolutionalNetwork, documents, winner
+
+    doc = documents()["cnn"]
+    max_step = step(doc, "Derivative of Max")
+    (name, cases), *derivatives = max_step.equations
+    block = name.args
+    pool = ConvolutionalNetwork().pooling
+    assert derivatives == [(Partial(lhs.numerator, x), pool.equations[lhs.numerator].diff(x))
+                           for (lhs, _), x in zip(derivatives, block)]
+    # Every pattern of ties: the cases name the one input whose indicator is 1.
+    for values in itertools.product((0, 1), repeat=len(block)):
+        at = dict(zip(block, values))
+        ones = [m for m in range(1, len(block) + 1) if winner(m, *values) == 1]
+        assert ones == [cases.subs(at)]
+    # The bracket is not [x_m = max(…)], which holds for every tied input.
+    assert not any(r"= \max" in f for f in max_step.formulas())
+
+
+def test_cnn_filter_gradient_is_named_not_a_matrix_of_fractions():
+    from symbackprop.cnn import documents
+
+    doc = documents()["cnn"]
+    (lhs, _), _ = step(doc, "The filter gradient").equations
+    assert isinstance(lhs, Partial) and lhs.denominator.is_Symbol
+    # Fractions in the cells of a matrix crowd its rows.
+    assert not re.search(r"\\begin\{matrix\}[^}]*\\frac", doc.latex())
