@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from symbackprop.arrays import ArrayModel, derive_arrays, verify_arrays
 from symbackprop.compile import ScalarModel
-from symbackprop.errors import NotDifferentiableError
+from symbackprop.errors import NetworkSpecError, NotDifferentiableError
 from symbackprop.train import initial_params
 
 
@@ -181,3 +181,15 @@ def test_compiled_function_keeps_its_equations():
     assert "delta2 @ a1.T" in source
     latex = model.derivation.latex()
     assert any(r"\delta^{2}" in line and r"\odot" in line for line in latex)
+
+
+@pytest.mark.parametrize("output", ["tanh", "identity", "relu"])
+def test_cross_entropy_needs_outputs_in_zero_one(output):
+    # tanh(−1) < 0: log a^L is the log of a negative number, so C would be
+    # NaN at any learning rate; the model is refused up front instead.
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(np.log(np.tanh(-1.0)))
+    with pytest.raises(NetworkSpecError, match=rf"output activation {output} can leave \(0, 1\).*sigmoid"):
+        ArrayModel([2, 2, 1], ["sigmoid", output], "cross-entropy")
+    # only the output layer's values go into the logs
+    ArrayModel([2, 2, 1], [output, "sigmoid"], "cross-entropy")
