@@ -173,13 +173,9 @@ def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, 
     >>> all((p[k] == q[k]).all() for k in p)
     True
     """
-    path = Path(path)
+    path = check_save_path(path)
     params = check_params(model, params)
     suffix = path.suffix.lower()
-    if suffix not in (".npz", ".json"):
-        raise ParameterFileError(f"{path}: parameter files end in .npz or .json")
-    if not path.parent.is_dir():
-        raise ParameterFileError(f"{path}: the folder {path.parent} does not exist")
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -193,6 +189,26 @@ def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, 
     except BaseException:
         os.unlink(temporary)
         raise
+    return path
+
+
+def check_save_path(path: str | os.PathLike) -> Path:
+    """``path`` if parameters can be saved there: a ``.npz`` or ``.json`` name
+    in an existing folder, not itself a folder. Checked before training too,
+    so a long run is not lost to a typo.
+
+    >>> check_save_path("trained.txt")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ParameterFileError: trained.txt: parameter files end in .npz or .json
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".npz", ".json"):
+        raise ParameterFileError(f"{path}: parameter files end in .npz or .json")
+    if not path.parent.is_dir():
+        raise ParameterFileError(f"{path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise ParameterFileError(f"{path}: is a folder; give a file name such as {path / 'params.npz'}")
     return path
 
 

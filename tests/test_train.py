@@ -360,6 +360,19 @@ def test_bad_input_overwrites_nothing(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "keep.npz"]
 
 
+def test_a_folder_as_save_target_fails_before_training(tmp_path, capsys):
+    folder = tmp_path / "out.npz"
+    folder.mkdir()
+    assert main(["train", "digits01", "--save", str(folder)]) == 2
+    out, err = capsys.readouterr()
+    assert f"{folder}: is a folder" in err and err.count("\n") == 1
+    assert "C_T" not in out  # no training ran
+    model = ArrayModel([12, 3, 2])
+    with pytest.raises(ParameterFileError, match="is a folder"):
+        save_params(folder, model, load_params(BOOK_INIT, model))
+    assert list(tmp_path.iterdir()) == [folder] and not any(folder.iterdir())
+
+
 @pytest.mark.parametrize(
     "document,fragment",
     [

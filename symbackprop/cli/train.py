@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -11,7 +10,17 @@ from rich.table import Table
 
 from ..datasets import DATASETS, Dataset, DatasetSpec, data_path, dataset_spec
 from ..errors import ParameterFileError
-from ..train import TrainingResult, accuracy, check_settings, describe, load_params, predicted_classes, train
+from ..train import (
+    TrainingResult,
+    accuracy,
+    check_save_path,
+    check_settings,
+    describe,
+    load_params,
+    predicted_classes,
+    save_params,
+    train,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,20 +76,9 @@ def run(args: argparse.Namespace) -> int:
     console.print(cost_table(result, every=1 if args.history else None))
     report(console, model, result.params, data, result)
     if args.save is not None:
-        from ..train import save_params
-
         path = save_params(args.save, model, result.params)
         console.print(f"parameters saved to {path}")
     return 0
-
-
-def check_save_path(path: str) -> None:
-    """Refuse, before any training, a place the parameters cannot be saved."""
-    target = Path(path)
-    if target.suffix.lower() not in (".npz", ".json"):
-        raise ParameterFileError(f"{path}: parameter files end in .npz or .json")
-    if not target.parent.is_dir():
-        raise ParameterFileError(f"{path}: the folder {target.parent} does not exist")
 
 
 def initial_from(init: str | None, spec: DatasetSpec, model):
