@@ -199,7 +199,7 @@ class Activation:
         >>> get_activation("step").require_trainable()
         Traceback (most recent call last):
         ...
-        symbackprop.errors.NotDifferentiableError: the unit step u(z) cannot be trained by gradients: its derivative is Dirac's delta, 0 for every z != 0 and undefined at 0, so every gradient through it is 0 and gradient descent never moves; use sigmoid (its smooth version) instead
+        symbackprop.errors.NotDifferentiableError: the unit step u(z) cannot be trained by gradients: its derivative is Dirac's delta, 0 for every z ≠ 0 and undefined at 0, so every gradient through it is 0 and gradient descent never moves; use sigmoid (its smooth version) instead
         """
         if self.not_trainable_because:
             raise NotDifferentiableError(self.not_trainable_because)
@@ -207,7 +207,7 @@ class Activation:
 
 _STEP_WHY = (
     "the unit step u(z) cannot be trained by gradients: its derivative is Dirac's "
-    "delta, 0 for every z != 0 and undefined at 0, so every gradient through it is 0 "
+    "delta, 0 for every z ≠ 0 and undefined at 0, so every gradient through it is 0 "
     "and gradient descent never moves; use sigmoid (its smooth version) instead"
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -402,3 +403,10 @@ def test_documents_cover_every_topic():
         "why-minus-gradient", "gradient-descent", "regression",
     }
     assert all(isinstance(d, Derivation) and d.steps for d in docs.values())
+
+
+def test_typeset_documents_hold_no_python_operators():
+    # LaTeX has no ** or != : in a .tex document they are Python source leaking into the prose.
+    for document in (Path(__file__).resolve().parents[1] / "derivations").glob("*.tex"):
+        text = document.read_text(encoding="utf-8")
+        assert "**" not in text and "!=" not in text, document.name
