@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -138,10 +139,12 @@ def check_params(model: Trainable, params: Mapping[str, object], where: str = "p
             )
         if name in found:
             raise ParameterFileError(f"{where}: {name!r} is given twice (as {key!r} too)")
-        try:
-            array = np.array(value, dtype=float)
-        except (TypeError, ValueError):
-            raise ParameterFileError(f"{where}: {key!r} is not an array of numbers") from None
+        array = _real_array(value)
+        if array is None:
+            raise ParameterFileError(
+                f"{where}: {key!r} is not an array of real numbers (a list of numbers, or a list of "
+                "such lists, without strings, true/false or complex values)"
+            )
         if array.shape != tuple(shapes[name]):
             raise ParameterFileError(
                 f"{where}: {key!r} has shape {array.shape}, but the {describe(model)} network "
@@ -158,6 +161,27 @@ def check_params(model: Trainable, params: Mapping[str, object], where: str = "p
             f"(parameter names: {known})"
         )
     return {name: found[name] for name in shapes}
+
+
+def _real_array(value: object) -> np.ndarray | None:
+    """``value`` as a float array if it holds real numbers only, else None.
+
+    ``np.array(..., dtype=float)`` alone would turn ``"1.5"`` and ``True``
+    into numbers and drop imaginary parts."""
+    pending = [value]
+    while pending:  # a loop, not recursion: JSON can nest deeper than the stack
+        item = pending.pop()
+        if isinstance(item, np.ndarray):
+            if item.dtype.kind not in "iuf":
+                return None
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, bool) or not isinstance(item, numbers.Real):
+            return None
+    try:
+        return np.array(value, dtype=float)
+    except ValueError:  # ragged: rows of different lengths
+        return None
 
 
 def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, np.ndarray]) -> Path:
@@ -286,7 +310,11 @@ def load_params(path: str | os.PathLike, model: Trainable) -> Params:
     ...
     symbackprop.errors.ParameterFileError: ...book_nn_4_4_init.json: 'hidden_W' has shape (3, 12), but the 12-4-2 network needs (4, 12)
     """
-    arrays, _ = read_param_file(path)
+    arrays, other = read_param_file(path)
+    # A parameter's name with a value that is no list (a number, a string) is
+    # a broken parameter, not a note like "eta".
+    names = set(model.parameter_shapes) | set(getattr(model, "file_aliases", {}) or {})
+    arrays.update({key: value for key, value in other.items() if key in names})
     return check_params(model, arrays, where=str(path))
 
 

@@ -33,6 +33,8 @@ from symbackprop.train import (
 )
 
 BOOK_INIT = data_path("book_nn_4_4_init.json")
+#: A 12-3-2 parameter file's arrays, each of the right shape.
+VALID = {"W2": [[1.0] * 12] * 3, "b2": [0.0] * 3, "W3": [[1.0] * 3] * 2, "b3": [0.0] * 2}
 
 
 def sigmoid(z):
@@ -140,7 +142,15 @@ def test_deeper_networks_use_numbered_hidden_layers(tmp_path):
         (json.dumps({"W2": [[1.0] * 12] * 3, "b2": [0.0] * 3, "W3": [[1.0] * 3] * 2, "b3": [0.0] * 2,
                      "W4": [[1.0] * 2]}).encode(), "'W4' is not a parameter of the 12-3-2 network"),
         (json.dumps({"W2": [[1.0] * 12] * 3, "b2": [0.0, 0.0, "x"], "W3": [[1.0] * 3] * 2,
-                     "b3": [0, 0]}).encode(), "not an array of numbers"),
+                     "b3": [0, 0]}).encode(), "'b2' is not an array of real numbers"),
+        # a number where an array belongs is a broken parameter, not "missing"
+        (json.dumps({**VALID, "W3": 1.0}).encode(), "'W3' has shape (), but the 12-3-2 network needs (2, 3)"),
+        (json.dumps({**VALID, "W2": "x"}).encode(), "'W2' is not an array of real numbers"),
+        (json.dumps({"hidden_W": VALID["W2"], "hidden_b": VALID["b2"], "output_W": VALID["W3"],
+                     "output_b": None}).encode(), "'output_b' is not an array of real numbers"),
+        # strings, true/false are not numbers, however numpy would convert them
+        (json.dumps({**VALID, "b3": ["1.5", 0]}).encode(), "'b3' is not an array of real numbers"),
+        (json.dumps({**VALID, "b3": [True, 0.0]}).encode(), "'b3' is not an array of real numbers"),
     ],
 )
 def test_bad_parameter_files(tmp_path, content, fragment):
@@ -166,6 +176,13 @@ def test_bad_npz_and_missing_files(tmp_path):
         load_params(tmp_path / "obj.npz", model)
     with pytest.raises(ParameterFileError, match=r"\.npz or \.json"):
         save_params(tmp_path / "p.pkl", model, load_params(BOOK_INIT, model))
+    # arrays of complex numbers or of booleans are not real numbers
+    np.savez(tmp_path / "complex.npz", **{**VALID, "b3": np.array([1 + 2j, 0])})
+    with pytest.raises(ParameterFileError, match="'b3' is not an array of real numbers"):
+        load_params(tmp_path / "complex.npz", model)
+    np.savez(tmp_path / "bool.npz", **{**VALID, "b3": np.array([True, False])})
+    with pytest.raises(ParameterFileError, match="'b3' is not an array of real numbers"):
+        load_params(tmp_path / "bool.npz", model)
 
 
 def test_damaged_npz_files_are_parameter_file_errors(tmp_path):
