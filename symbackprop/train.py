@@ -444,18 +444,27 @@ def check_settings(eta: float, epochs: int, batch_size: int | None, seed: int | 
     ...
     symbackprop.errors.DataError: the learning rate η must be a positive number (got 0.0); the book uses η = 0.2
     """
-    if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
+    if not (_is_real(eta) and math.isfinite(eta) and eta > 0):
         raise DataError(f"the learning rate η must be a positive number (got {eta}); the book uses η = 0.2")
-    if not isinstance(epochs, int) or epochs < 0:
+    if not _is_whole(epochs) or epochs < 0:
         raise DataError(f"the number of epochs must be a whole number ≥ 0 (got {epochs})")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+    if batch_size is not None and (not _is_whole(batch_size) or batch_size < 1):
         raise DataError(f"the batch size must be a whole number ≥ 1 (got {batch_size}); omit it for full batches")
     _check_seed(seed)
 
 
+def _is_real(value: object) -> bool:
+    # NumPy scalars count (np.float32(0.2)); True and False are no numbers here.
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _check_seed(seed: int | None) -> None:
     # NumPy's generators take only seeds ≥ 0 (None: fresh entropy).
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+    if seed is not None and (not _is_whole(seed) or seed < 0):
         raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
 
 

@@ -93,6 +93,17 @@ def test_one_iteration_is_the_book_update():
     assert result.history[1] == pytest.approx(hand_cost_and_gradient(result.params, data.X, data.T)[0], rel=1e-12)
 
 
+def test_numpy_numbers_are_accepted_as_settings():
+    # the same run with NumPy scalars and with Python numbers
+    model = ArrayModel([12, 3, 2])
+    data = load_digits01()
+    plain = train(model, data.X, data.T, eta=0.5, epochs=3, batch_size=16, seed=4)
+    numpy = train(model, data.X, data.T, eta=np.float64(0.5), epochs=np.int64(3), batch_size=np.int32(16),
+                  seed=np.int64(4))
+    assert numpy.history == plain.history
+    train(model, data.X, data.T, eta=np.float32(0.2), epochs=np.int64(1))
+
+
 def test_small_step_against_the_gradient_lowers_the_cost():
     data = load_digits01()
     model = ArrayModel([12, 3, 2])
@@ -240,6 +251,12 @@ def test_bad_data_raise_data_errors():
             train(model, data.X, data.T, eta=eta)
     with pytest.raises(DataError, match="batch size"):
         train(model, data.X, data.T, batch_size=0)
+    with pytest.raises(DataError, match="learning rate"):
+        train(model, data.X, data.T, eta=True)
+    with pytest.raises(DataError, match="epochs"):
+        train(model, data.X, data.T, epochs=True)
+    with pytest.raises(DataError, match="epochs"):
+        train(model, data.X, data.T, epochs=2.0)
     for seed in (-1, 1.5):
         with pytest.raises(DataError, match="seed"):
             train(model, data.X, data.T, seed=seed)
