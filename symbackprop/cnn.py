@@ -669,6 +669,7 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
         intro="The book's chapter 5. The unit errors are derived by the same engine as for the fully "
         "connected network, from the local equations of a convolution, a max-pooling and an output "
         "layer; `symbackprop verify --cnn --exact` proves that they give the direct derivative.",
+        book_order=True,
     )
 
 

@@ -21,6 +21,7 @@ from . import general
 from .derivation import Derivation, Step
 from .derive import (
     COST,
+    DIRECT_ROUTE_LIMIT,
     ChainRuleExpansion,
     DeltaRoute,
     ExpressionSize,
@@ -28,6 +29,7 @@ from .derive import (
     chain_rule_expansion,
     delta_route,
     direct_route,
+    estimate_direct_work,
     expression_size,
     local_derivative,
 )
@@ -331,8 +333,21 @@ def network_derivation(
     Traceback (most recent call last):
     ...
     symbackprop.errors.UnknownNameError: this 1-1 network has no quantity 'w^3_11'; weights are w^l_ji with l = 2..2, j a unit of layer l, i a unit of layer l-1 (e.g. w^2_11)
+    >>> network_derivation(Network([64, 32, 10]))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.SizeLimitError: this derivation writes out the direct route beside the δ route, and for the 64-32-10 network that would take about 1e+08 operations (limit 5e+05). Derive a smaller network (the δ rules are the same for every size: derivations/delta-recurrence.md), or force it with force=True (CLI: --force)
     """
     p = choose_parameter(model, parameter)
+    work = estimate_direct_work(model)
+    if work > DIRECT_ROUTE_LIMIT and not force:
+        # The generic message says "use the δ route"; here the δ route is half of what is asked for.
+        raise SizeLimitError(
+            f"this derivation writes out the direct route beside the δ route, and for the {model.describe()} "
+            f"network that would take about {work:.2g} operations (limit {DIRECT_ROUTE_LIMIT:.0e}). Derive a "
+            "smaller network (the δ rules are the same for every size: derivations/delta-recurrence.md), "
+            "or force it with force=True (CLI: --force)"
+        )
     route = delta_route(model)
     direct, _ = direct_steps(model, p, expand=expand, force=force)
     report = verify(model, exact=True, numeric=False, finite_differences=False, force=force)

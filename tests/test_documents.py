@@ -197,6 +197,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         (["derive", "--layers", "2,2,1", "--param", "a^2_1"], "not a parameter"),
         (["derive", "--layers", "3,3,3,3", "--expand"], "--force"),
         (["derive", "--format", "pdf"], "invalid choice"),
+        (["derive", "--layers", "64,32,10"], "Derive a smaller network"),
+        (["derive", "--format", "text", "--fragment"], "--fragment is for --format latex only"),
     ],
 )
 def test_derive_bad_input_is_one_line_and_exit_2(args, fragment):
@@ -317,3 +319,10 @@ def test_cnn_filter_gradient_is_named_not_a_matrix_of_fractions():
     assert isinstance(lhs, Partial) and lhs.denominator.is_Symbol
     # Fractions in the cells of a matrix crowd its rows.
     assert not re.search(r"\\begin\{matrix\}[^}]*\\frac", doc.latex())
+
+
+def test_cnn_cost_is_written_in_the_books_order():
+    from symbackprop.cnn import documents
+
+    cost = step(documents()["cnn"], "Cost").formulas(book_order=True)[0]
+    assert r"\left(t_{1} - a^{O}_{1}\right)^{2}" in cost and documents()["cnn"].book_order

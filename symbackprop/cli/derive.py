@@ -32,10 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--fragment", action="store_true",
                    help="with --format latex: only the body, to \\input into your own document (needs amsmath)")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fragment and args.format != "latex":
+        args.parser.error(f"--fragment is for --format latex only, not {args.format}")
     doc = network_derivation(network_from_args(args), args.param, expand=args.expand, force=args.force)
     if args.out is None and args.format == "text" and sys.stdout.isatty():
         console = Console()
