@@ -28,7 +28,7 @@ import sympy as sp
 
 from .activations import MPMATH_FUNCTIONS, NUMPY_FUNCTIONS
 from .derive import DeltaRoute, DirectRoute, delta_route
-from .errors import DataError, NotDifferentiableError
+from .errors import DataError, NotDifferentiableError, UnknownNameError
 from .network import LayeredModel
 from .stable import MPMATH_FUNCTIONS as STABLE_MPMATH
 from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
@@ -45,9 +45,10 @@ def _modules(backend: str, model: LayeredModel | None = None) -> list:
         own.update(act.numpy_functions if backend == "numpy" else act.mpmath_functions)
     if backend == "numpy":
         return [{**NUMPY_FUNCTIONS, **_NUMPY_EXTRA, **own}, "numpy"]
-    if backend == "mpmath":
-        return [{**MPMATH_FUNCTIONS, **_MPMATH_EXTRA, **own}, "mpmath"]
-    raise ValueError(f"unknown backend {backend!r}; use numpy or mpmath")
+    return [{**MPMATH_FUNCTIONS, **_MPMATH_EXTRA, **own}, "mpmath"]
+
+
+BACKENDS = ("numpy", "symengine", "mpmath")
 
 
 def _sigmoid_outputs(model: LayeredModel) -> dict[sp.Symbol, sp.Expr]:
@@ -138,7 +139,13 @@ def compile_scalar(
     >>> f = compile_scalar(net, direct_route(net))
     >>> f.route
     'direct'
+    >>> compile_scalar(net, backend="llvm")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.UnknownNameError: unknown backend 'llvm'; use numpy, symengine or mpmath
     """
+    if backend not in BACKENDS:
+        raise UnknownNameError(f"unknown backend {backend!r}; use {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}")
     if backend in ("numpy", "symengine"):
         for layer in model.layers:
             if layer.activation.not_trainable_because:

@@ -11,7 +11,7 @@ import sympy as sp
 
 from symbackprop import Network, compile_scalar, delta_route, direct_route
 from symbackprop.compile import ScalarModel
-from symbackprop.errors import DataError, NetworkSpecError, NotDifferentiableError
+from symbackprop.errors import DataError, NetworkSpecError, NotDifferentiableError, UnknownNameError
 
 
 def _point(net: Network, batch: int, seed: int):
@@ -102,6 +102,8 @@ def test_bad_data_and_untrainable_activations():
         compile_scalar(Network([2, 1], activation="generic"))
     with pytest.raises(NotDifferentiableError):
         ScalarModel([2, 1], activation="step")
+    with pytest.raises(UnknownNameError, match="unknown backend 'llvm'"):
+        ScalarModel([2, 1], backend="llvm")
     # the cross-entropy's log a^L needs outputs in (0, 1); tanh gives (−1, 1)
     with pytest.raises(NetworkSpecError, match="output activation tanh can leave"):
         ScalarModel([2, 1], activation="tanh", cost="cross-entropy")
