@@ -75,7 +75,14 @@ class CompiledGradient:
 
     Calling it with parameter values, inputs ``x`` (batch × inputs) and
     targets ``t`` (batch × outputs) returns ``C_T = Σ_k C_k`` and the gradient
-    of ``C_T`` as a dict keyed by parameter symbol.
+    of ``C_T`` as a dict keyed by parameter symbol. For one identity unit,
+    ``C = (t − w x − b)²/2``, so at ``w = 2, b = 1, x = 1, t = 0`` the cost is
+    9/2 and ``∂C/∂w = ∂C/∂b = 3``:
+
+    >>> f = compile_scalar(Network([1, 1], activation="identity"))
+    >>> w, b = f.parameters
+    >>> f({w: 2.0, b: 1.0}, [[1.0]], [[0.0]])
+    (4.5, {w^2_11: 3.0, b^2_1: 3.0})
     """
 
     model: LayeredModel

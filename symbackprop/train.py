@@ -77,7 +77,25 @@ Params = dict[str, np.ndarray]
 
 @runtime_checkable
 class Trainable(Protocol):
-    """What the trainer needs from a model; see the module docstring."""
+    """What the trainer needs from a model; see the module docstring.
+
+    Any object with these attributes and methods is one, without inheriting;
+    a model of ``y = w x`` (no bias) with the squared cost:
+
+    >>> class Line:
+    ...     parameter_shapes = {"w": (1, 1)}
+    ...     input_shape, output_size = (1,), 1
+    ...     def predict(self, params, X):
+    ...         return X @ params["w"].T
+    ...     def cost_and_gradient(self, params, X, T):
+    ...         error = self.predict(params, X) - T
+    ...         return 0.5 * float((error ** 2).sum()), {"w": error.T @ X}
+    >>> isinstance(Line(), Trainable)
+    True
+    >>> result = train(Line(), [[1.0], [2.0]], [[3.0], [6.0]], eta=0.1, epochs=100)
+    >>> round(float(result.params["w"][0, 0]), 6)
+    3.0
+    """
 
     parameter_shapes: Mapping[str, tuple[int, ...]]
     input_shape: tuple[int, ...]
@@ -423,12 +441,18 @@ def total_cost(model: Trainable, params: Params, X, T) -> float:
 class TrainingResult:
     """Trained parameters and the cost history: ``history[0]`` is ``C_T`` at the
     initial parameters, ``history[e]`` after epoch ``e`` (with full batches an
-    epoch is one iteration of the book's spreadsheet)."""
+    epoch is one iteration of the book's spreadsheet); ``seconds`` is the
+    time the training took.
+
+    >>> from symbackprop.arrays import ArrayModel
+    >>> model = ArrayModel([1, 1], activation="identity")
+    >>> result = train(model, [[1.0]], [[2.0]], {"W2": np.zeros((1, 1)), "b2": np.zeros(1)}, eta=0.25, epochs=2)
+    >>> len(result.history), result.final_cost == result.history[2], sorted(result.params)
+    (3, True, ['W2', 'b2'])
+    """
 
     params: Params
     history: list[float] = field(default_factory=list)
-    eta: float = 0.0
-    batch_size: int | None = None
     seconds: float = 0.0
 
     @property
@@ -524,7 +548,7 @@ def train(
                 cost = model.cost_and_gradient(current, X, T)[0]
             _record(history, cost, epoch, eta)
             advance(history[-1])
-    return TrainingResult(current, history, eta, None if full else batch_size, time.perf_counter() - start)
+    return TrainingResult(current, history, time.perf_counter() - start)
 
 
 def _record(history: list[float], cost: float, epoch: int, eta: float) -> None:
