@@ -2,18 +2,24 @@
 
 Every data set the ``train`` and ``evaluate`` commands know is a
 :class:`DatasetSpec` in :data:`DATASETS`: how to load it, which model to
-build for it and how to train it by default. A new one (the chapter-5
-``cnn123``) is one call to :func:`register`::
+build for it and how to train it by default. A new one is one call to
+:func:`register`; the chapter-5 ``cnn123`` is registered like this (at the
+end of this module, with the two functions imported only when used)::
+
+    from symbackprop.cnn_arrays import book_digits, cnn_model
 
     register(DatasetSpec(
-        name="cnn123", summary="96 images of 1, 2, 3 in 6×6 pixels (chapter 5)",
-        load=load_cnn123, make_model=lambda path: BookCNN(), eta=0.2, epochs=50,
+        name="cnn123", summary="the book's 96 images of 1, 2 and 3 in 6×6 pixels; the chapter-5 CNN",
+        load=book_digits, make_model=cnn_model, eta=0.2, epochs=400,
         book_init="book_cnn_init.json",
     ))
 
 ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the ``--path``
 option) and returns any :class:`~symbackprop.train.Trainable`.
 
+>>> spec = dataset_spec("cnn123")
+>>> spec.eta, spec.epochs, spec.book_init
+(0.2, 400, 'book_cnn_init.json')
 >>> data = load_dataset("digits01")
 >>> data.X.shape, data.T.shape, data.labels[:3].tolist(), data.classes
 ((64, 12), (64, 2), [0, 0, 0], (0, 1))
