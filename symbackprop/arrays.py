@@ -460,10 +460,7 @@ class ArrayModel:
         self, sizes_or_network, activation="sigmoid", cost="squared", init: str = "book", reuse: bool = True
     ) -> None:
         self.init = check_init(init)
-        self.network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
-            list(sizes_or_network), activation=activation, cost=cost
-        )
-        check_cost_fits_outputs(self.network)
+        self.network = numeric_network(sizes_or_network, activation, cost)
         start = time.perf_counter()
         key = _reuse_key(self.network) if reuse else None
         if key is None or key not in _COMPILED:
@@ -536,6 +533,20 @@ def dense_parameter_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
         shapes[f"W{l}"] = (sizes[l - 1], sizes[l - 2])
         shapes[f"b{l}"] = (sizes[l - 1],)
     return shapes
+
+
+def numeric_network(sizes_or_network, activation="sigmoid", cost="squared") -> Network:
+    """The network a numeric model computes: built from layer sizes (or given),
+    with a cost its output layer can take (:func:`check_cost_fits_outputs`).
+
+    >>> numeric_network([2, 1], cost="cross-entropy").describe()
+    '2-1'
+    """
+    network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
+        list(sizes_or_network), activation=activation, cost=cost
+    )
+    check_cost_fits_outputs(network)
+    return network
 
 
 def check_cost_fits_outputs(network: Network) -> None:

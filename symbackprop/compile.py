@@ -222,14 +222,10 @@ class ScalarModel:
     ) -> None:
         import time
 
-        from .arrays import book_file_aliases, check_cost_fits_outputs, check_init, dense_parameter_shapes
-        from .network import Network
+        from .arrays import book_file_aliases, check_init, dense_parameter_shapes, numeric_network
 
         self.init = check_init(init)
-        self.network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
-            list(sizes_or_network), activation=activation, cost=cost
-        )
-        check_cost_fits_outputs(self.network)
+        self.network = numeric_network(sizes_or_network, activation, cost)
         start = time.perf_counter()
         # cancelled: cross-entropy's δ^L = a − t instead of a 0/0 at saturation
         self.compiled = compile_scalar(self.network, delta_route(self.network).cancelled(), backend)
