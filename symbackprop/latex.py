@@ -42,6 +42,15 @@ class BookLatexPrinter(LatexPrinter):
             return sorted(expr.args, key=book_term_key)
         return super()._as_ordered_terms(expr, order=order)
 
+    def _print_Mul(self, expr):
+        if not self._settings["book_order"] or self.order in ("old", "none"):
+            return super()._print_Mul(expr)
+        factors = expr.as_ordered_factors()
+        ordered = book_factor_order(factors)
+        if ordered == factors:
+            return super()._print_Mul(expr)
+        return super()._print_Mul(KeptOrder(*ordered, evaluate=False))
+
     def _print_Symbol(self, expr, style="plain"):
         if expr.name in SYMBOL_LATEX:
             return SYMBOL_LATEX[expr.name]
@@ -141,6 +150,48 @@ def book_term_key(term: sp.Expr) -> tuple:
     kind = 0 if term.is_Number else (2 if term.is_Symbol else 1)
     quantities = sorted(_symbol_key(s) for s in term.free_symbols)
     return (term.could_extract_minus_sign(), kind, quantities, sp.default_sort_key(term))
+
+
+class KeptOrder(sp.Mul):
+    """A product that prints its factors in the order it was given.
+
+    >>> str(KeptOrder(sp.Symbol("w"), sp.Symbol("a"), evaluate=False))
+    'w*a'
+    """
+
+    def as_ordered_factors(self, order=None):
+        return list(self.args)
+
+
+def _kind(factor: sp.Basic) -> str:
+    if isinstance(factor, sp.Indexed):
+        return factor.base.label.name
+    return _symbol_key(factor)[0] if isinstance(factor, sp.Symbol) else ""
+
+
+def book_factor_order(factors: list) -> list:
+    """Factors of a product as the book writes them: a weight before the
+    activation or input it multiplies (``w^l_{ji} a^{l−1}_i``), and a function
+    value before a bracket that contains it (``σ(z)(1 − σ(z))``); otherwise as given.
+
+    >>> import sympy as sp
+    >>> z = sp.Symbol("z")
+    >>> book_factor_order([sp.Symbol("a^1_1"), sp.Symbol("w^2_11")])
+    [w^2_11, a^1_1]
+    >>> book_factor_order([1 - sp.tanh(z), sp.tanh(z)])
+    [tanh(z), 1 - tanh(z)]
+    """
+    def key(n_factor):
+        n, factor = n_factor
+        if isinstance(factor, sp.Add):
+            inside = [m for m, f in enumerate(factors) if f is not factor and factor.has(f)]
+            n = max([n, *(m + 0.5 for m in inside)])
+        if _kind(factor) == "w":
+            firsts = [m for m, f in enumerate(factors) if _kind(f) in ("a", "x")]
+            n = min([n, *firsts]) - 0.5
+        return n
+
+    return [f for _, f in sorted(enumerate(factors), key=key)]
 
 
 def compact_indices(indices) -> bool:

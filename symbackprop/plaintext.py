@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from .latex import book_term_key, compact_indices, is_slope
+from .latex import KeptOrder, book_factor_order, book_term_key, compact_indices, is_slope
 
 _GREEK = {"delta": "δ", "eta": "η", "sigma": "σ", "theta": "θ", "xi": "ξ", "lambda": "λ"}
 
@@ -40,6 +40,16 @@ class BookTextPrinter(StrPrinter):
         if self._settings["book_order"] and order is None and self.order is None:
             return sorted(expr.args, key=book_term_key)
         return super()._as_ordered_terms(expr, order=order)
+
+    def _print_Mul(self, expr):
+        # Factors in the book's order too (w a, σ(z)(1 − σ(z))), as in LaTeX.
+        if not self._settings["book_order"] or self.order in ("old", "none"):
+            return super()._print_Mul(expr)
+        factors = expr.as_ordered_factors()
+        ordered = book_factor_order(factors)
+        if ordered == factors:
+            return super()._print_Mul(expr)
+        return super()._print_Mul(KeptOrder(*ordered, evaluate=False))
 
     def _print_Symbol(self, expr):
         return _name(expr.name)

@@ -326,3 +326,12 @@ def test_cnn_cost_is_written_in_the_books_order():
 
     cost = step(documents()["cnn"], "Cost").formulas(book_order=True)[0]
     assert r"\left(t_{1} - a^{O}_{1}\right)^{2}" in cost and documents()["cnn"].book_order
+
+
+def test_products_are_written_in_the_books_order():
+    from symbackprop.topics import delta_recurrence
+
+    sigma_slope = r"\sigma'\left(z\right) = \sigma\left(z\right) \left(1 - \sigma\left(z\right)\right)"
+    assert sigma_slope in neuron_and_activations().formulas()
+    assert any(r"w^{l}_{ji} a^{l - 1}_{i} + b^{l}_{j}" in f for f in delta_recurrence().formulas())
+    assert "σ'(z) = σ(z)*(1 - σ(z))" in network_derivation(Network([2, 1])).text()
