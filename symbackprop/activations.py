@@ -161,8 +161,6 @@ class Activation:
 
     name: str
     function: Callable[[sp.Expr], sp.Expr]
-    latex_name: str
-    smooth: bool = True
     not_trainable_because: str | None = None
     #: How a custom activation's functions evaluate in NumPy and mpmath code.
     numpy_functions: Mapping[str, Callable] = field(default_factory=dict)
@@ -212,15 +210,13 @@ _STEP_WHY = (
 )
 
 BUILTIN: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", sigmoid, r"\sigma"),
-    "tanh": Activation("tanh", sp.tanh, r"\tanh"),
-    "softsign": Activation("softsign", softsign, r"\operatorname{softsign}"),
-    "relu": Activation("relu", relu, r"\operatorname{ReLU}", smooth=False),
-    "identity": Activation("identity", lambda z: z, r"\operatorname{id}"),
-    "step": Activation(
-        "step", sp.Heaviside, "u", smooth=False, not_trainable_because=_STEP_WHY
-    ),
-    "generic": Activation("generic", generic_a, "a"),
+    "sigmoid": Activation("sigmoid", sigmoid),
+    "tanh": Activation("tanh", sp.tanh),
+    "softsign": Activation("softsign", softsign),
+    "relu": Activation("relu", relu),
+    "identity": Activation("identity", lambda z: z),
+    "step": Activation("step", sp.Heaviside, not_trainable_because=_STEP_WHY),
+    "generic": Activation("generic", generic_a),
 }
 
 _ALIASES = {"logistic": "sigmoid", "linear": "identity", "heaviside": "step", "a": "generic"}
@@ -276,10 +272,7 @@ def custom_activation(text: str) -> Activation:
     f = _formula_function(f"f_{tag}", z, expr, "f", f_prime)
     numpy_impl = {cls.__name__: sp.lambdify(z, cls.formula, "numpy") for cls in (f, f_prime)}
     mpmath_impl = {cls.__name__: sp.lambdify(z, cls.formula, "mpmath") for cls in (f, f_prime)}
-    smooth = not expr.has(sp.Abs, sp.Max, sp.Min, sp.Heaviside)
-    return Activation(
-        text, f, "f", smooth=smooth, numpy_functions=numpy_impl, mpmath_functions=mpmath_impl
-    )
+    return Activation(text, f, numpy_functions=numpy_impl, mpmath_functions=mpmath_impl)
 
 
 def _formula_function(name: str, z: sp.Symbol, formula: sp.Expr, latex: str, derivative):

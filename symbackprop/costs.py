@@ -28,7 +28,6 @@ class Cost:
 
     name: str
     term: Callable[[sp.Expr, sp.Expr], sp.Expr]
-    latex_term: str
 
     def __call__(self, outputs: Sequence[sp.Expr], targets: Sequence[sp.Expr]) -> sp.Expr:
         """The cost of one example from the outputs ``a^L`` and targets ``t``.
@@ -51,12 +50,8 @@ def _cross_entropy(a: sp.Expr, t: sp.Expr) -> sp.Expr:
 
 
 BUILTIN: dict[str, Cost] = {
-    "squared": Cost("squared", _squared, r"\frac{1}{2}\left(t_j - a^{L}_{j}\right)^{2}"),
-    "cross-entropy": Cost(
-        "cross-entropy",
-        _cross_entropy,
-        r"-\left[t_j \log a^{L}_{j} + \left(1 - t_j\right)\log\left(1 - a^{L}_{j}\right)\right]",
-    ),
+    "squared": Cost("squared", _squared),
+    "cross-entropy": Cost("cross-entropy", _cross_entropy),
 }
 _ALIASES = {"mse": "squared", "squared-error": "squared", "crossentropy": "cross-entropy",
             "cross_entropy": "cross-entropy", "xent": "cross-entropy"}
@@ -101,7 +96,4 @@ def custom_cost(text: str) -> Cost:
     if a not in expr.free_symbols:
         raise ExpressionError(f"cost {text!r} does not depend on the output a")
     lam = sp.Lambda((a, t), expr)
-    from .latex import book_latex
-
-    shown = book_latex(expr.xreplace({a: sp.Symbol("a^L_j"), t: sp.Symbol("t_j")}))
-    return Cost(text, lambda out, target: lam(out, target), shown)
+    return Cost(text, lambda out, target: lam(out, target))

@@ -72,7 +72,7 @@ def _compile_and_train(console: Console) -> bool:
     params = load_params(data_path("book_nn_4_4_init.json"), array)
     c_scalar, g_scalar = scalar.cost_and_gradient(params, data.X, data.T)
     c_array, g_array = array.cost_and_gradient(params, data.X, data.T)
-    gap = max(float(abs(g_scalar[k] - g_array[k]).max()) for k in g_array)
+    gap = max([abs(c_scalar - c_array)] + [float(abs(g_scalar[k] - g_array[k]).max()) for k in g_array])
     console.print(
         f"[bold]Compiled to NumPy[/]: scalar path ({len(scalar.network.parameters)} expressions) in "
         f"{scalar.compile_seconds:.2f} s, array path (matrix products) in {array.compile_seconds:.2f} s; "
