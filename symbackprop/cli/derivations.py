@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
 from ..topics import write_documents
+from .options import console as make_console
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,5 +20,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     written = write_documents(args.out)
-    Console().print(f"wrote {len(written)} files to {args.out}")
+    make_console().print(f"wrote {len(written)} files to {args.out}")
     return 0

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
 from ..datasets import dataset_spec
 from ..train import load_params
+from .options import console as make_console
 from .train import add_dataset_argument, report
 
 
@@ -30,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
     data = spec.load()
     model = spec.make_model(args.path)
     params = load_params(args.params, model)
-    report(Console(), model, params, data)
+    report(make_console(), model, params, data)
     return 0

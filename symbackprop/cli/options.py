@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from rich.console import Console
 
 from ..errors import NetworkSpecError
 from ..network import Network
@@ -53,3 +56,13 @@ def network_from_args(args: argparse.Namespace) -> Network:
     activations = [a.strip() for a in args.activation.split(";")]
     activation = activations[0] if len(activations) == 1 else activations
     return Network(parse_layers(args.layers), activation=activation, cost=args.cost)
+
+
+def console() -> Console:
+    """The terminal output of every command. Piped into a file or another
+    program, lines are not wrapped at 80 columns (tables still fit 80).
+
+    >>> console().file is sys.stdout
+    True
+    """
+    return Console(soft_wrap=not sys.stdout.isatty())

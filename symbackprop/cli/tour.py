@@ -11,10 +11,11 @@ from ..derive import chain_rule_expansion, delta_route, direct_route
 from ..network import Network
 from ..plaintext import book_text
 from ..verify import verify
+from .options import console as make_console
 
 
 def run() -> int:
-    console = Console()
+    console = make_console()
     net = Network([12, 3, 2])
     console.print(Panel.fit(
         "The book's network: 4×3-pixel images of 0 and 1, 12 inputs, 3 hidden and 2 output "

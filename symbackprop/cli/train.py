@@ -21,6 +21,7 @@ from ..train import (
     save_params,
     train,
 )
+from .options import console as make_console
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +53,7 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     spec = dataset_spec(args.dataset)
     eta = spec.eta if args.eta is None else args.eta
     epochs = spec.epochs if args.epochs is None else args.epochs

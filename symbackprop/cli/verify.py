@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
 from ..verify import verify, verify_claim
 from .options import add_network_options, network_from_args
+from .options import console as make_console
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         net = cnn_from_spec(args.cnn, args.activation, args.cost)
     else:
         net = network_from_args(args)
-    console = Console()
+    console = make_console()
     if args.claim is not None:
         if args.param is None:
             raise UnknownNameError("--claim needs --param: which parameter's gradient is claimed")
