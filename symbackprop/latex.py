@@ -28,14 +28,11 @@ from sympy.printing.latex import LatexPrinter
 SYMBOL_LATEX: dict[str, str] = {}
 
 
-class BookLatexPrinter(LatexPrinter):
-    """SymPy's LaTeX printer, speaking the book's notation.
-
-    With ``book_order=True`` sums are written as the book writes them (see
-    :func:`book_term_key`) instead of in SymPy's canonical order.
-    """
-
-    _default_settings = {**LatexPrinter._default_settings, "book_order": False}
+class BookOrder:
+    """Printer mix-in: with the setting ``book_order=True``, sums and products
+    are written in the book's order (see :func:`book_term_key` and
+    :func:`book_factor_order`) instead of SymPy's canonical one. Shared by the
+    LaTeX and the plain-text printers, so both read alike."""
 
     def _as_ordered_terms(self, expr, order=None):
         if self._settings["book_order"] and order is None and self.order is None:
@@ -50,6 +47,16 @@ class BookLatexPrinter(LatexPrinter):
         if ordered == factors:
             return super()._print_Mul(expr)
         return super()._print_Mul(KeptOrder(*ordered, evaluate=False))
+
+
+class BookLatexPrinter(BookOrder, LatexPrinter):
+    """SymPy's LaTeX printer, speaking the book's notation.
+
+    With ``book_order=True`` sums and products are written as the book
+    writes them (:class:`BookOrder`).
+    """
+
+    _default_settings = {**LatexPrinter._default_settings, "book_order": False}
 
     def _print_Symbol(self, expr, style="plain"):
         if expr.name in SYMBOL_LATEX:

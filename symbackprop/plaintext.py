@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from .latex import KeptOrder, book_factor_order, book_term_key, compact_indices, is_slope
+from .latex import BookOrder, compact_indices, is_slope
 
 _GREEK = {"delta": "δ", "eta": "η", "sigma": "σ", "theta": "θ", "xi": "ξ", "lambda": "λ"}
 
@@ -29,27 +29,12 @@ def _name(name: str) -> str:
     return name
 
 
-class BookTextPrinter(StrPrinter):
+class BookTextPrinter(BookOrder, StrPrinter):
     """SymPy's ``str`` printer, speaking the book's notation in Unicode."""
 
     # Indexed and friends bring their own ``_sympystr``, which would win.
     printmethod = "_book_text"
     _default_settings = {**StrPrinter._default_settings, "book_order": False}
-
-    def _as_ordered_terms(self, expr, order=None):
-        if self._settings["book_order"] and order is None and self.order is None:
-            return sorted(expr.args, key=book_term_key)
-        return super()._as_ordered_terms(expr, order=order)
-
-    def _print_Mul(self, expr):
-        # Factors in the book's order too (w a, σ(z)(1 − σ(z))), as in LaTeX.
-        if not self._settings["book_order"] or self.order in ("old", "none"):
-            return super()._print_Mul(expr)
-        factors = expr.as_ordered_factors()
-        ordered = book_factor_order(factors)
-        if ordered == factors:
-            return super()._print_Mul(expr)
-        return super()._print_Mul(KeptOrder(*ordered, evaluate=False))
 
     def _print_Symbol(self, expr):
         return _name(expr.name)
