@@ -289,16 +289,68 @@ _TEXT_COMMANDS = {r"\delta": "δ", r"\partial": "∂", r"\sigma": "σ", r"\odot"
 
 def text_prose(text: str) -> str:
     """Prose for a terminal: inline math with its LaTeX commands turned into
-    Unicode and its braces dropped.
+    Unicode, fractions into ``/`` and braces dropped or made brackets.
 
     >>> text_prose(r"$\\delta^{l+1}_j$ and $\\sigma'$")
     "δ^(l+1)_j and σ'"
+    >>> text_prose(r"$z = \\frac{y}{1 + e^{- x}}$, $f = x^{2} + \\sin{\\left(y \\right)}$")
+    'z = y/(1 + e^(- x)), f = x^2 + sin(y)'
     """
-    def plain(match: re.Match) -> str:
-        math = match.group(1)
-        for command, letter in _TEXT_COMMANDS.items():
-            math = re.sub(re.escape(command) + r"(?![A-Za-z])(?: (?=\w))?", letter, math)
-        math = re.sub(r"\{([^{}]*)\}", lambda m: m.group(1) if m.group(1).isalnum() else f"({m.group(1)})", math)
-        return math.replace("\\", "")
+    return _MATH.sub(lambda match: _plain_math(match.group(1)), text)
 
-    return _MATH.sub(plain, text)
+
+def _plain_math(math: str) -> str:
+    out, _ = _plain_group(math, 0)
+    return out
+
+
+def _plain_group(math: str, i: int) -> tuple[str, int]:
+    """Read LaTeX from ``i`` up to the matching ``}`` (or the end) as plain text."""
+    out: list[str] = []
+    while i < len(math):
+        c = math[i]
+        if c == "}":
+            return "".join(out), i + 1
+        if c == "{":
+            inner, i = _plain_group(math, i + 1)
+            out.append(_bracketed(inner))
+            continue
+        if c == "\\":
+            match = re.match(r"\\([A-Za-z]+) ?|\\(.)", math[i:])
+            name = match.group(1) or match.group(2)
+            i += match.end()
+            if name == "frac":
+                top, i = _plain_group(math, i + 1)
+                bottom, i = _plain_group(math, i + 1)
+                out.append(f"{_bracketed(top)}/{_bracketed(bottom)}")
+            elif name in ("left", "right"):
+                while name == "right" and out and out[-1] == " ":
+                    out.pop()  # "y \right)" closes as "y)"
+                if i < len(math) and math[i] == ".":  # \left. and \right. print nothing
+                    i += 1
+            elif name == "operatorname" and i < len(math) and math[i] == "{":
+                word, i = _plain_group(math, i + 1)
+                out.append(word)
+            else:
+                out.append(_TEXT_COMMANDS.get("\\" + name, name))
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out), i
+
+
+def _bracketed(text: str) -> str:
+    # x^{2} → x^2, but e^{- x} → e^(- x); a group already in brackets keeps them.
+    text = text.strip()
+    if text.isalnum() or (text.startswith("(") and text.endswith(")") and _balanced(text[1:-1])):
+        return text
+    return f"({text})"
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for c in text:
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    return depth == 0
