@@ -41,6 +41,7 @@ def test_verify_claim_exit_codes(capsys):
         (["verify", "--layers", "2,2,1", "--param", "x_1"], "not a parameter"),
         (["verify", "--layers", "2,2,1", "--param", "x_1", "--claim", "x_1"], "not a parameter"),
         (["verify", "--layers", "2,1", "--points", "0"], "positive integer"),
+        (["verify", "--cnn", "--layers", "2,1"], "give one of them"),
         (["verify", "--layers", "2,2,1", "--claim", "x_1"], "--claim needs --param"),
         (["verify", "--layers", "64,32,10"], "force"),
         (["verify", "--no-such-option"], "unrecognized"),

@@ -10,8 +10,11 @@ from rich.console import Console
 from ..errors import NetworkSpecError
 from ..network import Network
 
+#: The book's network, 12-3-2: what commands build when no --layers is given.
+BOOK_LAYERS = "12,3,2"
 
-def add_network_options(parser: argparse.ArgumentParser, default_layers: str = "12,3,2") -> None:
+
+def add_network_options(parser: argparse.ArgumentParser, default_layers: str = BOOK_LAYERS) -> None:
     parser.add_argument(
         "--layers",
         default=default_layers,

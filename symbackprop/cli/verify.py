@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import NetworkSpecError
 from ..verify import verify, verify_claim
-from .options import add_network_options, network_from_args
+from .options import BOOK_LAYERS, add_network_options, network_from_args
 from .options import console as make_console
 
 
@@ -18,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "symbolic proof. Exit 0 when everything agrees, 1 otherwise.",
     )
     add_network_options(p)
+    # No default here, so that --layers next to --cnn can be refused; without
+    # either, the book's network.
+    p.set_defaults(layers=None)
     p.add_argument("--exact", action="store_true", help="also prove each identity symbolically")
     p.add_argument("--param", help="check only this parameter (e.g. w^2_11)")
     p.add_argument("--claim", help="a formula for --param's gradient to check, e.g. 'delta^2_1*x_1'")
@@ -36,8 +40,12 @@ def run(args: argparse.Namespace) -> int:
     if args.cnn is not None:
         from ..cnn import cnn_from_spec
 
+        if args.layers is not None:
+            raise NetworkSpecError("--cnn and --layers describe two different networks; give one of them")
+
         net = cnn_from_spec(args.cnn, args.activation, args.cost)
     else:
+        args.layers = args.layers or BOOK_LAYERS
         net = network_from_args(args)
     console = make_console()
     if args.claim is not None:
