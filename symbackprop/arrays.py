@@ -417,13 +417,13 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
     printer = ArrayPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True})
     gradient = sp.lambdify(
         args, [_code_names(o) for o in outputs], modules=modules, printer=printer,
-        cse=lambda exprs: (common, exprs), use_imps=False, docstring_limit=None,
+        cse=lambda exprs: (common, exprs), use_imps=False, docstring_limit=0,
     )
     last = derivation.layers[-1].a
     forward = sp.lambdify(
         [args[0]] + args[2:], _code_names(sp.Symbol(last.name)), modules=modules,
         printer=printer, cse=lambda exprs: (common[: len(derivation.forward)], exprs),
-        use_imps=False, docstring_limit=None,
+        use_imps=False, docstring_limit=0,
     )
     import inspect
 

@@ -195,7 +195,7 @@ def compile_scalar(
         modules=_modules(backend, model),
         cse=cse,
         use_imps=False,
-        docstring_limit=None,
+        docstring_limit=0,
     )
     return CompiledGradient(
         model, kind, backend, tuple(model.parameters), cost, gradients, common, function
@@ -237,7 +237,7 @@ class ScalarModel:
             modules=_modules("numpy", net),
             cse=lambda exprs: ([(names[s], e.xreplace(names)) for s, e in net.definitions.items()], exprs),
             use_imps=False,
-            docstring_limit=None,
+            docstring_limit=0,
         )
         self.compile_seconds = time.perf_counter() - start
         self.sizes = net.sizes

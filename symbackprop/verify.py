@@ -394,7 +394,7 @@ def _mp_lambdify(model: LayeredModel, args: Sequence[sp.Symbol], exprs):
         modules=_modules("mpmath", model),
         cse=True,
         use_imps=False,
-        docstring_limit=None,
+        docstring_limit=0,
     )
 
 
