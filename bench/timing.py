@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 
@@ -24,3 +25,32 @@ def per_call(fn: Callable[[], object], repeats: int = 7, budget: float = 0.2) ->
             fn()
         best = min(best, (time.perf_counter() - start) / loops)
     return best
+
+
+def median_per_call(fn: Callable[[], object], repeats: int = 15, budget: float = 0.2) -> tuple[float, float, float]:
+    """Seconds per call: the median, lower and upper quartile of ``repeats`` loops.
+
+    Each loop is calibrated as in :func:`per_call`. The median and the
+    quartiles say what a typical call costs and how much it wanders, where
+    the best of the loops only says what the quietest moment allowed.
+    """
+    fn()
+    loops = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        if time.perf_counter() - start > budget / 10 or loops > 1 << 20:
+            break
+        loops *= 2
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        times.append((time.perf_counter() - start) / loops)
+    if len(times) < 2:
+        return times[0], times[0], times[0]
+    # "inclusive" keeps the quartiles within the measured range for few repeats.
+    lower, median, upper = statistics.quantiles(times, n=4, method="inclusive")
+    return median, lower, upper
