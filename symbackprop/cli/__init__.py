@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SymbackpropError
-from . import calc, derivations, derive, evaluate, tour, train, verify
+from . import calc, compare, derivations, derive, evaluate, tour, train, verify
 
 #: Subcommand modules; each has ``register(subparsers)``.
-COMMANDS = [verify, calc, derive, derivations, train, evaluate]
+COMMANDS = [verify, calc, derive, derivations, train, evaluate, compare]
 
 
 class UsageError(SymbackpropError):

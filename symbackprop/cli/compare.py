@@ -1,0 +1,154 @@
+"""``symbackprop compare``: derivative hell against the δ recurrence, measured."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from ..compare import ROUTES, compare, default_points, sweep, sweep_sizes
+from ..errors import NetworkSpecError
+from .options import add_network_options, parse_layers
+from .options import console as make_console
+
+#: The largest depth and width a sweep goes to unless --max says otherwise.
+DEFAULT_MAX = {"depth": 6, "width": 16}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="measure the direct route ('derivative hell') against the δ recurrence",
+        description="Derive, size, compile and run the four routes to the gradient (direct "
+        "differentiation; the δ recurrence; the δ recurrence written out; the array form) on one "
+        "network, or, with --sweep, on networks of growing depth or width with fitted growth laws. "
+        "Each route runs under a time cap; a route past the cap is reported, not waited for. "
+        "Ctrl-C ends a sweep with the rows so far.",
+    )
+    add_network_options(p)
+    p.add_argument("--batch", type=int, default=64, help="examples in the batch each gradient is run on (default 64)")
+    p.add_argument("--cap", type=float, help="seconds a route may take on one network before it is stopped "
+                   "(default 60; 20 per network in a sweep)")
+    p.add_argument("--sweep", choices=["depth", "width"], help="grow the hidden layers of --layers: their "
+                   "number (depth) or their width")
+    p.add_argument("--max", type=int, help="largest depth or width of a sweep (default: depth 6, width 16)")
+    p.add_argument("--points", help="the depths or widths of a sweep, comma-separated (instead of --max)")
+    p.add_argument("--chart", help="write the sweep as an SVG chart (log scale) to this file")
+    p.add_argument("--format", choices=["text", "markdown"], default="text",
+                   help="text: rich tables (default); markdown: tables to paste into a document")
+    p.add_argument("--no-proof", action="store_true",
+                   help="skip the exact proof that the direct and δ gradients are equal")
+    p.add_argument("--seed", type=int, default=0, help="seed of the batch and the parameter values (default 0)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    sizes = parse_layers(args.layers)
+    activation = [a.strip() for a in args.activation.split(";")]
+    activation = activation[0] if len(activation) == 1 else activation
+    if args.seed < 0:
+        raise NetworkSpecError(f"--seed must be a non-negative integer; got {args.seed}")
+    if args.sweep is None:
+        for flag in ("max", "points", "chart"):
+            if getattr(args, flag) is not None:
+                raise NetworkSpecError(f"--{flag} belongs to a sweep; add --sweep depth or --sweep width")
+        return _compare(args, sizes, activation)
+    return _sweep(args, sizes, activation)
+
+
+def _compare(args: argparse.Namespace, sizes: list[int], activation) -> int:
+    console = make_console()
+    cap = 60.0 if args.cap is None else args.cap
+    with console.status(f"measuring {len(ROUTES)} routes on {'-'.join(map(str, sizes))}…"):
+        result = compare(sizes, activation, args.cost, batch=args.batch, cap=cap, seed=args.seed,
+                         prove=not args.no_proof)
+    if args.format == "markdown":
+        console.print(result.markdown(), markup=False, highlight=False)
+    else:
+        console.print(result.table())
+        for line in result.verdicts():
+            console.print(line, markup=False, highlight=False)
+    return 0
+
+
+def _points(args: argparse.Namespace) -> list[int]:
+    if args.points is not None:
+        if args.max is not None:
+            raise NetworkSpecError("give --points or --max, not both")
+        try:
+            return [int(part) for part in args.points.split(",")]
+        except ValueError:
+            raise NetworkSpecError(
+                f"--points must be comma-separated whole numbers such as 1,2,3; got {args.points!r}"
+            ) from None
+    largest = DEFAULT_MAX[args.sweep] if args.max is None else args.max
+    if largest < 1:
+        raise NetworkSpecError(f"--max must be at least 1; got {largest}")
+    return default_points(args.sweep, largest)
+
+
+def _chart_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() != ".svg":
+        raise NetworkSpecError(f"{path}: the chart is written as SVG; give a file name ending in .svg")
+    if not path.parent.is_dir():
+        raise NetworkSpecError(f"{path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise NetworkSpecError(f"{path}: is a folder; give a file name such as {path / 'sweep.svg'}")
+    return path
+
+
+def _write(path: Path, text: str) -> None:
+    # Written whole or not at all: an existing chart survives a failure.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".svg")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
+    from rich.progress import Progress
+
+    console = make_console()
+    points = _points(args)
+    networks = sweep_sizes(args.sweep, sizes, points)
+    chart = _chart_path(args.chart) if args.chart is not None else None
+    cap = 20.0 if args.cap is None else args.cap
+    # Without a terminal (a log, a pipe) there is no progress bar: one line per
+    # network on standard error says how far a long sweep has come.
+    log = None if console.is_terminal else Console(stderr=True, soft_wrap=True)
+    started = []
+    with Progress(console=console, transient=True, disable=log is not None) as progress:
+        task = progress.add_task("sweep", total=len(networks) * len(ROUTES))
+
+        def on_route(network: tuple[int, ...], route: str) -> None:
+            name = "-".join(map(str, network))
+            if route == ROUTES[0]:
+                started.append(network)
+                if log is not None:
+                    log.print(f"measuring {name} ({len(started)} of {len(networks)})", markup=False, highlight=False)
+            progress.update(task, description=f"{name}: {route}",
+                            completed=(len(started) - 1) * len(ROUTES) + ROUTES.index(route))
+
+        result = sweep(args.sweep, sizes, points, activation, args.cost, batch=args.batch, cap=cap,
+                       seed=args.seed, on_route=on_route)
+    if args.format == "markdown":
+        console.print(result.markdown(), markup=False, highlight=False)
+    else:
+        console.print(result.table())
+        console.print(result.laws_table())
+    if chart is not None and result.points:
+        _write(chart, result.chart())
+        console.print(f"chart written to {chart}", markup=False, highlight=False)
+    if result.interrupted:
+        console.print(f"interrupted: {len(result.points)} of {len(networks)} networks measured",
+                      markup=False, highlight=False)
+        return 130
+    return 0

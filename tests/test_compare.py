@@ -1,0 +1,377 @@
+"""The measured comparison of the routes: its figures are facts about the networks.
+
+Counts are checked against formulas written here independently of the
+engine, the sizes against the expressions the verification proves equal,
+and the compiled gradients against a hand-written backprop.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symbackprop import Network, chain_rule_expansion, delta_route, direct_route, verify
+from symbackprop.cli import main
+from symbackprop.compare import (
+    NOT_COMPUTABLE,
+    OVER_CAP,
+    ROUTES,
+    NetworkSpec,
+    _batch,
+    chain_rule_terms,
+    compare,
+    default_points,
+    fit_growth,
+    measure_route,
+    sweep,
+    sweep_sizes,
+)
+from symbackprop.errors import NetworkSpecError
+
+shapes = st.lists(st.integers(1, 4), min_size=2, max_size=5)
+
+
+def paths_formula(sizes: list[int]) -> int:
+    """Σ over parameters of the paths to C: a parameter of layer l (its n_l n_{l−1}
+    weights and n_l biases) reaches C through every unit of every later layer."""
+    total = 0
+    for l in range(1, len(sizes)):
+        parameters = sizes[l] * sizes[l - 1] + sizes[l]
+        total += parameters * math.prod(sizes[l + 1:])
+    return total
+
+
+def local_derivatives_formula(sizes: list[int]) -> int:
+    """Edges of the graph that lead to C: C←a^L, a^l←z^l, z^l←a^{l−1} (l ≥ 3),
+    z^l←w^l_{ji}, z^l←b^l_j."""
+    n = sizes
+    return (
+        n[-1]
+        + sum(n[1:])
+        + sum(n[l] * n[l - 1] for l in range(2, len(n)))
+        + sum(n[l] * n[l - 1] + n[l] for l in range(1, len(n)))
+    )
+
+
+@given(shapes)
+def test_chain_rule_terms_follow_the_path_and_edge_formulas(sizes):
+    net = Network(sizes)
+    assert chain_rule_terms(net, "direct") == chain_rule_terms(net, "written-out") == paths_formula(sizes)
+    assert chain_rule_terms(net, "delta") == chain_rule_terms(net, "array") == local_derivatives_formula(sizes)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.integers(1, 3), min_size=2, max_size=4))
+def test_path_count_is_the_number_of_products_the_chain_rule_lists(sizes):
+    net = Network(sizes)
+    listed = sum(chain_rule_expansion(net, p).term_count for p in net.parameters)
+    assert listed == chain_rule_terms(net, "direct")
+
+
+def test_paths_grow_as_a_product_of_widths_and_local_derivatives_linearly():
+    # One more hidden layer of width 4 multiplies the paths of every earlier
+    # parameter by 4 but adds only its own local derivatives: a←z (4), z←a
+    # below (16), z←w (16), z←b (4).
+    small, deep = [4, 4, 4, 2], [4, 4, 4, 4, 2]
+    assert paths_formula(deep) > 3 * paths_formula(small)
+    assert local_derivatives_formula(deep) - local_derivatives_formula(small) == 4 + 16 + 16 + 4
+
+
+def test_unknown_route_is_a_clear_error():
+    with pytest.raises(NetworkSpecError, match="the routes are direct, delta, written-out, array"):
+        chain_rule_terms(Network([2, 1]), "shortcut")
+
+
+def hand_backprop(sizes, params, X, T):
+    """C_T and ∂C_T/∂p for sigmoid layers and squared error, by hand."""
+    activations, a = [X], X
+    for l in range(2, len(sizes) + 1):
+        a = 1 / (1 + np.exp(-(a @ params[f"W{l}"].T + params[f"b{l}"])))
+        activations.append(a)
+    delta = (a - T) * a * (1 - a)
+    gradient = {}
+    for l in range(len(sizes), 1, -1):
+        below = activations[l - 2]
+        gradient[f"W{l}"], gradient[f"b{l}"] = delta.T @ below, delta.sum(axis=0)
+        if l > 2:
+            delta = (delta @ params[f"W{l}"]) * below * (1 - below)
+    flat = []
+    for l in range(2, len(sizes) + 1):
+        flat += gradient[f"W{l}"].ravel().tolist() + gradient[f"b{l}"].tolist()
+    return np.array(flat)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return compare([3, 2, 2], batch=16, cap=None)
+
+
+def test_every_route_computes_the_hand_written_gradient(small):
+    params, X, T = _batch((3, 2, 2), 16, seed=0)
+    expected = hand_backprop([3, 2, 2], params, X, T)
+    for row in small.rows:
+        assert row.ok
+        np.testing.assert_allclose(row.gradient, expected, rtol=1e-12, atol=1e-14)
+    assert small.agreement() < 1e-12
+
+
+def test_compared_expressions_are_the_ones_proved_equal(small):
+    net = Network([3, 2, 2])
+    direct, via = direct_route(net), delta_route(net)
+    # The sizes in the table are those of these very expressions...
+    assert small.row("direct").size == direct.size()
+    written = [via.expanded(p) for p in net.parameters]
+    from symbackprop.derive import expression_size
+
+    assert small.row("written-out").size == expression_size(written)
+    # ...and these expressions are equal, parameter by parameter, exactly.
+    assert small.row("direct").proved == net.parameter_count
+    assert verify(net, exact=True).ok
+
+
+def test_figures_are_consistent(small):
+    net = Network([3, 2, 2])
+    for row in small.rows:
+        assert row.terms == chain_rule_terms(net, row.route)
+        # Sharing can only shrink an expression: CSE never needs more operations than the tree.
+        assert row.cse_ops <= row.size.tree_ops
+        assert row.derive_seconds > 0 and row.compile_seconds > 0 and row.evaluate_seconds > 0
+    # Written out, the direct route and the δ route hold the same chain-rule
+    # products; in layer quantities the δ route is smaller than either.
+    assert small.row("delta").size.tree_ops < small.row("written-out").size.tree_ops
+    assert small.row("delta").size.tree_ops < small.row("direct").size.tree_ops
+    assert small.factor("direct", "delta", "derive_seconds") == (
+        small.row("direct").derive_seconds / small.row("delta").derive_seconds
+    )
+
+
+def test_the_array_form_does_not_grow_with_the_widths():
+    narrow = measure_route(NetworkSpec((2, 2, 1)), "array", batch=4)
+    wide = measure_route(NetworkSpec((9, 7, 5)), "array", batch=4)
+    assert narrow.size == wide.size
+    assert wide.terms == local_derivatives_formula([9, 7, 5])
+
+
+def test_generic_activation_is_derived_and_proved_but_not_run():
+    c = compare([2, 2, 1], activation="generic", batch=4, cap=None)
+    assert all(row.status == NOT_COMPUTABLE for row in c.rows)
+    assert c.row("direct").proved == 9
+    assert c.row("direct").evaluate_seconds is None and c.agreement() is None
+    assert "proved exactly equal" in "\n".join(c.verdicts())
+
+
+def test_markdown_has_one_row_per_route_and_the_verdicts(small):
+    text = small.markdown()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + len(ROUTES)
+    assert "faster" in text and "proved exactly equal" in text
+
+
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        ({"batch": 0}, "batch"),
+        ({"batch": 2.5}, "batch"),
+        ({"cap": 0}, "time cap"),
+        ({"cap": float("nan")}, "time cap"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs, fragment):
+    with pytest.raises(NetworkSpecError, match=fragment):
+        compare([2, 1], **kwargs)
+
+
+# --- the time cap, in a worker process -------------------------------------------
+
+def test_a_route_past_the_cap_is_reported_and_not_rerun_on_larger_networks():
+    seen = []
+    result = sweep("depth", [4, 4, 2], [1, 5, 6], batch=4, cap=1.5, on_route=lambda n, r: seen.append((n, r)))
+    first, big, bigger = (p.comparison for p in result.points)
+    assert first.row("direct").ok
+    assert big.row("direct").status == OVER_CAP and big.row("direct").derive_seconds is None
+    assert bigger.row("direct").status == OVER_CAP
+    # The δ route is derived at every size, under the same cap.
+    assert all(c.row("delta").ok and c.row("array").ok for c in (first, big, bigger))
+    assert len(seen) == 3 * len(ROUTES)
+    assert "over the cap" in result.markdown() or "over cap" in result.markdown()
+
+
+def test_a_capped_comparison_measures_in_a_worker_like_in_process():
+    capped = compare([2, 2, 1], batch=4, cap=60)
+    local = compare([2, 2, 1], batch=4, cap=None)
+    for a, b in zip(capped.rows, local.rows):
+        assert a.size == b.size and a.terms == b.terms
+        np.testing.assert_allclose(a.gradient, b.gradient, rtol=1e-13)
+
+
+def test_errors_in_the_worker_reach_the_caller():
+    with pytest.raises(NetworkSpecError, match="the routes are"):
+        from symbackprop.compare import _Worker
+
+        worker = _Worker()
+        try:
+            worker.run((NetworkSpec((2, 1)), "shortcut", 4, 0, False), cap=60)
+        finally:
+            worker.stop()
+
+
+def test_ctrl_c_ends_a_sweep_with_the_rows_so_far():
+    def interrupt(network, route):
+        if len(network) == 4:  # the second network
+            raise KeyboardInterrupt
+
+    result = sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=None, on_route=interrupt)
+    assert result.interrupted and [p.x for p in result.points] == [1]
+    assert "interrupted" in str(result.table().title)
+
+
+def test_ctrl_c_on_the_command_line_prints_the_rows_so_far_and_no_traceback(tmp_path):
+    chart = tmp_path / "partial.svg"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "symbackprop", "compare", "--sweep", "depth", "--layers", "2,2,1",
+         "--points", "1,2,12", "--cap", "300", "--batch", "4", "--chart", str(chart)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    # Two small networks take seconds; the third, with 12 hidden layers, takes
+    # far longer than the test waits once it has started.
+    progress = []
+    while process.poll() is None:
+        progress.append(process.stderr.readline())
+        if "(3 of 3)" in progress[-1]:
+            break
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, "".join(progress) + err
+    assert "Traceback" not in err
+    assert "interrupted: 2 of 3 networks measured" in out
+    assert "2-2-1" in out and "2-2-2-1" in out
+    root = ET.fromstring(chart.read_text())
+    assert "hidden layers" in "".join(root.itertext())
+
+
+# --- sweeps and growth laws ------------------------------------------------------
+
+@settings(max_examples=30)
+@given(
+    st.floats(1.1, 20), st.floats(-5, 5), st.lists(st.integers(1, 12), min_size=2, max_size=6, unique=True)
+)
+def test_fit_recovers_an_exponential_law(base, log_scale, xs):
+    points = [(x, math.exp(log_scale) * base**x) for x in xs]
+    law = fit_growth("direct", "tree_ops", "exponential", "depth", points)
+    assert law.rate == pytest.approx(base, rel=1e-9)
+    assert law.r_squared == pytest.approx(1.0)
+    assert law.predict(7) == pytest.approx(math.exp(log_scale) * base**7, rel=1e-8)
+
+
+@settings(max_examples=30)
+@given(st.floats(0.1, 4), st.lists(st.integers(1, 64), min_size=2, max_size=6, unique=True))
+def test_fit_recovers_a_power_law(exponent, xs):
+    law = fit_growth("delta", "tree_ops", "power", "parameters", [(x, 3.0 * x**exponent) for x in xs])
+    assert law.rate == pytest.approx(exponent, rel=1e-9, abs=1e-9)
+
+
+def test_fit_needs_two_distinct_points():
+    assert fit_growth("direct", "tree_ops", "power", "width", [(2, 5.0), (2, 6.0)]) is None
+
+
+def test_sweep_networks_and_points():
+    assert sweep_sizes("depth", [12, 3, 2], [2]) == [(2, [12, 3, 3, 2])]
+    assert default_points("depth", 3) == [1, 2, 3]
+    assert default_points("width", 5) == [1, 2, 3, 4]
+    for bad, fragment in (([12, 2], "hidden layer"), ([12, 3, 2], "positive whole"), ([12, 3, 2], "depth or width")):
+        with pytest.raises(NetworkSpecError, match=fragment):
+            if fragment == "positive whole":
+                sweep_sizes("depth", bad, [0])
+            elif fragment == "depth or width":
+                sweep_sizes("height", bad, [1])
+            else:
+                sweep_sizes("depth", bad, [1])
+
+
+@pytest.fixture(scope="module")
+def depth_sweep():
+    return sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=None)
+
+
+def test_sweep_paths_follow_the_formula_and_the_laws_are_fitted(depth_sweep):
+    for point in depth_sweep.points:
+        c = point.comparison
+        assert c.row("direct").terms == paths_formula(list(point.sizes))
+        assert c.row("delta").terms == local_derivatives_formula(list(point.sizes))
+    laws = {(law.route, law.figure): law for law in depth_sweep.laws()}
+    direct_ops = laws["direct", "tree_ops"]
+    assert direct_ops.kind == "exponential" and direct_ops.points == 3
+    # Each hidden layer multiplies the direct route's operations; the δ route's
+    # grow about linearly with the parameters.
+    assert direct_ops.rate > 2
+    assert 0.5 < laws["delta", "tree_ops"].rate < 1.5
+
+
+def test_sweep_chart_is_an_svg_with_every_route(depth_sweep):
+    svg = depth_sweep.chart()
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    text = "".join(root.itertext())
+    for title in ("direct", "δ recurrence", "δ written out", "δ as arrays", "hidden layers"):
+        assert title in text
+
+
+# --- the command line ---------------------------------------------------------------
+
+def test_compare_command_prints_the_table_and_verdicts(capsys):
+    assert main(["compare", "--layers", "2,2,1", "--batch", "8"]) == 0
+    out = capsys.readouterr().out
+    for title in ("direct", "δ recurrence", "δ written out", "δ as arrays"):
+        assert title in out
+    assert "faster" in out and "9 of 9 direct gradients were proved exactly equal" in out
+
+
+def test_sweep_command_writes_the_chart_and_markdown(tmp_path, capsys):
+    chart = tmp_path / "sweep.svg"
+    assert main(["compare", "--sweep", "width", "--layers", "2,1,1", "--points", "1,2", "--batch", "4",
+                 "--chart", str(chart), "--format", "markdown", "--cap", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "| width | network |" in out and "| route | figure | law |" in out
+    ET.fromstring(chart.read_text())
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--chart", "x.svg"], "add --sweep"),
+        (["--sweep", "depth", "--chart", "x.png"], "ending in .svg"),
+        (["--sweep", "depth", "--chart", "no/such/folder/x.svg"], "does not exist"),
+        (["--sweep", "depth", "--points", "1,x"], "whole numbers"),
+        (["--sweep", "depth", "--points", "1", "--max", "3"], "not both"),
+        (["--sweep", "depth", "--max", "0"], "at least 1"),
+        (["--sweep", "depth", "--layers", "3,2"], "hidden layer"),
+        (["--sweep", "height"], "invalid choice"),
+        (["--batch", "0"], "batch"),
+        (["--cap", "-1"], "time cap"),
+        (["--seed", "-1"], "non-negative"),
+        (["--layers", "2,0,1"], "positive integer"),
+    ],
+)
+def test_compare_command_bad_input_is_one_line_and_exit_2(args, fragment, capsys):
+    assert main(["compare", *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+
+
+def test_an_existing_chart_survives_a_refused_sweep(tmp_path, capsys):
+    chart = tmp_path / "keep.svg"
+    chart.write_text("<svg/>")
+    assert main(["compare", "--sweep", "depth", "--points", "1,0", "--chart", str(chart)]) == 2
+    assert chart.read_text() == "<svg/>"
+    assert not [p for p in os.listdir(tmp_path) if p != "keep.svg"]
