@@ -1,0 +1,98 @@
+"""Derivative hell against the δ recurrence: the README's comparison, in one command.
+
+Run: ``python bench/comparison.py``. Measures, in one run:
+
+- the four routes on the book's 12-3-2 (``symbackprop compare``);
+- a sweep over depth from 12-3-2 (1 to 6 hidden layers of width 3);
+- a sweep over width of 12-n-2 (n = 1 … 16);
+
+writes the two charts to ``bench/results/`` and replaces the block between
+``<!-- comparison -->`` and ``<!-- /comparison -->`` in README.md with the
+tables, the growth laws, the charts, the date and the machine's core count.
+``--print`` writes the block to stdout instead of the README.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+
+from symbackprop.compare import compare, default_points, sweep  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+START, END = "<!-- comparison -->", "<!-- /comparison -->"
+BOOK = [12, 3, 2]
+CAP = 30.0
+
+
+def progress(network, route) -> None:
+    print(f"  {'-'.join(map(str, network))}: {route}", file=sys.stderr, flush=True)
+
+
+def block() -> str:
+    print("12-3-2, four routes", file=sys.stderr, flush=True)
+    book = compare(BOOK, batch=64, cap=CAP)
+    parts = [
+        f"Measured on {datetime.date.today().isoformat()} on a machine with {os.cpu_count()} cores "
+        f"(Python {platform.python_version()}, SymPy {sp.__version__}, NumPy {np.__version__}, "
+        f"BLAS on one thread) by `python bench/comparison.py`; every route runs under a {CAP:g} s cap "
+        "(deriving, sizing, compiling and timing it). Sigmoid units, squared error, a batch of 64.",
+        "",
+        "**The book's 12-3-2** (`symbackprop compare`):",
+        "",
+        book.markdown(),
+    ]
+    for over, largest in (("depth", 6), ("width", 16)):
+        print(f"sweep over {over}", file=sys.stderr, flush=True)
+        result = sweep(over, BOOK, default_points(over, largest), batch=64, cap=CAP, on_route=progress)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        chart = RESULTS / f"sweep-{over}.svg"
+        chart.write_text(result.chart(), encoding="utf-8")
+        what = "hidden layers of width 3" if over == "depth" else "the width n of 12-n-2"
+        parts += [
+            "",
+            f"**Sweep over {over}** (`symbackprop compare --sweep {over} --max {largest} --cap {CAP:g} "
+            f"--chart …`), growing {what}:",
+            "",
+            f"![sweep over {over}](bench/results/{chart.name})",
+            "",
+            result.markdown(),
+        ]
+    return "\n".join(parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--print", action="store_true", help="print the block instead of writing README.md")
+    args = parser.parse_args()
+    text = block()
+    if args.print:
+        print(text)
+        return 0
+    readme = ROOT / "README.md"
+    content = readme.read_text(encoding="utf-8")
+    if START not in content or END not in content:
+        print(f"README.md has no {START} … {END} block; printing instead", file=sys.stderr)
+        print(text)
+        return 1
+    head, rest = content.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
+    print("README.md updated", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
