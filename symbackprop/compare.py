@@ -145,7 +145,7 @@ class NetworkSpec:
         return Network(list(self.sizes), activation=activation, cost=self.cost)
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int = 5, budget: float = 0.02) -> float:
+def _median_seconds(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> float:
     """Median seconds per call over ``repeats`` loops of at least ``budget`` seconds."""
     start = time.perf_counter()
     fn()
@@ -542,10 +542,10 @@ class SweepPoint:
 
 @dataclass(frozen=True)
 class GrowthLaw:
-    """A law fitted to one route's figure over a sweep, in log space.
+    """A law fitted to one route's figure over a sweep, by least squares.
 
-    ``kind`` is ``exponential`` (``y ∝ base^x``: ``rate`` is the base) or
-    ``power`` (``y ∝ v^rate`` in the variable ``variable``).
+    ``kind`` is ``exponential`` (``y ∝ rate^x``), ``power`` (``y ∝ x^rate``),
+    both fitted in log space, or ``linear`` (``y = intercept + rate·x``).
     """
 
     route: str
@@ -557,32 +557,48 @@ class GrowthLaw:
     r_squared: float
     points: int
 
-    def predict(self, value: float) -> float:
+    def predict(self, x: float) -> float:
         if self.kind == "exponential":
-            return math.exp(self.intercept + math.log(self.rate) * value)
-        return math.exp(self.intercept + self.rate * math.log(value))
+            return math.exp(self.intercept + math.log(self.rate) * x)
+        if self.kind == "power":
+            return math.exp(self.intercept + self.rate * math.log(x))
+        return self.intercept + self.rate * x
 
     def describe(self) -> str:
-        """``∝ 4.1^depth`` or ``∝ parameters^1.02``."""
+        """``∝ 4.1^depth``, ``∝ width^1.80`` or ``≈ 107 + 57·depth``."""
         if self.kind == "exponential":
             return f"∝ {self.rate:.2f}^{self.variable}"
-        return f"∝ {self.variable}^{self.rate:.2f}"
+        if self.kind == "power":
+            return f"∝ {self.variable}^{self.rate:.2f}"
+        sign = "+" if self.rate >= 0 else "−"
+        return f"≈ {self.intercept:.3g} {sign} {abs(self.rate):.3g}·{self.variable}"
+
+
+#: The kinds of law :func:`fit_growth` fits.
+LAW_KINDS = ("exponential", "power", "linear")
 
 
 def fit_growth(route: str, figure: str, kind: str, variable: str, points: Sequence[tuple[float, float]]) -> GrowthLaw | None:
-    """Least squares in log space; None with fewer than two points.
+    """Fit a law of ``kind`` to ``(x, y)`` points; None with fewer than two
+    distinct x. Exponential and power laws are fitted in log space (and
+    need positive values), so that every point weighs alike.
 
     >>> law = fit_growth("direct", "ops", "exponential", "depth", [(1, 3.0), (2, 12.0), (3, 48.0)])
     >>> round(law.rate, 6), round(law.r_squared, 6)
     (4.0, 1.0)
     >>> round(fit_growth("delta", "ops", "power", "width", [(2, 8.0), (4, 32.0)]).rate, 6)
     2.0
+    >>> fit_growth("delta", "ops", "linear", "depth", [(1, 164), (2, 221), (3, 278)]).describe()
+    '≈ 107 + 57·depth'
     """
-    usable = [(x, y) for x, y in points if y is not None and y > 0 and x > 0]
+    if kind not in LAW_KINDS:
+        raise NetworkSpecError(f"unknown kind of law {kind!r}; use {', '.join(LAW_KINDS)}")
+    logs = kind != "linear"
+    usable = [(x, y) for x, y in points if y is not None and (not logs or (y > 0 and x > 0))]
     if len({x for x, _ in usable}) < 2:
         return None
-    xs = np.array([x if kind == "exponential" else math.log(x) for x, _ in usable], dtype=float)
-    ys = np.log(np.array([y for _, y in usable], dtype=float))
+    xs = np.array([math.log(x) if kind == "power" else x for x, _ in usable], dtype=float)
+    ys = np.array([math.log(y) if logs else y for _, y in usable], dtype=float)
     slope, intercept = np.polyfit(xs, ys, 1)
     residual = float(np.sum((ys - (slope * xs + intercept)) ** 2))
     total = float(np.sum((ys - ys.mean()) ** 2))
@@ -623,27 +639,18 @@ class Sweep:
     def laws(self) -> list[GrowthLaw]:
         """The growth law of each route and figure.
 
-        The routes through every path grow with the paths: exponentially in
-        the depth, as a power of the width. The δ and array routes are
-        fitted as a power of the number of parameters (1 means linear).
+        The routes written out grow with the paths: exponentially in the
+        depth, as a power of the width. The δ recurrence and the array form
+        are fitted as straight lines: their work is linear in the size of
+        the network.
         """
+        path_kind = "exponential" if self.over == "depth" else "power"
         laws = []
         for route in ROUTES:
+            kind = path_kind if route in PATH_ROUTES else "linear"
             for figure, _ in SWEEP_FIGURES:
-                data = []
-                for point in self.points:
-                    y = _figure(point.comparison.row(route), figure)
-                    if y is None:
-                        continue
-                    if route in PATH_ROUTES:
-                        data.append((point.x, y))
-                    else:
-                        data.append((point.comparison.parameters, y))
-                if route in PATH_ROUTES:
-                    kind, variable = ("exponential", "depth") if self.over == "depth" else ("power", "width")
-                else:
-                    kind, variable = "power", "parameters"
-                law = fit_growth(route, figure, kind, variable, data)
+                data = [(p.x, _figure(p.comparison.row(route), figure)) for p in self.points]
+                law = fit_growth(route, figure, kind, self.over, data)
                 if law is not None:
                     laws.append(law)
         return laws
@@ -715,11 +722,8 @@ class Sweep:
                 measured = [(float(p.x), y) for p, r in rows if (y := _figure(r, figure)) is not None]
                 over = [float(p.x) for p, r in rows if r.status == OVER_CAP]
                 law = laws.get((route, figure))
-                fitted: list[tuple[float, float]] = []
-                if law is not None:
-                    for p, _ in rows:
-                        v = p.x if law.variable in ("depth", "width") else p.comparison.parameters
-                        fitted.append((float(p.x), law.predict(v)))
+                # A straight line on a log axis cannot go below zero.
+                fitted = [] if law is None else [(float(p.x), y) for p, _ in rows if (y := law.predict(p.x)) > 0]
                 if measured or over:
                     series.append(Series(ROUTE_TITLES[route], measured, fitted, over,
                                          law.describe() if law else ""))

@@ -281,6 +281,13 @@ def test_fit_recovers_a_power_law(exponent, xs):
     assert law.rate == pytest.approx(exponent, rel=1e-9, abs=1e-9)
 
 
+def test_fit_of_a_straight_line_and_of_an_unknown_kind():
+    law = fit_growth("array", "tree_ops", "linear", "width", [(1, 46.0), (2, 46.0), (8, 46.0)])
+    assert law.rate == pytest.approx(0, abs=1e-9) and law.predict(100) == pytest.approx(46)
+    with pytest.raises(NetworkSpecError, match="exponential, power, linear"):
+        fit_growth("direct", "tree_ops", "cubic", "depth", [(1, 1.0), (2, 8.0)])
+
+
 def test_fit_needs_two_distinct_points():
     assert fit_growth("direct", "tree_ops", "power", "width", [(2, 5.0), (2, 6.0)]) is None
 
@@ -312,10 +319,13 @@ def test_sweep_paths_follow_the_formula_and_the_laws_are_fitted(depth_sweep):
     laws = {(law.route, law.figure): law for law in depth_sweep.laws()}
     direct_ops = laws["direct", "tree_ops"]
     assert direct_ops.kind == "exponential" and direct_ops.points == 3
-    # Each hidden layer multiplies the direct route's operations; the δ route's
-    # grow about linearly with the parameters.
+    # Each hidden layer multiplies the direct route's operations; it adds the
+    # same equations to the δ route, whose operations then grow by a constant.
     assert direct_ops.rate > 2
-    assert 0.5 < laws["delta", "tree_ops"].rate < 1.5
+    ops = [p.comparison.row("delta").size.tree_ops for p in depth_sweep.points]
+    delta_ops = laws["delta", "tree_ops"]
+    assert delta_ops.kind == "linear" and delta_ops.rate == pytest.approx(ops[1] - ops[0])
+    assert ops[2] - ops[1] == ops[1] - ops[0] and delta_ops.r_squared == pytest.approx(1.0)
 
 
 def test_sweep_chart_is_an_svg_with_every_route(depth_sweep):
@@ -375,3 +385,22 @@ def test_an_existing_chart_survives_a_refused_sweep(tmp_path, capsys):
     assert main(["compare", "--sweep", "depth", "--points", "1,0", "--chart", str(chart)]) == 2
     assert chart.read_text() == "<svg/>"
     assert not [p for p in os.listdir(tmp_path) if p != "keep.svg"]
+
+
+def test_chart_of_a_falling_line_leaves_out_its_fit_below_zero():
+    from symbackprop.compare import Comparison, RouteMeasurement, Sweep, SweepPoint
+    from symbackprop.derive import ExpressionSize
+
+    points = []
+    for x, seconds in ((1, 1.0), (2, 0.5), (3, 0.01)):
+        spec = NetworkSpec((2, 2) + (2,) * x)
+        rows = [
+            RouteMeasurement(route, "ok", seconds, ExpressionSize(10 * x, 5), 5, 3, 0.1, seconds, (0.0,))
+            for route in ROUTES
+        ]
+        points.append(SweepPoint(x, Comparison(spec, 9, 4, None, rows)))
+    result = Sweep("depth", (2, 2, 2), points)
+    law = {(w.route, w.figure): w for w in result.laws()}["delta", "derive_seconds"]
+    assert law.predict(3) < 0
+    root = ET.fromstring(result.chart())
+    assert root.tag.endswith("svg")
