@@ -12,7 +12,7 @@ Run: ``python bench/cnn.py``. Measured side by side in one run:
 - PyTorch CPU autograd (float64, conv2d + max_pool2d), when torch is installed.
 
 Every compared implementation must first agree with the array path's
-gradient. BLAS and PyTorch run on one thread, as in ``bench/training.py``.
+gradient. BLAS and PyTorch run on one thread, as in ``bench/peers.py``.
 """
 
 from __future__ import annotations

@@ -27,12 +27,12 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
+from readme import write_block  # noqa: E402
 
 from symbackprop.compare import compare, default_points, sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-START, END = "<!-- comparison -->", "<!-- /comparison -->"
 BOOK = [12, 3, 2]
 CAP = 30.0
 
@@ -81,17 +81,7 @@ def main() -> int:
     if args.print:
         print(text)
         return 0
-    readme = ROOT / "README.md"
-    content = readme.read_text(encoding="utf-8")
-    if START not in content or END not in content:
-        print(f"README.md has no {START} … {END} block; printing instead", file=sys.stderr)
-        print(text)
-        return 1
-    head, rest = content.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
-    print("README.md updated", file=sys.stderr)
-    return 0
+    return 0 if write_block("comparison", text) else 1
 
 
 if __name__ == "__main__":

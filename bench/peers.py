@@ -1,6 +1,7 @@
 """Gradient evaluation against peers: the same networks, the same batches, one run.
 
-Run: ``python bench/peers.py`` (``--quick`` for a smoke test: fewer, shorter
+Run: ``python bench/peers.py`` (``--readme`` also writes the report into
+README.md's peers block; ``--quick`` for a smoke test: fewer, shorter
 repeats and only the book's 12-3-2; ``--cold-cache`` to give PyTensor an
 empty compile cache so its setup time includes compiling its C and Numba
 code, which a warm cache from an earlier run skips).
@@ -59,6 +60,7 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 import sympy  # noqa: E402
+from readme import write_block  # noqa: E402
 from timing import median_per_call  # noqa: E402
 
 from symbackprop.activations import NUMPY_FUNCTIONS  # noqa: E402
@@ -386,6 +388,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats on 12-3-2 only (smoke test)")
     parser.add_argument("--cold-cache", action="store_true", help="give PyTensor an empty compile cache")
+    parser.add_argument("--readme", action="store_true", help="also write the report into README.md's peers block")
     args = parser.parse_args(argv)
     peers, notes = import_peers(args.cold_cache)
     # PyTensor repeats its BLAS warning on every compile; it is summarised once in the notes.
@@ -395,14 +398,13 @@ def main(argv=None) -> int:
     rows = []
     for sizes, batch in networks:
         rows += run_network(sizes, batch, peers, repeats, budget)
-    print(version_line(peers))
-    print()
-    print(table(rows))
-    print()
-    for note in notes:
-        print(f"- {note}")
-    print(f"- total run time {time.perf_counter() - STARTED:.0f} s")
-    return 1 if any(r.failed for r in rows) else 0
+    notes = [*notes, f"total run time {time.perf_counter() - STARTED:.0f} s"]
+    report = "\n".join([version_line(peers), "", table(rows), "", *(f"- {note}" for note in notes)])
+    print(report)
+    failed = any(r.failed for r in rows)
+    if args.readme and not failed:
+        write_block("peers", report)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
