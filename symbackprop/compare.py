@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -50,7 +52,7 @@ from .derive import (
     estimate_direct_work,
     expression_size,
 )
-from .errors import NetworkSpecError
+from .errors import NetworkSpecError, SymbackpropError, WorkerError
 from .network import Network
 
 #: The routes, in the order of every table.
@@ -64,6 +66,7 @@ ROUTE_TITLES = {
 #: Routes whose work grows with the number of chain-rule paths.
 PATH_ROUTES = ("direct", "written-out")
 OVER_CAP = "over the cap"
+FAILED = "failed"
 #: The exact law behind the direct route's growth (see :func:`chain_rule_terms`).
 PATHS_LAW = (
     "Σ paths = Σ_l (n_l n_{l−1} + n_l) Π_{m>l} n_m: the chain-rule products of the gradients "
@@ -73,6 +76,7 @@ PATHS_LAW = (
 NOT_COMPUTABLE = "no numbers"
 
 MAX_BATCH = 100_000
+
 MAX_SWEEP_POINTS = 40
 
 
@@ -101,18 +105,28 @@ def chain_rule_terms(model: Network, route: str) -> int:
 
 # --- one route, measured --------------------------------------------------------
 
+#: The stages of a measurement, in order; a route over the cap keeps the
+#: figures of the stages it finished.
+STAGES = ("derive", "size", "compile", "evaluate", "prove")
+
+
 @dataclass(frozen=True)
 class RouteMeasurement:
     """The figures of one route on one network.
 
-    ``status`` is ``ok``, :data:`OVER_CAP` (stopped at the time cap, or not
-    run because a smaller network already was) or :data:`NOT_COMPUTABLE`
-    (derived and sized, but the activation has no numeric values, so there
-    is nothing to compile). Times are seconds; ``evaluate_seconds`` is the
+    ``status`` is ``ok``; :data:`OVER_CAP` (stopped at the time cap during
+    stage ``unfinished``, or not run, ``unfinished`` None, because a smaller
+    network already was over it); :data:`NOT_COMPUTABLE` (derived and sized,
+    but the activation has no numeric values, so nothing is compiled); or
+    :data:`FAILED` (``reason`` says why). Figures of finished stages are kept
+    whatever the status. Times are seconds; ``evaluate_seconds`` is the
     median of several runs of one full gradient on the batch; ``gradient``
-    holds the values of ``∂C_T/∂p`` it computed, parameter by parameter.
+    holds the values of ``∂C_T/∂p`` it computed, parameter by parameter;
     ``proved`` counts the gradients proved exactly equal to the δ route's
     (the direct route only).
+
+    >>> RouteMeasurement("direct", OVER_CAP, unfinished="compile").finished("derive")
+    True
     """
 
     route: str
@@ -126,15 +140,30 @@ class RouteMeasurement:
     gradient: tuple[float, ...] | None = None
     proved: int | None = None
     proof_seconds: float | None = None
+    unfinished: str | None = None
+    reason: str = ""
 
     @property
     def ok(self) -> bool:
+        """Every stage finished."""
         return self.status == "ok"
+
+    def finished(self, stage: str) -> bool:
+        """Whether ``stage`` (one of :data:`STAGES`) ran to its end."""
+        if self.status == "ok":
+            return True
+        if self.status == NOT_COMPUTABLE:
+            return stage in ("derive", "size", "prove")
+        return self.unfinished is not None and STAGES.index(stage) < STAGES.index(self.unfinished)
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """A network as names (so that a worker process can rebuild it)."""
+    """A network as names (so that a worker process can rebuild it).
+
+    >>> NetworkSpec((2, 2, 1), "tanh").network()
+    Network(2-2-1, activation=tanh, cost=squared)
+    """
 
     sizes: tuple[int, ...]
     activation: str | tuple[str, ...] = "sigmoid"
@@ -189,83 +218,131 @@ def _computable(net: Network) -> bool:
     )
 
 
-def measure_route(spec: NetworkSpec, route: str, batch: int = 64, seed: int = 0, prove: bool = False) -> RouteMeasurement:
-    """Derive one route, size it, compile it and time one gradient on a batch.
+def _warm_up() -> None:
+    """Compile and run a tiny network by both paths once, so that the first
+    route measured does not pay for loading lambdify's and NumPy's machinery."""
+    from .arrays import compile_arrays, derive_arrays
+    from .compile import compile_scalar
 
-    >>> m = measure_route(NetworkSpec((2, 2, 1)), "delta", batch=8)
-    >>> m.status, m.terms, len(m.gradient)
-    ('ok', 15, 9)
-    """
-    # Each route starts from an empty SymPy cache: no route reuses another's work.
+    net = Network([1, 1])
+    compile_scalar(net)({p: 0.5 for p in net.parameters}, np.ones((2, 1)), np.ones((2, 1)))
+    compile_arrays(derive_arrays(net)).gradient(np.ones((1, 2)), np.ones((1, 2)), np.ones((1, 1)), np.ones((1, 1)))
     clear_cache()
-    net = spec.network()
-    params, X, T = _batch(net.sizes, batch, seed)
-    values = dict(zip(net.parameters, _flat(params, net.sizes)))
-    start = time.perf_counter()
+
+
+def _derive(net: Network, route: str):
+    """The route's derivation: what to size and how to compile and run it."""
     if route == "array":
-        from .arrays import compile_arrays, derive_arrays
+        from .arrays import derive_arrays
 
         derivation = derive_arrays(net)
-        derive_seconds = time.perf_counter() - start
         exprs = (
             [value for _, value in derivation.forward]
             + list(derivation.products.values())
             + list(derivation.deltas.values())
             + list(derivation.gradients.values())
         )
+        return derivation, exprs
+    if route == "direct":
+        derived = direct_route(net, force=True)
+        return derived, list(derived.gradients.values())
+    if route == "delta":
+        derived = delta_route(net)
+        exprs = list(net.definitions.values()) + list(derived.deltas.values()) + list(derived.gradients.values())
+        return derived, exprs
+    if route == "written-out":
+        start = time.perf_counter()
+        via = delta_route(net)
+        gradients = {p: via.expanded(p) for p in net.parameters}
+        derived = DirectRoute(net, net.cost_substituted(), gradients, time.perf_counter() - start)
+        return derived, list(gradients.values())
+    raise NetworkSpecError(f"unknown route {route!r}; the routes are {', '.join(ROUTES)}")
 
-        def build():
-            compiled = compile_arrays(derivation)
-            arrays = [a for l in range(2, net.depth + 1) for a in (params[f"W{l}"], params[f"b{l}"][:, None])]
-            return lambda: compiled.gradient(X.T, T.T, *arrays)
 
-        def flat(out) -> list[float]:
-            return [float(v) for value in out[1:] for v in np.asarray(value).ravel()]
-    else:
-        from .compile import compile_scalar
+def _runner(net: Network, route: str, derived, batch: int, seed: int) -> Callable[[], list[float]]:
+    """Compile the route; a call computes the gradient of the batch."""
+    params, X, T = _batch(net.sizes, batch, seed)
+    if route == "array":
+        from .arrays import compile_arrays
 
-        if route == "direct":
-            compiled_route = direct_route(net, force=True)
-            exprs = list(compiled_route.gradients.values())
-        elif route == "delta":
-            compiled_route = delta_route(net)
-            exprs = (
-                list(net.definitions.values())
-                + list(compiled_route.deltas.values())
-                + list(compiled_route.gradients.values())
-            )
-        elif route == "written-out":
-            via = delta_route(net)
-            gradients = {p: via.expanded(p) for p in net.parameters}
-            compiled_route = DirectRoute(net, net.cost_substituted(), gradients, time.perf_counter() - start)
-            exprs = list(gradients.values())
-        else:
-            raise NetworkSpecError(f"unknown route {route!r}; the routes are {', '.join(ROUTES)}")
-        derive_seconds = time.perf_counter() - start
+        compiled = compile_arrays(derived)
+        arrays = [a for l in range(2, net.depth + 1) for a in (params[f"W{l}"], params[f"b{l}"][:, None])]
+        return lambda: compiled.gradient(X.T, T.T, *arrays)
+    from .compile import compile_scalar
 
-        def build():
-            compiled = compile_scalar(net, compiled_route)
-            return lambda: compiled(values, X, T)
+    function = compile_scalar(net, derived)
+    values = dict(zip(net.parameters, _flat(params, net.sizes)))
+    return lambda: function(values, X, T)
 
-        def flat(out) -> list[float]:
-            return list(out[1].values())
-    size = expression_size(exprs)
-    cse_ops = _cse_ops(exprs)
-    result = RouteMeasurement(route, "ok", derive_seconds, size, cse_ops, chain_rule_terms(net, route))
-    if prove and route == "direct":
-        result = replace(result, **_prove_direct(net, compiled_route))
-    if not _computable(net):
-        return replace(result, status=NOT_COMPUTABLE)
+
+def _gradient_values(route: str, out) -> tuple[float, ...]:
+    if route == "array":
+        return tuple(float(v) for value in out[1:] for v in np.asarray(value).ravel())
+    return tuple(out[1].values())
+
+
+def measure_stages(
+    spec: NetworkSpec, route: str, batch: int = 64, seed: int = 0, prove: bool = False
+) -> Iterator[RouteMeasurement]:
+    """Measure one route stage by stage (:data:`STAGES`), yielding the figures
+    so far after each: derive, size (operations, distinct nodes, after CSE,
+    chain-rule terms), compile, evaluate one gradient on the batch, and (the
+    direct route, with ``prove``) prove it equal to the δ route.
+
+    >>> [m.unfinished for m in measure_stages(NetworkSpec((2, 1)), "delta", batch=4)]
+    ['size', 'compile', 'evaluate', None]
+    """
+    # Each route starts from an empty SymPy cache: no route reuses another's work.
+    clear_cache()
+    net = spec.network()
     start = time.perf_counter()
-    run = build()
-    compile_seconds = time.perf_counter() - start
-    gradient = tuple(flat(run()))
-    return replace(
-        result,
-        compile_seconds=compile_seconds,
-        evaluate_seconds=_median_seconds(run),
-        gradient=gradient,
-    )
+    derived, exprs = _derive(net, route)
+    result = RouteMeasurement(route, OVER_CAP, derive_seconds=time.perf_counter() - start, unfinished="size")
+    yield result
+    result = replace(result, size=expression_size(exprs), cse_ops=_cse_ops(exprs),
+                     terms=chain_rule_terms(net, route), unfinished="compile")
+    if _computable(net):
+        yield result
+        start = time.perf_counter()
+        run = _runner(net, route, derived, batch, seed)
+        result = replace(result, compile_seconds=time.perf_counter() - start, unfinished="evaluate")
+        yield result
+        result = replace(result, gradient=_gradient_values(route, run()), evaluate_seconds=_median_seconds(run))
+    else:
+        result = replace(result, status=NOT_COMPUTABLE)
+    if prove and route == "direct":
+        yield replace(result, unfinished="prove")
+        result = replace(result, **_prove_direct(net, derived))
+    yield replace(result, status="ok" if result.status == OVER_CAP else result.status, unfinished=None)
+
+
+def _measured_safely(spec: NetworkSpec, route: str, batch: int, seed: int, prove: bool) -> Iterator[RouteMeasurement]:
+    """:func:`measure_stages`, with a failure of SymPy or NumPy on a network too
+    big for them reported as the route's status instead of raised."""
+    last = RouteMeasurement(route, FAILED, unfinished="derive")
+    try:
+        for last in measure_stages(spec, route, batch, seed, prove):
+            yield last
+    except SymbackpropError:
+        raise
+    except RecursionError:
+        yield replace(last, status=FAILED, reason="too deep for SymPy (its recursion limit)")
+    except MemoryError:
+        yield replace(last, status=FAILED, reason="out of memory")
+    except Exception as exc:  # reported with the route, so that a sweep keeps its other rows
+        yield replace(last, status=FAILED, reason=f"{type(exc).__name__}: {exc}")
+
+
+def measure_route(spec: NetworkSpec, route: str, batch: int = 64, seed: int = 0, prove: bool = False) -> RouteMeasurement:
+    """Derive one route, size it, compile it and time one gradient on a batch,
+    in this process, without a cap.
+
+    >>> m = measure_route(NetworkSpec((2, 2, 1)), "delta", batch=8)
+    >>> m.status, m.terms, len(m.gradient)
+    ('ok', 15, 9)
+    """
+    *_, result = measure_stages(spec, route, batch, seed, prove)
+    return result
 
 
 def _prove_direct(net: Network, direct: DirectRoute) -> dict:
@@ -280,16 +357,29 @@ def _prove_direct(net: Network, direct: DirectRoute) -> dict:
 
 # --- a worker process, so that the time cap can stop SymPy mid-derivation --------
 
-def _serve(connection) -> None:
+def _watch_parent(parent: int) -> None:
+    # Killed without a chance to clean up (SIGKILL, SIGTERM), the parent
+    # cannot stop this process: it stops itself instead of running on.
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _serve(connection, parent: int) -> None:
     # Ctrl-C is the parent's to handle: it stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    _warm_up()
     connection.send("ready")
     while True:
         task = connection.recv()
         try:
-            connection.send(measure_route(*task))
-        except Exception as exc:  # sent back and raised in the parent
+            for measured in _measured_safely(*task):
+                connection.send(measured)
+        except SymbackpropError as exc:  # bad input: raised again in the parent
             connection.send(exc)
+        else:
+            connection.send(None)
 
 
 class _Worker:
@@ -300,27 +390,58 @@ class _Worker:
         self._process = None
         self._connection = None
 
-    def run(self, task: tuple, cap: float) -> RouteMeasurement | None:
-        """The measurement, or None when it did not finish within ``cap`` seconds."""
-        if self._process is None:
-            # spawn, not fork: the parent may be running threads (rich's live display).
-            context = multiprocessing.get_context("spawn")
-            self._connection, child = context.Pipe()
-            self._process = context.Process(target=_serve, args=(child,), daemon=True)
-            self._process.start()
-            child.close()
+    def _start(self) -> None:
+        # spawn, not fork: the parent may be running threads (rich's live display).
+        context = multiprocessing.get_context("spawn")
+        connection, child = context.Pipe()
+        process = context.Process(target=_serve, args=(child, os.getpid()), daemon=True)
+        # A Ctrl-C at the terminal reaches every process of the group; the
+        # child starts with SIGINT blocked so that it never prints a traceback.
+        blocked = hasattr(signal, "pthread_sigmask")
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            process.start()
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        child.close()
+        self._process, self._connection = process, connection
+        try:
             # Starting Python and importing SymPy is not the route's time.
-            self._connection.recv()
-        self._connection.send(task)
-        if not self._connection.poll(cap):
+            connection.recv()
+        except (EOFError, OSError):
             self.stop()
-            return None
-        answer = self._connection.recv()
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
+            raise WorkerError(
+                "the worker process that measures the routes could not start; in a script, call "
+                "compare() and sweep() under `if __name__ == '__main__':`, or pass cap=None"
+            ) from None
+
+    def run(self, task: tuple, cap: float) -> RouteMeasurement:
+        """Measure in the child; a route still running after ``cap`` seconds
+        comes back :data:`OVER_CAP` with the stages it finished."""
+        if self._process is None:
+            self._start()
+        route = task[1]
+        last = RouteMeasurement(route, OVER_CAP, unfinished="derive")
+        deadline = time.monotonic() + cap
+        try:
+            self._connection.send(task)
+            while self._connection.poll(max(0.0, deadline - time.monotonic())):
+                answer = self._connection.recv()
+                if answer is None:
+                    return last
+                if isinstance(answer, BaseException):
+                    raise answer
+                last = answer
+        except (EOFError, OSError):
+            self.stop()
+            return replace(last, status=FAILED, reason="the worker process died (out of memory?)")
+        self.stop()
+        return last
 
     def stop(self) -> None:
+        """Kill the child, if there is one."""
         if self._process is not None:
             self._process.kill()
             self._process.join()
@@ -329,19 +450,22 @@ class _Worker:
 
 
 def _measure_all(
-    spec: NetworkSpec, routes: Sequence[str], batch: int, seed: int, cap: float | None, prove: bool,
-    worker: _Worker | None, skip: set[str] = frozenset(), on_route: Callable[[str], None] | None = None,
+    spec: NetworkSpec, batch: int, seed: int, prove: bool, worker: _Worker | None, cap: float | None,
+    skip: frozenset[str] = frozenset(), on_route: Callable[[str], None] | None = None,
 ) -> list[RouteMeasurement]:
     rows = []
-    for route in routes:
+    for route in ROUTES:
         if on_route is not None:
             on_route(route)
         if route in skip:
             rows.append(RouteMeasurement(route, OVER_CAP))
             continue
         task = (spec, route, batch, seed, prove)
-        measured = measure_route(*task) if worker is None else worker.run(task, cap)
-        rows.append(measured if measured is not None else RouteMeasurement(route, OVER_CAP))
+        if worker is None:
+            *_, measured = _measured_safely(*task)
+        else:
+            measured = worker.run(task, cap)
+        rows.append(measured)
     return rows
 
 
@@ -358,41 +482,41 @@ class Comparison:
     rows: list[RouteMeasurement]
 
     def row(self, route: str) -> RouteMeasurement:
+        """The measurement of ``route`` (one of :data:`ROUTES`)."""
         return next(r for r in self.rows if r.route == route)
 
     def agreement(self) -> float | None:
         """Largest relative difference between the gradients the routes computed
-        and the δ route's (None when fewer than two routes computed numbers)."""
+        and the first one's (None when fewer than two routes computed numbers)."""
         computed = [np.array(r.gradient) for r in self.rows if r.gradient is not None]
         if len(computed) < 2:
             return None
-        reference = np.array(self.row("delta").gradient) if self.row("delta").gradient else computed[0]
+        reference = computed[0]
         scale = max(float(np.max(np.abs(reference))), 1e-300)
         return max(float(np.max(np.abs(g - reference))) / scale for g in computed)
 
     def factor(self, slow: str, fast: str, figure: str) -> float | None:
         """How many times ``fast`` beats ``slow`` on ``figure`` (a field of
-        :class:`RouteMeasurement` such as ``derive_seconds``)."""
+        :class:`RouteMeasurement` such as ``derive_seconds``); None unless
+        both were measured."""
         a, b = getattr(self.row(slow), figure), getattr(self.row(fast), figure)
         return a / b if a is not None and b else None
 
     def verdicts(self) -> list[str]:
         """Which route is faster, and by what factor, in plain sentences."""
-        lines = []
-        direct = self.row("direct")
-        if not direct.ok and direct.status != NOT_COMPUTABLE:
-            work = estimate_direct_work(self.spec.network())
-            lines.append(
-                f"The direct route did not finish within the {self.cap:g} s cap: differentiating C "
-                f"written out by every parameter is about {work:.1e} operations. The δ recurrence "
-                f"derived in {_seconds(self.row('delta').derive_seconds)}."
-            )
+        lines = [_stopped(row, self.spec, self.cap) for row in self.rows if row.status in (OVER_CAP, FAILED)]
+        direct, delta = self.row("direct"), self.row("delta")
         derive = self.factor("direct", "delta", "derive_seconds")
-        if derive is not None:
-            d, t = direct.size.tree_ops, self.row("delta").size.tree_ops
+        if derive is not None and direct.size is not None and delta.size is not None:
+            d, t = direct.size.tree_ops, delta.size.tree_ops
             lines.append(
                 f"The δ recurrence derives {_times(derive)} than the direct route, "
-                f"in {_ratio(d, t)} the operations ({t:,} against {d:,} written out)."
+                f"with {_ratio(d, t)} the operations ({t:,} in layer quantities against {d:,} written out)."
+            )
+        elif delta.derive_seconds is not None and direct.derive_seconds is None and self.cap is not None:
+            lines.append(
+                f"The δ recurrence derived in {_seconds(delta.derive_seconds)}, more than "
+                f"{self.cap / delta.derive_seconds:,.0f}× faster than the direct route."
             )
         scalar = self.factor("direct", "delta", "evaluate_seconds")
         arrays = self.factor("direct", "array", "evaluate_seconds")
@@ -401,6 +525,9 @@ class Comparison:
                 f"Compiled, the δ recurrence's gradient of a batch of {self.batch} evaluates {_times(scalar)} "
                 f"than the direct route's, and as arrays {_times(arrays)}."
             )
+        if any(row.status == NOT_COMPUTABLE for row in self.rows):
+            lines.append("The activation has no numeric values (generic a(z), or the unit step), "
+                         "so nothing was compiled or run.")
         gap = self.agreement()
         if gap is not None:
             lines.append(f"The compiled gradients agree to {gap:.1e} (relative).")
@@ -412,28 +539,32 @@ class Comparison:
         return lines
 
     def table(self):
-        """The comparison as a rich table."""
+        """The comparison as a rich table.
+
+        >>> compare([1, 1], batch=2, cap=None).table().row_count
+        4
+        """
         from rich.table import Table
 
         table = Table(
             title=f"{self.spec.network().describe()}: {self.parameters} parameters, batch of {self.batch}",
             caption="direct: substitute, then differentiate; δ recurrence: in layer quantities z, a, δ; "
             "δ written out: its gradients in inputs and parameters; δ as arrays: the matrix form. "
-            "ops: operations written out as a tree; nodes: distinct subexpressions; CSE: operations "
-            "after common-subexpression elimination; terms: chain-rule products (one per path, or one "
-            "per local derivative); eval: one gradient of the batch, median of repeats.",
+            "ops: operations as a tree; nodes: distinct subexpressions; CSE: operations after "
+            "common-subexpression elimination; terms: chain-rule products (one per path, or one per "
+            "local derivative); eval: one gradient of the batch, median of repeats.",
             caption_justify="left",
         )
         table.add_column("route", no_wrap=True)
         for column in ("derive", "ops", "nodes", "CSE", "terms", "compile", "eval"):
-            table.add_column(column, justify="right")
+            table.add_column(column, justify="right", overflow="fold")
         for row in self.rows:
-            table.add_row(ROUTE_TITLES[row.route], *_cells(row))
+            table.add_row(ROUTE_TITLES[row.route], *_cells(row, compact=True))
         return table
 
     def markdown(self) -> str:
         """The comparison as a Markdown table followed by the verdicts."""
-        head = "| route | derive | ops (written out) | distinct nodes | ops after CSE | chain-rule terms " \
+        head = "| route | derive | ops (as a tree) | distinct nodes | ops after CSE | chain-rule terms " \
             f"| compile | gradient, batch of {self.batch} |"
         lines = [head, "|---|" + "---:|" * 7]
         for row in self.rows:
@@ -441,17 +572,46 @@ class Comparison:
         return "\n".join(lines + [""] + self.verdicts())
 
 
-def _cells(row: RouteMeasurement) -> list[str]:
-    if row.status == OVER_CAP:
-        return ["over cap"] + ["—"] * 6
+def _stopped(row: RouteMeasurement, spec: NetworkSpec, cap: float | None) -> str:
+    """Why a route has no figures from some stage on."""
+    title = ROUTE_TITLES[row.route]
+    if row.status == FAILED:
+        return f"The {title} route failed during {row.unfinished or 'its measurement'}: {row.reason}."
+    if row.unfinished is None:
+        return f"The {title} route was not run: on a smaller network it was already over the cap."
+    hell = ""
+    if row.route == "direct" and row.unfinished == "derive":
+        work = estimate_direct_work(spec.network())
+        hell = f" (differentiating C written out by each parameter is about {work:.1e} operations)"
+    done = {
+        "derive": f"could not be derived{hell}",
+        "size": f"was derived in {_seconds(row.derive_seconds)} but not sized",
+        "compile": f"was derived in {_seconds(row.derive_seconds)} but not compiled",
+        "evaluate": "was compiled but not run",
+        "prove": "was measured, but its proof did not finish",
+    }[row.unfinished]
+    return f"The {title} route {done} within the {cap:g} s cap."
+
+
+def _cells(row: RouteMeasurement, compact: bool = False) -> list[str]:
+    """Figures of the finished stages; the stage the cap stopped reads "over cap"."""
+    def count(n: int) -> str:
+        return _compact(n) if compact and n >= 1_000_000 else f"{n:,}"
+
     size = row.size
-    numbers = [
-        _seconds(row.derive_seconds), f"{size.tree_ops:,}", f"{size.graph_nodes:,}", f"{row.cse_ops:,}",
-        f"{row.terms:,}",
+    stages = [
+        ("derive", [_seconds(row.derive_seconds)]),
+        ("size", [count(size.tree_ops), count(size.graph_nodes), count(row.cse_ops), count(row.terms)]
+         if size is not None else ["—"] * 4),
+        ("compile", [_seconds(row.compile_seconds)]),
+        ("evaluate", [_seconds(row.evaluate_seconds)]),
     ]
-    if row.status == NOT_COMPUTABLE:
-        return numbers + ["—", "—"]
-    return numbers + [_seconds(row.compile_seconds), _seconds(row.evaluate_seconds)]
+    cells = []
+    for stage, figures in stages:
+        if row.status in (OVER_CAP, FAILED) and stage == (row.unfinished or "derive"):
+            figures = ["over cap" if row.status == OVER_CAP else "failed"] + ["—"] * (len(figures) - 1)
+        cells += figures
+    return cells
 
 
 def _seconds(s: float | None) -> str:
@@ -476,11 +636,13 @@ def _compact(n: int) -> str:
 
 
 def _times(factor: float) -> str:
-    return f"{factor:.1f}× faster" if factor >= 1 else f"{1 / factor:.1f}× slower"
+    if 0.95 <= factor <= 1.05:
+        return "about as fast"
+    return f"{factor:.1f}× faster" if factor > 1 else f"{1 / factor:.1f}× slower"
 
 
 def _ratio(big: int, small: int) -> str:
-    return f"1/{big / small:.0f} of" if big >= small else f"{small / big:.1f}× "
+    return f"1/{big / small:.0f} of" if big >= small else f"{small / big:.1f}×"
 
 
 def _check_run_settings(batch: int, cap: float | None) -> None:
@@ -505,8 +667,10 @@ def compare(
     Each route is derived, sized, compiled and timed on the same batch
     (``fan-in`` initial values, inputs in [0, 1), one-hot targets, drawn
     from ``seed``). With a ``cap``, each route runs in a worker process and
-    is stopped after ``cap`` seconds; ``cap=None`` runs in this process.
-    ``prove`` also proves every direct gradient equal to the δ route's.
+    is stopped after ``cap`` seconds, keeping the stages it finished (in a
+    script, call it under ``if __name__ == "__main__":``, as for any
+    ``multiprocessing`` code); ``cap=None`` runs in this process. ``prove``
+    also proves every direct gradient equal to the δ route's.
 
     >>> c = compare([2, 2, 1], batch=8, cap=None)
     >>> [row.route for row in c.rows]
@@ -518,8 +682,10 @@ def compare(
     net = spec.network()
     _check_run_settings(batch, cap)
     worker = _Worker() if cap is not None else None
+    if worker is None:
+        _warm_up()
     try:
-        rows = _measure_all(spec, ROUTES, batch, seed, cap, prove, worker)
+        rows = _measure_all(spec, batch, seed, prove, worker, cap)
     finally:
         if worker is not None:
             worker.stop()
@@ -544,8 +710,10 @@ class SweepPoint:
 class GrowthLaw:
     """A law fitted to one route's figure over a sweep, by least squares.
 
-    ``kind`` is ``exponential`` (``y ∝ rate^x``), ``power`` (``y ∝ x^rate``),
-    both fitted in log space, or ``linear`` (``y = intercept + rate·x``).
+    ``kind`` is ``exponential`` (``y ∝ rate^v``), ``power`` (``y ∝ v^rate``),
+    both fitted in log space, or ``linear`` (``y = intercept + rate·v``), in
+    the variable ``variable``. ``r_squared`` is None for fewer than three
+    points (two points fit any law exactly).
     """
 
     route: str
@@ -554,18 +722,22 @@ class GrowthLaw:
     variable: str
     rate: float
     intercept: float
-    r_squared: float
+    r_squared: float | None
     points: int
 
-    def predict(self, x: float) -> float:
-        if self.kind == "exponential":
-            return math.exp(self.intercept + math.log(self.rate) * x)
-        if self.kind == "power":
-            return math.exp(self.intercept + self.rate * math.log(x))
-        return self.intercept + self.rate * x
+    def predict(self, v: float) -> float:
+        """The law's value at ``v`` (``inf`` past the range of floats).
+
+        >>> round(fit_growth("direct", "tree_ops", "exponential", "depth", [(1, 2.0), (2, 4.0)]).predict(10), 6)
+        1024.0
+        """
+        if self.kind == "linear":
+            return self.intercept + self.rate * v
+        exponent = self.intercept + (math.log(self.rate) * v if self.kind == "exponential" else self.rate * math.log(v))
+        return math.exp(exponent) if exponent < 700 else math.inf
 
     def describe(self) -> str:
-        """``∝ 4.1^depth``, ``∝ width^1.80`` or ``≈ 107 + 57·depth``."""
+        """``∝ 4.1^depth``, ``∝ width^1.80`` or ``≈ 107 + 4.75·parameters``."""
         if self.kind == "exponential":
             return f"∝ {self.rate:.2f}^{self.variable}"
         if self.kind == "power":
@@ -579,8 +751,8 @@ LAW_KINDS = ("exponential", "power", "linear")
 
 
 def fit_growth(route: str, figure: str, kind: str, variable: str, points: Sequence[tuple[float, float]]) -> GrowthLaw | None:
-    """Fit a law of ``kind`` to ``(x, y)`` points; None with fewer than two
-    distinct x. Exponential and power laws are fitted in log space (and
+    """Fit a law of ``kind`` to ``(v, y)`` points; None with fewer than two
+    distinct v. Exponential and power laws are fitted in log space (and
     need positive values), so that every point weighs alike.
 
     >>> law = fit_growth("direct", "ops", "exponential", "depth", [(1, 3.0), (2, 12.0), (3, 48.0)])
@@ -594,32 +766,30 @@ def fit_growth(route: str, figure: str, kind: str, variable: str, points: Sequen
     if kind not in LAW_KINDS:
         raise NetworkSpecError(f"unknown kind of law {kind!r}; use {', '.join(LAW_KINDS)}")
     logs = kind != "linear"
-    usable = [(x, y) for x, y in points if y is not None and (not logs or (y > 0 and x > 0))]
-    if len({x for x, _ in usable}) < 2:
+    usable = [(v, y) for v, y in points if y is not None and (not logs or (y > 0 and v > 0))]
+    if len({v for v, _ in usable}) < 2:
         return None
-    xs = np.array([math.log(x) if kind == "power" else x for x, _ in usable], dtype=float)
+    vs = np.array([math.log(v) if kind == "power" else v for v, _ in usable], dtype=float)
     ys = np.array([math.log(y) if logs else y for _, y in usable], dtype=float)
-    slope, intercept = np.polyfit(xs, ys, 1)
-    residual = float(np.sum((ys - (slope * xs + intercept)) ** 2))
+    slope, intercept = np.polyfit(vs, ys, 1)
+    residual = float(np.sum((ys - (slope * vs + intercept)) ** 2))
     total = float(np.sum((ys - ys.mean()) ** 2))
-    r_squared = 1.0 - residual / total if total > 0 else 1.0
+    r_squared = (1.0 - residual / total if total > 0 else 1.0) if len(usable) > 2 else None
     rate = math.exp(slope) if kind == "exponential" else float(slope)
     return GrowthLaw(route, figure, kind, variable, rate, float(intercept), r_squared, len(usable))
 
 
-#: The figures a sweep fits and charts: (field, label).
+#: The figures a sweep fits and charts: (field, label, the stage that measures it).
 SWEEP_FIGURES = (
-    ("derive_seconds", "derivation time (s)"),
-    ("tree_ops", "operations, written out"),
-    ("evaluate_seconds", "gradient evaluation (s)"),
+    ("derive_seconds", "derivation time (s)", "derive"),
+    ("tree_ops", "operations, as a tree", "size"),
+    ("evaluate_seconds", "gradient evaluation (s)", "evaluate"),
 )
 
 
 def _figure(row: RouteMeasurement, name: str) -> float | None:
-    if not row.ok and not (row.status == NOT_COMPUTABLE and name != "evaluate_seconds"):
-        return None
     if name == "tree_ops":
-        return float(row.size.tree_ops)
+        return float(row.size.tree_ops) if row.size is not None else None
     return getattr(row, name)
 
 
@@ -641,19 +811,27 @@ class Sweep:
 
         The routes written out grow with the paths: exponentially in the
         depth, as a power of the width. The δ recurrence and the array form
-        are fitted as straight lines: their work is linear in the size of
-        the network.
+        are fitted as straight lines in the number of parameters: their work
+        is one step per local derivative.
         """
-        path_kind = "exponential" if self.over == "depth" else "power"
         laws = []
         for route in ROUTES:
-            kind = path_kind if route in PATH_ROUTES else "linear"
-            for figure, _ in SWEEP_FIGURES:
-                data = [(p.x, _figure(p.comparison.row(route), figure)) for p in self.points]
-                law = fit_growth(route, figure, kind, self.over, data)
+            if route in PATH_ROUTES:
+                kind, variable = ("exponential", "depth") if self.over == "depth" else ("power", "width")
+            else:
+                kind, variable = "linear", "parameters"
+            for figure, _, _ in SWEEP_FIGURES:
+                data = [
+                    (p.x if route in PATH_ROUTES else p.comparison.parameters, _figure(p.comparison.row(route), figure))
+                    for p in self.points
+                ]
+                law = fit_growth(route, figure, kind, variable, data)
                 if law is not None:
                     laws.append(law)
         return laws
+
+    def _variable(self, law: GrowthLaw, point: SweepPoint) -> float:
+        return point.comparison.parameters if law.variable == "parameters" else point.x
 
     def table(self):
         """One row per network: each route's derivation time and operations."""
@@ -661,7 +839,7 @@ class Sweep:
 
         table = Table(
             title=f"sweep over {self.over}" + (" (interrupted)" if self.interrupted else ""),
-            caption=f"each cell: derivation time · operations written out. {PATHS_LAW}",
+            caption=f"each cell: derivation time · operations as a tree. {PATHS_LAW}",
             caption_justify="left",
         )
         table.add_column(self.over, justify="right")
@@ -679,19 +857,24 @@ class Sweep:
         cells = [str(point.x), c.spec.network().describe(), f"{c.parameters:,}", f"{_paths(c):,}"]
         for route in ROUTES:
             row = c.row(route)
-            cells.append("over cap" if row.status == OVER_CAP
-                         else f"{_seconds(row.derive_seconds)} · {_compact(row.size.tree_ops)}")
+            derived = _seconds(row.derive_seconds) if row.derive_seconds is not None else _mark(row)
+            size = _compact(row.size.tree_ops) if row.size is not None else _mark(row)
+            cells.append(f"{derived} · {size}" if row.derive_seconds is not None else derived)
         return cells
 
     def laws_table(self):
+        """The fitted laws as a rich table.
+
+        >>> sweep("depth", [1, 1, 1], [1, 2, 3], batch=2, cap=None).laws_table().row_count
+        12
+        """
         from rich.table import Table
 
-        table = Table(title="growth laws (least squares in log space)")
+        table = Table(title="growth laws (least squares; exponential and power laws in log space)")
         for column in ("route", "figure", "law", "R²", "points"):
             table.add_column(column, justify="right" if column in ("R²", "points") else "left")
-        labels = dict(SWEEP_FIGURES)
         for law in self.laws():
-            table.add_row(law.route, labels[law.figure], law.describe(), f"{law.r_squared:.3f}", str(law.points))
+            table.add_row(*_law_cells(law))
         return table
 
     def markdown(self) -> str:
@@ -699,39 +882,57 @@ class Sweep:
         head = f"| {self.over} | network | params | Σ paths | " + " | ".join(ROUTE_TITLES.values()) + " |"
         lines = [head, "|---:|---|---:|---:|" + "---:|" * len(ROUTES)]
         lines += ["| " + " | ".join(self._cells(p)) + " |" for p in self.points]
-        lines += ["", f"Each cell: derivation time · operations written out. {PATHS_LAW}"]
-        labels = dict(SWEEP_FIGURES)
+        if self.interrupted:
+            lines += ["", "Interrupted: the networks after these were not measured."]
+        lines += ["", f"Each cell: derivation time · operations as a tree. {PATHS_LAW}"]
         lines += ["", "| route | figure | law | R² | points |", "|---|---|---|---:|---:|"]
-        lines += [
-            f"| {law.route} | {labels[law.figure]} | {law.describe()} | {law.r_squared:.3f} | {law.points} |"
-            for law in self.laws()
-        ]
+        lines += ["| " + " | ".join(_law_cells(law)) + " |" for law in self.laws()]
         return "\n".join(lines)
 
-    def chart(self) -> str:
+    def chart(self) -> str | None:
         """The sweep as an SVG chart: one panel per figure, log scale, measured
-        points joined, fitted laws dashed, points over the cap marked."""
+        points joined, fitted laws dashed, points over the cap marked; None
+        when nothing was measured."""
         from .chart import Panel, Series, svg_chart
 
         laws = {(law.route, law.figure): law for law in self.laws()}
         panels = []
-        for figure, label in SWEEP_FIGURES:
+        for figure, label, stage in SWEEP_FIGURES:
             series = []
             for route in ROUTES:
                 rows = [(p, p.comparison.row(route)) for p in self.points]
                 measured = [(float(p.x), y) for p, r in rows if (y := _figure(r, figure)) is not None]
-                over = [float(p.x) for p, r in rows if r.status == OVER_CAP]
+                over = [float(p.x) for p, r in rows if r.status == OVER_CAP and not r.finished(stage)]
                 law = laws.get((route, figure))
-                # A straight line on a log axis cannot go below zero.
-                fitted = [] if law is None else [(float(p.x), y) for p, _ in rows if (y := law.predict(p.x)) > 0]
+                fitted = []
+                if law is not None:
+                    predicted = [(float(p.x), law.predict(self._variable(law, p))) for p, _ in rows]
+                    # A straight line on a log axis cannot go below zero.
+                    fitted = [(x, y) for x, y in predicted if 0 < y < math.inf]
                 if measured or over:
                     series.append(Series(ROUTE_TITLES[route], measured, fitted, over,
                                          law.describe() if law else ""))
-            panels.append(Panel(label, self.x_label(), label, series, x_log=self.over == "width"))
+            if series:
+                panels.append(Panel(label, self.x_label(), label, series, x_log=self.over == "width"))
+        if not panels:
+            return None
         network = "-".join(str(n) for n in self.base)
-        cap = f", time cap {self.cap:g} s per route" if self.cap is not None else ""
-        return svg_chart(panels, f"Derivative hell vs the δ recurrence: sweep over {self.over}",
-                         f"from {network}{cap}")
+        notes = [f"from {network}"]
+        if self.cap is not None:
+            notes.append(f"time cap {self.cap:g} s per route")
+        if self.interrupted:
+            notes.append("interrupted")
+        return svg_chart(panels, f"Derivative hell vs the δ recurrence: sweep over {self.over}", ", ".join(notes))
+
+
+def _mark(row: RouteMeasurement) -> str:
+    return {OVER_CAP: "over cap", FAILED: "failed"}.get(row.status, "—")
+
+
+def _law_cells(law: GrowthLaw) -> list[str]:
+    labels = {name: label for name, label, _ in SWEEP_FIGURES}
+    r_squared = "—" if law.r_squared is None else f"{law.r_squared:.3f}"
+    return [ROUTE_TITLES[law.route], labels[law.figure], law.describe(), r_squared, str(law.points)]
 
 
 def _paths(c: Comparison) -> int:
@@ -739,12 +940,12 @@ def _paths(c: Comparison) -> int:
 
 
 def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[tuple[int, list[int]]]:
-    """The networks of a sweep: ``(x, sizes)`` for each point.
+    """The networks of a sweep, smallest first: ``(x, sizes)`` for each point.
 
-    ``depth``: ``x`` hidden layers of the first hidden width of ``base``;
+    ``depth``: ``x`` hidden layers of the hidden width of ``base``;
     ``width``: every hidden layer of ``base`` made ``x`` wide.
 
-    >>> sweep_sizes("depth", [12, 3, 2], [1, 2, 3])
+    >>> sweep_sizes("depth", [12, 3, 2], [3, 1, 2, 1])
     [(1, [12, 3, 2]), (2, [12, 3, 3, 2]), (3, [12, 3, 3, 3, 2])]
     >>> sweep_sizes("width", [4, 3, 3, 2], [1, 5])
     [(1, [4, 1, 1, 2]), (5, [4, 5, 5, 2])]
@@ -756,10 +957,18 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
         raise NetworkSpecError(
             f"a sweep needs a network with a hidden layer to grow, such as 12,3,2; got {'-'.join(map(str, base))}"
         )
+    if over == "depth" and len(set(base[1:-1])) > 1:
+        raise NetworkSpecError(
+            f"a depth sweep repeats one hidden width; {'-'.join(map(str, base))} has hidden widths "
+            f"{', '.join(map(str, base[1:-1]))}: give one hidden layer, such as {base[0]},{base[1]},{base[-1]}"
+        )
     if not points or len(points) > MAX_SWEEP_POINTS or any(
         isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in points
     ):
-        raise NetworkSpecError(f"sweep points must be 1 to {MAX_SWEEP_POINTS} positive whole numbers; got {list(points)}")
+        raise NetworkSpecError(
+            f"a sweep takes 1 to {MAX_SWEEP_POINTS} points, positive whole numbers; got {list(points)}"
+        )
+    points = sorted(set(points))
     if over == "depth":
         return [(x, [base[0]] + [base[1]] * x + [base[-1]]) for x in points]
     return [(x, [base[0]] + [x] * (len(base) - 2) + [base[-1]]) for x in points]
@@ -794,12 +1003,13 @@ def sweep(
     seed: int = 0,
     on_route: Callable[[tuple[int, ...], str], None] | None = None,
 ) -> Sweep:
-    """Compare the routes on each network of a sweep.
+    """Compare the routes on each network of a sweep, smallest first.
 
-    A route that runs past ``cap`` seconds is stopped and reported over the
-    cap, and is not run again on the larger networks that follow (its work
-    only grows). Ctrl-C ends the sweep: the points measured so far are
-    returned with ``interrupted`` set.
+    A route that runs past ``cap`` seconds (or fails) is stopped, keeping the
+    stages it finished, and is not run again on the larger networks that
+    follow: its work only grows. Ctrl-C ends the sweep: the points measured
+    so far are returned with ``interrupted`` set. ``on_route(sizes, route)``
+    is called before each route is measured.
 
     >>> s = sweep("depth", [2, 2, 1], [1, 2], batch=4, cap=None)
     >>> [p.comparison.parameters for p in s.points]
@@ -813,14 +1023,16 @@ def sweep(
         spec.network()  # bad sizes or names fail before any work
     result = Sweep(over, tuple(base), cap=cap)
     worker = _Worker() if cap is not None else None
-    over_cap: set[str] = set()
+    stopped: set[str] = set()
     try:
+        if worker is None:
+            _warm_up()
         for x, spec in specs:
             def report(route: str, sizes=spec.sizes) -> None:
                 if on_route is not None:
                     on_route(sizes, route)
-            rows = _measure_all(spec, ROUTES, batch, seed, cap, False, worker, set(over_cap), report)
-            over_cap |= {r.route for r in rows if r.status == OVER_CAP}
+            rows = _measure_all(spec, batch, seed, False, worker, cap, frozenset(stopped), report)
+            stopped |= {r.route for r in rows if r.status in (OVER_CAP, FAILED)}
             comparison = Comparison(spec, spec.network().parameter_count, batch, cap, rows)
             result.points.append(SweepPoint(x, comparison))
     except KeyboardInterrupt:
@@ -842,6 +1054,7 @@ __all__ = [
     "default_points",
     "fit_growth",
     "measure_route",
+    "measure_stages",
     "sweep",
     "sweep_sizes",
 ]

@@ -50,3 +50,7 @@ class ParameterFileError(SymbackpropError, ValueError):
 
 class NoSolutionError(SymbackpropError, ValueError):
     """A problem with no answer: no real solution of ∇f = 0, or no minimum (f unbounded below)."""
+
+
+class WorkerError(SymbackpropError, RuntimeError):
+    """The process that measures routes under a time cap could not start."""

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -23,16 +24,23 @@ from hypothesis import strategies as st
 from symbackprop import Network, chain_rule_expansion, delta_route, direct_route, verify
 from symbackprop.cli import main
 from symbackprop.compare import (
+    FAILED,
     NOT_COMPUTABLE,
     OVER_CAP,
     ROUTES,
+    Comparison,
     NetworkSpec,
+    RouteMeasurement,
     _batch,
+    _measured_safely,
+    _seconds,
+    _Worker,
     chain_rule_terms,
     compare,
     default_points,
     fit_growth,
     measure_route,
+    measure_stages,
     sweep,
     sweep_sizes,
 )
@@ -150,9 +158,6 @@ def test_figures_are_consistent(small):
     # products; in layer quantities the δ route is smaller than either.
     assert small.row("delta").size.tree_ops < small.row("written-out").size.tree_ops
     assert small.row("delta").size.tree_ops < small.row("direct").size.tree_ops
-    assert small.factor("direct", "delta", "derive_seconds") == (
-        small.row("direct").derive_seconds / small.row("delta").derive_seconds
-    )
 
 
 def test_the_array_form_does_not_grow_with_the_widths():
@@ -193,36 +198,131 @@ def test_bad_settings_are_refused(kwargs, fragment):
 
 # --- the time cap, in a worker process -------------------------------------------
 
-def test_a_route_past_the_cap_is_reported_and_not_rerun_on_larger_networks():
-    seen = []
-    result = sweep("depth", [4, 4, 2], [1, 5, 6], batch=4, cap=1.5, on_route=lambda n, r: seen.append((n, r)))
-    first, big, bigger = (p.comparison for p in result.points)
-    assert first.row("direct").ok
-    assert big.row("direct").status == OVER_CAP and big.row("direct").derive_seconds is None
-    assert bigger.row("direct").status == OVER_CAP
-    # The δ route is derived at every size, under the same cap.
-    assert all(c.row("delta").ok and c.row("array").ok for c in (first, big, bigger))
-    assert len(seen) == 3 * len(ROUTES)
-    assert "over the cap" in result.markdown() or "over cap" in result.markdown()
+SLOW = NetworkSpec((4, 4, 4, 4, 4, 4, 4, 2))  # its direct route takes minutes
+
+
+def test_the_cap_stops_a_route_and_the_next_route_gets_a_fresh_worker():
+    worker = _Worker()
+    try:
+        stopped = worker.run((SLOW, "direct", 4, 0, False), cap=0.5)
+        assert stopped.status == OVER_CAP and stopped.unfinished == "derive"
+        assert stopped.derive_seconds is None
+        fine = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
+        assert fine.ok and fine.gradient is not None
+    finally:
+        worker.stop()
+
+
+def test_a_worker_that_dies_is_reported_and_replaced():
+    worker = _Worker()
+    try:
+        worker._start()
+        worker._process.kill()  # as the kernel does when memory runs out
+        worker._process.join()
+        died = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
+        assert died.status == FAILED and "died" in died.reason
+        assert worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60).ok
+    finally:
+        worker.stop()
+
+
+def test_the_worker_stops_itself_when_its_parent_is_killed(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import time\n"
+        "from symbackprop.compare import _Worker\n"
+        "if __name__ == '__main__':\n"
+        "    w = _Worker()\n"
+        "    w._start()\n"
+        "    print(w._process.pid, flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.2)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as handle:  # a zombie is gone, waiting to be reaped
+        return handle.read().split(") ")[-1][0] != "Z"
+
+
+def test_errors_in_the_worker_reach_the_caller():
+    worker = _Worker()
+    try:
+        with pytest.raises(NetworkSpecError, match="the routes are"):
+            worker.run((NetworkSpec((2, 1)), "shortcut", 4, 0, False), cap=60)
+    finally:
+        worker.stop()
 
 
 def test_a_capped_comparison_measures_in_a_worker_like_in_process():
     capped = compare([2, 2, 1], batch=4, cap=60)
     local = compare([2, 2, 1], batch=4, cap=None)
     for a, b in zip(capped.rows, local.rows):
-        assert a.size == b.size and a.terms == b.terms
+        assert a.ok and a.size == b.size and a.terms == b.terms
         np.testing.assert_allclose(a.gradient, b.gradient, rtol=1e-13)
 
 
-def test_errors_in_the_worker_reach_the_caller():
-    with pytest.raises(NetworkSpecError, match="the routes are"):
-        from symbackprop.compare import _Worker
+class _CappedWorker:
+    """Stands in for the worker: the direct route of any network deeper than
+    2-2-1 is 'over the cap'; everything else is measured here."""
 
-        worker = _Worker()
-        try:
-            worker.run((NetworkSpec((2, 1)), "shortcut", 4, 0, False), cap=60)
-        finally:
-            worker.stop()
+    calls: list = []
+
+    def run(self, task, cap):
+        spec, route = task[0], task[1]
+        _CappedWorker.calls.append((spec.sizes, route))
+        if route == "direct" and len(spec.sizes) > 3:
+            return RouteMeasurement(route, OVER_CAP, derive_seconds=None, unfinished="derive")
+        return measure_route(*task)
+
+    def stop(self):
+        pass
+
+
+def test_a_route_over_the_cap_is_not_run_again_on_larger_networks(monkeypatch):
+    monkeypatch.setattr("symbackprop.compare._Worker", _CappedWorker)
+    _CappedWorker.calls = []
+    seen = []
+    result = sweep("depth", [2, 2, 1], [3, 1, 2], batch=4, cap=5, on_route=lambda n, r: seen.append((n, r)))
+    assert [p.x for p in result.points] == [1, 2, 3]
+    first, over, skipped = (p.comparison.row("direct") for p in result.points)
+    assert first.ok and over.status == OVER_CAP and over.unfinished == "derive"
+    assert skipped.status == OVER_CAP and skipped.unfinished is None
+    assert ((2, 2, 2, 2, 1), "direct") not in _CappedWorker.calls
+    assert all(p.comparison.row("delta").ok for p in result.points)
+    assert len(seen) == 3 * len(ROUTES)
+    text = result.markdown()
+    assert "over cap" in text
+    assert "not run" in "\n".join(result.points[2].comparison.verdicts())
+
+
+def test_figures_of_finished_stages_are_kept_and_the_stopped_stage_is_named():
+    stages = list(measure_stages(NetworkSpec((2, 2, 1)), "direct", batch=4, prove=True))
+    assert [m.unfinished for m in stages] == ["size", "compile", "evaluate", "prove", None]
+    after_derive = stages[0]
+    assert after_derive.derive_seconds is not None and after_derive.size is None
+    stopped = replace(stages[1], status=OVER_CAP)  # stopped while compiling
+    c = Comparison(NetworkSpec((2, 2, 1)), 9, 4, 10.0, [stopped] + [replace(stopped, route=r) for r in ROUTES[1:]])
+    cells = c.markdown().splitlines()[2].split(" | ")
+    assert cells[1] == _seconds(stopped.derive_seconds) and cells[6] == "over cap" and cells[7].startswith("—")
+    assert "was derived in" in c.verdicts()[0] and "not compiled within the 10 s cap" in c.verdicts()[0]
+
+
+def test_a_network_too_deep_for_sympy_fails_its_route_not_the_sweep():
+    deep = NetworkSpec((1,) * 400)
+    *_, failed = _measured_safely(deep, "direct", 2, 0, False)
+    assert failed.status == FAILED and "recursion" in failed.reason
 
 
 def test_ctrl_c_ends_a_sweep_with_the_rows_so_far():
@@ -264,7 +364,7 @@ def test_ctrl_c_on_the_command_line_prints_the_rows_so_far_and_no_traceback(tmp_
 
 @settings(max_examples=30)
 @given(
-    st.floats(1.1, 20), st.floats(-5, 5), st.lists(st.integers(1, 12), min_size=2, max_size=6, unique=True)
+    st.floats(1.1, 20), st.floats(-5, 5), st.lists(st.integers(1, 12), min_size=3, max_size=6, unique=True)
 )
 def test_fit_recovers_an_exponential_law(base, log_scale, xs):
     points = [(x, math.exp(log_scale) * base**x) for x in xs]
@@ -275,7 +375,7 @@ def test_fit_recovers_an_exponential_law(base, log_scale, xs):
 
 
 @settings(max_examples=30)
-@given(st.floats(0.1, 4), st.lists(st.integers(1, 64), min_size=2, max_size=6, unique=True))
+@given(st.floats(0.1, 4), st.lists(st.integers(1, 64), min_size=3, max_size=6, unique=True))
 def test_fit_recovers_a_power_law(exponent, xs):
     law = fit_growth("delta", "tree_ops", "power", "parameters", [(x, 3.0 * x**exponent) for x in xs])
     assert law.rate == pytest.approx(exponent, rel=1e-9, abs=1e-9)
@@ -288,8 +388,9 @@ def test_fit_of_a_straight_line_and_of_an_unknown_kind():
         fit_growth("direct", "tree_ops", "cubic", "depth", [(1, 1.0), (2, 8.0)])
 
 
-def test_fit_needs_two_distinct_points():
+def test_fit_needs_two_distinct_points_and_three_for_a_goodness_of_fit():
     assert fit_growth("direct", "tree_ops", "power", "width", [(2, 5.0), (2, 6.0)]) is None
+    assert fit_growth("direct", "tree_ops", "power", "width", [(2, 5.0), (3, 6.0)]).r_squared is None
 
 
 def test_sweep_networks_and_points():
@@ -323,9 +424,12 @@ def test_sweep_paths_follow_the_formula_and_the_laws_are_fitted(depth_sweep):
     # same equations to the δ route, whose operations then grow by a constant.
     assert direct_ops.rate > 2
     ops = [p.comparison.row("delta").size.tree_ops for p in depth_sweep.points]
+    params = [p.comparison.parameters for p in depth_sweep.points]
     delta_ops = laws["delta", "tree_ops"]
-    assert delta_ops.kind == "linear" and delta_ops.rate == pytest.approx(ops[1] - ops[0])
-    assert ops[2] - ops[1] == ops[1] - ops[0] and delta_ops.r_squared == pytest.approx(1.0)
+    assert ops[2] - ops[1] == ops[1] - ops[0] and params[2] - params[1] == params[1] - params[0]
+    assert delta_ops.kind == "linear" and delta_ops.variable == "parameters"
+    assert delta_ops.rate == pytest.approx((ops[1] - ops[0]) / (params[1] - params[0]))
+    assert delta_ops.r_squared == pytest.approx(1.0)
 
 
 def test_sweep_chart_is_an_svg_with_every_route(depth_sweep):
@@ -335,6 +439,24 @@ def test_sweep_chart_is_an_svg_with_every_route(depth_sweep):
     text = "".join(root.itertext())
     for title in ("direct", "δ recurrence", "δ written out", "δ as arrays", "hidden layers"):
         assert title in text
+
+
+def test_width_sweep_of_two_hidden_layers_fits_the_delta_route_in_the_parameters():
+    result = sweep("width", [1, 1, 1, 1], [1, 2, 3], batch=2, cap=None)
+    law = {(w.route, w.figure): w for w in result.laws()}["delta", "tree_ops"]
+    # The parameters grow as width², and the δ route's operations with them:
+    # a line in the parameters fits, a line in the width does not.
+    ops = [(p.x, float(p.comparison.row("delta").size.tree_ops)) for p in result.points]
+    in_width = fit_growth("delta", "tree_ops", "linear", "width", ops)
+    assert law.variable == "parameters" and law.r_squared > 0.999 > in_width.r_squared
+    assert {(w.route, w.figure): w for w in result.laws()}["direct", "tree_ops"].kind == "power"
+
+
+def test_sweep_with_the_generic_activation_charts_what_it_measured():
+    result = sweep("depth", [1, 1, 1], [1, 2], activation="generic", batch=2, cap=None)
+    root = ET.fromstring(result.chart())
+    text = "".join(root.itertext())
+    assert "derivation time" in text and "gradient evaluation" not in text
 
 
 # --- the command line ---------------------------------------------------------------
@@ -364,8 +486,10 @@ def test_sweep_command_writes_the_chart_and_markdown(tmp_path, capsys):
         (["--sweep", "depth", "--chart", "no/such/folder/x.svg"], "does not exist"),
         (["--sweep", "depth", "--points", "1,x"], "whole numbers"),
         (["--sweep", "depth", "--points", "1", "--max", "3"], "not both"),
-        (["--sweep", "depth", "--max", "0"], "at least 1"),
+        (["--sweep", "depth", "--max", "0"], "--max must be from 1 to"),
         (["--sweep", "depth", "--layers", "3,2"], "hidden layer"),
+        (["--sweep", "depth", "--layers", "12,3,4,2"], "repeats one hidden width"),
+        (["--sweep", "depth", "--max", "1000"], "--max must be from 1 to"),
         (["--sweep", "height"], "invalid choice"),
         (["--batch", "0"], "batch"),
         (["--cap", "-1"], "time cap"),
@@ -398,12 +522,12 @@ def test_chart_of_a_falling_line_leaves_out_its_fit_below_zero():
             RouteMeasurement(route, "ok", seconds, ExpressionSize(10 * x, 5), 5, 3, 0.1, seconds, (0.0,))
             for route in ROUTES
         ]
-        points.append(SweepPoint(x, Comparison(spec, 9, 4, None, rows)))
+        points.append(SweepPoint(x, Comparison(spec, spec.network().parameter_count, 4, None, rows)))
     # A fourth network over the cap: the fitted lines are drawn out to it.
     capped = [RouteMeasurement(route, OVER_CAP) for route in ROUTES]
-    points.append(SweepPoint(4, Comparison(NetworkSpec((2,) * 6), 9, 4, 1.0, capped)))
+    points.append(SweepPoint(4, Comparison(NetworkSpec((2,) * 6), 27, 4, 1.0, capped)))
     result = Sweep("depth", (2, 2, 2), points)
     law = {(w.route, w.figure): w for w in result.laws()}["delta", "derive_seconds"]
-    assert law.kind == "linear" and law.predict(4) < 0
+    assert law.kind == "linear" and law.predict(27) < 0
     root = ET.fromstring(result.chart())
     assert root.tag.endswith("svg")

@@ -9,13 +9,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..compare import ROUTES, compare, default_points, sweep, sweep_sizes
+from ..compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
 from ..errors import NetworkSpecError
 from .options import add_network_options, parse_layers
 from .options import console as make_console
 
 #: The largest depth and width a sweep goes to unless --max says otherwise.
 DEFAULT_MAX = {"depth": 6, "width": 16}
+#: The largest --max: beyond, even the δ recurrence takes minutes per network.
+MAX_LARGEST = {"depth": MAX_SWEEP_POINTS, "width": 1024}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,12 +87,15 @@ def _points(args: argparse.Namespace) -> list[int]:
                 f"--points must be comma-separated whole numbers such as 1,2,3; got {args.points!r}"
             ) from None
     largest = DEFAULT_MAX[args.sweep] if args.max is None else args.max
-    if largest < 1:
-        raise NetworkSpecError(f"--max must be at least 1; got {largest}")
+    if not 1 <= largest <= MAX_LARGEST[args.sweep]:
+        raise NetworkSpecError(
+            f"--max must be from 1 to {MAX_LARGEST[args.sweep]} for a sweep over {args.sweep}; got {largest}"
+        )
     return default_points(args.sweep, largest)
 
 
 def _chart_path(text: str) -> Path:
+    """Checked before the sweep, so that a long sweep is not lost to a typo."""
     path = Path(text)
     if path.suffix.lower() != ".svg":
         raise NetworkSpecError(f"{path}: the chart is written as SVG; give a file name ending in .svg")
@@ -98,15 +103,24 @@ def _chart_path(text: str) -> Path:
         raise NetworkSpecError(f"{path}: the folder {path.parent} does not exist")
     if path.is_dir():
         raise NetworkSpecError(f"{path}: is a folder; give a file name such as {path / 'sweep.svg'}")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise NetworkSpecError(f"{path}: cannot be written here; give a file in a folder you can write to")
     return path
 
 
 def _write(path: Path, text: str) -> None:
     # Written whole or not at all: an existing chart survives a failure.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".svg")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".svg")
+    except OSError as exc:
+        raise NetworkSpecError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        # mkstemp makes the file private; a chart is a file like any other.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -144,9 +158,13 @@ def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
     else:
         console.print(result.table())
         console.print(result.laws_table())
-    if chart is not None and result.points:
-        _write(chart, result.chart())
-        console.print(f"chart written to {chart}", markup=False, highlight=False)
+    if chart is not None:
+        svg = result.chart()
+        if svg is None:
+            console.print("no chart: nothing was measured", markup=False, highlight=False)
+        else:
+            _write(chart, svg)
+            console.print(f"chart written to {chart}", markup=False, highlight=False)
     if result.interrupted:
         console.print(f"interrupted: {len(result.points)} of {len(networks)} networks measured",
                       markup=False, highlight=False)
