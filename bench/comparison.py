@@ -9,7 +9,8 @@ Run: ``python bench/comparison.py``. Measures, in one run:
 writes the two charts to ``bench/results/`` and replaces the block between
 ``<!-- comparison -->`` and ``<!-- /comparison -->`` in README.md with the
 tables, the growth laws, the charts, the date and the machine's core count.
-``--print`` writes the block to stdout instead of the README.
+``--print`` writes the block to stdout instead of the README (the charts
+are written either way). Nothing is written when the run is interrupted.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def progress(network, route) -> None:
     print(f"  {'-'.join(map(str, network))}: {route}", file=sys.stderr, flush=True)
 
 
-def block() -> str:
+def block() -> tuple[str, dict[Path, str]] | None:
+    """The README block and the charts to write; None when interrupted."""
     print("12-3-2, four routes", file=sys.stderr, flush=True)
     book = compare(BOOK, batch=64, cap=CAP)
     parts = [
@@ -54,12 +56,14 @@ def block() -> str:
         "",
         book.markdown(),
     ]
+    charts = {}
     for over, largest in (("depth", 6), ("width", 16)):
         print(f"sweep over {over}", file=sys.stderr, flush=True)
         result = sweep(over, BOOK, default_points(over, largest), batch=64, cap=CAP, on_route=progress)
-        RESULTS.mkdir(parents=True, exist_ok=True)
+        if result.interrupted:
+            return None
         chart = RESULTS / f"sweep-{over}.svg"
-        chart.write_text(result.chart(), encoding="utf-8")
+        charts[chart] = result.chart()
         what = "hidden layers of width 3" if over == "depth" else "the width n of 12-n-2"
         parts += [
             "",
@@ -70,17 +74,25 @@ def block() -> str:
             "",
             result.markdown(),
         ]
-    return "\n".join(parts)
+    return "\n".join(parts), charts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--print", action="store_true", help="print the block instead of writing README.md")
     args = parser.parse_args()
-    text = block()
+    measured = block()
+    if measured is None:
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
+    text, charts = measured
     if args.print:
         print(text)
         return 0
+    # Written only once everything is measured: the README and its charts stay one run.
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for path, svg in charts.items():
+        path.write_text(svg, encoding="utf-8")
     return 0 if write_block("comparison", text) else 1
 
 
