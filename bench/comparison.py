@@ -9,8 +9,8 @@ Run: ``python bench/comparison.py``. Measures, in one run:
 writes the two charts to ``bench/results/`` and replaces the block between
 ``<!-- comparison -->`` and ``<!-- /comparison -->`` in README.md with the
 tables, the growth laws, the charts, the date and the machine's core count.
-``--print`` writes the block to stdout instead of the README (the charts
-are written either way). Nothing is written when the run is interrupted.
+``--print`` writes the block to stdout and no file. Nothing is written when
+the run is interrupted.
 """
 
 from __future__ import annotations
