@@ -737,13 +737,19 @@ class GrowthLaw:
         return math.exp(exponent) if exponent < 700 else math.inf
 
     def describe(self) -> str:
-        """``∝ 4.1^depth``, ``∝ width^1.80`` or ``≈ 107 + 4.75·parameters``."""
+        """``∝ 4.1^depth``, ``∝ width^1.80`` or ``≈ 107 + 4.75·parameters``.
+
+        >>> fit_growth("array", "tree_ops", "linear", "parameters", [(9, 46), (17, 46.0)]).describe()
+        '≈ 46 + 0·parameters'
+        """
         if self.kind == "exponential":
             return f"∝ {self.rate:.2f}^{self.variable}"
         if self.kind == "power":
             return f"∝ {self.variable}^{self.rate:.2f}"
-        sign = "+" if self.rate >= 0 else "−"
-        return f"≈ {self.intercept:.3g} {sign} {abs(self.rate):.3g}·{self.variable}"
+        # A slope lost in rounding noise (the array form's constant size) reads 0.
+        rate = 0.0 if abs(self.rate) < 1e-12 * abs(self.intercept) else self.rate
+        sign = "+" if rate >= 0 else "−"
+        return f"≈ {self.intercept:.3g} {sign} {abs(rate):.3g}·{self.variable}".replace("-", "−")
 
 
 #: The kinds of law :func:`fit_growth` fits.
@@ -793,6 +799,12 @@ def _figure(row: RouteMeasurement, name: str) -> float | None:
     return getattr(row, name)
 
 
+CELL_NOTE = (
+    "Each cell: derivation time · operations as a tree; \", over cap\": a later stage, such as "
+    "compiling, was stopped by the cap."
+)
+
+
 @dataclass
 class Sweep:
     """A comparison repeated as the depth or the width of a network grows."""
@@ -839,7 +851,7 @@ class Sweep:
 
         table = Table(
             title=f"sweep over {self.over}" + (" (interrupted)" if self.interrupted else ""),
-            caption=f"each cell: derivation time · operations as a tree. {PATHS_LAW}",
+            caption=f"{CELL_NOTE} {PATHS_LAW}",
             caption_justify="left",
         )
         table.add_column(self.over, justify="right")
@@ -859,7 +871,11 @@ class Sweep:
             row = c.row(route)
             derived = _seconds(row.derive_seconds) if row.derive_seconds is not None else _mark(row)
             size = _compact(row.size.tree_ops) if row.size is not None else _mark(row)
-            cells.append(f"{derived} · {size}" if row.derive_seconds is not None else derived)
+            if row.derive_seconds is None:
+                cells.append(derived)
+            else:
+                stopped = f", {_mark(row)}" if row.status in (OVER_CAP, FAILED) else ""
+                cells.append(f"{derived} · {size}{stopped}")
         return cells
 
     def laws_table(self):
@@ -884,7 +900,7 @@ class Sweep:
         lines += ["| " + " | ".join(self._cells(p)) + " |" for p in self.points]
         if self.interrupted:
             lines += ["", "Interrupted: the networks after these were not measured."]
-        lines += ["", f"Each cell: derivation time · operations as a tree. {PATHS_LAW}"]
+        lines += ["", f"{CELL_NOTE} {PATHS_LAW}"]
         lines += ["", "| route | figure | law | R² | points |", "|---|---|---|---:|---:|"]
         lines += ["| " + " | ".join(_law_cells(law)) + " |" for law in self.laws()]
         return "\n".join(lines)
