@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -531,3 +533,20 @@ def test_chart_of_a_falling_line_leaves_out_its_fit_below_zero():
     assert law.kind == "linear" and law.predict(27) < 0
     root = ET.fromstring(result.chart())
     assert root.tag.endswith("svg")
+
+
+def test_readme_holds_the_measured_comparison_and_its_charts():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- comparison -->", 1)[1].split("<!-- /comparison -->", 1)[0]
+    assert re.search(r"Measured on \d{4}-\d{2}-\d{2} on a machine with \d+ cores", block)
+    assert "`python bench/comparison.py`" in block
+    # The 12-3-2 table's chain-rule terms are the counts of the formulas.
+    table = block.split("| route | derive |", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table.splitlines()[2:]}
+    assert rows["direct"][5] == str(paths_formula([12, 3, 2]))
+    assert rows["δ recurrence"][5] == str(local_derivatives_formula([12, 3, 2]))
+    for chart in re.findall(r"!\[[^]]*\]\(([^)]+\.svg)\)", block):
+        svg = ET.parse(root / chart).getroot()
+        assert svg.tag.endswith("svg") and "δ recurrence" in "".join(svg.itertext())
+    assert len(re.findall(r"!\[[^]]*\]\(([^)]+\.svg)\)", block)) == 2
