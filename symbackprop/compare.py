@@ -366,8 +366,8 @@ def _watch_parent(parent: int) -> None:
 
 
 def _serve(connection, parent: int) -> None:
-    # Ctrl-C is the parent's to handle: it stops this process itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C is the parent's to handle (SIGINT is ignored from the start, see
+    # _Worker._start): it stops this process itself.
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _warm_up()
     connection.send("ready")
@@ -395,16 +395,17 @@ class _Worker:
         context = multiprocessing.get_context("spawn")
         connection, child = context.Pipe()
         process = context.Process(target=_serve, args=(child, os.getpid()), daemon=True)
-        # A Ctrl-C at the terminal reaches every process of the group; the
-        # child starts with SIGINT blocked so that it never prints a traceback.
-        blocked = hasattr(signal, "pthread_sigmask")
-        if blocked:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        # A Ctrl-C at the terminal reaches every process of the group. An
+        # ignored SIGINT survives exec, and Python then installs no
+        # KeyboardInterrupt handler: the child never prints a traceback, even
+        # while it is still importing.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
             process.start()
         finally:
-            if blocked:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            if main:
+                signal.signal(signal.SIGINT, previous)
         child.close()
         self._process, self._connection = process, connection
         try:

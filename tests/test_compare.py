@@ -550,3 +550,16 @@ def test_readme_holds_the_measured_comparison_and_its_charts():
         svg = ET.parse(root / chart).getroot()
         assert svg.tag.endswith("svg") and "δ recurrence" in "".join(svg.itertext())
     assert len(re.findall(r"!\[[^]]*\]\(([^)]+\.svg)\)", block)) == 2
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_worker_too_and_still_no_traceback():
+    # A terminal sends SIGINT to the whole process group, the worker included,
+    # perhaps while it is still starting.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "symbackprop", "compare", "--layers", "2,2,1", "--batch", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode in (0, 130) and "Traceback" not in err, err
