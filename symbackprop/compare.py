@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
@@ -54,6 +55,9 @@ from .derive import (
 )
 from .errors import NetworkSpecError, SymbackpropError, WorkerError
 from .network import Network
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 #: The routes, in the order of every table.
 ROUTES = ("direct", "delta", "written-out", "array")
@@ -539,7 +543,7 @@ class Comparison:
             )
         return lines
 
-    def table(self):
+    def table(self) -> Table:
         """The comparison as a rich table.
 
         >>> compare([1, 1], batch=2, cap=None).table().row_count
@@ -846,7 +850,7 @@ class Sweep:
     def _variable(self, law: GrowthLaw, point: SweepPoint) -> float:
         return point.comparison.parameters if law.variable == "parameters" else point.x
 
-    def table(self):
+    def table(self) -> Table:
         """One row per network: each route's derivation time and operations."""
         from rich.table import Table
 
@@ -879,7 +883,7 @@ class Sweep:
                 cells.append(f"{derived} · {size}{stopped}")
         return cells
 
-    def laws_table(self):
+    def laws_table(self) -> Table:
         """The fitted laws as a rich table.
 
         >>> sweep("depth", [1, 1, 1], [1, 2, 3], batch=2, cap=None).laws_table().row_count
