@@ -456,14 +456,17 @@ class _Worker:
 
 def _measure_all(
     spec: NetworkSpec, batch: int, seed: int, prove: bool, worker: _Worker | None, cap: float | None,
-    skip: frozenset[str] = frozenset(), on_route: Callable[[str], None] | None = None,
+    skip: dict[str, str] | None = None, on_route: Callable[[str], None] | None = None,
 ) -> list[RouteMeasurement]:
+    """Measure every route; a route in ``skip`` is not run and keeps the status
+    it had on a smaller network."""
     rows = []
     for route in ROUTES:
         if on_route is not None:
             on_route(route)
-        if route in skip:
-            rows.append(RouteMeasurement(route, OVER_CAP))
+        if skip and route in skip:
+            reason = "not run: it failed on a smaller network" if skip[route] == FAILED else ""
+            rows.append(RouteMeasurement(route, skip[route], reason=reason))
             continue
         task = (spec, route, batch, seed, prove)
         if worker is None:
@@ -595,7 +598,7 @@ def _stopped(row: RouteMeasurement, spec: NetworkSpec, cap: float | None) -> str
         "evaluate": "was compiled but not run",
         "prove": "was measured, but its proof did not finish",
     }[row.unfinished]
-    return f"The {title} route {done} within the {cap:g} s cap."
+    return f"The {title} route {done} within the {cap:g} s cap." if cap else f"The {title} route {done}."
 
 
 def _cells(row: RouteMeasurement, compact: bool = False) -> list[str]:
@@ -1044,7 +1047,7 @@ def sweep(
         spec.network()  # bad sizes or names fail before any work
     result = Sweep(over, tuple(base), cap=cap)
     worker = _Worker() if cap is not None else None
-    stopped: set[str] = set()
+    stopped: dict[str, str] = {}
     try:
         if worker is None:
             _warm_up()
@@ -1052,8 +1055,8 @@ def sweep(
             def report(route: str, sizes=spec.sizes) -> None:
                 if on_route is not None:
                     on_route(sizes, route)
-            rows = _measure_all(spec, batch, seed, False, worker, cap, frozenset(stopped), report)
-            stopped |= {r.route for r in rows if r.status in (OVER_CAP, FAILED)}
+            rows = _measure_all(spec, batch, seed, False, worker, cap, dict(stopped), report)
+            stopped |= {r.route: r.status for r in rows if r.status in (OVER_CAP, FAILED)}
             comparison = Comparison(spec, spec.network().parameter_count, batch, cap, rows)
             result.points.append(SweepPoint(x, comparison))
     except KeyboardInterrupt:

@@ -309,6 +309,24 @@ def test_a_route_over_the_cap_is_not_run_again_on_larger_networks(monkeypatch):
     assert "not run" in "\n".join(result.points[2].comparison.verdicts())
 
 
+class _FailingWorker(_CappedWorker):
+    """The direct route of any network deeper than 2-2-1 fails."""
+
+    def run(self, task, cap):
+        if task[1] == "direct" and len(task[0].sizes) > 3:
+            return RouteMeasurement("direct", FAILED, unfinished="derive", reason="too deep for SymPy")
+        return measure_route(*task)
+
+
+def test_a_failed_route_is_reported_as_failed_on_the_larger_networks(monkeypatch):
+    monkeypatch.setattr("symbackprop.compare._Worker", _FailingWorker)
+    result = sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=5)
+    failed, skipped = (p.comparison.row("direct") for p in result.points[1:])
+    assert failed.status == skipped.status == FAILED and "not run" in skipped.reason
+    assert "failed" in result.markdown()
+    assert "too deep for SymPy" in "\n".join(result.points[1].comparison.verdicts())
+
+
 def test_figures_of_finished_stages_are_kept_and_the_stopped_stage_is_named():
     stages = list(measure_stages(NetworkSpec((2, 2, 1)), "direct", batch=4, prove=True))
     assert [m.unfinished for m in stages] == ["size", "compile", "evaluate", "prove", None]
