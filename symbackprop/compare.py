@@ -408,7 +408,7 @@ class _Worker:
         try:
             process.start()
         finally:
-            if main:
+            if previous is not None:  # None: a handler set outside Python, left alone
                 signal.signal(signal.SIGINT, previous)
         child.close()
         self._process, self._connection = process, connection
