@@ -403,12 +403,14 @@ class _Worker:
         # ignored SIGINT survives exec, and Python then installs no
         # KeyboardInterrupt handler: the child never prints a traceback, even
         # while it is still importing.
-        main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        # Only Python's main thread may change handlers, and a handler set
+        # outside Python (getsignal gives None) could not be put back.
+        ours = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not None
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ours else None
         try:
             process.start()
         finally:
-            if previous is not None:  # None: a handler set outside Python, left alone
+            if ours:
                 signal.signal(signal.SIGINT, previous)
         child.close()
         self._process, self._connection = process, connection
