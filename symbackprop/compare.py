@@ -655,7 +655,10 @@ def _ratio(big: int, small: int) -> str:
     return f"1/{big / small:.0f} of" if big >= small else f"{small / big:.1f}×"
 
 
-def _check_run_settings(batch: int, cap: float | None) -> None:
+def _check_run_settings(batch: int, cap: float | None, seed: int) -> None:
+    from .train import check_seed
+
+    check_seed(seed)
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
         raise NetworkSpecError(f"the batch must be a whole number of examples from 1 to {MAX_BATCH}; got {batch!r}")
     if cap is not None and not (isinstance(cap, (int, float)) and math.isfinite(cap) and cap > 0):
@@ -690,7 +693,7 @@ def compare(
     """
     spec = NetworkSpec(tuple(sizes), activation if isinstance(activation, str) else tuple(activation), cost)
     net = spec.network()
-    _check_run_settings(batch, cap)
+    _check_run_settings(batch, cap, seed)
     worker = _Worker() if cap is not None else None
     if worker is None:
         _warm_up()
@@ -1041,7 +1044,7 @@ def sweep(
     >>> [p.comparison.parameters for p in s.points]
     [9, 15]
     """
-    _check_run_settings(batch, cap)
+    _check_run_settings(batch, cap, seed)
     networks = sweep_sizes(over, base, points)
     act = activation if isinstance(activation, str) else tuple(activation)
     specs = [(x, NetworkSpec(tuple(sizes), act, cost)) for x, sizes in networks]

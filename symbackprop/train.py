@@ -129,7 +129,7 @@ def initial_params(model: Trainable, seed: int | None = 0) -> Params:
     >>> {k: v.shape for k, v in p.items()}
     {'W2': (3, 12), 'b2': (3,), 'W3': (2, 3), 'b3': (2,)}
     """
-    _check_seed(seed)
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     if hasattr(model, "initial_params"):
         return check_params(model, model.initial_params(rng))
@@ -474,7 +474,7 @@ def check_settings(eta: float, epochs: int, batch_size: int | None, seed: int | 
         raise DataError(f"the number of epochs must be a whole number ≥ 0 (got {epochs})")
     if batch_size is not None and (not _is_whole(batch_size) or batch_size < 1):
         raise DataError(f"the batch size must be a whole number ≥ 1 (got {batch_size}); omit it for full batches")
-    _check_seed(seed)
+    check_seed(seed)
 
 
 def _is_real(value: object) -> bool:
@@ -486,8 +486,15 @@ def _is_whole(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_seed(seed: int | None) -> None:
-    # NumPy's generators take only seeds ≥ 0 (None: fresh entropy).
+def check_seed(seed: int | None) -> None:
+    """Refuse a seed NumPy's generators cannot take (they take whole numbers ≥ 0;
+    None draws fresh entropy).
+
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the seed must be a whole number ≥ 0 (got -1); any such number gives a reproducible run
+    """
     if seed is not None and (not _is_whole(seed) or seed < 0):
         raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
 

@@ -46,7 +46,7 @@ from symbackprop.compare import (
     sweep,
     sweep_sizes,
 )
-from symbackprop.errors import NetworkSpecError
+from symbackprop.errors import NetworkSpecError, SymbackpropError
 
 shapes = st.lists(st.integers(1, 4), min_size=2, max_size=5)
 
@@ -191,10 +191,11 @@ def test_markdown_has_one_row_per_route_and_the_verdicts(small):
         ({"batch": 2.5}, "batch"),
         ({"cap": 0}, "time cap"),
         ({"cap": float("nan")}, "time cap"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, fragment):
-    with pytest.raises(NetworkSpecError, match=fragment):
+    with pytest.raises(SymbackpropError, match=fragment):
         compare([2, 1], **kwargs)
 
 
@@ -513,7 +514,7 @@ def test_sweep_command_writes_the_chart_and_markdown(tmp_path, capsys):
         (["--sweep", "height"], "invalid choice"),
         (["--batch", "0"], "batch"),
         (["--cap", "-1"], "time cap"),
-        (["--seed", "-1"], "non-negative"),
+        (["--seed", "-1"], "the seed must be a whole number ≥ 0"),
         (["--layers", "2,0,1"], "positive integer"),
     ],
 )

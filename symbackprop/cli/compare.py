@@ -51,8 +51,6 @@ def run(args: argparse.Namespace) -> int:
     sizes = parse_layers(args.layers)
     activation = [a.strip() for a in args.activation.split(";")]
     activation = activation[0] if len(activation) == 1 else activation
-    if args.seed < 0:
-        raise NetworkSpecError(f"--seed must be a non-negative integer; got {args.seed}")
     if args.sweep is None:
         for flag in ("max", "points", "chart"):
             if getattr(args, flag) is not None:
