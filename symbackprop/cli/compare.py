@@ -11,7 +11,7 @@ from rich.console import Console
 
 from ..compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
 from ..errors import NetworkSpecError
-from .options import add_network_options, parse_layers
+from .options import activation_from_args, add_network_options, parse_layers
 from .options import console as make_console
 
 #: The largest depth and width a sweep goes to unless --max says otherwise.
@@ -49,8 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     sizes = parse_layers(args.layers)
-    activation = [a.strip() for a in args.activation.split(";")]
-    activation = activation[0] if len(activation) == 1 else activation
+    activation = activation_from_args(args)
     if args.sweep is None:
         for flag in ("max", "points", "chart"):
             if getattr(args, flag) is not None:

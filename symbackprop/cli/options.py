@@ -55,10 +55,18 @@ def parse_layers(text: str) -> list[int]:
     return sizes
 
 
-def network_from_args(args: argparse.Namespace) -> Network:
+def activation_from_args(args: argparse.Namespace) -> str | list[str]:
+    """``--activation``: one name or expression, or one per layer separated by ';'.
+
+    >>> activation_from_args(argparse.Namespace(activation="tanh; sigmoid"))
+    ['tanh', 'sigmoid']
+    """
     activations = [a.strip() for a in args.activation.split(";")]
-    activation = activations[0] if len(activations) == 1 else activations
-    return Network(parse_layers(args.layers), activation=activation, cost=args.cost)
+    return activations[0] if len(activations) == 1 else activations
+
+
+def network_from_args(args: argparse.Namespace) -> Network:
+    return Network(parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost)
 
 
 def console() -> Console:
