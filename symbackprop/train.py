@@ -62,7 +62,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +70,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .errors import DataError, ParameterFileError
+from .files import check_output_path, write_atomically
 
 Params = dict[str, np.ndarray]
 
@@ -217,41 +217,32 @@ def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, 
     """
     path = check_save_path(path)
     params = check_params(model, params)
-    suffix = path.suffix.lower()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=suffix)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            if suffix == ".npz":
-                np.savez(stream, **params)
-            else:
-                # repr-exact floats: json writes the shortest round-tripping form.
-                document = {"network": describe(model), **{k: v.tolist() for k, v in params.items()}}
-                stream.write(json.dumps(document, indent=1).encode())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+
+    def write(stream) -> None:
+        if path.suffix.lower() == ".npz":
+            np.savez(stream, **params)
+        else:
+            # repr-exact floats: json writes the shortest round-tripping form.
+            document = {"network": describe(model), **{k: v.tolist() for k, v in params.items()}}
+            stream.write(json.dumps(document, indent=1).encode())
+
+    write_atomically(path, write)
     return path
 
 
 def check_save_path(path: str | os.PathLike) -> Path:
     """``path`` if parameters can be saved there: a ``.npz`` or ``.json`` name
-    in an existing folder, not itself a folder. Checked before training too,
-    so a long run is not lost to a typo.
+    in an existing folder that can be written, not itself a folder. Checked
+    before training too, so a long run is not lost to a typo.
 
     >>> check_save_path("trained.txt")
     Traceback (most recent call last):
     ...
     symbackprop.errors.ParameterFileError: trained.txt: parameter files end in .npz or .json
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".npz", ".json"):
-        raise ParameterFileError(f"{path}: parameter files end in .npz or .json")
-    if not path.parent.is_dir():
-        raise ParameterFileError(f"{path}: the folder {path.parent} does not exist")
-    if path.is_dir():
-        raise ParameterFileError(f"{path}: is a folder; give a file name such as {path / 'params.npz'}")
-    return path
+    return check_output_path(
+        path, (".npz", ".json"), "parameter files end in .npz or .json", "params.npz", ParameterFileError
+    )
 
 
 def read_param_file(path: str | os.PathLike) -> tuple[dict[str, object], dict[str, object]]:

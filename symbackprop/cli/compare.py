@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 from rich.console import Console
 
 from ..compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
 from ..errors import NetworkSpecError
+from ..files import check_output_path, write_atomically
 from .options import activation_from_args, add_network_options, parse_layers
 from .options import console as make_console
 
@@ -93,35 +92,10 @@ def _points(args: argparse.Namespace) -> list[int]:
 
 def _chart_path(text: str) -> Path:
     """Checked before the sweep, so that a long sweep is not lost to a typo."""
-    path = Path(text)
-    if path.suffix.lower() != ".svg":
-        raise NetworkSpecError(f"{path}: the chart is written as SVG; give a file name ending in .svg")
-    if not path.parent.is_dir():
-        raise NetworkSpecError(f"{path}: the folder {path.parent} does not exist")
-    if path.is_dir():
-        raise NetworkSpecError(f"{path}: is a folder; give a file name such as {path / 'sweep.svg'}")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise NetworkSpecError(f"{path}: cannot be written here; give a file in a folder you can write to")
-    return path
-
-
-def _write(path: Path, text: str) -> None:
-    # Written whole or not at all: an existing chart survives a failure.
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".svg")
-    except OSError as exc:
-        raise NetworkSpecError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        # mkstemp makes the file private; a chart is a file like any other.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    return check_output_path(
+        text, (".svg",), "the chart is written as SVG; give a file name ending in .svg", "sweep.svg",
+        NetworkSpecError,
+    )
 
 
 def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
@@ -160,7 +134,7 @@ def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
         if svg is None:
             console.print("no chart: nothing was measured", markup=False, highlight=False)
         else:
-            _write(chart, svg)
+            write_atomically(chart, lambda stream: stream.write(svg.encode("utf-8")))
             console.print(f"chart written to {chart}", markup=False, highlight=False)
     if result.interrupted:
         console.print(f"interrupted: {len(result.points)} of {len(networks)} networks measured",
