@@ -29,6 +29,7 @@ worker process and reported as over the cap, not waited for.
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
 import os
@@ -222,9 +223,11 @@ def _computable(net: Network) -> bool:
     )
 
 
+@functools.cache
 def _warm_up() -> None:
-    """Compile and run a tiny network by both paths once, so that the first
-    route measured does not pay for loading lambdify's and NumPy's machinery."""
+    """Compile and run a tiny network by both paths, once per process, so that
+    the first route measured does not pay for loading lambdify's and NumPy's
+    machinery."""
     from .arrays import compile_arrays, derive_arrays
     from .compile import compile_scalar
 
@@ -879,7 +882,9 @@ class Sweep:
 
     def _cells(self, point: SweepPoint) -> list[str]:
         c = point.comparison
-        cells = [str(point.x), c.spec.network().describe(), f"{c.parameters:,}", f"{_paths(c):,}"]
+        net = c.spec.network()
+        paths = chain_rule_terms(net, "direct")
+        cells = [str(point.x), net.describe(), f"{c.parameters:,}", f"{paths:,}"]
         for route in ROUTES:
             row = c.row(route)
             derived = _seconds(row.derive_seconds) if row.derive_seconds is not None else _mark(row)
@@ -964,10 +969,6 @@ def _law_cells(law: GrowthLaw) -> list[str]:
     return [ROUTE_TITLES[law.route], labels[law.figure], law.describe(), r_squared, str(law.points)]
 
 
-def _paths(c: Comparison) -> int:
-    return chain_rule_terms(c.spec.network(), "direct")
-
-
 def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[tuple[int, list[int]]]:
     """The networks of a sweep, smallest first: ``(x, sizes)`` for each point.
 
@@ -1048,21 +1049,21 @@ def sweep(
     networks = sweep_sizes(over, base, points)
     act = activation if isinstance(activation, str) else tuple(activation)
     specs = [(x, NetworkSpec(tuple(sizes), act, cost)) for x, sizes in networks]
-    for _, spec in specs:
-        spec.network()  # bad sizes or names fail before any work
+    # Built before any work, so that bad sizes or names fail at once.
+    parameters = [spec.network().parameter_count for _, spec in specs]
     result = Sweep(over, tuple(base), cap=cap)
     worker = _Worker() if cap is not None else None
     stopped: dict[str, str] = {}
     try:
         if worker is None:
             _warm_up()
-        for x, spec in specs:
+        for (x, spec), count in zip(specs, parameters):
             def report(route: str, sizes=spec.sizes) -> None:
                 if on_route is not None:
                     on_route(sizes, route)
             rows = _measure_all(spec, batch, seed, False, worker, cap, dict(stopped), report)
             stopped |= {r.route: r.status for r in rows if r.status in (OVER_CAP, FAILED)}
-            comparison = Comparison(spec, spec.network().parameter_count, batch, cap, rows)
+            comparison = Comparison(spec, count, batch, cap, rows)
             result.points.append(SweepPoint(x, comparison))
     except KeyboardInterrupt:
         result.interrupted = True
