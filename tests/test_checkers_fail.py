@@ -1,0 +1,220 @@
+"""The checkers have teeth: fed a deliberately wrong route, every kind of check
+reports the difference, for exactly the parameters the fault reaches.
+
+The faults are put where the checkers take their routes from (the module's
+own ``delta_route`` and ``direct_route``), so the checkers run unchanged:
+
+- one gradient doubled: ``∂C/∂w^2_11`` replaced by ``2 ∂C/∂w^2_11``;
+- a transposed weight in the recurrence: ``δ^2_1 = (Σ_j δ^3_j w^3_{1j}) a'(z^2_1)``
+  instead of ``Σ_j δ^3_j w^3_{j1}``, which reaches ``∂C/∂w^2_{1i}`` and ``∂C/∂b^2_1``;
+- a swapped pooling winner: ``δ^F_{1,11}`` gated by the indicator that the
+  block's *second* input won instead of its first.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+
+import pytest
+import sympy as sp
+
+from symbackprop import Network
+from symbackprop.cnn import ConvolutionalNetwork, prove_with_winners, winner
+from symbackprop.verify import EXACT, FINITE, NUMERIC, verify
+
+# The modules whose route builders the checkers call.
+VERIFY = importlib.import_module(verify.__module__)
+CNN = importlib.import_module(prove_with_winners.__module__)
+
+#: One check kind at a time: (method, verify's switches).
+KINDS = {
+    EXACT: dict(exact=True, numeric=False, finite_differences=False),
+    NUMERIC: dict(exact=False, numeric=True, finite_differences=False),
+    FINITE: dict(exact=False, numeric=False, finite_differences=True),
+}
+
+
+def _with_delta_route(monkeypatch, module, corrupt):
+    real = module.delta_route
+    monkeypatch.setattr(module, "delta_route", lambda model: corrupt(model, real(model)))
+
+
+def _with_direct_route(monkeypatch, module, corrupt):
+    real = module.direct_route
+    monkeypatch.setattr(module, "direct_route", lambda model, *a, **k: corrupt(model, real(model, *a, **k)))
+
+
+def double_gradient(name):
+    def corrupt(model, route):
+        p = model.symbol(name)
+        return replace(route, gradients={**route.gradients, p: 2 * route.gradients[p]}, _full=None)
+    return corrupt
+
+
+def transpose_weight_in_delta(model, route):
+    # δ^2_1 uses w^3_{j1}; swapping w^3_12 and w^3_21 makes it use w^3_{1j}.
+    d = model.symbol("delta^2_1")
+    w12, w21 = model.symbol("w^3_12"), model.symbol("w^3_21")
+    wrong = route.deltas[d].xreplace({w12: w21, w21: w12})
+    assert wrong != route.deltas[d]
+    return replace(route, deltas={**route.deltas, d: wrong}, _full=None)
+
+
+def swap_winner(model, route):
+    # δ^F_111 is gated by [input 1 wins its block]; gate it by [input 2 wins] instead.
+    d = model.symbol("delta^F_111")
+    wrong = route.deltas[d].replace(winner, lambda m, *xs: winner(2 if int(m) == 1 else m, *xs))
+    assert wrong != route.deltas[d]
+    return replace(route, deltas={**route.deltas, d: wrong}, _full=None)
+
+
+def _failing(report, method):
+    checks = [c for c in report.checks if c.method == method]
+    assert checks, f"no {method} checks were run"
+    return {str(c.parameter) for c in checks if c.agrees is not True}, checks
+
+
+@pytest.fixture(scope="module")
+def net():
+    # 2-2-2: W^3 is square, so a transposed weight is still a well-formed route.
+    return Network([2, 2, 2])
+
+
+@pytest.mark.parametrize("method", list(KINDS))
+def test_each_check_passes_the_honest_route(net, method):
+    report = verify(net, **KINDS[method])
+    assert report.ok and report.methods == [method], report.summary()
+
+
+@pytest.mark.parametrize("method", list(KINDS))
+@pytest.mark.parametrize(
+    "corrupt, reached",
+    [
+        (double_gradient("w^2_11"), {"w^2_11"}),
+        (double_gradient("b^3_2"), {"b^3_2"}),
+        (transpose_weight_in_delta, {"w^2_11", "w^2_12", "b^2_1"}),
+    ],
+    ids=["doubled hidden weight", "doubled output bias", "transposed weight"],
+)
+def test_each_check_reports_a_wrong_delta_route(net, monkeypatch, method, corrupt, reached):
+    _with_delta_route(monkeypatch, VERIFY, corrupt)
+    report = verify(net, **KINDS[method])
+    failing, checks = _failing(report, method)
+    assert failing == reached
+    assert len(checks) == net.parameter_count
+    assert not report.ok and "do not agree" in report.summary()
+    for c in checks:
+        if str(c.parameter) in reached:
+            # an identity the expansion cannot confirm stays undecided; numbers refute it
+            assert c.agrees is (None if method == EXACT else False)
+            if method != EXACT:
+                assert c.difference > 1e-6
+        elif method != EXACT:
+            assert c.difference < 1e-18
+
+
+@pytest.mark.parametrize("method", [EXACT, NUMERIC])
+def test_the_checks_that_read_the_direct_route_report_a_wrong_one(net, monkeypatch, method):
+    _with_direct_route(monkeypatch, VERIFY, lambda model, route: replace(
+        route, gradients={p: 2 * g if str(p) == "w^3_21" else g for p, g in route.gradients.items()}))
+    failing, _ = _failing(verify(net, **KINDS[method]), method)
+    assert failing == {"w^3_21"}
+
+
+def test_finite_differences_do_not_read_the_direct_route(net, monkeypatch):
+    # They compare the δ route with C itself: a wrong direct route cannot fool
+    # them, and is not built at all.
+    def refuse(*args, **kwargs):
+        raise AssertionError("finite differences built the direct route")
+
+    monkeypatch.setattr(VERIFY, "direct_route", refuse)
+    assert verify(net, **KINDS[FINITE]).ok
+
+
+def test_checking_some_parameters_checks_those(net, monkeypatch):
+    _with_delta_route(monkeypatch, VERIFY, double_gradient("w^2_11"))
+    for method, switches in KINDS.items():
+        report = verify(net, parameters=["w^2_11", "b^2_1"], **switches)
+        assert {str(c.parameter): c.agrees is True for c in report.checks} == {"w^2_11": False, "b^2_1": True}
+        assert report.methods == [method]
+
+
+def test_a_wrong_route_is_found_at_the_second_random_point_too(net, monkeypatch):
+    # Wrong only where x_1 lies above its value at the first point: each
+    # point is checked, not just the first.
+    from symbackprop.verify import random_point
+
+    x1 = net.symbol("x_1")
+    first, second = (sp.Float(random_point(net, seed)[x1], 50) for seed in (0, 1))
+    threshold = (first + second) / 2
+    wrong_at_first = first > second
+
+    def corrupt(model, route):
+        p = model.symbol("w^2_11")
+        bump = sp.Piecewise((1, x1 > threshold), (0, True))
+        return replace(route, gradients={**route.gradients, p: route.gradients[p] + bump}, _full=None)
+
+    _with_delta_route(monkeypatch, VERIFY, corrupt)
+    for method in (NUMERIC, FINITE):
+        only_first = verify(net, points=1, seed=0, **KINDS[method])
+        both = verify(net, points=2, seed=0, **KINDS[method])
+        assert _failing(both, method)[0] == {"w^2_11"}
+        assert _failing(only_first, method)[0] == ({"w^2_11"} if wrong_at_first else set())
+
+
+# --- the CNN: exact proof with the winners fixed ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_cnn():
+    # one 2x2 map, one pooling block of four: four choices of winner
+    return ConvolutionalNetwork((3, 3), 1, 2, pool=2, outputs=1, activation="generic")
+
+
+FILTER = {"w^F1_11", "w^F1_12", "w^F1_21", "w^F1_22", "b^F_1"}
+
+
+def _refuted(proofs):
+    return {choice: {str(p) for p, ok in verdicts.items() if not ok} for choice, verdicts in proofs.items()}
+
+
+def test_prove_with_winners_refutes_a_swapped_winner(small_cnn, monkeypatch):
+    assert not any(_refuted(prove_with_winners(small_cnn)).values())
+    _with_delta_route(monkeypatch, CNN, swap_winner)
+    refuted = _refuted(prove_with_winners(small_cnn))
+    # Input 1 wins: δ^F_111 lost its error. Input 2 wins: δ^F_111 and δ^F_112 both
+    # take it. Inputs 3 or 4 win: neither does, as it should be.
+    assert refuted == {(0,): FILTER, (1,): FILTER, (2,): set(), (3,): set()}
+
+
+def test_prove_with_winners_refutes_a_wrong_direct_route(small_cnn, monkeypatch):
+    _with_direct_route(monkeypatch, CNN, lambda model, route: replace(
+        route, gradients={p: 2 * g if str(p) == "w^O_1111" else g for p, g in route.gradients.items()}))
+    refuted = _refuted(prove_with_winners(small_cnn))
+    assert refuted == {choice: {"w^O_1111"} for choice in [(0,), (1,), (2,), (3,)]}
+
+
+def test_prove_with_winners_refutes_a_doubled_gradient_for_the_chosen_winners_only(small_cnn, monkeypatch):
+    _with_delta_route(monkeypatch, CNN, double_gradient("b^F_1"))
+    refuted = _refuted(prove_with_winners(small_cnn, choices=[(2,)]))
+    assert refuted == {(2,): {"b^F_1"}}
+
+
+def test_exact_verify_leaves_a_swapped_winner_undecided(small_cnn, monkeypatch):
+    _with_delta_route(monkeypatch, VERIFY, swap_winner)
+    report = verify(small_cnn, exact=True)
+    assert {str(c.parameter) for c in report.checks if c.agrees is not True} == FILTER
+    assert all(c.agrees is None for c in report.checks if str(c.parameter) in FILTER)
+
+
+def test_numeric_checks_refute_a_swapped_winner():
+    # sigmoid CNN at random points: wherever input 1 or 2 wins the block, the
+    # swapped gate moves error between δ^F_111 and δ^F_112.
+    net = ConvolutionalNetwork((3, 3), 1, 2, pool=2, outputs=1)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _with_delta_route(monkeypatch, VERIFY, swap_winner)
+        report = verify(net, points=4)
+    for method in (NUMERIC, FINITE):
+        failing, _ = _failing(report, method)
+        assert failing and failing <= FILTER
