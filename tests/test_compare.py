@@ -548,10 +548,25 @@ def test_chart_of_a_falling_line_leaves_out_its_fit_below_zero():
     capped = [RouteMeasurement(route, OVER_CAP) for route in ROUTES]
     points.append(SweepPoint(4, Comparison(NetworkSpec((2,) * 6), 27, 4, 1.0, capped)))
     result = Sweep("depth", (2, 2, 2), points)
-    law = {(w.route, w.figure): w for w in result.laws()}["delta", "derive_seconds"]
-    assert law.kind == "linear" and law.predict(27) < 0
+    laws = {(w.route, w.figure): w for w in result.laws()}
+    assert laws["delta", "derive_seconds"].kind == "linear" and laws["delta", "derive_seconds"].predict(27) < 0
+    assert laws["direct", "derive_seconds"].predict(27) > 0
     root = ET.fromstring(result.chart())
-    assert root.tag.endswith("svg")
+    svg = "{http://www.w3.org/2000/svg}"
+    (panel,) = [p for p in root.iter(f"{svg}g")
+                if p.get("class") == "panel" and p.find(f"{svg}text").text == "derivation time (s)"]
+    series = dict(zip(ROUTES, (g for g in panel.iter(f"{svg}g") if g.get("class") == "series")))
+
+    def fitted_xs(route):
+        (fit,) = [line for line in series[route] if line.get("class") == "fit"]
+        return [float(pair.split(",")[0]) for pair in fit.get("points").split()]
+
+    ticks = {t.text: float(t.get("x")) for g in panel.iter(f"{svg}g") if g.get("class") == "x-ticks"
+             for t in g.iter(f"{svg}text")}
+    # δ's straight line falls below zero at the fourth network: drawn to the third only.
+    assert fitted_xs("delta") == [ticks["1"], ticks["2"], ticks["3"]]
+    # The direct route's law stays positive, so its line reaches the fourth.
+    assert fitted_xs("direct") == [ticks["1"], ticks["2"], ticks["3"], ticks["4"]]
 
 
 def test_readme_holds_the_measured_comparison_and_its_charts():
@@ -573,12 +588,22 @@ def test_readme_holds_the_measured_comparison_and_its_charts():
 
 def test_ctrl_c_at_a_terminal_reaches_the_worker_too_and_still_no_traceback():
     # A terminal sends SIGINT to the whole process group, the worker included,
-    # perhaps while it is still starting.
+    # perhaps while it is still starting. The signal goes once the sweep says
+    # it is measuring its first network, so it surely lands mid-run (a sweep
+    # of eight networks takes far longer than the signal needs to arrive).
     process = subprocess.Popen(
-        [sys.executable, "-m", "symbackprop", "compare", "--layers", "2,2,1", "--batch", "4"],
+        [sys.executable, "-m", "symbackprop", "compare", "--sweep", "depth", "--layers", "2,2,1",
+         "--points", "1,2,3,4,5,6,7,8", "--batch", "4"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
-    time.sleep(1.0)
-    os.killpg(process.pid, signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode in (0, 130) and "Traceback" not in err, err
+    try:
+        first = process.stderr.readline()
+        assert first.startswith("measuring 2-2-1 (1 of 8)"), first
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, (out, err)
+    assert "interrupted" in out + err and "Traceback" not in err, err
