@@ -191,5 +191,16 @@ def test_cross_entropy_needs_outputs_in_zero_one(output):
         assert np.isnan(np.log(np.tanh(-1.0)))
     with pytest.raises(NetworkSpecError, match=rf"output activation {output} can leave \(0, 1\).*sigmoid"):
         ArrayModel([2, 2, 1], ["sigmoid", output], "cross-entropy")
-    # only the output layer's values go into the logs
-    ArrayModel([2, 2, 1], [output, "sigmoid"], "cross-entropy")
+    # Only the output layer's values go into the logs: a hidden layer of
+    # `output` is accepted, and its negative values give a finite cost, the
+    # cross-entropy written out here with NumPy.
+    model = ArrayModel([2, 2, 1], [output, "sigmoid"], "cross-entropy")
+    hidden = {"tanh": np.tanh, "identity": lambda z: z, "relu": lambda z: np.maximum(z, 0)}[output]
+    params = {"W2": np.array([[1.5, -2.0], [-1.0, 0.5]]), "b2": np.array([-0.5, 0.25]),
+              "W3": np.array([[0.75, -1.25]]), "b3": np.array([0.1])}
+    X, T = np.array([[0.2, 0.9], [1.0, 0.1]]), np.array([[1.0], [0.0]])
+    h = hidden(X @ params["W2"].T + params["b2"])
+    assert (h < 0).any() or output == "relu"
+    a = 1 / (1 + np.exp(-(h @ params["W3"].T + params["b3"])))
+    cost, _ = model.cost_and_gradient(params, X, T)
+    assert cost == pytest.approx(-np.sum(T * np.log(a) + (1 - T) * np.log(1 - a)), rel=1e-12)

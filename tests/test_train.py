@@ -101,7 +101,11 @@ def test_numpy_numbers_are_accepted_as_settings():
     numpy = train(model, data.X, data.T, eta=np.float64(0.5), epochs=np.int64(3), batch_size=np.int32(16),
                   seed=np.int64(4))
     assert numpy.history == plain.history
-    train(model, data.X, data.T, eta=np.float32(0.2), epochs=np.int64(1))
+    # a single-precision η is the number it holds, and the parameters stay in double precision
+    single = train(model, data.X, data.T, eta=np.float32(0.2), epochs=np.int64(1))
+    same = train(model, data.X, data.T, eta=float(np.float32(0.2)), epochs=1)
+    assert len(single.history) == 2 and single.history == same.history
+    assert all(v.dtype == np.float64 and (v == same.params[k]).all() for k, v in single.params.items())
 
 
 def test_small_step_against_the_gradient_lowers_the_cost():
