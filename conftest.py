@@ -1,6 +1,7 @@
 """Names every doctest may use without importing them."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -8,6 +9,9 @@ import sympy as sp
 from hypothesis import settings
 
 import symbackprop
+
+# The tests of this file's own hooks run pytest inside pytest.
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +24,23 @@ def _doctest_names(doctest_namespace):
 if os.environ.get("CI"):
     settings.register_profile("ci", derandomize=True, deadline=None)
     settings.load_profile("ci")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "needs(*programs, install=...): the test runs these programs; it skips without them, "
+        "except under CI, where a missing program fails it",
+    )
+
+
+def pytest_runtest_setup(item):
+    # Locally a missing pdflatex is a reason to skip; in CI it would hide the
+    # tests that prove every document typesets, so there it is a failure.
+    for mark in item.iter_markers("needs"):
+        missing = [program for program in mark.args if shutil.which(program) is None]
+        if missing:
+            why = f"{' and '.join(missing)} not installed (Debian: {mark.kwargs['install']})"
+            if os.environ.get("CI"):
+                pytest.fail(f"{why}; CI must run this test, not skip it", pytrace=False)
+            pytest.skip(why)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 
@@ -56,7 +55,7 @@ def test_markdown_output(capsys):
     assert text.startswith("# ") and "$$" in text
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.needs("pdflatex", install="apt-get install texlive-latex-base texlive-latex-recommended")
 def test_every_command_latex_compiles(capsys, tmp_path):
     bodies, preamble = [], ""
     for args in COMMANDS.values():

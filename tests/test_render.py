@@ -1,7 +1,8 @@
 """Every formula and document we emit really typesets: pdflatex compiles it.
 
 Formulas are batched into one document per test (pdflatex takes about half a
-second per run). Without pdflatex these tests skip and say why; CI installs it.
+second per run). Without pdflatex these tests skip and say why; under CI (the
+environment variable CI set) they fail instead: CI installs it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,7 @@ from symbackprop.topics import all_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 PDFLATEX = shutil.which("pdflatex")
-pytestmark = pytest.mark.skipif(
-    PDFLATEX is None,
-    reason="pdflatex is not installed (Debian: apt-get install texlive-latex-base texlive-latex-recommended)",
-)
+pytestmark = pytest.mark.needs("pdflatex", install="apt-get install texlive-latex-base texlive-latex-recommended")
 
 PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
 
@@ -146,7 +144,7 @@ def test_every_checked_in_tex_document_compiles_and_reads_right(tmp_path):
             assert_no_wrong_glyphs(source, pdf_text(tmp_path, path.stem), path.stem)
 
 
-@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext is not installed (Debian: apt-get install poppler-utils)")
+@pytest.mark.needs("pdftotext", install="apt-get install poppler-utils")
 def test_prose_prints_the_characters_it_was_written_with(tmp_path):
     sentence = "Converges when 0 < η < 2/λ and |∇f| > 1; run `verify --cnn --exact`."
     doc = Derivation("Prose", [Step("Glyphs", sentence)])
