@@ -292,3 +292,44 @@ def test_the_exact_proof_expands_arguments_when_the_atoms_do_not_settle_it():
     x = sp.Symbol("x")
     assert prove_equal(sp.tanh(x * (x + 1)), sp.tanh(x**2 + x)) is True
     assert prove_equal(sp.tanh(x * (x + 1)), sp.tanh(x**2 - x)) is None
+
+
+def test_the_reported_difference_is_relative_to_the_larger_value_or_one():
+    from symbackprop.verify import _relative
+
+    assert _relative(-3, 1) == pytest.approx(4 / 3, rel=1e-40)
+    assert _relative(1, -3) == pytest.approx(4 / 3, rel=1e-40)
+    assert _relative(0.5, 0.25) == pytest.approx(0.25, rel=1e-40)
+    assert _relative(2e-30, 0) == pytest.approx(2e-30, rel=1e-40)
+
+
+# --- a student's claim --------------------------------------------------------------------------
+
+
+def test_a_wrong_claim_is_refuted_by_both_checks_and_a_right_one_confirmed(net):
+    from symbackprop.verify import verify_claim
+
+    right = verify_claim(net, "w^3_11", "(a^3_1 - t_1)*a^3_1*(1 - a^3_1)*a^2_1")
+    assert [(c.method, c.agrees) for c in right.checks] == [(EXACT, True), (NUMERIC, True)]
+    # expansion cannot settle it; a clear numeric difference refutes the identity
+    wrong = verify_claim(net, "w^3_11", "(a^3_1 - t_1)*a^2_1")
+    assert [(c.method, c.agrees) for c in wrong.checks] == [(EXACT, False), (NUMERIC, False)]
+    assert wrong.checks[1].difference > 1e-3
+
+
+def test_a_claim_for_the_generic_activation_is_only_proved_or_left_undecided():
+    from symbackprop.verify import verify_claim
+
+    generic = Network([2, 2, 1], activation="generic")
+    right = verify_claim(generic, "b^3_1", "delta^3_1")
+    assert [(c.method, c.agrees) for c in right.checks] == [(EXACT, True)]
+    wrong = verify_claim(generic, "b^3_1", "2*delta^3_1")
+    assert [(c.method, c.agrees) for c in wrong.checks] == [(EXACT, None)]
+
+
+def test_a_claim_in_symbols_the_network_does_not_have_is_refused(net):
+    from symbackprop.errors import ExpressionError
+    from symbackprop.verify import verify_claim
+
+    with pytest.raises(ExpressionError, match="the claim uses"):
+        verify_claim(net, "w^3_11", sp.Symbol("q") * net.symbol("a^2_1"))
