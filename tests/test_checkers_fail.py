@@ -164,18 +164,20 @@ def test_a_wrong_route_is_found_at_the_second_random_point_too(net, monkeypatch)
 
 
 def test_a_point_where_the_route_cannot_be_evaluated_is_skipped_with_a_note(net, monkeypatch):
-    # ∂C/∂w^2_11 gains a term 1/(x_1 − c) that is 0 except at the second
-    # point, where it divides by zero: that point is left out, said so, and
-    # the first one is still checked.
-    x1, there = net.symbol("x_1"), _x1_at(net, 1)
+    # ∂C/∂w^2_11 gains a term 1/(x_1 − c) that is 0 except at the points of
+    # seeds 1 and 2, where it divides by zero. By default two points are
+    # checked, from seed 0: the second is left out, said so, and the first is
+    # still checked.
+    x1, poles = net.symbol("x_1"), [_x1_at(net, 1), _x1_at(net, 2)]
+    tiny = sp.Float("1e-40", 50)
 
     def corrupt(model, route):
         p = model.symbol("w^2_11")
-        pole = sp.Piecewise((0, abs(x1 - there) > sp.Float("1e-40", 50)), (1 / (x1 - there), True))
+        pole = sp.Piecewise(*((1 / (x1 - c), abs(x1 - c) < tiny) for c in poles), (0, True))
         return replace(route, gradients={**route.gradients, p: route.gradients[p] + pole}, _full=None)
 
     _with_delta_route(monkeypatch, VERIFY, corrupt)
-    report = verify(net, points=2, seed=0)
+    report = verify(net)
     assert report.ok, report.summary()
     assert len(report.checks) == 2 * net.parameter_count
     (note,) = report.notes
@@ -333,3 +335,18 @@ def test_a_claim_in_symbols_the_network_does_not_have_is_refused(net):
 
     with pytest.raises(ExpressionError, match="the claim uses"):
         verify_claim(net, "w^3_11", sp.Symbol("q") * net.symbol("a^2_1"))
+
+
+def test_prove_with_winners_wants_one_winner_per_block(small_cnn):
+    from symbackprop.errors import NetworkSpecError
+
+    with pytest.raises(NetworkSpecError, match="one winner per pooling block: 1 blocks, got 2 choices"):
+        prove_with_winners(small_cnn, choices=[(0, 1)])
+
+
+def test_prove_with_winners_is_asked_for_explicitly_so_no_size_guard_stops_it(small_cnn, monkeypatch):
+    # The direct route refuses large networks unless forced; this proof
+    # exists to run it, so it forces it.
+    derive = importlib.import_module(CNN.direct_route.__module__)
+    monkeypatch.setattr(derive, "DIRECT_ROUTE_LIMIT", 1)
+    assert _refuted(prove_with_winners(small_cnn, choices=[(3,)])) == {(3,): set()}
