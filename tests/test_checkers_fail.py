@@ -221,7 +221,6 @@ def _refuted(proofs):
 
 
 def test_prove_with_winners_refutes_a_swapped_winner(small_cnn, monkeypatch):
-    assert not any(_refuted(prove_with_winners(small_cnn)).values())
     _with_delta_route(monkeypatch, CNN, swap_winner)
     refuted = _refuted(prove_with_winners(small_cnn))
     # Input 1 wins: δ^F_111 lost its error. Input 2 wins: δ^F_111 and δ^F_112 both
