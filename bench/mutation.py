@@ -8,11 +8,11 @@ Each mutant changes one small thing in one checking function — a comparison
 flipped, ``and`` made ``or``, a constant changed, a call's result replaced,
 a statement left out, a verdict forced to "agrees" — in a temporary copy of
 the package. The tests that cover that function then run with ``-x -q``;
-a mutant they still pass *survives*. The targets are :mod:`symbackprop.verify`
-(every check of :func:`~symbackprop.verify.verify` and
-:func:`~symbackprop.verify.verify_claim`) and the CNN proof with the pooling
-winners fixed (:func:`~symbackprop.cnn.prove_with_winners`,
-:func:`~symbackprop.cnn.all_winner_choices`). The exit status is the number
+a mutant they still pass *survives*. The targets are :mod:`symbackprop.proof.verify`
+(every check of :func:`~symbackprop.proof.verify.verify` and
+:func:`~symbackprop.proof.verify.verify_claim`) and the CNN proof with the pooling
+winners fixed (:func:`~symbackprop.proof.winners.prove_with_winners`,
+:func:`~symbackprop.proof.winners.all_winner_choices`). The exit status is the number
 of survivors (0: every mutant was noticed).
 """
 
@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import symbackprop.cnn as _cnn  # noqa: E402
-from symbackprop.verify import verify as _verify  # noqa: E402
+from symbackprop.proof.verify import verify as _verify  # noqa: E402
+from symbackprop.proof.winners import prove_with_winners as _prove_with_winners  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,10 @@ TARGETS = (
     ),
     Target(
         "cnn",
-        _relative(_cnn.prove_with_winners),
+        _relative(_prove_with_winners),
         ("prove_with_winners", "all_winner_choices"),
         (),
-        ("tests/test_checkers_fail.py", str(_relative(_cnn.prove_with_winners)),
+        ("tests/test_checkers_fail.py", str(_relative(_prove_with_winners)),
          "tests/test_cnn.py::test_routes_equal_exactly_for_every_choice_of_pooling_winners",
          "tests/test_cnn.py::test_a_wrong_winner_is_refuted"),
         (

@@ -20,8 +20,10 @@ import pytest
 import sympy as sp
 
 from symbackprop import Network
-from symbackprop.cnn import ConvolutionalNetwork, prove_with_winners, winner
-from symbackprop.verify import EXACT, FINITE, NUMERIC, verify
+from symbackprop.engine.cnn import ConvolutionalNetwork
+from symbackprop.layers.pooling import winner
+from symbackprop.proof.verify import EXACT, FINITE, NUMERIC, verify
+from symbackprop.proof.winners import prove_with_winners
 
 # The modules whose route builders the checkers call.
 VERIFY = importlib.import_module(verify.__module__)
@@ -141,7 +143,7 @@ def test_checking_some_parameters_checks_those(net, monkeypatch):
 
 
 def _x1_at(model, seed):
-    from symbackprop.verify import random_point
+    from symbackprop.proof.verify import random_point
 
     return sp.Float(random_point(model, seed)[model.symbol("x_1")], 50)
 
@@ -187,7 +189,7 @@ def test_a_point_where_the_route_cannot_be_evaluated_is_skipped_with_a_note(net,
 @pytest.mark.parametrize("points", [0, -1, True, 1.5, "2"])
 def test_a_bad_number_of_points_is_refused_before_any_work(net, points):
     from symbackprop.errors import DataError
-    from symbackprop.verify import verify_claim
+    from symbackprop.proof.verify import verify_claim
 
     with pytest.raises(DataError, match="number of random points must be a positive integer"):
         verify(net, points=points)
@@ -274,7 +276,7 @@ def test_random_points_fill_their_ranges_with_50_digits():
     # whole range, with more digits than a double holds
     import mpmath
 
-    from symbackprop.verify import random_point
+    from symbackprop.proof.verify import random_point
 
     model = Network([12, 3, 2])
     data = [v for seed in range(3) for s, v in random_point(model, seed).items() if s not in model.parameters]
@@ -288,7 +290,7 @@ def test_random_points_fill_their_ranges_with_50_digits():
 def test_the_exact_proof_expands_arguments_when_the_atoms_do_not_settle_it():
     # tanh(x(x + 1)) and tanh(x² + x) are different atoms, equal once their
     # arguments are multiplied out; tanh(x² − x) is another function.
-    from symbackprop.verify import prove_equal
+    from symbackprop.proof.verify import prove_equal
 
     x = sp.Symbol("x")
     assert prove_equal(sp.tanh(x * (x + 1)), sp.tanh(x**2 + x)) is True
@@ -296,7 +298,7 @@ def test_the_exact_proof_expands_arguments_when_the_atoms_do_not_settle_it():
 
 
 def test_the_reported_difference_is_relative_to_the_larger_value_or_one():
-    from symbackprop.verify import _relative
+    from symbackprop.proof.verify import _relative
 
     assert _relative(-3, 1) == pytest.approx(4 / 3, rel=1e-40)
     assert _relative(1, -3) == pytest.approx(4 / 3, rel=1e-40)
@@ -308,7 +310,7 @@ def test_the_reported_difference_is_relative_to_the_larger_value_or_one():
 
 
 def test_a_wrong_claim_is_refuted_by_both_checks_and_a_right_one_confirmed(net):
-    from symbackprop.verify import verify_claim
+    from symbackprop.proof.verify import verify_claim
 
     right = verify_claim(net, "w^3_11", "(a^3_1 - t_1)*a^3_1*(1 - a^3_1)*a^2_1")
     assert [(c.method, c.agrees) for c in right.checks] == [(EXACT, True), (NUMERIC, True)]
@@ -319,7 +321,7 @@ def test_a_wrong_claim_is_refuted_by_both_checks_and_a_right_one_confirmed(net):
 
 
 def test_a_claim_for_the_generic_activation_is_only_proved_or_left_undecided():
-    from symbackprop.verify import verify_claim
+    from symbackprop.proof.verify import verify_claim
 
     generic = Network([2, 2, 1], activation="generic")
     right = verify_claim(generic, "b^3_1", "delta^3_1")
@@ -330,7 +332,7 @@ def test_a_claim_for_the_generic_activation_is_only_proved_or_left_undecided():
 
 def test_a_claim_in_symbols_the_network_does_not_have_is_refused(net):
     from symbackprop.errors import ExpressionError
-    from symbackprop.verify import verify_claim
+    from symbackprop.proof.verify import verify_claim
 
     with pytest.raises(ExpressionError, match="the claim uses"):
         verify_claim(net, "w^3_11", sp.Symbol("q") * net.symbol("a^2_1"))

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symbackprop.arrays import ArrayModel
-from symbackprop.cnn_arrays import CNNArrays
-from symbackprop.compile import ScalarModel
+from symbackprop.numeric.arrays import ArrayModel
+from symbackprop.numeric.cnn_arrays import CNNArrays
+from symbackprop.numeric.scalar import ScalarModel
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "torch_gradients.json"
 CASES = json.loads(FIXTURE.read_text(encoding="utf-8"))["cases"]
