@@ -286,7 +286,7 @@ def verify(
                 _, delta_grad = _evaluate(delta_f, model, point)
             except (ZeroDivisionError, ValueError) as exc:
                 report.notes.append(
-                    f"the cost is undefined at random point {k + 1} ({exc or 'division by zero'}); "
+                    f"the cost is undefined at random point {k + 1} ({str(exc) or 'division by zero'}); "
                     "numeric checks skipped there"
                 )
                 continue
