@@ -352,3 +352,10 @@ def test_prove_with_winners_is_asked_for_explicitly_so_no_size_guard_stops_it(sm
     derive = importlib.import_module(CNN.direct_route.__module__)
     monkeypatch.setattr(derive, "DIRECT_ROUTE_LIMIT", 1)
     assert _refuted(prove_with_winners(small_cnn, choices=[(3,)])) == {(3,): set()}
+
+
+def test_each_exact_check_reports_the_seconds_it_took(net):
+    from symbackprop.proof.verify import verify_claim
+
+    checks = verify(net, **KINDS[EXACT]).checks + verify_claim(net, "b^3_1", "delta^3_1").checks[:1]
+    assert all(c.method == EXACT and 0 < c.seconds < 30 for c in checks)
