@@ -263,13 +263,14 @@ def verify(
         if layer.activation.not_trainable_because:
             report.notes.append(layer.activation.not_trainable_because)
             break
-    route = delta_route(model)
-    needs_direct = exact or numeric
-    direct = direct_route(model, chosen, force=force) if needs_direct else None
+    # Decided before the routes: the exact proof it switches on needs the direct route.
     if generic and (numeric or finite_differences):
         report.notes.append("the generic activation a(z) has no values: only the exact proof applies")
         numeric = finite_differences = False
         exact = True
+    route = delta_route(model)
+    needs_direct = exact or numeric
+    direct = direct_route(model, chosen, force=force) if needs_direct else None
     if exact:
         for p in chosen:
             start = time.perf_counter()
