@@ -165,6 +165,47 @@ def test_a_wrong_route_is_found_at_the_second_random_point_too(net, monkeypatch)
         assert _failing(verify(net, points=1, seed=0, **KINDS[method]), method)[0] == set()
 
 
+def test_the_points_are_those_of_seed_seed_plus_one_and_so_on(net, monkeypatch):
+    # Wrong only at the point of seed 2: seen from seed 1 with two points.
+    x1, there = net.symbol("x_1"), _x1_at(net, 2)
+
+    def corrupt(model, route):
+        p = model.symbol("b^2_2")
+        bump = sp.Piecewise((1, abs(x1 - there) < sp.Float("1e-40", 50)), (0, True))
+        return replace(route, gradients={**route.gradients, p: route.gradients[p] + bump}, _full=None)
+
+    _with_delta_route(monkeypatch, VERIFY, corrupt)
+    assert _failing(verify(net, points=2, seed=1, **KINDS[NUMERIC]), NUMERIC)[0] == {"b^2_2"}
+    assert _failing(verify(net, points=1, seed=1, **KINDS[NUMERIC]), NUMERIC)[0] == set()
+
+
+def test_the_50_digit_check_sees_a_difference_far_below_double_precision(net, monkeypatch):
+    # ∂C/∂w^2_11 off by one part in 10^30: invisible to doubles and to finite
+    # differences, not to the 50-digit comparison.
+    def corrupt(model, route):
+        p = model.symbol("w^2_11")
+        factor = 1 + sp.Float("1e-30", 50)
+        return replace(route, gradients={**route.gradients, p: factor * route.gradients[p]}, _full=None)
+
+    _with_delta_route(monkeypatch, VERIFY, corrupt)
+    failing, checks = _failing(verify(net, **KINDS[NUMERIC]), NUMERIC)
+    assert failing == {"w^2_11"}
+    (wrong,) = [c for c in checks if str(c.parameter) == "w^2_11"]
+    assert 1e-36 < wrong.difference < 1e-30
+
+
+def test_the_direct_route_keeps_its_size_guard_unless_forced(net, monkeypatch):
+    from symbackprop.errors import SizeLimitError
+
+    routes = importlib.import_module(VERIFY.direct_route.__module__)
+    monkeypatch.setattr(routes, "DIRECT_ROUTE_LIMIT", 1)
+    with pytest.raises(SizeLimitError):
+        verify(net)
+    assert verify(net, force=True).ok
+    # finite differences alone need no direct route
+    assert verify(net, **KINDS[FINITE]).ok
+
+
 def test_a_point_where_the_route_cannot_be_evaluated_is_skipped_with_a_note(net, monkeypatch):
     # ∂C/∂w^2_11 gains a term 1/(x_1 − c) that is 0 except at the points of
     # seeds 1 and 2, where it divides by zero. By default two points are
@@ -205,6 +246,9 @@ def test_notes_say_once_why_some_checks_do_not_apply():
     mixed = verify(Network([2, 2, 1], activation=["sigmoid", "generic"]), exact=True)
     assert mixed.methods == [EXACT] and mixed.ok
     assert mixed.notes == ["the generic activation a(z) has no values: only the exact proof applies"]
+    for numeric, finite_differences in ((True, False), (False, True)):
+        one = verify(Network([2, 2, 1], activation="generic"), numeric=numeric, finite_differences=finite_differences)
+        assert one.methods == [EXACT] and one.ok and len(one.notes) == 1
 
 
 # --- the CNN: exact proof with the winners fixed ------------------------------------------
@@ -359,3 +403,16 @@ def test_each_exact_check_reports_the_seconds_it_took(net):
 
     checks = verify(net, **KINDS[EXACT]).checks + verify_claim(net, "b^3_1", "delta^3_1").checks[:1]
     assert all(c.method == EXACT and 0 < c.seconds < 30 for c in checks)
+
+
+def test_a_claim_is_checked_at_two_points_from_seed_0_by_default(net):
+    # A claim off only at the point of seed 2: by default neither check sees
+    # it, so expansion leaves it undecided and the numbers agree.
+    from symbackprop.proof.verify import verify_claim
+
+    p, x1, there = net.symbol("b^3_1"), net.symbol("x_1"), _x1_at(net, 2)
+    truth = VERIFY.direct_route(net, [p]).gradients[p]
+    claim = truth + sp.Piecewise((1, abs(x1 - there) < sp.Float("1e-40", 50)), (0, True))
+    assert [c.agrees for c in verify_claim(net, p, claim).checks] == [None, True]
+    assert [c.agrees for c in verify_claim(net, p, claim, points=3).checks] == [False, False]
+    assert [c.agrees for c in verify_claim(net, p, claim, seed=1).checks] == [False, False]
