@@ -204,6 +204,9 @@ def test_the_direct_route_keeps_its_size_guard_unless_forced(net, monkeypatch):
     assert verify(net, force=True).ok
     # finite differences alone need no direct route
     assert verify(net, **KINDS[FINITE]).ok
+    with pytest.raises(SizeLimitError):
+        VERIFY.verify_claim(net, "b^3_1", "delta^3_1")
+    assert VERIFY.verify_claim(net, "b^3_1", "delta^3_1", force=True).ok
 
 
 def test_a_point_where_the_route_cannot_be_evaluated_is_skipped_with_a_note(net, monkeypatch):
