@@ -419,3 +419,21 @@ def test_a_claim_is_checked_at_two_points_from_seed_0_by_default(net):
     assert [c.agrees for c in verify_claim(net, p, claim).checks] == [None, True]
     assert [c.agrees for c in verify_claim(net, p, claim, points=3).checks] == [False, False]
     assert [c.agrees for c in verify_claim(net, p, claim, seed=1).checks] == [False, False]
+
+
+def test_a_claim_expansion_cannot_settle_is_decided_by_its_value(net):
+    # truth + (sin²x + cos²x − 1) is the truth, though no expansion shows it;
+    # truth ± 1 is wrong whichever side it errs on.
+    p, x1 = net.symbol("b^3_1"), net.symbol("x_1")
+    truth = VERIFY.direct_route(net, [p]).gradients[p]
+    same = truth + sp.sin(x1) ** 2 + sp.cos(x1) ** 2 - 1
+    assert [c.agrees for c in VERIFY.verify_claim(net, p, same).checks] == [None, True]
+    for wrong in (truth + 1, truth - 1):
+        assert [c.agrees for c in VERIFY.verify_claim(net, p, wrong).checks] == [False, False]
+
+
+def test_a_generic_network_makes_any_claim_a_matter_of_proof():
+    # x_1 has no a(z) in it, but the truth it is compared with does: no numbers.
+    generic = Network([2, 2, 1], activation="generic")
+    report = VERIFY.verify_claim(generic, "w^2_11", "x_1")
+    assert [(c.method, c.agrees) for c in report.checks] == [(EXACT, None)]
