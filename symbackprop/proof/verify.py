@@ -357,7 +357,16 @@ def verify_claim(
     """
     _check_points(points)
     p = model.parameter(parameter)
-    claimed = parse_claim(model, claim) if isinstance(claim, str) else sp.sympify(claim, strict=True)
+    if isinstance(claim, str):
+        claimed = parse_claim(model, claim)
+    else:
+        try:
+            # strict: an object that is not a number or an expression is refused, never parsed from its str()
+            claimed = sp.sympify(claim, strict=True)
+        except sp.SympifyError:
+            raise ExpressionError(
+                f"a claimed gradient is a formula as text or a SymPy expression; got a {type(claim).__name__}"
+            ) from None
     route = delta_route(model)
     full = route.full_substitution()
     written_out = replace_quantities(claimed, full)
