@@ -437,3 +437,14 @@ def test_a_generic_network_makes_any_claim_a_matter_of_proof():
     generic = Network([2, 2, 1], activation="generic")
     report = VERIFY.verify_claim(generic, "w^2_11", "x_1")
     assert [(c.method, c.agrees) for c in report.checks] == [(EXACT, None)]
+
+
+def test_a_claim_that_is_neither_text_nor_an_expression_is_refused(net):
+    from symbackprop.errors import ExpressionError
+
+    class Formula:  # its text would be a valid, and wrong, claim
+        def __str__(self):
+            return "x_1"
+
+    with pytest.raises(ExpressionError, match="formula as text or a SymPy expression; got a Formula"):
+        VERIFY.verify_claim(net, "w^2_11", Formula())
