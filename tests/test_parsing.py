@@ -7,8 +7,10 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symbackprop import ExpressionError, Network, parse_expression
+from symbackprop import DataError, ExpressionError, Network, parse_expression
+from symbackprop.cli import main
 from symbackprop.parsing import parse_number
+from symbackprop.regression import read_data
 from symbackprop.verify import parse_claim
 
 x, y = sp.symbols("x y")
@@ -165,3 +167,37 @@ def test_errors_quote_long_text_briefly():
     with pytest.raises(ExpressionError) as caught:
         parse_expression("x+" * 2000 + "?", NAMES)
     assert len(str(caught.value)) < 200 and "4,001 characters" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["verify", "--layers", ""], "--layers is empty"),
+        (["derive", "--layers", " "], "--layers is empty"),
+        (["verify", "--layers", "-1,2"], "layer 1 has width -1"),  # not argparse's 'expected one argument'
+        (["verify", "--layers", "３,2"], "ASCII 0-9"),
+        (["verify", "--layers", "2,٣"], "ASCII 0-9"),
+        (["verify", "--points", "٣"], "ASCII 0-9"),
+        (["train", "digits01", "--eta", "３"], "ASCII 0-9"),
+        (["train", "digits01", "--epochs", "2.5"], "not a whole number"),
+        (["calc", "gd", "x**2", "--eta", "0." + "1" * 4400], "at most 1200"),
+        (["calc", "approx", "x**2", "--at", "1" * 4400], "at most 1200"),
+        (["verify", "--layers", "2,2,1", "--activation", "(10**999)**5*z"], "at most 1200"),
+    ],
+)
+def test_numbers_in_options_are_read_as_typed(args, fragment, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1 and len(err) < 400
+
+
+def test_numbers_in_data_files_are_ascii(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n1,2\n٣,4\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 3 .*ASCII 0-9"):
+        read_data(data)
+
+
+def test_a_long_option_is_quoted_briefly(capsys):
+    assert main(["verify", "--layers", "1" * 120_000]) == 2
+    assert len(capsys.readouterr().err) < 300
