@@ -9,11 +9,14 @@ from hypothesis import strategies as st
 
 from symbackprop import DataError, ExpressionError, Network, parse_expression
 from symbackprop.cli import main
+from symbackprop.derive import COST, Partial
 from symbackprop.parsing import parse_number
+from symbackprop.plaintext import book_text
 from symbackprop.regression import read_data
 from symbackprop.verify import parse_claim
 
 x, y = sp.symbols("x y")
+w3 = sp.Symbol("w^3_11")
 NAMES = {"x": x, "y": y}
 
 
@@ -201,3 +204,11 @@ def test_numbers_in_data_files_are_ascii(tmp_path):
 def test_a_long_option_is_quoted_briefly(capsys):
     assert main(["verify", "--layers", "1" * 120_000]) == 2
     assert len(capsys.readouterr().err) < 300
+
+
+def test_products_of_partial_derivatives_print_unambiguously():
+    # ∂C/∂a*∂a/∂z reads as ((∂C/∂a)*∂a)/∂z; each fraction of a chain-rule product is grouped.
+    a, z = sp.symbols("a^3_1 z^3_1")
+    assert book_text(Partial(COST, a) * Partial(a, z) * w3) == "w^3_11*(∂C/∂a^3_1)*(∂a^3_1/∂z^3_1)"
+    assert book_text(Partial(COST, a) ** 2) == "(∂C/∂a^3_1)**2"
+    assert book_text(sp.Eq(Partial(COST, z), Partial(COST, a))) == "Eq(∂C/∂z^3_1, ∂C/∂a^3_1)"
