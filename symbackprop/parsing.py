@@ -177,6 +177,10 @@ def parse_expression(
     source = _BOOK_TOKEN.sub(placeholder, source)
     source = _PRIME_CALL.sub(lambda m: f"{m.group(1)}_prime_(", source)
     source = source.replace("^", "**")
+    # Python reads Arabic-Indic or fullwidth digits in names; numbers are ASCII everywhere (see parse_number).
+    foreign = next((c for c in source if c.isdigit() and not c.isascii()), None)
+    if foreign:
+        raise ExpressionError(f"{what} {echo(text)} has the digit {foreign!r}: write digits as ASCII 0-9")
     # Python's parser itself refuses integer literals over 4300 digits, with advice meant for programmers.
     longest = max((len(run) for run in _DIGIT_RUN.findall(source)), default=0)
     if longest > MAX_DIGITS:

@@ -212,3 +212,14 @@ def test_products_of_partial_derivatives_print_unambiguously():
     assert book_text(Partial(COST, a) * Partial(a, z) * w3) == "w^3_11*(∂C/∂a^3_1)*(∂a^3_1/∂z^3_1)"
     assert book_text(Partial(COST, a) ** 2) == "(∂C/∂a^3_1)**2"
     assert book_text(sp.Eq(Partial(COST, z), Partial(COST, a))) == "Eq(∂C/∂z^3_1, ∂C/∂a^3_1)"
+
+
+@pytest.mark.parametrize("text", ["٣*x", "x**３", "x٣"])
+def test_expressions_take_ascii_digits_only(text):
+    with pytest.raises(ExpressionError, match="ASCII 0-9"):
+        parse_expression(text, NAMES)
+
+
+def test_compare_points_are_read_as_typed(capsys):
+    assert main(["compare", "--sweep", "depth", "--points", "1,٣"]) == 2
+    assert "ASCII 0-9" in capsys.readouterr().err

@@ -10,7 +10,14 @@ from rich.console import Console
 from ..compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
-from .options import activation_from_args, add_network_options, parse_layers, real_number, whole_number
+from .options import (
+    activation_from_args,
+    add_network_options,
+    parse_layers,
+    real_number,
+    whole_number,
+    whole_numbers,
+)
 from .options import console as make_console
 
 #: The largest depth and width a sweep goes to unless --max says otherwise.
@@ -76,12 +83,7 @@ def _points(args: argparse.Namespace) -> list[int]:
     if args.points is not None:
         if args.max is not None:
             raise NetworkSpecError("give --points or --max, not both")
-        try:
-            return [int(part) for part in args.points.split(",")]
-        except ValueError:
-            raise NetworkSpecError(
-                f"--points must be comma-separated whole numbers such as 1,2,3; got {args.points!r}"
-            ) from None
+        return whole_numbers(args.points, "--points must be comma-separated whole numbers such as 1,2,3")
     largest = DEFAULT_MAX[args.sweep] if args.max is None else args.max
     if not 1 <= largest <= MAX_LARGEST[args.sweep]:
         raise NetworkSpecError(

@@ -35,14 +35,10 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
     )
 
 
-_LAYERS_SPELLING = "--layers must be comma-separated positive integers such as 12,3,2"
-
-
 def parse_layers(text: str) -> list[int]:
     """``"12,3,2"`` → ``[12, 3, 2]``, with a clear error for anything else.
 
-    Each width is read as every typed number is (:func:`~symbackprop.parsing.parse_number`);
-    whether it is a possible width is the network's check.
+    Whether each is a possible width is the network's check.
 
     >>> parse_layers("12, 3, 2"), parse_layers("-1,2")
     ([12, 3, 2], [-1, 2])
@@ -50,10 +46,6 @@ def parse_layers(text: str) -> list[int]:
     Traceback (most recent call last):
     ...
     symbackprop.errors.NetworkSpecError: --layers must be comma-separated positive integers such as 12,3,2; 'x' is not a number
-    >>> parse_layers("12,2.5")
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.NetworkSpecError: --layers must be comma-separated positive integers such as 12,3,2; '2.5' is not an integer
     >>> parse_layers(" ")
     Traceback (most recent call last):
     ...
@@ -61,16 +53,30 @@ def parse_layers(text: str) -> list[int]:
     """
     if not text.strip():
         raise NetworkSpecError("--layers is empty; give the widths of layers 1..L, input first, such as 12,3,2")
-    sizes = []
+    return whole_numbers(text, "--layers must be comma-separated positive integers such as 12,3,2")
+
+
+def whole_numbers(text: str, rule: str) -> list[int]:
+    """Comma-separated integers, each read as every typed number is
+    (:func:`~symbackprop.parsing.parse_number`); ``rule`` says what is expected.
+
+    >>> whole_numbers("1, 2,3", "--points must be whole numbers")
+    [1, 2, 3]
+    >>> whole_numbers("1,2.5", "--points must be whole numbers")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: --points must be whole numbers; '2.5' is not an integer
+    """
+    numbers = []
     for part in text.split(","):
         try:
             number = parse_number(part)
         except ExpressionError as exc:
-            raise NetworkSpecError(f"{_LAYERS_SPELLING}; {exc}") from None
+            raise NetworkSpecError(f"{rule}; {exc}") from None
         if not number.is_integer:
-            raise NetworkSpecError(f"{_LAYERS_SPELLING}; {echo(part.strip())} is not an integer")
-        sizes.append(int(number))
-    return sizes
+            raise NetworkSpecError(f"{rule}; {echo(part.strip())} is not an integer")
+        numbers.append(int(number))
+    return numbers
 
 
 def whole_number(text: str) -> int:
