@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, UnknownNameError
+from .errors import DataError, UnknownNameError, echo
 
 DATA = resources.files("symbackprop") / "data"
 
@@ -254,7 +254,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8
     """
     if name not in DATASETS:
-        raise UnknownNameError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
+        raise UnknownNameError(f"unknown data set {echo(name)}; known: {', '.join(sorted(DATASETS))}")
     return DATASETS[name]
 
 

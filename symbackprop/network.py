@@ -22,7 +22,7 @@ import sympy as sp
 
 from .activations import Activation, get_activation
 from .costs import Cost, get_cost
-from .errors import NetworkSpecError, UnknownNameError
+from .errors import NetworkSpecError, UnknownNameError, echo
 from .layers import Dense, Layer, index_text
 
 #: The largest width the engine builds symbolically (a guard against typos).
@@ -154,7 +154,7 @@ class LayeredModel:
         found = self.find_symbol(name)
         if found is None:
             raise UnknownNameError(
-                f"this {self.describe()} network has no quantity {str(name)!r}; {self.naming_hint()}"
+                f"this {self.describe()} network has no quantity {echo(name)}; {self.naming_hint()}"
             )
         return found
 

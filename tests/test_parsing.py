@@ -201,9 +201,24 @@ def test_numbers_in_data_files_are_ascii(tmp_path):
         read_data(data)
 
 
-def test_a_long_option_is_quoted_briefly(capsys):
-    assert main(["verify", "--layers", "1" * 120_000]) == 2
-    assert len(capsys.readouterr().err) < 300
+LONG = "k" * 120_000
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "--layers", "1" * 120_000],
+        ["verify", "--layers", "2,2,1", "--param", LONG],
+        ["verify", "--cnn", LONG],
+        ["train", LONG],
+        ["verify", "--activation", LONG],
+        ["calc", "minimum", "x+" + "+".join(["k"] * 2400)],
+    ],
+)
+def test_a_long_option_is_quoted_briefly(args, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 300 and err.count("\n") == 1
 
 
 def test_products_of_partial_derivatives_print_unambiguously():
