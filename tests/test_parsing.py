@@ -8,12 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symbackprop import DataError, ExpressionError, Network, parse_expression
+from symbackprop.calculus.regression import read_data
 from symbackprop.cli import main
-from symbackprop.derive import COST, Partial
-from symbackprop.parsing import parse_number
-from symbackprop.plaintext import book_text
-from symbackprop.regression import read_data
-from symbackprop.verify import parse_claim
+from symbackprop.functions.parsing import parse_number
+from symbackprop.notation.symbols import COST, Partial
+from symbackprop.notation.text import book_text
+from symbackprop.proof.verify import parse_claim
 
 x, y = sp.symbols("x y")
 w3 = sp.Symbol("w^3_11")

@@ -7,10 +7,10 @@ import pytest
 import sympy as sp
 
 from symbackprop import Network, NotDifferentiableError
-from symbackprop.activations import get_activation
 from symbackprop.cli import main
-from symbackprop.costs import get_cost
-from symbackprop.verify import verify
+from symbackprop.functions.activations import get_activation
+from symbackprop.functions.costs import get_cost
+from symbackprop.proof.verify import verify
 
 z, a, t = sp.symbols("z a t")
 

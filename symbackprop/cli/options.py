@@ -8,9 +8,9 @@ import sys
 import sympy as sp
 from rich.console import Console
 
+from ..engine.network import Network
 from ..errors import ExpressionError, NetworkSpecError, echo
-from ..network import Network
-from ..parsing import parse_number
+from ..functions.parsing import parse_number
 
 #: The book's network, 12-3-2: what commands build when no --layers is given.
 BOOK_LAYERS = "12,3,2"
