@@ -330,15 +330,15 @@ class _Builder:
         return found
 
     def check_size(self, magnitude: float, degree: float) -> None:
-        if magnitude >= MAX_DIGITS:
-            raise self.fail(
-                f"{self.what} is too large: multiplied out it holds numbers of about {magnitude + 1:,.0f} "
-                f"digits (at most {MAX_DIGITS} are allowed; powers of powers multiply their exponents)"
-            )
         if degree > MAX_DEGREE:
             raise self.fail(
                 f"{self.what} is too large: multiplied out it has degree {degree:,.0f} "
                 f"(at most {MAX_DEGREE} is allowed; powers of powers multiply their exponents)"
+            )
+        if magnitude >= MAX_DIGITS:
+            raise self.fail(
+                f"{self.what} is too large: multiplied out it holds numbers of about {magnitude + 1:,.0f} "
+                f"digits (at most {MAX_DIGITS} are allowed; powers of powers multiply their exponents)"
             )
 
     def number(self, node: ast.Constant) -> sp.Expr:
