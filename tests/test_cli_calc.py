@@ -100,7 +100,7 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc", "minimum", "x**2", "--vars", "1x"], "'1x' is not a name"),
         (["calc", "minimum", "x**2", "--vars", "x,x"], "'x' is named twice"),
         (["calc", "minimum", "x**2", "--vars", "x,exp"], "'exp' is taken"),
-        (["calc", "minimum", "x**2", "--out", "/no/such/dir/f.md"], "cannot use /no/such/dir/f.md"),
+        (["calc", "minimum", "x**2", "--out", "/no/such/dir/f.md"], "the folder /no/such/dir does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):
