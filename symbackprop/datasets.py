@@ -27,7 +27,6 @@ option) and returns any :class:`~symbackprop.train.Trainable`.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, UnknownNameError
+from .files import parse_json, read_text
 
 DATA = resources.files("symbackprop") / "data"
 
@@ -118,10 +118,10 @@ def load_image_file(path: str | Path, name: str) -> Dataset:
     "the book's companion"
     """
     layout = "an image file with 'classes', 'shape' and 'images' (rows and label each)"
+    document = parse_json(read_text(path, "file of images", DataError), str(path), "file of images", DataError)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
         classes, shape, images = document["classes"], document["shape"], document["images"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise DataError(f"{path}: not {layout}: {exc}") from None
     if not isinstance(classes, list) or not isinstance(images, list):
         raise DataError(f"{path}: not {layout}: 'classes' and 'images' must be lists")

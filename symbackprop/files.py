@@ -1,6 +1,6 @@
-"""Every file the library writes for the user, through one door.
+"""Every file the library writes or reads for the user, through one door each way.
 
-:func:`check_output_path` before the work whose result the file
+Writing: :func:`check_output_path` before the work whose result the file
 will hold, so that a long run is not lost to a typo, then
 :func:`write_atomically` (or :func:`write_text`), which writes a new file
 beside the old one and puts it in its place: a full disk, a file-size limit
@@ -11,6 +11,13 @@ one (writing *into* the link's target would change a file elsewhere, and
 replacing the link would quietly break what it was for), naming the target
 so that it can be given instead; :func:`write_atomically` itself replaces a
 link, never its target.
+
+Reading: :func:`open_for_reading` (and :func:`read_text` on it), with a
+size limit checked before anything is read, and :func:`parse_json`. One rule for every text file (data, images,
+parameters, CSV or JSON): UTF-8, with a leading byte-order mark ignored,
+as editors on Windows write one; in JSON a key given twice and a number
+beyond the range of floats are errors, not silently the last one or
+infinity. Every message names the file.
 
 >>> import tempfile, os
 >>> from symbackprop.errors import DataError
@@ -28,6 +35,8 @@ symbackprop.errors.DataError: c.png: charts end in .svg
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -119,3 +128,115 @@ def write_text(path: Path, text: str) -> None:
     """
     data = text.encode("utf-8")
     write_atomically(path, lambda stream: stream.write(data))
+
+
+def open_for_reading(
+    path: str | os.PathLike, kind: str, error: type[SymbackpropError],
+    limit: int | None = None, why: str = "",
+) -> BinaryIO:
+    """The ``kind`` of file at ``path``, open for reading; one of more than
+    ``limit`` bytes is refused before anything is read, ``why`` saying where
+    the limit comes from.
+
+    >>> open_for_reading("no/such.json", "parameter file", SymbackpropError)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.SymbackpropError: no/such.json: no such parameter file
+    """
+    path = Path(path)
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        raise error(f"{path}: no such {kind}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not a {kind}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {kind} ({exc.strerror or exc})") from None
+    size = os.fstat(stream.fileno()).st_size
+    if limit is not None and size > limit:
+        stream.close()
+        raise error(f"{path}: the file has {size:,} bytes; {why}")
+    return stream
+
+
+def read_text(
+    path: str | os.PathLike, kind: str, error: type[SymbackpropError],
+    limit: int | None = None, why: str = "",
+) -> str:
+    """The text of the ``kind`` of file at ``path`` (UTF-8, a leading
+    byte-order mark ignored), opened by :func:`open_for_reading`.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "d.csv"
+    ...     _ = path.write_bytes(b"\\xef\\xbb\\xbfx,y")
+    ...     text = read_text(path, "data file", SymbackpropError)
+    ...     read_text(path, "data file", SymbackpropError, limit=4, why="a test file has at most 4 bytes")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.SymbackpropError: .../d.csv: the file has 6 bytes; a test file has at most 4 bytes
+    >>> text
+    'x,y'
+    """
+    with open_for_reading(path, kind, error, limit, why) as stream:
+        try:
+            # The file may have grown since it was measured: never read more than the limit.
+            data = stream.read() if limit is None else stream.read(limit + 1)
+        except OSError as exc:
+            raise error(f"{path}: cannot read the {kind} ({exc.strerror or exc})") from None
+    if limit is not None and len(data) > limit:
+        raise error(f"{path}: the file has more than {limit:,} bytes; {why}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start + 1}); save the {kind} as UTF-8") from None
+
+
+def parse_json(
+    text: str, where: str, kind: str, error: type[SymbackpropError],
+    parse_float: Callable[[str], object] | None = None, parse_int: Callable[[str], object] | None = None,
+) -> object:
+    """JSON text with keys given once; numbers are floats and ints within the
+    range of floats unless ``parse_float`` / ``parse_int`` read them
+    otherwise.
+
+    >>> parse_json('{"b": [1, 2.5]}', "p.json", "parameter file", SymbackpropError)
+    {'b': [1, 2.5]}
+    >>> parse_json('{"b": [1], "b": [2]}', "p.json", "parameter file", SymbackpropError)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.SymbackpropError: p.json: the key 'b' is given twice; a parameter file names each entry once
+    >>> parse_json('{"b": [1e400]}', "p.json", "parameter file", SymbackpropError)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.SymbackpropError: p.json: the number 1e400 is beyond the range of floating-point numbers (about ±1.8e308)
+    """
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        document = {}
+        for key, value in pairs:
+            if key in document:
+                raise error(f"{where}: the key {key!r} is given twice; a {kind} names each entry once")
+            document[key] = value
+        return document
+
+    def in_range(number: str, convert: Callable[[str], object]) -> object:
+        # A 400-digit integer would overflow later and one of 5000 digits
+        # is refused by int() itself; 1e400 would become infinity.
+        digits = number.lstrip("-").split(".")[0].split("e")[0].split("E")[0]
+        value = convert(number) if len(digits) <= 309 else math.inf
+        if isinstance(value, int) and abs(value) >= 2**1024 or value in (math.inf, -math.inf):
+            shown = number if len(number) <= 24 else f"{number[:12]}…{number[-6:]} ({len(number)} characters)"
+            raise error(f"{where}: the number {shown} is beyond the range of floating-point numbers (about ±1.8e308)")
+        return value
+
+    try:
+        return json.loads(
+            text, object_pairs_hook=unique,
+            parse_float=parse_float or (lambda n: in_range(n, float)),
+            parse_int=parse_int or (lambda n: in_range(n, int)),
+        )
+    except json.JSONDecodeError as exc:
+        raise error(f"{where}: not a valid JSON {kind} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise error(f"{where}: the JSON is nested too deeply to be a {kind}") from None

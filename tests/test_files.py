@@ -1,19 +1,24 @@
-"""Files the library writes: checked first, written whole, with the usual permissions,
-never through a link."""
+"""Files the library writes (checked first, written whole, with the usual permissions,
+never through a link) and reads (one rule for every text file)."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 
 import pytest
 
+from symbackprop.arrays import ArrayModel
 from symbackprop.cli import main
+from symbackprop.datasets import load_image_file
 from symbackprop.derivation import Derivation
 from symbackprop.errors import DataError
 from symbackprop.files import check_output_path, write_atomically
+from symbackprop.regression import read_data
 from symbackprop.topics import check_documents_folder, render_documents
+from symbackprop.train import load_params
 
 
 def test_a_written_file_gets_the_permissions_of_the_umask(tmp_path):
@@ -182,3 +187,46 @@ def test_derivations_may_write_again_where_they_were_written(tmp_path):
     empty.mkdir()
     new = tmp_path / "new"
     assert [check_documents_folder(f) for f in (written, empty, new)] == [written, empty, new]
+
+
+# --- one rule for every text file the library reads --------------------------------
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_byte_order_mark_is_ignored_in_every_kind_of_file(tmp_path):
+    model = ArrayModel([1, 1])
+    params = tmp_path / "p.json"
+    params.write_bytes(BOM + json.dumps({"W2": [[2.0]], "b2": [3.0]}).encode())
+    assert load_params(params, model)["W2"].tolist() == [[2.0]]
+    images = tmp_path / "images.json"
+    images.write_bytes(BOM + json.dumps(
+        {"classes": [0, 1], "shape": [1, 2], "images": [{"rows": ["01"], "label": 1}]}).encode())
+    assert load_image_file(images, "mine").labels.tolist() == [1]
+    for name, content in (("d.csv", b"1,2\n3,5\n"), ("d.json", b'{"x": [1, 3], "y": [2, 5]}')):
+        data = tmp_path / name
+        data.write_bytes(BOM + content)
+        assert read_data(data) == ([1, 3], [2, 5])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"x": [1, 2], "y": [1, 2], "x": [3, 4]}', b'{"classes": [0], "classes": [1], "shape": [1], "images": []}'],
+)
+def test_a_key_given_twice_is_refused_in_every_json_file(tmp_path, content):
+    path = tmp_path / "d.json"
+    path.write_bytes(content)
+    read = read_data if b'"x"' in content else lambda p: load_image_file(p, "mine")
+    with pytest.raises(DataError, match=f"{path}: the key '.*' is given twice"):
+        read(path)
+
+
+def test_a_file_that_cannot_be_read_is_named(tmp_path):
+    folder = tmp_path / "d.csv"
+    folder.mkdir()
+    with pytest.raises(DataError, match=f"{folder}: is a folder, not a data file"):
+        read_data(folder)
+    latin1 = tmp_path / "l.csv"
+    latin1.write_bytes("x,y\n1,2 µ\n".encode("latin-1"))
+    with pytest.raises(DataError, match=f"{latin1}: not UTF-8 text"):
+        read_data(latin1)
