@@ -551,3 +551,14 @@ def test_a_parameter_given_twice_in_json_is_refused(tmp_path):
     path.write_text(json.dumps(VALID)[:-1] + ', "b3": [5.0, 5.0]}')
     with pytest.raises(ParameterFileError, match=f"{path}: the key 'b3' is given twice"):
         load_params(path, ArrayModel([12, 3, 2]))
+
+
+def test_evaluate_takes_the_books_values_by_name(capsys):
+    assert main(["evaluate", "digits01", "--params", "book"]) == 0
+    printed = float(capsys.readouterr().out.split("C_T = ")[1].split()[0])
+    data = load_digits01()
+    book = load_params(BOOK_INIT, ArrayModel([12, 3, 2]))
+    assert printed == pytest.approx(hand_cost_and_gradient(book, data.X, data.T)[0], rel=1e-13)
+    # refused before the data set is loaded
+    assert main(["evaluate", "digits8x8", "--params", "book"]) == 2
+    assert "the book has no parameter values for digits8x8; give --params a file" in capsys.readouterr().err
