@@ -254,7 +254,8 @@ def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, 
 
 def check_save_path(path: str | os.PathLike) -> Path:
     """``path`` if parameters can be saved there: a ``.npz`` or ``.json`` name
-    in an existing folder that can be written, not itself a folder. Checked
+    in an existing folder that can be written, not a folder or a symbolic
+    link (see :mod:`symbackprop.files`). Checked
     before training too, so a long run is not lost to a typo.
 
     >>> check_save_path("trained.txt")
