@@ -220,21 +220,27 @@ def parse_json(
             document[key] = value
         return document
 
-    def in_range(number: str, convert: Callable[[str], object]) -> object:
-        # A 400-digit integer would overflow later and one of 5000 digits
-        # is refused by int() itself; 1e400 would become infinity.
-        digits = number.lstrip("-").split(".")[0].split("e")[0].split("E")[0]
-        value = convert(number) if len(digits) <= 309 else math.inf
-        if isinstance(value, int) and abs(value) >= 2**1024 or value in (math.inf, -math.inf):
-            shown = number if len(number) <= 24 else f"{number[:12]}…{number[-6:]} ({len(number)} characters)"
-            raise error(f"{where}: the number {shown} is beyond the range of floating-point numbers (about ±1.8e308)")
+    def beyond_floats(number: str) -> SymbackpropError:
+        shown = number if len(number) <= 24 else f"{number[:12]}…{number[-6:]} ({len(number)} characters)"
+        return error(f"{where}: the number {shown} is beyond the range of floating-point numbers (about ±1.8e308)")
+
+    def finite_float(number: str) -> float:
+        value = float(number)  # 1e400 would be infinity
+        if math.isinf(value):
+            raise beyond_floats(number)
+        return value
+
+    def float_sized_int(number: str) -> int:
+        # JSON integers have no leading zeros, so more than 309 digits is at
+        # least 10^309; int() itself refuses more than 4300 digits.
+        if len(number.lstrip("-")) > 309 or abs(value := int(number)) >= 2**1024:
+            raise beyond_floats(number)
         return value
 
     try:
         return json.loads(
             text, object_pairs_hook=unique,
-            parse_float=parse_float or (lambda n: in_range(n, float)),
-            parse_int=parse_int or (lambda n: in_range(n, int)),
+            parse_float=parse_float or finite_float, parse_int=parse_int or float_sized_int,
         )
     except json.JSONDecodeError as exc:
         raise error(f"{where}: not a valid JSON {kind} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None

@@ -230,3 +230,10 @@ def test_a_file_that_cannot_be_read_is_named(tmp_path):
     latin1.write_bytes("x,y\n1,2 µ\n".encode("latin-1"))
     with pytest.raises(DataError, match=f"{latin1}: not UTF-8 text"):
         read_data(latin1)
+
+
+def test_a_long_number_within_the_range_of_floats_is_read(tmp_path):
+    # 400 digits, but times 10^-300 it is about 1.1e99
+    path = tmp_path / "p.json"
+    path.write_text('{"W2": [[' + "1" * 400 + 'e-300]], "b2": [0]}')
+    assert load_params(path, ArrayModel([1, 1]))["W2"][0, 0] == pytest.approx(1.111111111111111e99)
