@@ -10,15 +10,15 @@ import stat
 
 import pytest
 
-from symbackprop.arrays import ArrayModel
+from symbackprop.calculus.regression import read_data
 from symbackprop.cli import main
-from symbackprop.datasets import load_image_file
-from symbackprop.derivation import Derivation
+from symbackprop.documents.derivation import Derivation
+from symbackprop.documents.topics import check_documents_folder, render_documents
 from symbackprop.errors import DataError
 from symbackprop.files import check_output_path, write_atomically
-from symbackprop.regression import read_data
-from symbackprop.topics import check_documents_folder, render_documents
-from symbackprop.train import load_params
+from symbackprop.numeric.arrays import ArrayModel
+from symbackprop.numeric.datasets import load_image_file
+from symbackprop.numeric.train import load_params
 
 
 def test_a_written_file_gets_the_permissions_of_the_umask(tmp_path):
