@@ -48,8 +48,10 @@ from .notation.latex import book_latex
 from .numeric.arrays import ArrayModel, compile_arrays, derive_arrays, verify_arrays
 from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
+from .numeric.params import load_params, save_params
 from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
-from .numeric.train import Trainable, TrainingResult, accuracy, load_params, save_params, train
+from .numeric.train import TrainingResult, accuracy, train
+from .numeric.trainable import Trainable
 from .proof.verify import VerificationReport, prove_equal, verify, verify_claim
 
 __version__ = "0.1.0"

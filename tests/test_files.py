@@ -18,7 +18,7 @@ from symbackprop.errors import DataError
 from symbackprop.files import check_output_path, write_atomically
 from symbackprop.numeric.arrays import ArrayModel
 from symbackprop.numeric.datasets import load_image_file
-from symbackprop.numeric.train import load_params
+from symbackprop.numeric.params import load_params
 
 
 def test_a_written_file_gets_the_permissions_of_the_umask(tmp_path):

@@ -18,18 +18,10 @@ from symbackprop.errors import DataError, ParameterFileError
 from symbackprop.numeric.arrays import ArrayModel
 from symbackprop.numeric.catalogue import DATASETS, DatasetSpec, register
 from symbackprop.numeric.datasets import Dataset, data_path, load_digits01, one_hot
+from symbackprop.numeric.params import check_params, load_params, read_param_file, save_params
 from symbackprop.numeric.scalar import ScalarModel
-from symbackprop.numeric.train import (
-    Trainable,
-    accuracy,
-    check_params,
-    initial_params,
-    load_params,
-    read_param_file,
-    save_params,
-    total_cost,
-    train,
-)
+from symbackprop.numeric.train import accuracy, initial_params, total_cost, train
+from symbackprop.numeric.trainable import Trainable
 
 BOOK_INIT = data_path("book_nn_4_4_init.json")
 #: A 12-3-2 parameter file's arrays, each of the right shape.

@@ -54,8 +54,9 @@ def _compile_and_train(console: Console) -> bool:
     """The array form, both compiled paths, and the book's training run."""
     from ..numeric.arrays import ArrayModel, verify_arrays
     from ..numeric.datasets import data_path, load_digits01
+    from ..numeric.params import load_params
     from ..numeric.scalar import ScalarModel
-    from ..numeric.train import accuracy, load_params, train
+    from ..numeric.train import accuracy, train
     from .train import report
 
     array = ArrayModel([12, 3, 2])

@@ -11,17 +11,9 @@ from rich.table import Table
 from ..errors import ParameterFileError
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
-from ..numeric.train import (
-    TrainingResult,
-    accuracy,
-    check_save_path,
-    check_settings,
-    describe,
-    load_params,
-    predicted_classes,
-    save_params,
-    train,
-)
+from ..numeric.params import check_save_path, load_params, save_params
+from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_classes, train
+from ..numeric.trainable import describe
 from .options import console as make_console
 from .options import real_number, whole_number
 

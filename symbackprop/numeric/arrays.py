@@ -440,7 +440,7 @@ def _own_functions(derivation: ArrayDerivation) -> dict:
 
 class ArrayModel:
     """A fully connected network trained by the compiled array path; a
-    :class:`~symbackprop.numeric.train.Trainable`.
+    :class:`~symbackprop.numeric.trainable.Trainable`.
 
     The derivation does not depend on the widths, so with ``reuse`` a network
     of the same depth, activations and cost reuses the compiled functions.

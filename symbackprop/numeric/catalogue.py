@@ -4,7 +4,7 @@ Every one is a :class:`DatasetSpec` in :data:`DATASETS`: how to load it,
 which model to build for it and how to train it by default. A new one is one
 call to :func:`register`, as the chapter-5 ``cnn123`` is at the end of this
 module. ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the
-``--path`` option) and returns any :class:`~symbackprop.numeric.train.Trainable`.
+``--path`` option) and returns any :class:`~symbackprop.numeric.trainable.Trainable`.
 
 >>> spec = dataset_spec("cnn123")
 >>> spec.eta, spec.epochs, spec.book_init

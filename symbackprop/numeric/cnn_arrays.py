@@ -32,7 +32,7 @@ from ..engine.cnn import ConvolutionalNetwork
 from ..errors import DataError, NotDifferentiableError, UnknownNameError
 from ..functions.activations import NUMPY_FUNCTIONS, Activation
 from .datasets import Dataset, data_path, load_image_file, pixels
-from .train import read_param_file
+from .params import read_param_file
 
 Params = dict[str, np.ndarray]
 

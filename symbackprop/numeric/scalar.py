@@ -203,7 +203,7 @@ def compile_scalar(
 class ScalarModel:
     """A fully connected network trained by the scalar path (one compiled
     expression per weight, as the book's spreadsheet computes them); a
-    :class:`~symbackprop.numeric.train.Trainable` with the same parameters as
+    :class:`~symbackprop.numeric.trainable.Trainable` with the same parameters as
     :class:`~symbackprop.numeric.arrays.ArrayModel`.
 
     >>> model = ScalarModel([1, 1], activation="identity")
