@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -377,6 +378,8 @@ def test_read_csv_and_json(tmp_path):
         ("1,2\n3\n", "line 2 of .* has 1 cells"),
         ("1,2\n3,4,5\n", "line 2 of .* has 3 cells"),
         ("1,nan\n", "line 1 of .*'nan' is not a number"),
+        # Only the first row may be a header: a second row of words is bad data, not another header.
+        ("a,b\nfoo,bar\n", "line 2 of .*column x: 'foo' is not a number"),
     ],
 )
 def test_bad_csv_says_which_line(tmp_path, content, fragment):
@@ -384,6 +387,38 @@ def test_bad_csv_says_which_line(tmp_path, content, fragment):
     path.write_text(content)
     with pytest.raises(DataError, match=fragment):
         read_data(path)
+
+
+def test_json_nested_too_deeply_is_a_data_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"x": ' + "[" * 100_000 + "]" * 100_000 + ', "y": []}')
+    with pytest.raises(DataError, match="too deeply"):
+        read_data(path)
+
+
+def test_regression_time_grows_linearly_with_the_data():
+    # y = 3x/2 − 7 plus residuals +1, −1, −1, +1 on each block of four x: they sum to 0 and
+    # are orthogonal to x (4m − (4m+1) − (4m+2) + (4m+3) = 0), so the fit is exactly p = 3/2, q = −7.
+    # 5,000 pairs: a handful of sums, not a symbolic cost of 5,000 terms (minutes before).
+    n = 5_000
+    xs = list(range(n))
+    ys = [sp.Rational(3, 2) * k - 7 + (1, -1, -1, 1)[k % 4] for k in xs]
+    started = time.perf_counter()
+    r = regression(xs, ys)
+    assert (r.p, r.q) == (sp.Rational(3, 2), -7)
+    assert time.perf_counter() - started < 10
+
+
+def test_regression_on_tiny_x_is_exact():
+    # (1, 1), (2, 3), (3, 4) has p = 3/2, q = −1/3; shrinking x by 10¹⁵⁰ multiplies p by 10¹⁵⁰.
+    r = regression(["1e-150", "2e-150", "3e-150"], ["1", "3", "4"])
+    assert (r.p, r.q) == (sp.Rational(3, 2) * 10**150, sp.Rational(-1, 3))
+    assert r.descent.status == "converged"
+
+
+def test_regression_refuses_irrational_data():
+    with pytest.raises(DataError, match="not a rational number"):
+        regression([sp.sqrt(2), 1], [1, 2])
 
 
 def test_regression_refuses_mismatched_or_too_little_data():
