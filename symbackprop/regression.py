@@ -37,7 +37,7 @@ import sympy as sp
 
 from .derivation import Derivation, Step
 from .derive import Partial
-from .descent import DescentPath, gradient_descent, positive_eta
+from .descent import DescentPath, eta_verdict, gradient_descent, positive_eta
 from .errors import DataError, ExpressionError
 from .multivariable import notation, prose_number
 from .parsing import NUMBER, parse_number
@@ -351,14 +351,16 @@ def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_st
             "Gradient descent, standardised",
             f"on the raw data the Hessian of C_T has condition number {prose_number(kappa)}, so even the best "
             f"fixed η would need about {prose_number(raw_steps, 2)} step{'' if raw_steps == 1 else 's'}; on u_k = (x_k − mean)/s the model "
-            f"y = a u + c has Hessian n·I, and η = {rate} converges when 0 < η < 2/n",
+            f"y = a u + c has Hessian n·I, and the descent converges when 0 < η < 2/n (here η = {rate})",
             [(xbar, fit.mean), (s, fit.spread), (u[k], (X[k] - xbar) / s),
              (sp.Tuple(A, C), sp.Tuple(*[sp.Float(v, 12) for v in fit.path.final]))],
-            note=f"{fit.status}: {fit.path.reason}",
+            note=f"{fit.status}: {fit.path.reason}" + (f"; η = {rate} is {v}" if (v := eta_verdict(fit.path)) else ""),
         ),
         Step(
             "Back to p and q",
-            "undo the standardisation, p = a/s and q = c − a·mean/s: the descent agrees with the exact solution",
+            "undo the standardisation, p = a/s and q = c − a·mean/s: "
+            + ("the descent agrees with the exact solution" if fit.status == "converged"
+               else f"the descent ended {fit.status}, so it need not agree with the exact solution"),
             [(P, sp.Float(fit.p, 12), "≈"), (Q, sp.Float(fit.q, 12), "≈")],
             note=f"|p_GD − p| = {prose_number(error_p, 2)}, |q_GD − q| = {prose_number(error_q, 2)}",
         ),

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from symbackprop.calculus import approximation, documents, lagrange, minimum, steepest_descent
 from symbackprop.derivation import Derivation
-from symbackprop.descent import eta_verdict, gradient_descent, learning_rate_effect
+from symbackprop.descent import descent_steps, eta_verdict, gradient_descent, learning_rate_effect
 from symbackprop.errors import DataError, ExpressionError, NoSolutionError, NotDifferentiableError
 from symbackprop.regression import book_data, read_data, regression
 
@@ -254,6 +254,39 @@ def test_unbounded_below_is_not_called_converging():
     assert short.status == "not converging" and "unbounded below" in short.reason
     long = gradient_descent("-x**2", start=[1], eta="0.1", steps=10_000)
     assert long.status == "diverging" and "unbounded below" in long.reason
+    assert eta_verdict(long) == ""  # no η is right for a function without a minimum
+
+
+def test_eta_on_the_boundary_of_one_direction_oscillates_there():
+    # f = x² + 10y², η = 1/10: along y each step multiplies y by 1 − ηλ = 1 − 20/10 = −1, so y
+    # flips between 2 and −2 for ever while x shrinks by 0.8: one verdict, not converging.
+    run = gradient_descent("x**2 + 10*y**2", start=[3, 2], eta="0.1", steps=30)
+    assert {abs(p[1]) for p in run.points} == {2.0}
+    assert run.status == "not converging" and "back and forth" in run.reason
+    assert eta_verdict(run).startswith("too large")
+
+
+def test_a_slowly_growing_direction_is_diverging_although_f_falls_at_first():
+    # f = x² + 10y², η = 0.105: y is multiplied by 1 − 2.1 = −1.1 each step, x by 0.79. From
+    # y = 0.01 the growth of y is hidden for many steps behind the fall of x², but it diverges.
+    run = gradient_descent("x**2 + 10*y**2", start=[3, "0.01"], eta="0.105", steps=10)
+    assert run.values[-1] < run.values[0]
+    assert run.status == "diverging" and "-11/10" in run.reason
+
+
+def test_eta_is_judged_once():
+    # The reason says what the path did; whether η is too large is said once, by the verdict.
+    run = gradient_descent("x**2 + y**2", start=[3, 2], eta="1.1", steps=30)
+    outcome = descent_steps(run)[3]
+    assert (outcome.justification + outcome.note).count("too large") == 1
+    effect = learning_rate_effect("x**2 + y**2", [3, 2], etas=["1.1"])
+    assert effect.steps[0].justification.count("too large") == 1
+
+
+def test_eta_beyond_floats_is_a_data_error():
+    # e^1000 ≈ 1.97·10⁴³⁴ is a finite real number, but no float.
+    with pytest.raises(DataError, match="out of the range of floats"):
+        gradient_descent("x**2", start=[1], eta="exp(1000)")
 
 
 def test_learning_rate_effect_on_the_book_example():
