@@ -199,6 +199,14 @@ def parse_function(
                     f"{', '.join(variables)} (name others with --vars)"
                 ) from None
             raise
+    # log(-1) is I*pi: a function with a non-real number in it takes non-real values, where
+    # "smallest" and "descent" mean nothing.
+    unreal = next((a for a in sp.preorder_traversal(expr) if a.is_number and a.is_extended_real is False), None)
+    if unreal is not None:
+        raise ExpressionError(
+            f"{what} = {text} is not real: it contains {unreal}, which is not a real number; "
+            "chapter 2 needs a real function of real variables"
+        )
     order = {name: n for n, name in enumerate(variables)}
     used = tuple(sorted(expr.free_symbols, key=lambda s: (order.get(s.name, len(order)), s.name)))
     if not used:
