@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
+from .derive import Partial
 from .latex import BookOrder, compact_indices, is_slope
 
 _GREEK = {"delta": "δ", "eta": "η", "sigma": "σ", "theta": "θ", "xi": "ξ", "lambda": "λ"}
@@ -82,6 +83,12 @@ class BookTextPrinter(BookOrder, StrPrinter):
         up = indices[0] if expr.indices[0].is_Atom else f"({indices[0]})"
         joiner = "" if compact_indices(expr.indices[1:]) else ","
         return f"{base}^{up}_{joiner.join(indices[1:])}"
+
+    def _print_Pow(self, expr, rational=False):
+        # ∂f/∂x**2 would read as ∂f/(∂x²): the power applies to the whole derivative.
+        if isinstance(expr.base, Partial) and expr.exp.is_Integer and expr.exp > 0:
+            return "(%s)**%s" % (self._print(expr.base), self._print(expr.exp))
+        return super()._print_Pow(expr, rational)
 
     def _print_Partial(self, expr):
         return "∂%s/∂%s" % (self._print(expr.numerator), self._print(expr.denominator))
