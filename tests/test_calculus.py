@@ -81,6 +81,68 @@ def test_minimum_refuses_with_a_reason(f, error, fragment):
         minimum(f)
 
 
+def test_runaway_solving_stops_within_its_budget_with_a_numeric_answer():
+    # ∇(x⁹⁹⁹ + y⁹⁹⁸ + xy) = (999x⁹⁹⁸ + y, 998y⁹⁹⁷ + x) vanishes at (0, 0), where the Hessian
+    # [[0, 1], [1, 0]] has the eigenvalues ±1: a saddle. SymPy's exact solve runs for minutes.
+    started = time.perf_counter()
+    with pytest.raises(NoSolutionError, match=r"could not solve .* exactly within 0\.3 s") as caught:
+        minimum("x**999 + y**998 + x*y", seconds=0.3)
+    assert time.perf_counter() - started < 6
+    assert "∇f = 0 at (0, 0)" in str(caught.value) and "saddle point" in str(caught.value)
+
+
+def test_runaway_lagrange_stops_within_its_budget_with_a_numeric_answer():
+    # On x⁷ + y⁷ + z⁷ = 1 the symmetric candidate of xyz is x = y = z = 3^(−1/7) ≈ 0.854751.
+    with pytest.raises(NoSolutionError, match=r"within 0\.3 s") as caught:
+        lagrange("x*y*z", "x**7+y**7+z**7=1", seconds=0.3)
+    assert f"{3 ** (-1 / 7):.6g}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "f,sets,value,kind",
+    [
+        # (y+1)² − y² − 2y = 1, so f = x² + 1 ≥ 1: every point of the line x = 0 is a minimum.
+        ("x**2 + (y+1)**2 - y**2 - 2*y", [({x: 0}, (y,))], 1, "global minimum"),
+        # f = (x + y)² ≥ 0 vanishes on the line x = −y.
+        ("(x+y)**2", [({x: -y}, (y,))], 0, "global minimum"),
+        # f = (xy)² ≥ 0 vanishes on both axes.
+        ("(x*y)**2", [({x: 0}, (y,)), ({y: 0}, (x,))], 0, "global minimum"),
+        # ∇f = (2x, 2yz, y²) vanishes on the z-axis, where f = 0; f = y²z < 0 near points with
+        # z < 0 but f ≥ 0 near points with z > 0: no single kind for the whole line.
+        ("x**2 + y**2*z", [({x: 0, y: 0}, (z,))], 0, "undecided"),
+    ],
+)
+def test_sets_of_stationary_points(f, sets, value, kind):
+    result = minimum(f)
+    assert sorted(((c.point, c.free) for c in result.candidates), key=str) == sorted(sets, key=str)
+    assert all(c.value == value and c.kind.startswith(kind) for c in result.candidates)
+
+
+def test_a_constant_function_is_stationary_everywhere():
+    # sin²x + cos²x = 1: ∂f/∂x = 0 at every x.
+    result = minimum("sin(x)**2 + cos(x)**2")
+    assert [(c.point, c.free, c.value) for c in result.candidates] == [({}, (x,), 1)]
+    assert "every point is stationary" in result.derivation.steps[-1].justification
+
+
+def test_periodic_solutions_are_said_to_be_one_period():
+    # cos x = 0 and sin y = 0: x = π/2 + kπ, y = kπ; in [0, 2π)² that is 4 points of infinitely many.
+    solved = minimum("sin(x) + cos(y)").derivation.steps[3]
+    assert "4 stationary points in one period" in solved.justification
+    assert "period 2*pi in x" in solved.note and "infinitely many" in solved.note
+
+
+def test_counts_are_spelled_in_words():
+    assert "1 stationary point" in minimum("x**2 + y**2").derivation.steps[3].justification
+    assert lagrange("x + y", "x**2 + y**2 = 1").derivation.steps[3].justification.startswith("2 real solutions")
+
+
+def test_a_non_real_function_is_refused():
+    # log(−1) = iπ: f takes no real values.
+    with pytest.raises(ExpressionError, match="not real"):
+        minimum("x**2 + log(-1)")
+
+
 def test_other_variable_names_can_be_allowed():
     assert point(minimum("(w - 2)**2 + (b + 1)**2", variables=["w", "b"]).minima[0]) == (-1, 2)
 
@@ -143,6 +205,17 @@ def test_closest_point_of_a_line_to_the_origin(a, b, c):
     assert (best.point[x], best.point[y]) == (sp.Rational(c * a, a**2 + b**2), sp.Rational(c * b, a**2 + b**2))
 
 
+def test_lagrange_where_the_constraint_has_no_gradient():
+    # On xy = 0 (the two axes) x² + y² is x² or y², smallest (0) at the origin, where
+    # ∇g = (y, x) = 0 and ∇f = 0: every λ solves the system there.
+    r = lagrange("x**2 + y**2", "x*y = 0")
+    assert [(s.point, s.value, s.kind) for s in r.solutions] == [({x: 0, y: 0}, 0, "global minimum")]
+    # On y² = x³, x = y^(2/3) ≥ 0 is smallest at the cusp (0, 0), where ∇g = (−3x², 2y) = 0
+    # but ∇f = (1, 0): no λ solves the system, and the cusp is still a candidate.
+    r = lagrange("x", "y**2 = x**3")
+    assert [s.point for s in r.solutions] == [{x: 0, y: 0}]
+
+
 @pytest.mark.parametrize(
     "f,g,error,fragment",
     [
@@ -191,6 +264,14 @@ def test_approximation_of_a_transcendental_function():
     assert ratios[-1] == pytest.approx(math.cos(1), rel=1e-3)
     for big, little in zip(r.errors, r.errors[1:]):
         assert float(little / big) == pytest.approx(0.01, rel=0.1)
+
+
+def test_steepest_descent_in_one_variable_and_its_squares_in_text():
+    # With one variable Lagrange's identity has no pairs: both sides are 0.
+    assert steepest_descent("x", at=[1]).steps[1].equations[0][:2] == (0, 0)
+    # The square of ∂f/∂x is written (∂f/∂x)**2: ∂f/∂x**2 reads as ∂f over ∂x².
+    text = steepest_descent().text()
+    assert "(∂f/∂x)**2" in text and "∂f/∂x**2" not in text.replace("(∂f/∂x)**2", "")
 
 
 def test_steepest_descent_is_minus_the_gradient():
