@@ -563,6 +563,13 @@ def _constrained(f: MultivariableFunction, s: dict, multiplier: sp.Expr, bordere
     return ConstrainedPoint(point, multiplier, value, kind)
 
 
+def _why(s: ConstrainedPoint) -> str:
+    if s.multiplier not in (ANY_LAMBDA, NO_LAMBDA) or s.kind.startswith("undecided"):
+        return ""
+    bound = "≥" if s.kind == "global minimum" else "≤"
+    return f" (∇g = 0 there, so the bordered Hessian decides nothing, but f {bound} {s.value} everywhere)"
+
+
 def _bordered_kind(bordered: sp.Matrix, n: int) -> str:
     """Local min/max under one constraint from the last n − 1 leading minors of the bordered Hessian."""
     minors = [sp.simplify(bordered[:k, :k].det()) for k in range(3, n + 2)]
@@ -695,7 +702,7 @@ def _lagrange(f: MultivariableFunction, g: MultivariableFunction, L: sp.Expr, st
             "alternate starting with + (for two variables: det > 0 maximum, det < 0 minimum)",
             [(sp.Symbol("H_b"), bordered)]
             + [(F.subs(s.point), s.value) for s in solutions],
-            note="; ".join(f"at {_point(s.point, unknowns)}: {s.kind}" for s in solutions)
+            note="; ".join(f"at {_point(s.point, unknowns)}: {s.kind}{_why(s)}" for s in solutions)
             + (
                 f". Among the candidates f is largest ({max(values)}) and smallest ({min(values)}) as shown"
                 if len(solutions) > 1

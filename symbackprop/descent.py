@@ -167,6 +167,22 @@ def gradient_descent(
     return DescentPath(f, rate, points, values, status, reason)
 
 
+def _excited(f: MultivariableFunction, start: dict) -> list[tuple[sp.Expr, list[sp.Matrix]]] | None:
+    """For f quadratic with a positive-definite Hessian H: the eigenvalues λ of H (with their
+    eigenvectors) along which the start is away from the minimum; ``None`` for any other f.
+
+    Only these directions ever move: the error x_k − x* along the others stays 0.
+    """
+    hessian = f.hessian
+    if hessian.free_symbols or not hessian.is_positive_definite:
+        return None
+    # ∇f(x) = H x + ∇f(0), so the minimum is x* = −H⁻¹∇f(0).
+    at_zero = sp.Matrix([g.subs({v: 0 for v in f.variables}) for g in f.gradient])
+    error = sp.Matrix([start[v] for v in f.variables]) + hessian.solve(at_zero)
+    return [(lam, vectors) for lam, _, vectors in hessian.eigenvects()
+            if any((v.T * error)[0] != 0 for v in vectors)]
+
+
 def _quadratic_outcome(f: MultivariableFunction, start: dict, rate: sp.Expr) -> tuple[str, str] | None:
     """The exact outcome when f is quadratic with a positive-definite Hessian H and η makes a
     step stop shrinking; ``None`` when the path's own judgement stands.
@@ -176,14 +192,7 @@ def _quadratic_outcome(f: MultivariableFunction, start: dict, rate: sp.Expr) -> 
     whose eigenvector the start's error has a component along; the path's first steps can
     hide either (f falls while the other directions shrink).
     """
-    hessian = f.hessian
-    if hessian.free_symbols or not hessian.is_positive_definite:
-        return None
-    # ∇f(x) = H x + ∇f(0), so the minimum is x* = −H⁻¹∇f(0).
-    at_zero = sp.Matrix([g.subs({v: 0 for v in f.variables}) for g in f.gradient])
-    error = sp.Matrix([start[v] for v in f.variables]) + hessian.solve(at_zero)
-    excited = [(lam, vectors) for lam, _, vectors in hessian.eigenvects()
-               if any((v.T * error)[0] != 0 for v in vectors)]
+    excited = _excited(f, start)
     if not excited:
         return None
     lam, vectors = max(excited, key=lambda lv: abs(1 - rate * lv[0]))
@@ -259,8 +268,9 @@ def eta_verdict(path: DescentPath) -> str:
 
     For a quadratic f with positive-definite Hessian the answer is exact: each
     step multiplies the distance to the minimum by at most ρ(η) = max|1 − ηλ|
-    over the eigenvalues λ, and the best fixed η = 2/(λ_min + λ_max) gives the
-    smallest ρ. η is too small (or too large) when a step removes less than a
+    over the eigenvalues λ (those along which the start is away from the
+    minimum: the others never move), and the best fixed η = 2/(λ_min + λ_max)
+    gives the smallest ρ. η is too small (or too large) when a step removes less than a
     tenth (:data:`SLOW`) of the share of the distance the best η removes.
     Otherwise the path is judged: steps shrinking by less than 10% each
     (:data:`SLOW_SHRINK`) mean slow, a diverging path a too large η.
@@ -270,9 +280,9 @@ def eta_verdict(path: DescentPath) -> str:
     >>> eta_verdict(gradient_descent("x**2 + y**2", [3, 2], "0.1", 30))
     'right (each step removes 20% of the distance to the minimum; the best η = 1/2 removes 100%)'
     """
-    hessian = path.f.hessian
-    if not hessian.free_symbols and hessian.is_positive_definite:
-        eigenvalues = list(hessian.eigenvals())
+    excited = _excited(path.f, path.f.at(path.points[0]))
+    if excited is not None:
+        eigenvalues = [lam for lam, _ in excited] or list(path.f.hessian.eigenvals())
         low, high = min(eigenvalues), max(eigenvalues)
         best = 2 / (low + high)
         factor = max(abs(1 - path.eta * lam) for lam in eigenvalues)
@@ -369,7 +379,12 @@ def descent_steps(path: DescentPath) -> list[Step]:
                     "when |1 − ηλ| < 1 for every λ, i.e. 0 < η < 2/λ_max",
                     [(sp.Symbol("H"), shown_matrix(hessian)), (sp.Symbol("lambda_max"), largest),
                      (eta, 2 / largest, "<")],
-                    note=f"η = {path.eta} is {'inside' if path.eta < 2 / largest else 'outside'} this range",
+                    note=f"η = {path.eta} is inside this range"
+                    if path.eta < 2 / largest
+                    else f"η = {path.eta} is outside this range"
+                    + (", but this start is away from the minimum only along eigenvectors with |1 − ηλ| < 1, "
+                       "so its path converges all the same"
+                       if path.status in ("converged", "converging") else ""),
                 )
             )
     return steps

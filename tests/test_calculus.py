@@ -347,6 +347,13 @@ def test_eta_on_the_boundary_of_one_direction_oscillates_there():
     assert eta_verdict(run).startswith("too large")
 
 
+def test_a_direction_the_start_does_not_excite_does_not_judge_eta():
+    # From (3, 0), y stays 0 (y ← y − η·20y = −y = 0) and x shrinks by 0.8: η = 1/10 is right
+    # for this path although it would make y oscillate from any other start.
+    run = gradient_descent("x**2 + 10*y**2", start=[3, 0], eta="0.1", steps=30)
+    assert run.status == "converging" and eta_verdict(run).startswith("right")
+
+
 def test_a_slowly_growing_direction_is_diverging_although_f_falls_at_first():
     # f = x² + 10y², η = 0.105: y is multiplied by 1 − 2.1 = −1.1 each step, x by 0.79. From
     # y = 0.01 the growth of y is hidden for many steps behind the fall of x², but it diverges.
