@@ -28,7 +28,7 @@ import sympy as sp
 from .derivation import Derivation, Step
 from .derive import Partial
 from .descent import book_gradient_descent
-from .errors import ExpressionError, NoSolutionError
+from .errors import DataError, ExpressionError, NoSolutionError
 from .latex import book_latex
 from .multivariable import (
     DEFAULT_VARIABLES,
@@ -102,6 +102,19 @@ def _within(seconds: float, compute: Callable[[], T]) -> tuple[bool, T | None]:
         if outer_delay:  # a caller's own alarm keeps its time
             remaining = max(outer_delay - (time.monotonic() - started), 1e-3)
             signal.setitimer(signal.ITIMER_REAL, remaining, outer_interval)
+
+
+def _budget(seconds: float) -> float:
+    """The time budget for an exact solution, checked: a positive, finite number of seconds.
+
+    >>> _budget(0)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the time for the exact solution must be a positive number of seconds, got 0 (--seconds)
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+        raise DataError(f"the time for the exact solution must be a positive number of seconds, got {seconds!r} (--seconds)")
+    return float(seconds)
 
 
 def _plural(n: int, word: str) -> str:
@@ -188,7 +201,7 @@ def _out_of_time(what: str, seconds: float, numeric: list[str], hint: str) -> No
         if numeric
         else f"Newton's method found no solution either from the starts {', '.join(map(str, NUMERIC_STARTS))}"
     )
-    return NoSolutionError(f"could not solve {what} exactly within {seconds:g} s; {found}; {hint}")
+    return NoSolutionError(f"could not solve {what} exactly within {seconds:g} s (--seconds allows more); {found}; {hint}")
 
 
 def _unbounded_below(f: MultivariableFunction, through: dict[sp.Symbol, sp.Expr]) -> str:
@@ -322,6 +335,7 @@ def minimum(
     ...
     symbackprop.errors.NoSolutionError: f = x + y has no minimum: ∂f/∂x = ∂f/∂y = 0 has no real solution, so f has no stationary point; f → −∞ as x → −∞ (with y = 0)
     """
+    seconds = _budget(seconds)
     f = parse_function(text, variables)
     require_smooth(f)
     condition = " = ".join(f"∂f/∂{v}" for v in f.variables) + " = 0"
@@ -604,6 +618,7 @@ def lagrange(
     >>> [(s.point, s.multiplier, s.kind) for s in r.solutions]
     [({x: 0, y: 0}, any, 'global minimum')]
     """
+    seconds = _budget(seconds)
     if isinstance(text, str):
         text = text.strip()
     if isinstance(constraint, str):
