@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import time
 from pathlib import Path
 
@@ -19,7 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symbackprop.calculus.descent import descent_steps, eta_verdict, gradient_descent, learning_rate_effect
-from symbackprop.calculus.minimum import approximation, documents, lagrange, minimum, steepest_descent
+from symbackprop.calculus.minimum import (
+    _within,
+    approximation,
+    documents,
+    lagrange,
+    minimum,
+    steepest_descent,
+)
 from symbackprop.calculus.regression import book_data, read_data, regression
 from symbackprop.documents.derivation import Derivation
 from symbackprop.errors import DataError, ExpressionError, NoSolutionError, NotDifferentiableError
@@ -89,6 +97,21 @@ def test_runaway_solving_stops_within_its_budget_with_a_numeric_answer():
         minimum("x**999 + y**998 + x*y", seconds=0.3)
     assert time.perf_counter() - started < 6
     assert "∇f = 0 at (0, 0)" in str(caught.value) and "saddle point" in str(caught.value)
+
+
+def test_the_budget_leaves_a_callers_alarm_and_handler_in_place():
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        assert _within(5, lambda: 1) == (True, 1)
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        time.sleep(0.05)
+        assert fired == [True]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_runaway_lagrange_stops_within_its_budget_with_a_numeric_answer():
