@@ -26,9 +26,9 @@ from typing import TypeVar
 import sympy as sp
 
 from ..documents.derivation import Derivation, Step
-from ..engine.routes import Partial
 from ..errors import DataError, ExpressionError, NoSolutionError
 from ..notation.latex import book_latex
+from ..notation.symbols import Partial
 from .descent import book_gradient_descent
 from .multivariable import (
     DEFAULT_VARIABLES,

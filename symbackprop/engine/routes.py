@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..errors import SizeLimitError
+from ..notation.latex import DISPLAY_LIMIT, book_latex, display_math, equation_latex
+from ..notation.symbols import COST, Partial
 from .network import LayeredModel, replace_quantities
 
 #: The direct route refuses to start above this many estimated operations
@@ -36,8 +38,6 @@ from .network import LayeredModel, replace_quantities
 DIRECT_ROUTE_LIMIT = 500_000
 #: The chain-rule expansion refuses to list more paths than this.
 PATH_LIMIT = 20_000
-
-COST = sp.Symbol("C")
 
 
 # --- sizes -------------------------------------------------------------------
@@ -187,11 +187,18 @@ class DeltaRoute:
         }
         return DeltaRoute(self.model, deltas, self.gradients, self.unit_of, self.seconds)
 
-    def _repr_latex_(self) -> str:
-        from ..documents.derivation import Step
+    def formulas(self) -> list[str]:
+        """Every δ equation, then every gradient, as one LaTeX formula each.
 
+        >>> from symbackprop import Network
+        >>> print(delta_route(Network([1, 1])).formulas()[0])
+        \\delta^{2}_{1} = a^{2}_{1} \\left(1 - a^{2}_{1}\\right) \\left(a^{2}_{1} - t_{1}\\right)
+        """
         rows = [*self.deltas.items(), *((Partial(COST, p), g) for p, g in self.gradients.items())]
-        return Step("δ route", "", rows)._repr_latex_()
+        return [equation_latex(lhs, "=", rhs) for lhs, rhs in rows]
+
+    def _repr_latex_(self) -> str:
+        return display_math(self.formulas(), DISPLAY_LIMIT, "all of them: .formulas()")
 
     def size(self) -> ExpressionSize:
         """Size of the route as computed: δ equations plus gradient formulas."""
@@ -272,11 +279,18 @@ class DirectRoute:
     def size(self) -> ExpressionSize:
         return expression_size(list(self.gradients.values()))
 
-    def _repr_latex_(self) -> str:
-        from ..documents.derivation import Step
+    def formulas(self) -> list[str]:
+        """Every gradient written out, as one LaTeX formula each.
 
-        rows = [(Partial(COST, p), g) for p, g in self.gradients.items()]
-        return Step("direct route", "", rows)._repr_latex_()
+        >>> from symbackprop import Network
+        >>> len(direct_route(Network([2, 1])).formulas())
+        3
+        """
+        return [equation_latex(Partial(COST, p), "=", g) for p, g in self.gradients.items()]
+
+    def _repr_latex_(self) -> str:
+        # The written-out gradients of 12-3-2 alone are 275 KB of LaTeX.
+        return display_math(self.formulas(), DISPLAY_LIMIT, "all of them: .formulas()")
 
 
 def estimate_direct_work(model: LayeredModel) -> int:
@@ -319,35 +333,6 @@ def direct_route(model: LayeredModel, parameters=None, *, force: bool = False) -
 
 # --- the chain rule, path by path ----------------------------------------------
 
-class Partial(sp.Expr):
-    """An unevaluated local derivative ``∂num/∂den`` between two named quantities.
-
-    >>> Partial(COST, sp.Symbol("a^3_1"))
-    ∂C/∂a^3_1
-    """
-
-    is_commutative = True
-
-    def __new__(cls, numerator: sp.Symbol, denominator: sp.Symbol):
-        return sp.Expr.__new__(cls, numerator, denominator)
-
-    @property
-    def numerator(self) -> sp.Symbol:
-        return self.args[0]
-
-    @property
-    def denominator(self) -> sp.Symbol:
-        return self.args[1]
-
-    def _sympystr(self, printer) -> str:
-        return f"∂{printer._print(self.numerator)}/∂{printer._print(self.denominator)}"
-
-    def _latex(self, printer) -> str:
-        return r"\frac{\partial %s}{\partial %s}" % (
-            printer._print(self.numerator),
-            printer._print(self.denominator),
-        )
-
 
 @dataclass
 class ChainRuleExpansion:
@@ -373,16 +358,12 @@ class ChainRuleExpansion:
         return sp.Add(*(sp.Mul(*(self.values[f] for f in path)) for path in self.paths))
 
     def _repr_latex_(self) -> str:
-        from ..documents.derivation import Step
-
         paths = sp.Add(*(sp.Mul(*path, evaluate=False) for path in self.paths), evaluate=False)
         target = Partial(COST, self.parameter)
-        return Step("chain rule", "", [(target, paths), (target, self.evaluate())])._repr_latex_()
+        return display_math([equation_latex(target, "=", paths), equation_latex(target, "=", self.evaluate())])
 
     def latex(self) -> str:
         """The sum written in path order, factor by factor, as in the book."""
-        from ..notation.latex import book_latex
-
         terms = [r" \cdot ".join(book_latex(f) for f in path) for path in self.paths]
         return " + ".join(terms)
 

@@ -17,8 +17,8 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from ..engine.routes import Partial
 from .latex import BookOrder, compact_indices, is_slope
+from .symbols import Partial
 
 _GREEK = {"delta": "δ", "eta": "η", "sigma": "σ", "theta": "θ", "xi": "ξ", "lambda": "λ"}
 

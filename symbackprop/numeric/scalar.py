@@ -53,7 +53,7 @@ BACKENDS = ("numpy", "symengine", "mpmath")
 
 def _sigmoid_outputs(model: LayeredModel) -> dict[sp.Symbol, sp.Expr]:
     """``{a^L_j: z^L_j}`` for output units whose activation is the sigmoid."""
-    from ..functions.activations import sigmoid
+    from ..functions.elementary import sigmoid
 
     found = {}
     for a in model.output_layer.outputs:

@@ -129,8 +129,8 @@ class VerificationReport:
         return table
 
     def _repr_latex_(self) -> str:
-        from ..engine.routes import COST, Partial
         from ..notation.latex import book_latex
+        from ..notation.symbols import COST, Partial
 
         rows = [
             r"%s &: \text{%s}" % (
