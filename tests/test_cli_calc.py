@@ -95,6 +95,11 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc"], "required"),
         (["calc", "gd", "x**2+y**2", "--eta", "1e400"], "out of the range of floats"),
         (["calc", "gd", "x**2+y**2", "--start", "1e400,2"], "out of the range of floats"),
+        (["calc", "gd", "--eta", "exp(1000)"], "out of the range of floats"),
+        (["calc", "minimum", "x**2", "--seconds", "0"], "positive number of seconds"),
+        (["calc", "lagrange", "x", "--constraint", "x**2+y**2=1", "--seconds", "nan"], "positive number of seconds"),
+        (["calc", "minimum", "x**999 + y**998 + x*y", "--seconds", "0.2"], "exactly within 0.2 s"),
+        (["calc", "minimum", "x**2 + log(-1)"], "is not real"),
         (["calc", "minimum", "x**2 + 1e99999*y**2"], "exponent of '1e99999' is too large"),
         (["calc", "minimum", "os.path"], "an attribute (a.b) is not allowed"),
         (["calc", "minimum", "x**2", "--vars", "1x"], "'1x' is not a name"),
@@ -107,6 +112,15 @@ def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):
     assert main(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], lines
+
+
+def test_sets_of_stationary_points_are_answers(capsys):
+    # (x + y)² is 0 on the whole line x = −y and positive elsewhere.
+    assert "(-y, y) for every real y" in output(capsys, ["calc", "minimum", "(x+y)**2"])
+    # On the axes xy = 0, x² + y² is smallest at the origin, where ∇g = 0.
+    assert "at (0, 0): global minimum" in output(capsys, ["calc", "lagrange", "x**2+y**2", "--constraint", "x*y=0"])
+    # f = x has ∂f/∂x = 1: one variable, no Lagrange identity pairs, and no crash.
+    assert "Δz ≈ -η" in output(capsys, ["calc", "steepest", "x", "--at", "1"])
 
 
 def test_bad_csv_cell_names_its_line(capsys, tmp_path):

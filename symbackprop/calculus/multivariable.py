@@ -16,6 +16,7 @@ real, so that equations such as ∇f = 0 are solved over the real numbers.
 from __future__ import annotations
 
 import keyword
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -103,13 +104,22 @@ def math_prose(expr: sp.Basic) -> str:
     return f"${latex}$"
 
 
-def prose_number(value: float, digits: int = 3) -> str:
-    r"""A float for prose: ``0.00893`` as it is, ``1e-10`` as ``$1 \cdot 10^{-10}$``.
+def prose_number(value: float | sp.Expr, digits: int = 3) -> str:
+    r"""A number for prose: ``0.00893`` as it is, ``1e-10`` as ``$1 \cdot 10^{-10}$``.
+
+    A SymPy number may lie beyond the range of floats (a condition number of 10⁴⁰⁰).
 
     >>> prose_number(0.008931), prose_number(1e-10), prose_number(2.1e7)
     ('0.00893', '$1 \\cdot 10^{-10}$', '$2.1 \\cdot 10^{7}$')
+    >>> prose_number(sp.Float("3e400"))
+    '$3 \\cdot 10^{400}$'
     """
-    text = f"{value:.{digits}g}"
+    number = float(value)
+    if math.isfinite(number):
+        text = f"{number:.{digits}g}"
+    else:
+        mantissa, exponent = format(sp.Float(value, digits + 2), f".{digits - 1}e").split("e")
+        text = f"{mantissa.rstrip('0').rstrip('.')}e{exponent}"
     if "e" not in text:
         return text
     mantissa, exponent = text.split("e")
@@ -189,6 +199,14 @@ def parse_function(
                     f"{', '.join(variables)} (name others with --vars)"
                 ) from None
             raise
+    # log(-1) is I*pi: a function with a non-real number in it takes non-real values, where
+    # "smallest" and "descent" mean nothing.
+    unreal = next((a for a in sp.preorder_traversal(expr) if a.is_number and a.is_extended_real is False), None)
+    if unreal is not None:
+        raise ExpressionError(
+            f"{what} = {text} is not real: it contains {unreal}, which is not a real number; "
+            "chapter 2 needs a real function of real variables"
+        )
     order = {name: n for n, name in enumerate(variables)}
     used = tuple(sorted(expr.free_symbols, key=lambda s: (order.get(s.name, len(order)), s.name)))
     if not used:

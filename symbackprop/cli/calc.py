@@ -75,9 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = topic("minimum", "solve ∂f/∂x = ∂f/∂y = … = 0 exactly and classify by the Hessian", _minimum)
     p.add_argument("function", help='f, e.g. "(x-1)**2 + 2*(y+1)**2 + x*y"')
+    _seconds_option(p)
     p = topic("lagrange", "extremes of f under a constraint g = 0 by Lagrange multipliers", _lagrange)
     p.add_argument("function", help='f, e.g. "x*y"')
     p.add_argument("--constraint", required=True, help='g (meaning g = 0) or "left = right", e.g. "x + y = 1"')
+    _seconds_option(p)
     p = topic("approx", "the approximation formula Δz ≈ ∂z/∂x Δx + ∂z/∂y Δy at a point, checked", _approx)
     p.add_argument("function", help='z, e.g. "exp(x)*sin(y)"')
     p.add_argument("--at", required=True, help="the point, e.g. 0,1")
@@ -100,16 +102,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eta", help="learning rate of the descent on standardised data (default 1/(2n))")
 
 
+def _seconds_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seconds", type=float, default=minimum.SOLVE_SECONDS,
+        help=f"time for the exact solution before a numeric answer is given instead (default {minimum.SOLVE_SECONDS:g})",
+    )
+
+
 def _vars(args: argparse.Namespace) -> list[str]:
     return [v for v in _numbers(args.vars) if v]
 
 
 def _minimum(args) -> Derivation:
-    return minimum.minimum(args.function, _vars(args)).derivation
+    return minimum.minimum(args.function, _vars(args), seconds=args.seconds).derivation
 
 
 def _lagrange(args) -> Derivation:
-    return minimum.lagrange(args.function, args.constraint, _vars(args)).derivation
+    return minimum.lagrange(args.function, args.constraint, _vars(args), seconds=args.seconds).derivation
 
 
 def _approx(args) -> Derivation:
