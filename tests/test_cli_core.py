@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -73,3 +74,31 @@ def test_os_errors_become_one_line(capsys, monkeypatch):
     assert main(["verify", "--layers", "1,1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["symbackprop: error: cannot use missing.json: No such file or directory"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "--layers", "1,1"],  # rich output
+        ["derive", "--layers", "1,1", "--format", "markdown"],  # buffered plain output
+        ["calc", "approx", "x*y", "--at", "1,2", "--format", "markdown"],  # print()
+    ],
+)
+def test_a_closed_pipe_is_not_a_verdict(args, capfd, monkeypatch):
+    # Standard output into a pipe whose reader has gone, as in ``… | head -c1``;
+    # set in the test itself, since pytest's capturing resets it after fixtures.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w", encoding="utf-8") as stream:
+        monkeypatch.setattr(sys, "stdout", stream)
+        assert main(args) == 141
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.split() == ["symbackprop", importlib.metadata.version("symbackprop")]
