@@ -338,10 +338,7 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
     ...
     symbackprop.errors.DataError: inputs have shape (4, 11); the 12-3-2 network reads (n, 12): n examples of 12 values
     """
-    try:
-        X = np.asarray(X, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("inputs must be numbers") from None
+    X = _real_values(X, "inputs")
     shape = tuple(model.input_shape)
     if X.ndim != 1 + len(shape) or X.shape[1:] != shape or X.shape[0] == 0:
         raise DataError(
@@ -352,10 +349,7 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
         raise DataError(f"inputs contain NaN or infinity (examples {_bad_rows(X)})")
     if T is None:
         return X, None
-    try:
-        T = np.asarray(T, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("targets must be numbers") from None
+    T = _real_values(T, "targets")
     if T.shape != (X.shape[0], model.output_size):
         raise DataError(
             f"targets have shape {T.shape}; {X.shape[0]} examples for {model.output_size} output "
@@ -364,6 +358,16 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
     if not np.all(np.isfinite(T)):
         raise DataError(f"targets contain NaN or infinity (examples {_bad_rows(T)})")
     return X, T
+
+
+def _real_values(values, what: str) -> np.ndarray:
+    # A float conversion alone would drop imaginary parts with only a warning.
+    if np.iscomplexobj(values):
+        raise DataError(f"{what} are complex numbers; the network computes with real values only")
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be numbers") from None
 
 
 def _bad_rows(array: np.ndarray) -> str:

@@ -242,6 +242,11 @@ def test_bad_data_raise_data_errors():
         train(model, data.X[:, :11], data.T, epochs=1)
     with pytest.raises(DataError, match="targets have shape"):
         train(model, data.X, data.T[:, :1], epochs=1)
+    # a float conversion would silently keep only the real parts
+    with pytest.raises(DataError, match="inputs are complex"):
+        train(model, data.X.astype(complex), data.T, epochs=1)
+    with pytest.raises(DataError, match="targets are complex"):
+        train(model, data.X, data.T + 0.5j, epochs=1)
     with pytest.raises(DataError, match="out of range"):
         one_hot([0, 1, 2], 2)
     with pytest.raises(DataError, match="out of range"):
