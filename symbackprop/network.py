@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from .activations import Activation, get_activation
-from .costs import Cost, get_cost
+from .costs import Cost, check_cost_fits_outputs, get_cost
 from .errors import NetworkSpecError, UnknownNameError
 from .layers import Dense, Layer, index_text
 
@@ -115,6 +115,7 @@ class LayeredModel:
             p for layer in self.layers for p in layer.parameters
         )
         self._parameter_set = frozenset(self.parameters)
+        check_cost_fits_outputs(self.cost, self.output_layer.activation)
         self.cost_expression: sp.Expr = self.cost(self.output_layer.outputs, self.targets)
         self._symbols = {s.name: s for s in self.all_symbols()}
         self._full: dict[sp.Symbol, sp.Expr] | None = None
