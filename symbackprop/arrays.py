@@ -475,6 +475,7 @@ class ArrayModel:
         self.file_aliases = book_file_aliases(len(self.sizes))
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]
+        self.output_bounds = self.network.output_layer.activation.bounds
 
     def describe(self) -> str:
         return self.network.describe()

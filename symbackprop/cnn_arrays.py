@@ -70,6 +70,7 @@ class CNNArrays:
         self._dcost = _numpy_function(act, sp.diff(term, a), (a, t))
         self.input_shape = net.image_shape
         self.output_size = outputs
+        self.output_bounds = act.bounds
         self.filter_size, self.pool = net.filter_size, net.pool
         rows, cols = net.convolution.map_shape
         self.map_shape = (rows, cols)
