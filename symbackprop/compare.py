@@ -377,16 +377,23 @@ def _serve(connection, parent: int) -> None:
     # _Worker._start): it stops this process itself.
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _warm_up()
-    connection.send("ready")
-    while True:
-        task = connection.recv()
-        try:
-            for measured in _measured_safely(*task):
-                connection.send(measured)
-        except SymbackpropError as exc:  # bad input: raised again in the parent
-            connection.send(exc)
-        else:
-            connection.send(None)
+    try:
+        connection.send("ready")
+        while True:
+            task = connection.recv()
+            try:
+                for measured in _measured_safely(*task):
+                    connection.send(measured)
+            except SymbackpropError as exc:  # bad input: raised again in the parent
+                connection.send(exc)
+            else:
+                connection.send(None)
+    except (EOFError, OSError):
+        # The parent's end of the pipe closed (it was killed, or it stopped
+        # us): nobody is left to report to, and no traceback is wanted. The
+        # measuring reports its own failures as results, so these errors
+        # only come from the pipe.
+        return
 
 
 class _Worker:

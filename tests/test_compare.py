@@ -582,3 +582,30 @@ def test_ctrl_c_at_a_terminal_reaches_the_worker_too_and_still_no_traceback():
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode in (0, 130) and "Traceback" not in err, err
+
+
+class _GonePipe:
+    """The worker's end of the pipe after the parent was killed."""
+
+    def __init__(self, fail_on: str) -> None:
+        self.fail_on = fail_on
+
+    def send(self, message) -> None:
+        if self.fail_on == "send" and message != "ready":
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def recv(self):
+        if self.fail_on == "recv":
+            raise EOFError
+        return (NetworkSpec((1, 1)), "delta", 2, 0, False)
+
+
+@pytest.mark.parametrize("fail_on", ["send", "recv"])
+def test_the_worker_ends_quietly_when_its_parent_is_gone(fail_on, monkeypatch, capfd):
+    # killed while the worker sends a result (BrokenPipeError) or waits for
+    # a task (EOFError): the worker returns, without a traceback
+    monkeypatch.setattr("symbackprop.compare._watch_parent", lambda parent: None)
+    from symbackprop.compare import _serve
+
+    assert _serve(_GonePipe(fail_on), os.getppid()) is None
+    assert capfd.readouterr().err == ""
