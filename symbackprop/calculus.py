@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Step, counted
 from .derive import Partial
 from .descent import book_gradient_descent
 from .errors import ExpressionError, NoSolutionError
@@ -189,7 +189,7 @@ def minimum(text: str | sp.Expr, variables: Sequence[str] = DEFAULT_VARIABLES) -
         ),
         Step(
             "Solved exactly",
-            f"the real solutions of the system: {len(candidates)} candidate(s)",
+            f"the real solutions of the system: {counted(len(candidates), 'candidate')}",
             [(shown_vector(f.variables), _point(c.point, f.variables)) for c in candidates],
             note="f is periodic: the solutions in one period are shown, the others repeat them"
             if f.expr.has(sp.sin, sp.cos, sp.tan)
@@ -365,7 +365,7 @@ def lagrange(
         ),
         Step(
             "Solved exactly",
-            f"{len(solutions)} real solution(s), each with its multiplier λ",
+            f"{counted(len(solutions), 'real solution')}, each with its multiplier λ",
             [(sp.Tuple(*unknowns, LAMBDA), sp.Tuple(*[s.point[v] for v in unknowns], s.multiplier)) for s in solutions],
         ),
         Step(

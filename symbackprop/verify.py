@@ -51,7 +51,7 @@ FD_TOLERANCE = mpmath.mpf(10) ** -18
 FD_ERROR_MARGIN = 10
 
 EXACT = "exact"
-NUMERIC = "numeric (50 digits)"
+NUMERIC = "50-digit numeric"
 FINITE = "finite differences"
 
 
@@ -172,17 +172,18 @@ class VerificationReport:
         """One line: how many checks agree, and the verdict.
 
         >>> verify(Network([1, 1])).summary()[:50]
-        'all 4 checks agree (numeric (50 digits), finite di'
+        'all 4 checks agree (50-digit numeric, finite diffe'
+        >>> verify(Network([1, 1]), exact=True, numeric=False, finite_differences=False).summary()
+        'all 2 checks agree (exact)'
         """
         if not self.checks:
             return "no checks were run"
         bad = [c for c in self.checks if c.agrees is not True]
         methods = ", ".join(self.methods)
         if not bad:
-            return (
-                f"all {len(self.checks)} checks agree ({methods}); largest difference "
-                f"{self.largest_difference():.1e}"
-            )
+            measured = any(c.difference is not None for c in self.checks)
+            largest = f"; largest relative difference {self.largest_difference():.1e}" if measured else ""
+            return f"all {len(self.checks)} checks agree ({methods}){largest}"
         parts = []
         for status, verb in (("DIFFERS", "differ"), ("undecided", "undecided"), ("inconclusive", "inconclusive")):
             found = [c for c in bad if c.status == status]
@@ -297,7 +298,7 @@ def verify(
     _check_points(points)
     chosen = model.parameters if parameters is None else tuple(model.parameter(p) for p in parameters)
     generic = any(layer.activation.is_generic for layer in model.layers)
-    report = VerificationReport(f"∂C/∂p for {model.describe()}: δ route vs direct route")
+    report = VerificationReport(f"∂C/∂p for the {model.describe()} network: δ route vs direct route")
     for layer in model.layers:
         if layer.activation.not_trainable_because:
             report.notes.append(layer.activation.not_trainable_because)

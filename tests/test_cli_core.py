@@ -102,3 +102,25 @@ def test_version_comes_from_the_package_metadata(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.split() == ["symbackprop", importlib.metadata.version("symbackprop")]
+
+
+def test_the_tour_banner_is_whole_in_piped_output(capsys):
+    from symbackprop import Network
+    from symbackprop.cli.options import console
+    from symbackprop.cli.tour import show_banner
+
+    show_banner(console(), Network([12, 3, 2]))  # captured: not a terminal, as in a pipe
+    words = " ".join(line.strip("│╭╮╰╯─ ") for line in capsys.readouterr().out.splitlines()).split()
+    assert " ".join(words).endswith("3 hidden and 2 output sigmoid units, squared-error cost. 47 parameters.")
+
+
+def test_only_the_books_12_3_2_network_is_called_the_books(capsys):
+    from symbackprop.cli import build_parser
+
+    helps = {}
+    for command in ("verify", "derive"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([command, "--help"])
+        helps[command] = " ".join(capsys.readouterr().out.split())
+    assert "(default 12,3,2, the book's network)" in helps["verify"]
+    assert "(default 2,2,1)" in helps["derive"] and "book's network" not in helps["derive"]

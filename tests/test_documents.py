@@ -335,3 +335,17 @@ def test_products_are_written_in_the_books_order():
     assert sigma_slope in neuron_and_activations().formulas()
     assert any(r"w^{l}_{ji} a^{l - 1}_{i} + b^{l}_{j}" in f for f in delta_recurrence().formulas())
     assert "σ'(z) = σ(z)*(1 - σ(z))" in network_derivation(Network([2, 1])).text()
+
+
+def test_counts_in_the_notes_are_proper_plurals(doc221):
+    notes = " ".join(step.note or "" for step in doc221[1].steps)
+    # w^2_11 of 2-2-1 reaches C along one path (one output unit), so one term
+    assert "1 path." in notes and "Size: 1 term in the named quantities" in notes
+    assert "(s)" not in notes
+    net = Network([2, 2, 2])
+    wide = " ".join(step.note or "" for step in direct_steps(net, net.symbol("w^2_11"))[0])
+    assert "2 paths." in wide and "2 terms in the named quantities" in wide
+
+
+def test_powers_of_ten_read_well_as_text():
+    assert text_prose(r"difference $1 \cdot 10^{-10}$") == "difference 1 · 10^(-10)"

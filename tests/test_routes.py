@@ -42,7 +42,7 @@ def test_each_activation_and_cost_exactly_and_at_50_digits(activation, cost):
         # log a^L needs 0 < a^L < 1: the activation goes into the hidden layer
         activations = [activation, "sigmoid"]
     report = verify(Network([2, 2, 1], activation=activations, cost=cost), exact=True)
-    assert {"exact", "numeric (50 digits)", "finite differences"} == set(report.methods)
+    assert {"exact", "50-digit numeric", "finite differences"} == set(report.methods)
     assert report.ok, report.summary()
 
 
