@@ -14,13 +14,20 @@ import pytest
 import sympy as sp
 
 from symbackprop import Network, SizeLimitError, UnknownNameError, delta_route, direct_route, prove_equal
-from symbackprop.activations import generic_a, get_activation, sigmoid
 from symbackprop.cli import main
-from symbackprop.derivation import Derivation, Step, latex_prose, text_prose
-from symbackprop.derive import COST, Partial, chain_rule_expansion
-from symbackprop.documents import direct_steps, network_derivation
-from symbackprop.general import index_rules, instantiate, matrix_form_entry, sigmoid_cross_entropy_rule
-from symbackprop.topics import TOPICS, all_documents, cross_entropy, neuron_and_activations
+from symbackprop.documents.backprop import direct_steps, network_derivation
+from symbackprop.documents.derivation import Derivation, Step, latex_prose, text_prose
+from symbackprop.documents.topics import TOPICS, all_documents, cross_entropy, neuron_and_activations
+from symbackprop.engine.index_rules import (
+    index_rules,
+    instantiate,
+    matrix_form_entry,
+    sigmoid_cross_entropy_rule,
+)
+from symbackprop.engine.routes import chain_rule_expansion
+from symbackprop.functions.activations import generic_a, get_activation, sigmoid
+from symbackprop.notation.latex import DISPLAY_LIMIT
+from symbackprop.notation.symbols import COST, Partial
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -293,7 +300,9 @@ def test_derive_in_a_terminal_shows_one_panel_per_step(monkeypatch, capsys):
 
 
 def test_cnn_document_writes_the_pooling_derivative_with_the_tie_rule():
-    from symbackprop.cnn import ConvolutionalNetwork, documents, winner
+    from symbackprop.documents.cnn import documents
+    from symbackprop.engine.cnn import ConvolutionalNetwork
+    from symbackprop.layers.pooling import winner
 
     doc = documents()["cnn"]
     max_step = step(doc, "Derivative of Max")
@@ -312,7 +321,7 @@ def test_cnn_document_writes_the_pooling_derivative_with_the_tie_rule():
 
 
 def test_cnn_filter_gradient_is_named_not_a_matrix_of_fractions():
-    from symbackprop.cnn import documents
+    from symbackprop.documents.cnn import documents
 
     doc = documents()["cnn"]
     (lhs, _), _ = step(doc, "The filter gradient").equations
@@ -322,14 +331,14 @@ def test_cnn_filter_gradient_is_named_not_a_matrix_of_fractions():
 
 
 def test_cnn_cost_is_written_in_the_books_order():
-    from symbackprop.cnn import documents
+    from symbackprop.documents.cnn import documents
 
     cost = step(documents()["cnn"], "Cost").formulas(book_order=True)[0]
     assert r"\left(t_{1} - a^{O}_{1}\right)^{2}" in cost and documents()["cnn"].book_order
 
 
 def test_products_are_written_in_the_books_order():
-    from symbackprop.topics import delta_recurrence
+    from symbackprop.documents.topics import delta_recurrence
 
     sigma_slope = r"\sigma'\left(z\right) = \sigma\left(z\right) \left(1 - \sigma\left(z\right)\right)"
     assert sigma_slope in neuron_and_activations().formulas()
@@ -349,3 +358,21 @@ def test_counts_in_the_notes_are_proper_plurals(doc221):
 
 def test_powers_of_ten_read_well_as_text():
     assert text_prose(r"difference $1 \cdot 10^{-10}$") == "difference 1 · 10^(-10)"
+
+
+def test_a_notebook_shows_the_prose_and_summarises_a_large_route(doc221):
+    # Markdown, which a notebook prefers to LaTeX, keeps every justification.
+    _, doc = doc221
+    shown = doc._repr_markdown_()
+    for step in doc.steps:
+        assert step.justification[1:].rstrip(".") in shown
+    # The written-out gradients of 12-3-2 are far too long for a cell: the
+    # display stops near the limit and says how many it left out.
+    direct = direct_route(Network([12, 3, 2]))
+    full = direct.formulas()
+    assert sum(map(len, full)) > 10 * DISPLAY_LIMIT
+    display = direct._repr_latex_()
+    shown = display.count(r" \\ ")  # the rows (formulas and the note) are separated by \\
+    assert len(display) < DISPLAY_LIMIT + max(map(len, full))
+    assert f"... {len(full) - shown} more formulas not shown" in display
+    assert display.startswith("$$\\begin{aligned}" + full[0].replace(" = ", " &= ", 1))

@@ -18,7 +18,7 @@ from symbackprop import (
     get_activation,
     get_cost,
 )
-from symbackprop.activations import sigmoid
+from symbackprop.functions.elementary import sigmoid
 
 
 def test_book_network_has_47_parameters():
@@ -162,9 +162,9 @@ def test_total_cost_needs_a_positive_number_of_examples(n):
 
 def test_cross_entropy_needs_outputs_in_zero_one_wherever_a_network_is_built():
     from symbackprop.cli import main
-    from symbackprop.cnn import ConvolutionalNetwork
-    from symbackprop.cnn_arrays import CNNArrays
+    from symbackprop.engine.cnn import ConvolutionalNetwork
     from symbackprop.errors import NetworkSpecError
+    from symbackprop.numeric.cnn_arrays import CNNArrays
 
     # log a^L with tanh's a^L < 0 is NaN: every way of building refuses it
     for build in (

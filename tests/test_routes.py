@@ -21,7 +21,7 @@ from symbackprop import (
     prove_equal,
     verify,
 )
-from symbackprop.activations import generic_a
+from symbackprop.functions.activations import generic_a
 
 SMOOTH = ["sigmoid", "tanh", "softsign", "identity", "z/(1+exp(-z))"]
 
@@ -68,7 +68,7 @@ def test_finite_differences_allow_for_their_own_step_error():
 def test_finite_differences_still_find_a_wrong_gradient(monkeypatch):
     import importlib
 
-    verify_module = importlib.import_module("symbackprop.verify")  # the package's name is the function
+    verify_module = importlib.import_module("symbackprop.proof.verify")
 
     def wrong_route(model):
         route = delta_route(model)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
+from ..measure.compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
 from .options import activation_from_args, add_network_options, parse_layers
 from .options import console as make_console
 

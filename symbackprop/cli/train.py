@@ -8,9 +8,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ..datasets import DATASETS, Dataset, DatasetSpec, data_path, dataset_spec
 from ..errors import ParameterFileError
-from ..train import (
+from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
+from ..numeric.datasets import Dataset, data_path
+from ..numeric.train import (
     TrainingResult,
     accuracy,
     check_save_path,
@@ -93,13 +94,17 @@ def run(args: argparse.Namespace) -> int:
 
 def initial_from(init: str | None, spec: DatasetSpec, model):
     """The starting parameters named by ``--init`` (None: random, drawn by the trainer)."""
-    if init is None:
-        return None
-    if init == "book":
+    return None if init is None else params_from(init, spec, model, "--init")
+
+
+def params_from(name: str, spec: DatasetSpec, model, option: str):
+    """Parameters named on the command line by ``option``: ``book`` (the
+    book's values for the data set, shipped inside the package) or a file."""
+    if name == "book":
         if spec.book_init is None:
-            raise ParameterFileError(f"the book has no initial values for {spec.name}; give a file or omit --init")
+            raise ParameterFileError(f"the book has no parameter values for {spec.name}; give {option} a file")
         return load_params(data_path(spec.book_init), model)
-    return load_params(init, model)
+    return load_params(name, model)
 
 
 def cost_table(result: TrainingResult, every: int | None = None) -> Table:
@@ -121,7 +126,7 @@ def cost_table(result: TrainingResult, every: int | None = None) -> Table:
 
 def report(console: Console, model, params, data: Dataset, result: TrainingResult | None = None) -> None:
     """Final cost and accuracy, then the held-out examples."""
-    from ..train import total_cost
+    from ..numeric.train import total_cost
 
     cost = result.final_cost if result is not None else total_cost(model, params, data.X, data.T)
     correct = accuracy(model, params, data.X, data.labels)

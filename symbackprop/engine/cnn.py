@@ -1,0 +1,229 @@
+"""Chapter 5: the convolutional network, built from three kinds of layer on the same engine.
+
+A convolution layer (filters ``w^{F_k}_{uv}``, biases ``b^F_k``), a max-pooling
+layer (a symbolic ``Max`` per block) and a fully connected output layer
+(``w^O_{k,n,ij}``, ``b^O_n``) are :class:`~symbackprop.layers.protocol.Layer` s like the
+dense layer: they state their local equations and nothing else, and
+:func:`~symbackprop.engine.routes.delta_route` derives the book's unit errors from
+them. The book's network is one line:
+
+>>> net = ConvolutionalNetwork()
+>>> net.parameter_count, net.describe()
+(69, '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional')
+>>> net.definition("z^F_111")
+b^F_1 + w^F1_11*x_11 + w^F1_12*x_12 + w^F1_13*x_13 + w^F1_21*x_21 + w^F1_22*x_22 + w^F1_23*x_23 + w^F1_31*x_31 + w^F1_32*x_32 + w^F1_33*x_33
+>>> net.definition("z^P_111")
+Max(a^F_111, a^F_112, a^F_121, a^F_122)
+
+Names (what :meth:`~symbackprop.engine.network.LayeredModel.symbol` accepts): the
+input pixel ``x_{ij}`` is ``x_ij``; filter k's weight ``w^{F_k}_{uv}`` is
+``w^Fk_uv`` (``w^{F_k}_{uv}`` is accepted too); ``b^F_k``; the feature map
+``z^F_{k,ij}``, ``a^F_{k,ij}`` and its unit error ``δ^F_{k,ij}`` are
+``z^F_kij``, ``a^F_kij``, ``delta^F_kij``; pooled values ``z^P_kij`` =
+``a^P_kij``; output weights ``w^O_{k,n,ij}`` are ``w^O_knij``; then ``b^O_n``,
+``z^O_n``, ``a^O_n``, ``delta^O_n`` and targets ``t_n``. An index of two
+digits is written with commas, as elsewhere (``z^F_1,10,3``).
+
+The derivative of ``Max`` is the winner indicator of
+:mod:`symbackprop.layers.pooling`; :mod:`symbackprop.proof.winners` proves
+it, and :mod:`symbackprop.documents.cnn` writes the chapter as a document.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+
+from ..errors import NetworkSpecError
+from ..functions.activations import Activation, get_activation
+from ..functions.costs import Cost, get_cost
+from ..layers.convolution import Convolution
+from ..layers.output import FullyConnectedOutput
+from ..layers.pooling import MaxPooling, winner
+from ..layers.protocol import book_symbol
+from ..notation.symbols import index_text
+from .network import LayeredModel
+from .routes import _atomize, _atomizer
+
+
+def _pair(value, what: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair):
+        raise NetworkSpecError(f"{what} must be a positive integer or a pair of them (rows, columns); got {value!r}")
+    return pair
+
+
+# --- the network --------------------------------------------------------------
+
+class ConvolutionalNetwork(LayeredModel):
+    """Image → convolution (``filters`` of ``filter_size``) → max pooling →
+    ``outputs`` units. The defaults are the book's network (6×6 → 3 filters
+    3×3 → 4×4 maps → 2×2 pooling → 3 sigmoid outputs, squared error).
+
+    >>> ConvolutionalNetwork((8, 8), 4, 3, pool=3, outputs=2).parameter_count
+    74
+    >>> ConvolutionalNetwork((6, 6), 3, (7, 3))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: a 7x3 filter does not fit in a 6x6 image; use a filter no larger than the input
+    """
+
+    def __init__(
+        self,
+        image: int | tuple[int, int] = (6, 6),
+        filters: int = 3,
+        filter_size: int | tuple[int, int] = (3, 3),
+        pool: int | tuple[int, int] = (2, 2),
+        outputs: int = 3,
+        activation: str | Activation = "sigmoid",
+        cost: str | Cost = "squared",
+    ) -> None:
+        self.image_shape = _pair(image, "the image size")
+        self.filter_size = _pair(filter_size, "the filter size")
+        self.pool = _pair(pool, "the pooling block")
+        for value, what in ((filters, "filters"), (outputs, "outputs")):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise NetworkSpecError(f"the number of {what} must be a positive integer; got {value!r}")
+        self.filters, self.outputs = filters, outputs
+        self.activation = get_activation(activation)
+        self.cost = get_cost(cost)
+        self.image = self.pixels(self.image_shape)
+        self.inputs = tuple(s for row in self.image for s in row)
+        self.targets = tuple(sp.Symbol(f"t_{n}") for n in range(1, outputs + 1))
+        conv = Convolution(2, self.image, filters, self.filter_size, self.activation)
+        pooling = MaxPooling(3, conv.a, self.pool)
+        out = FullyConnectedOutput(4, pooling.a, outputs, self.activation)
+        for n in range(1, outputs + 1):
+            book_symbol("delta", "O", (n,))
+        self.convolution, self.pooling, self.output = conv, pooling, out
+        self.layers = (conv, pooling, out)
+        self._finish()
+
+    @staticmethod
+    def pixels(shape: tuple[int, int]) -> list[list[sp.Symbol]]:
+        """The input image ``x_{ij}`` as rows of symbols.
+
+        >>> ConvolutionalNetwork.pixels((2, 2))
+        [[x_11, x_12], [x_21, x_22]]
+        """
+        return [[sp.Symbol(f"x_{index_text((i, j))}") for j in range(1, shape[1] + 1)]
+                for i in range(1, shape[0] + 1)]
+
+    def find_symbol(self, name: str | sp.Symbol) -> sp.Symbol | None:
+        """Also accepts the LaTeX spelling ``w^{F_1}_{12}``.
+
+        >>> ConvolutionalNetwork().symbol("w^{F_2}_{13}")
+        w^F2_13
+        """
+        if isinstance(name, str):
+            name = re.sub(r"\^\{?([FPO])_?\{?(\d*)\}?\}?_", r"^\1\2_", name.strip())
+        return super().find_symbol(name)
+
+    def describe(self) -> str:
+        # Compound adjectives, like "12-3-2": messages go on "… network".
+        (h, w), (fh, fw), (ph, pw) = self.image_shape, self.filter_size, self.pool
+        return (
+            f"{h}x{w}-input, {self.filters}-filter {fh}x{fw}, {ph}x{pw}-pool, {self.outputs}-output convolutional"
+        )
+
+    def naming_hint(self) -> str:
+        return (
+            "filter weights are w^Fk_uv (e.g. w^F1_12), filter biases b^F_k, feature maps z^F_kij, "
+            "pooled values z^P_kij, output weights w^O_knij, output biases b^O_n"
+        )
+
+    def __repr__(self) -> str:
+        return f"ConvolutionalNetwork({self.describe()}, activation={self.activation.name}, cost={self.cost.name})"
+
+
+def cnn_from_spec(spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared"):
+    """A CNN from ``image,filters,filter,pool,outputs`` text (sizes as ``6x6`` or ``6``).
+
+    >>> cnn_from_spec("6x6,3,3x3,2x2,3").parameter_count
+    69
+    >>> cnn_from_spec("6x6,3,3x3")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got '6x6,3,3x3'
+    """
+    parts = [p.strip() for p in spec.split(",")]
+    try:
+        if len(parts) != 5:
+            raise ValueError
+        # "6" means 6x6; _pair checks the values
+        image, filter_size, pool = (
+            tuple(int(v) for v in parts[i].lower().split("x")) for i in (0, 2, 3)
+        )
+        filters, outputs = int(parts[1]), int(parts[4])
+    except ValueError:
+        raise NetworkSpecError(
+            f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {spec!r}"
+        ) from None
+    image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
+    return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost)
+
+
+# --- the book's formulas, to compare the derived ones with --------------------------
+
+def _activation_slope(model: ConvolutionalNetwork, z: sp.Symbol) -> sp.Expr:
+    """``a'(z)`` written in layer quantities (``σ' = a(1 − a)``) as the route writes it."""
+    return _atomize(model.activation.derivative(z), _atomizer(model))
+
+
+def book_unit_errors(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
+    """The book's unit errors, typed from chapter 5:
+    ``δ^O_n = ∂C/∂a^O_n · a'(z^O_n)`` and
+    ``δ^F_{k,ij} = (Σ_n δ^O_n w^O_{k,n,i'j'}) [a^F_{k,ij} wins its block] a'(z^F_{k,ij})``.
+
+    >>> net = ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(2, 2), outputs=1)
+    >>> book_unit_errors(net)[net.symbol("delta^F_112")]
+    a^F_112*delta^O_1*w^O_1111*(1 - a^F_112)*winner(2, a^F_111, a^F_112, a^F_121, a^F_122)
+    """
+    out, conv, pool = model.output, model.convolution, model.pooling
+    reverse = _atomizer(model)
+    deltas: dict[sp.Symbol, sp.Expr] = {}
+    delta_O = [sp.Symbol("delta" + z.name[1:]) for z in out.z]
+    for n, z in enumerate(out.z):
+        dC_da = _atomize(sp.diff(model.cost_expression, out.a[n]), reverse)
+        deltas[delta_O[n]] = dC_da * _activation_slope(model, z)
+    ph, pw = model.pool
+    for k, zmap in enumerate(conv.z):
+        for i, row in enumerate(zmap):
+            for j, z in enumerate(row):
+                ip, jp = i // ph, j // pw
+                m = (i % ph) * pw + (j % pw) + 1
+                back = sp.Add(*(delta_O[n] * out.w[n][k][ip][jp] for n in range(len(out.z))))
+                indicator = winner(m, *pool.blocks[k][ip][jp])
+                deltas[sp.Symbol("delta" + z.name[1:])] = back * indicator * _activation_slope(model, z)
+    return deltas
+
+
+def book_gradients(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
+    """The book's gradients: ``∂C/∂w^{F_k}_{uv} = Σ_{ij} δ^F_{k,ij} x_{i+u−1,j+v−1}``,
+    ``∂C/∂b^F_k = Σ_{ij} δ^F_{k,ij}``, ``∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}``,
+    ``∂C/∂b^O_n = δ^O_n``.
+
+    >>> net = ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(2, 2), outputs=1)
+    >>> book_gradients(net)[net.symbol("w^F1_21")]
+    delta^F_111*x_21 + delta^F_112*x_22 + delta^F_121*x_31 + delta^F_122*x_32
+    """
+    conv, out = model.convolution, model.output
+    rows, cols = conv.map_shape
+    image = model.image
+    grads: dict[sp.Symbol, sp.Expr] = {}
+    deltas_F = [[[sp.Symbol("delta" + z.name[1:]) for z in row] for row in zmap] for zmap in conv.z]
+    for k, filt in enumerate(conv.w):
+        for u, wrow in enumerate(filt):
+            for v, w in enumerate(wrow):
+                grads[w] = sp.Add(*(deltas_F[k][i][j] * image[i + u][j + v]
+                                    for i in range(rows) for j in range(cols)))
+        grads[conv.b[k]] = sp.Add(*(d for row in deltas_F[k] for d in row))
+    for n, wn in enumerate(out.w):
+        delta = sp.Symbol("delta" + out.z[n].name[1:])
+        for k, wk in enumerate(wn):
+            for i, wrow in enumerate(wk):
+                for j, w in enumerate(wrow):
+                    grads[w] = delta * model.pooling.a[k][i][j]
+        grads[out.b[n]] = delta
+    return grads
