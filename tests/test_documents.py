@@ -346,6 +346,20 @@ def test_products_are_written_in_the_books_order():
     assert "σ'(z) = σ(z)*(1 - σ(z))" in network_derivation(Network([2, 1])).text()
 
 
+def test_counts_in_the_notes_are_proper_plurals(doc221):
+    notes = " ".join(step.note or "" for step in doc221[1].steps)
+    # w^2_11 of 2-2-1 reaches C along one path (one output unit), so one term
+    assert "1 path." in notes and "Size: 1 term in the named quantities" in notes
+    assert "(s)" not in notes
+    net = Network([2, 2, 2])
+    wide = " ".join(step.note or "" for step in direct_steps(net, net.symbol("w^2_11"))[0])
+    assert "2 paths." in wide and "2 terms in the named quantities" in wide
+
+
+def test_powers_of_ten_read_well_as_text():
+    assert text_prose(r"difference $1 \cdot 10^{-10}$") == "difference 1 · 10^(-10)"
+
+
 def test_a_notebook_shows_the_prose_and_summarises_a_large_route(doc221):
     # Markdown, which a notebook prefers to LaTeX, keeps every justification.
     _, doc = doc221

@@ -74,12 +74,12 @@ def displayed(formulas: list[str]) -> str:
 
 CONFIGS = [
     ([2, 2, 1], "sigmoid", "squared", {}),
-    ([2, 2, 1], "tanh", "cross-entropy", {"expand": True}),
+    ([2, 2, 1], ["tanh", "sigmoid"], "cross-entropy", {"expand": True}),
     ([2, 2, 2], "softsign", "squared", {"parameter": "b^3_2"}),
     ([2, 2, 1], "relu", "(t - a)**4/4", {}),
     ([2, 1], "step", "squared", {"expand": True}),
     ([3, 2, 2, 1], "generic", "squared", {"parameter": "w^3_12"}),
-    ([2, 2, 1], "identity", "cross-entropy", {}),
+    ([2, 2, 1], ["identity", "sigmoid"], "cross-entropy", {}),
     ([2, 1], "z/(1+exp(-z))", "squared", {"expand": True}),
     ([12, 3, 2], "sigmoid", "squared", {"expand": True}),
 ]

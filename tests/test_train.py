@@ -234,6 +234,11 @@ def test_bad_data_raise_data_errors():
         train(model, data.X[:, :11], data.T, epochs=1)
     with pytest.raises(DataError, match="targets have shape"):
         train(model, data.X, data.T[:, :1], epochs=1)
+    # a float conversion would silently keep only the real parts
+    with pytest.raises(DataError, match="inputs are complex"):
+        train(model, data.X.astype(complex), data.T, epochs=1)
+    with pytest.raises(DataError, match="targets are complex"):
+        train(model, data.X, data.T + 0.5j, epochs=1)
     with pytest.raises(DataError, match="out of range"):
         one_hot([0, 1, 2], 2)
     with pytest.raises(DataError, match="out of range"):
@@ -427,6 +432,31 @@ def test_bad_image_files(tmp_path, document, fragment):
     with pytest.raises(DataError) as error:
         load_image_file(path, "mine")
     assert fragment in str(error.value)
+
+
+def test_a_run_whose_cost_rises_or_stalls_is_reported_and_not_saved(tmp_path, capsys):
+    model, data = ArrayModel([12, 3, 2]), load_digits01()
+    good = train(model, data.X, data.T, eta=0.2, epochs=50)
+    assert good.problem is None
+    # η = 1e6: one step pins the outputs at 0 or 1, where σ' ≈ 0; C_T is stuck at
+    # 32, each of the 64 examples off by 1 in one output: 64 · ½ · 1² = 32
+    failed = train(model, data.X, data.T, eta=1e6, epochs=50)
+    assert failed.history[-1] == pytest.approx(32) and failed.history[0] < 23
+    assert "rose" in failed.problem and "smaller learning rate" in failed.problem
+    # outputs pinned from the start, by huge initial weights: stalled, not risen
+    huge = {k: 1000 * v for k, v in initial_params(model, seed=3).items()}
+    stuck = train(model, data.X, data.T, huge, eta=0.2, epochs=20)
+    assert stuck.history[-1] == stuck.history[0] > 1
+    assert "stalled" in stuck.problem and "initial parameters" in stuck.problem
+    # pinned at the targets is learnt, not stuck: no problem
+    assert train(model, data.X, data.T, good.params, eta=1e6, epochs=20).problem is None
+
+    saved = tmp_path / "failed.npz"
+    assert main(["train", "digits01", "--eta", "1e6", "--epochs", "5", "--save", str(saved)]) == 1
+    out = capsys.readouterr().out
+    assert "training failed" in out and "not saved" in out and not saved.exists()
+    assert main(["train", "digits01", "--eta", "1e6", "--epochs", "5", "--save", str(saved), "--force"]) == 1
+    assert saved.exists()
 
 
 # --- parameter files are checked before they are read ------------------------------

@@ -12,7 +12,7 @@ from ..engine.network import Network
 from ..errors import ExpressionError, NetworkSpecError, echo
 from ..functions.parsing import parse_number
 
-#: The book's network, 12-3-2: what commands build when no --layers is given.
+#: The book's network, 12-3-2: what most commands build when no --layers is given.
 BOOK_LAYERS = "12,3,2"
 
 
@@ -20,7 +20,8 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
     parser.add_argument(
         "--layers",
         default=default_layers,
-        help=f"widths of layers 1..L, input first (default {default_layers}, the book's network)",
+        help=f"widths of layers 1..L, input first (default {default_layers}"
+        + (", the book's network)" if default_layers == BOOK_LAYERS else ")"),
     )
     parser.add_argument(
         "--activation",

@@ -17,11 +17,7 @@ from .options import console as make_console
 def run() -> int:
     console = make_console()
     net = Network([12, 3, 2])
-    console.print(Panel.fit(
-        "The book's network: 4×3-pixel images of 0 and 1, 12 inputs, 3 hidden and 2 output "
-        f"sigmoid units, squared-error cost. {net.parameter_count} parameters.",
-        title="symbackprop · the book tour",
-    ))
+    show_banner(console, net)
     start = time.perf_counter()
     direct = direct_route(net)
     size = direct.size()
@@ -48,6 +44,17 @@ def run() -> int:
     console.print(("[green]" if report.ok else "[bold red]") + report.summary() + "[/]")
     trained = _compile_and_train(console)
     return 0 if report.ok and trained else 1
+
+
+def show_banner(console: Console, net: Network) -> None:
+    """The tour's title panel. A panel lays out its own lines, so it wraps even
+    where the console does not (piped output is printed with soft wrap, which
+    would cut the panel's text at its right edge)."""
+    console.print(Panel.fit(
+        "The book's network: 4×3-pixel images of 0 and 1, 12 inputs, 3 hidden and 2 output "
+        f"sigmoid units, squared-error cost. {net.parameter_count} parameters.",
+        title="symbackprop · the book tour",
+    ), soft_wrap=False)
 
 
 def _compile_and_train(console: Console) -> bool:

@@ -23,13 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train a network on a data set by gradient descent with the derived gradients",
         description="Gradient descent Δw = −η ∂C_T/∂w with the compiled gradients; full batch like the "
-        "book unless --batch-size is given. Data sets: "
+        "book unless --batch-size is given. Exit 0 when training went well; 1 when it failed (C_T rose, or "
+        "stalled with the outputs pinned at the activation's bounds), and then --save writes nothing "
+        "unless --force is given; 2 for bad input or when C_T overflowed. Data sets: "
         + "; ".join(f"{s.name}: {s.summary}" for s in DATASETS.values()),
     )
     add_dataset_argument(p)
     p.add_argument("--init", help="initial parameters: 'book' (the book's own values) or a .npz/.json file; "
                    "default: normal random values drawn with --seed")
     p.add_argument("--save", help="write the trained parameters to this .npz or .json file")
+    p.add_argument("--force", action="store_true",
+                   help="with --save: save the parameters even when training failed (the exit status stays 1)")
     p.add_argument("--eta", type=real_number, help="learning rate η (default: the data set's, 0.2 for digits01)")
     p.add_argument("--epochs", type=whole_number, help="passes over the training set (default: the data set's)")
     p.add_argument("--batch-size", type=whole_number, help="examples per step (default: the data set's; digits01 "
@@ -70,10 +74,15 @@ def run(args: argparse.Namespace) -> int:
                    seed=args.seed, progress=console.is_terminal)
     console.print(cost_table(result, every=1 if args.history else None))
     report(console, model, result.params, data, result)
+    if result.problem:
+        console.print(f"[bold red]training failed: {result.problem}[/]")
     if args.save is not None:
-        path = save_params(args.save, model, result.params)
-        console.print(f"parameters saved to {path}")
-    return 0
+        if result.problem and not args.force:
+            console.print(f"[bold red]parameters not saved to {args.save}[/] (--force saves them anyway)")
+        else:
+            path = save_params(args.save, model, result.params)
+            console.print(f"parameters saved to {path}")
+    return 1 if result.problem else 0
 
 
 def initial_from(init: str | None, spec: DatasetSpec, model):

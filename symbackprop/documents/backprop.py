@@ -37,7 +37,7 @@ from ..engine.routes import (
 from ..errors import SizeLimitError, UnknownNameError
 from ..notation.latex import book_latex
 from ..proof.verify import VerificationReport, verify
-from .derivation import Derivation, Step
+from .derivation import Derivation, Step, counted
 
 #: More chain-rule paths than this are summarised, not listed (a reader
 #: cannot follow them anyway); ``force=True`` lists them all.
@@ -134,7 +134,7 @@ def direct_steps(
         "the chain rule: every path from the parameter to the cost contributes the product of "
         "the local derivatives along it",
         [(target, paths)] if listed else [],
-        note=f"{expansion.term_count} path(s)."
+        note=f"{counted(expansion.term_count, 'path')}."
         if listed
         else f"{expansion.term_count} paths: too many to list here (force=True lists them).",
     )]
@@ -153,7 +153,7 @@ def direct_steps(
         "multiply along each path and add the paths",
         rows,
         note=(
-            f"Size: {expansion.term_count} term(s) in the named quantities; written out in the inputs "
+            f"Size: {counted(expansion.term_count, 'term')} in the named quantities; written out in the inputs "
             f"and parameters it has {size.tree_ops} operations ({size.graph_nodes} distinct "
             "subexpressions). This growth with every layer is the book's derivative hell."
         ),

@@ -229,6 +229,15 @@ class Derivation:
 
 # --- prose -------------------------------------------------------------------
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1 (regular English plurals).
+
+    >>> counted(1, "path"), counted(2, "path"), counted(0, "candidate")
+    ('1 path', '2 paths', '0 candidates')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _sentence(text: str) -> str:
     """A justification as a sentence after its heading: capital first, full stop last."""
     if not text:
@@ -295,6 +304,9 @@ _TEXT_COMMANDS = {r"\delta": "δ", r"\partial": "∂", r"\sigma": "σ", r"\odot"
                   r"\theta": "θ", r"\infty": "∞", r"\ne": "≠", r"\le": "≤", r"\ge": "≥"}
 
 
+_SPACED_OPERATORS = {"cdot", "odot", "times", "to", "ne", "le", "ge"}
+
+
 def text_prose(text: str) -> str:
     """Prose for a terminal: inline math with its LaTeX commands turned into
     Unicode, fractions into ``/`` and braces dropped or made brackets.
@@ -303,6 +315,8 @@ def text_prose(text: str) -> str:
     "δ^(l+1)_j and σ'"
     >>> text_prose(r"$z = \\frac{y}{1 + e^{- x}}$, $f = x^{2} + \\sin{\\left(y \\right)}$")
     'z = y/(1 + e^(- x)), f = x^2 + sin(y)'
+    >>> text_prose(r"$1 \\cdot 10^{-10}$, $a \\odot b$, $x\\cdot y$")
+    '1 · 10^(-10), a ⊙ b, x·y'
     """
     return _MATH.sub(lambda match: _plain_math(match.group(1)), text)
 
@@ -340,7 +354,11 @@ def _plain_group(math: str, i: int) -> tuple[str, int]:
                 word, i = _plain_group(math, i + 1)
                 out.append(word)
             else:
-                out.append(_TEXT_COMMANDS.get("\\" + name, name))
+                symbol = _TEXT_COMMANDS.get("\\" + name, name)
+                # The space a command swallows is put back after an operator
+                # that has one before it: "1 \cdot 10" reads "1 · 10".
+                spaced = name in _SPACED_OPERATORS and out and out[-1] == " "
+                out.append(symbol + " " if spaced else symbol)
             continue
         out.append(c)
         i += 1

@@ -9,7 +9,7 @@ them. The book's network is one line:
 
 >>> net = ConvolutionalNetwork()
 >>> net.parameter_count, net.describe()
-(69, 'CNN 6x6, 3 filters 3x3, pool 2x2, 3 outputs')
+(69, '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional')
 >>> net.definition("z^F_111")
 b^F_1 + w^F1_11*x_11 + w^F1_12*x_12 + w^F1_13*x_13 + w^F1_21*x_21 + w^F1_22*x_22 + w^F1_23*x_23 + w^F1_31*x_31 + w^F1_32*x_32 + w^F1_33*x_33
 >>> net.definition("z^P_111")
@@ -121,10 +121,11 @@ class ConvolutionalNetwork(LayeredModel):
         return super().find_symbol(name)
 
     def describe(self) -> str:
+        # Compound adjectives, like "12-3-2": messages go on "… network".
         (h, w), (fh, fw), (ph, pw) = self.image_shape, self.filter_size, self.pool
-        filters = f"{self.filters} filter{'s' * (self.filters != 1)}"
-        outputs = f"{self.outputs} output{'s' * (self.outputs != 1)}"
-        return f"CNN {h}x{w}, {filters} {fh}x{fw}, pool {ph}x{pw}, {outputs}"
+        return (
+            f"{h}x{w}-input, {self.filters}-filter {fh}x{fw}, {ph}x{pw}-pool, {self.outputs}-output convolutional"
+        )
 
     def naming_hint(self) -> str:
         return (

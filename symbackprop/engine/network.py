@@ -21,7 +21,7 @@ import sympy as sp
 
 from ..errors import NetworkSpecError, UnknownNameError, echo
 from ..functions.activations import Activation, get_activation
-from ..functions.costs import Cost, get_cost
+from ..functions.costs import Cost, check_cost_fits_outputs, get_cost
 from ..layers.dense import Dense
 from ..layers.protocol import Layer
 from ..notation.symbols import index_text, parse_symbol_name, split_indices
@@ -74,6 +74,7 @@ class LayeredModel:
             p for layer in self.layers for p in layer.parameters
         )
         self._parameter_set = frozenset(self.parameters)
+        check_cost_fits_outputs(self.cost, self.output_layer.activation)
         self.cost_expression: sp.Expr = self.cost(self.output_layer.outputs, self.targets)
         self._symbols = {s.name: s for s in self.all_symbols()}
         self._full: dict[sp.Symbol, sp.Expr] | None = None

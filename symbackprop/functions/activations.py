@@ -88,6 +88,9 @@ class Activation:
     #: How a custom activation's functions evaluate in NumPy and mpmath code.
     numpy_functions: Mapping[str, Callable] = field(default_factory=dict)
     mpmath_functions: Mapping[str, Callable] = field(default_factory=dict)
+    #: The bounds its values approach as |z| grows (None: unbounded or not
+    #: known); a unit pinned at one has a'(z) ≈ 0, so its gradients vanish.
+    bounds: tuple[float, float] | None = None
 
     def __call__(self, z: sp.Expr) -> sp.Expr:
         return self.function(z)
@@ -133,9 +136,9 @@ _STEP_WHY = (
 )
 
 BUILTIN: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", sigmoid),
-    "tanh": Activation("tanh", sp.tanh),
-    "softsign": Activation("softsign", softsign),
+    "sigmoid": Activation("sigmoid", sigmoid, bounds=(0.0, 1.0)),
+    "tanh": Activation("tanh", sp.tanh, bounds=(-1.0, 1.0)),
+    "softsign": Activation("softsign", softsign, bounds=(-1.0, 1.0)),
     "relu": Activation("relu", relu),
     "identity": Activation("identity", lambda z: z),
     "step": Activation("step", sp.Heaviside, not_trainable_because=_STEP_WHY),

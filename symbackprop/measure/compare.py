@@ -125,7 +125,8 @@ class RouteMeasurement:
     but the activation has no numeric values, so nothing is compiled); or
     :data:`FAILED` (``reason`` says why). Figures of finished stages are kept
     whatever the status. Times are seconds; ``evaluate_seconds`` is the
-    median of several runs of one full gradient on the batch; ``gradient``
+    median of several runs of one full gradient on the batch, and
+    ``evaluate_spread`` their first and third quartiles; ``gradient``
     holds the values of ``∂C_T/∂p`` it computed, parameter by parameter;
     ``proved`` counts the gradients proved exactly equal to the δ route's
     (the direct route only).
@@ -142,6 +143,7 @@ class RouteMeasurement:
     terms: int | None = None
     compile_seconds: float | None = None
     evaluate_seconds: float | None = None
+    evaluate_spread: tuple[float, float] | None = None
     gradient: tuple[float, ...] | None = None
     proved: int | None = None
     proof_seconds: float | None = None
@@ -179,8 +181,15 @@ class NetworkSpec:
         return Network(list(self.sizes), activation=activation, cost=self.cost)
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> float:
-    """Median seconds per call over ``repeats`` loops of at least ``budget`` seconds."""
+def _timed(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> tuple[float, tuple[float, float]]:
+    """Seconds per call over ``repeats`` loops of at least ``budget`` seconds:
+    the median, and the first and third quartiles (the spread a comparison
+    must clear before it names a faster route).
+
+    >>> median, (low, high) = _timed(lambda: sum(range(100)))
+    >>> 0 < low <= median <= high
+    True
+    """
     start = time.perf_counter()
     fn()
     once = time.perf_counter() - start
@@ -191,7 +200,8 @@ def _median_seconds(fn: Callable[[], object], repeats: int = 7, budget: float = 
         for _ in range(loops):
             fn()
         samples.append((time.perf_counter() - start) / loops)
-    return float(np.median(samples))
+    low, median, high = np.percentile(samples, [25, 50, 75])
+    return float(median), (float(low), float(high))
 
 
 def _batch(sizes: Sequence[int], batch: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
@@ -314,7 +324,9 @@ def measure_stages(
         run = _runner(net, route, derived, batch, seed)
         result = replace(result, compile_seconds=time.perf_counter() - start, unfinished="evaluate")
         yield result
-        result = replace(result, gradient=_gradient_values(route, run()), evaluate_seconds=_median_seconds(run))
+        seconds, spread = _timed(run)
+        result = replace(result, gradient=_gradient_values(route, run()), evaluate_seconds=seconds,
+                         evaluate_spread=spread)
     else:
         result = replace(result, status=NOT_COMPUTABLE)
     if prove and route == "direct":
@@ -377,16 +389,23 @@ def _serve(connection, parent: int) -> None:
     # _Worker._start): it stops this process itself.
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _warm_up()
-    connection.send("ready")
-    while True:
-        task = connection.recv()
-        try:
-            for measured in _measured_safely(*task):
-                connection.send(measured)
-        except SymbackpropError as exc:  # bad input: raised again in the parent
-            connection.send(exc)
-        else:
-            connection.send(None)
+    try:
+        connection.send("ready")
+        while True:
+            task = connection.recv()
+            try:
+                for measured in _measured_safely(*task):
+                    connection.send(measured)
+            except SymbackpropError as exc:  # bad input: raised again in the parent
+                connection.send(exc)
+            else:
+                connection.send(None)
+    except (EOFError, OSError):
+        # The parent's end of the pipe closed (it was killed, or it stopped
+        # us): nobody is left to report to, and no traceback is wanted. The
+        # measuring reports its own failures as results, so these errors
+        # only come from the pipe.
+        return
 
 
 class _Worker:
@@ -523,7 +542,7 @@ class Comparison:
         if derive is not None and direct.size is not None and delta.size is not None:
             d, t = direct.size.tree_ops, delta.size.tree_ops
             lines.append(
-                f"The δ recurrence derives {_times(derive)} than the direct route, "
+                f"The δ recurrence derives {_times(derive)} the direct route, "
                 f"with {_ratio(d, t)} the operations ({t:,} in layer quantities against {d:,} written out)."
             )
         elif delta.derive_seconds is not None and direct.derive_seconds is None and self.cap is not None:
@@ -531,12 +550,11 @@ class Comparison:
                 f"The δ recurrence derived in {_seconds(delta.derive_seconds)}, more than "
                 f"{self.cap / delta.derive_seconds:,.0f}× faster than the direct route."
             )
-        scalar = self.factor("direct", "delta", "evaluate_seconds")
-        arrays = self.factor("direct", "array", "evaluate_seconds")
-        if scalar is not None and arrays is not None:
+        array = self.row("array")
+        if all(r.evaluate_spread is not None for r in (direct, delta, array)):
             lines.append(
-                f"Compiled, the δ recurrence's gradient of a batch of {self.batch} evaluates {_times(scalar)} "
-                f"than the direct route's, and as arrays {_times(arrays)}."
+                f"Compiled, one gradient of a batch of {self.batch} takes {_spread(direct)}, by the "
+                f"direct route; by the δ recurrence it is {_speed(direct, delta)}, and as arrays {_speed(direct, array)}."
             )
         if any(row.status == NOT_COMPUTABLE for row in self.rows):
             lines.append("The activation has no numeric values (generic a(z), or the unit step), "
@@ -648,10 +666,38 @@ def _compact(n: int) -> str:
     return str(n)
 
 
-def _times(factor: float) -> str:
+def _faster(factor: float) -> str:
     if 0.95 <= factor <= 1.05:
         return "about as fast"
     return f"{factor:.1f}× faster" if factor > 1 else f"{1 / factor:.1f}× slower"
+
+
+def _times(factor: float) -> str:
+    """A speed ratio in words, leading to what it is compared with."""
+    words = _faster(factor)
+    return words + (" as" if words.startswith("about") else " than")
+
+
+def _spread(row: RouteMeasurement) -> str:
+    low, high = row.evaluate_spread
+    return f"{_seconds(row.evaluate_seconds)}, quartiles {_seconds(low)} to {_seconds(high)}"
+
+
+def _speed(slow: RouteMeasurement, fast: RouteMeasurement) -> str:
+    """How ``fast`` compares with ``slow`` in evaluation time: a direction only
+    when their quartiles do not overlap, since timings of one run vary.
+
+    >>> a = RouteMeasurement("direct", "ok", evaluate_seconds=1e-3, evaluate_spread=(0.9e-3, 1.2e-3))
+    >>> b = RouteMeasurement("delta", "ok", evaluate_seconds=0.8e-3, evaluate_spread=(0.7e-3, 1.0e-3))
+    >>> _speed(a, b)
+    'about as fast (800 µs, quartiles 700 µs to 1.0 ms, overlapping)'
+    >>> _speed(a, replace(b, evaluate_spread=(0.75e-3, 0.85e-3)))
+    '1.2× faster (800 µs, quartiles 750 µs to 850 µs)'
+    """
+    (slow_low, slow_high), (low, high) = slow.evaluate_spread, fast.evaluate_spread
+    if low <= slow_high and slow_low <= high:
+        return f"about as fast ({_spread(fast)}, overlapping)"
+    return f"{_faster(slow.evaluate_seconds / fast.evaluate_seconds)} ({_spread(fast)})"
 
 
 def _ratio(big: int, small: int) -> str:

@@ -476,6 +476,7 @@ class ArrayModel:
         self.file_aliases = book_file_aliases(len(self.sizes))
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]
+        self.output_bounds = self.network.output_layer.activation.bounds
 
     def describe(self) -> str:
         return self.network.describe()
@@ -537,39 +538,14 @@ def dense_parameter_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
 
 
 def numeric_network(sizes_or_network, activation="sigmoid", cost="squared") -> Network:
-    """The network a numeric model computes: built from layer sizes (or given),
-    with a cost its output layer can take (:func:`check_cost_fits_outputs`).
+    """The network a numeric model computes: built from layer sizes, or given.
 
     >>> numeric_network([2, 1], cost="cross-entropy").describe()
     '2-1'
     """
-    network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
-        list(sizes_or_network), activation=activation, cost=cost
-    )
-    check_cost_fits_outputs(network)
-    return network
-
-
-def check_cost_fits_outputs(network: Network) -> None:
-    """Refuse the cross-entropy on an output layer whose values can leave (0, 1).
-
-    The cross-entropy takes ``log a^L`` and ``log(1 − a^L)``: with outputs
-    outside (0, 1), as tanh or the identity give, one of them is the log of
-    a negative number and every cost is NaN, whatever the learning rate.
-
-    >>> check_cost_fits_outputs(Network([2, 1], activation="tanh", cost="cross-entropy"))
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.NetworkSpecError: the cross-entropy takes log a^L and log(1 − a^L), so the outputs must lie in (0, 1), but the output activation tanh can leave (0, 1); give the output layer the sigmoid, or use the squared cost
-    """
-    output = network.layers[-1].activation
-    # The generic a has no values; compiling refuses it with its own message.
-    if network.cost.name == "cross-entropy" and output.function is not sigmoid and not output.is_generic:
-        raise NetworkSpecError(
-            "the cross-entropy takes log a^L and log(1 − a^L), so the outputs must lie in (0, 1), but the "
-            f"output activation {output.name} can leave (0, 1); give the output layer the sigmoid, "
-            "or use the squared cost"
-        )
+    if isinstance(sizes_or_network, Network):
+        return sizes_or_network
+    return Network(list(sizes_or_network), activation=activation, cost=cost)
 
 
 INITS = ("book", "fan-in")

@@ -242,6 +242,7 @@ class ScalarModel:
         self.file_aliases = book_file_aliases(len(self.sizes))
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]
+        self.output_bounds = self.network.output_layer.activation.bounds
         # Where each symbol w^l_{ji}, b^l_j sits in the arrays W^l, b^l.
         self._places = [
             (f"W{layer.index}" if n < layer.W.rows * layer.W.cols else f"b{layer.index}",

@@ -59,10 +59,7 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
     ...
     symbackprop.errors.DataError: inputs have shape (4, 11); the 12-3-2 network reads (n, 12): n examples of 12 values
     """
-    try:
-        X = np.asarray(X, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("inputs must be numbers") from None
+    X = _real_values(X, "inputs")
     shape = tuple(model.input_shape)
     if X.ndim != 1 + len(shape) or X.shape[1:] != shape or X.shape[0] == 0:
         raise DataError(
@@ -73,10 +70,7 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
         raise DataError(f"inputs contain NaN or infinity (examples {_bad_rows(X)})")
     if T is None:
         return X, None
-    try:
-        T = np.asarray(T, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("targets must be numbers") from None
+    T = _real_values(T, "targets")
     if T.shape != (X.shape[0], model.output_size):
         raise DataError(
             f"targets have shape {T.shape}; {X.shape[0]} examples for {model.output_size} output "
@@ -85,6 +79,16 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
     if not np.all(np.isfinite(T)):
         raise DataError(f"targets contain NaN or infinity (examples {_bad_rows(T)})")
     return X, T
+
+
+def _real_values(values, what: str) -> np.ndarray:
+    # A float conversion alone would drop imaginary parts with only a warning.
+    if np.iscomplexobj(values):
+        raise DataError(f"{what} are complex numbers; the network computes with real values only")
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be numbers") from None
 
 
 def _bad_rows(array: np.ndarray) -> str:
@@ -154,7 +158,11 @@ class TrainingResult:
     """Trained parameters and the cost history: ``history[0]`` is ``C_T`` at the
     initial parameters, ``history[e]`` after epoch ``e`` (with full batches an
     epoch is one iteration of the book's spreadsheet); ``seconds`` is the
-    time the training took.
+    time the training took. ``problem`` says, in words with what to do,
+    why the run failed although nothing overflowed: ``C_T`` ended higher
+    than it started, or it stopped falling while the outputs are pinned at
+    the activation's bounds (where ``a'(z) ≈ 0``, so every gradient
+    vanishes); None for a run that went well.
 
     >>> from symbackprop.numeric.arrays import ArrayModel
     >>> model = ArrayModel([1, 1], activation="identity")
@@ -166,6 +174,7 @@ class TrainingResult:
     params: Params
     history: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    problem: str | None = None
 
     @property
     def final_cost(self) -> float:
@@ -230,13 +239,17 @@ def train(
     fresh random order (``seed``), one step per batch, the gradient being that
     of the batch's own ``C``-sum. Without ``params`` the start is
     :func:`initial_params` with the same ``seed``. ``progress`` shows a rich
-    progress bar with the current cost.
+    progress bar with the current cost. A run that diverges to infinity
+    raises :class:`DataError`; one that fails otherwise says why in
+    :attr:`TrainingResult.problem`.
 
     >>> from symbackprop.numeric.arrays import ArrayModel
     >>> model = ArrayModel([1, 1], activation="identity")
     >>> r = train(model, [[1.0]], [[3.0]], {"W2": np.zeros((1, 1)), "b2": np.zeros(1)}, eta=0.25, epochs=1)
     >>> r.history, r.params["W2"].tolist(), r.params["b2"].tolist()
     ([4.5, 1.125], [[0.75]], [0.75])
+    >>> print(train(model, [[1.0]], [[3.0]], {"W2": np.zeros((1, 1)), "b2": np.zeros(1)}, eta=5, epochs=3).problem)
+    C_T rose from 4.5 to 2.391e+06 over 3 epochs: the steps overshoot the minimum; use a smaller learning rate than η = 5
     """
     import time
 
@@ -267,7 +280,54 @@ def train(
                 cost = model.cost_and_gradient(current, X, T)[0]
             _record(history, cost, epoch, eta)
             advance(history[-1])
-    return TrainingResult(current, history, time.perf_counter() - start)
+        problem = _diagnose(model, current, X, T, history, eta)
+    return TrainingResult(current, history, time.perf_counter() - start, problem)
+
+
+#: Stalled: over the last STALL_WINDOW epochs C_T fell by less than this
+#: fraction of itself …
+STALL_WINDOW = 10
+STALL_FALL = 1e-6
+#: … while at least this fraction of the outputs a^L lie within PINNED of a
+#: bound (relative to the range), where a'(z) < PINNED and gradients vanish,
+#: and away from their targets t (a unit pinned at its target has learnt).
+PINNED_SHARE = 0.25
+PINNED = 1e-6
+
+
+def _diagnose(
+    model: Trainable, params: Params, X: np.ndarray, T: np.ndarray, history: list[float], eta: float
+) -> str | None:
+    """Why a finished run failed, with what to do; None when it did not."""
+    epochs = len(history) - 1
+    if epochs == 0:
+        return None
+    first, last = history[0], history[-1]
+    if last > first:
+        return (
+            f"C_T rose from {first:.4g} to {last:.4g} over {epochs} epoch{'s' * (epochs != 1)}: the steps "
+            f"overshoot the minimum; use a smaller learning rate than η = {eta}"
+        )
+    window = min(STALL_WINDOW, epochs)
+    before = history[-1 - window]
+    bounds = getattr(model, "output_bounds", None)
+    if bounds is None or before - last > STALL_FALL * before:
+        return None
+    lo, hi = bounds
+    outputs = np.asarray(model.predict(params, X), dtype=float)
+    at_bound = np.minimum(outputs - lo, hi - outputs) <= PINNED * (hi - lo)
+    stuck = float(np.mean(at_bound & (np.abs(outputs - T) > PINNED * (hi - lo))))
+    if stuck < PINNED_SHARE:
+        return None
+    if first - last <= STALL_FALL * first:
+        remedy = "the initial parameters already pin them: start from smaller ones"
+    else:
+        remedy = f"use a smaller learning rate than η = {eta}"
+    return (
+        f"training stalled at C_T = {last:.4g}: it fell by less than a millionth over the last {window} "
+        f"epoch{'s' * (window != 1)}, with {stuck:.0%} of the outputs a^L pinned at the activation's bounds "
+        f"{lo:g} and {hi:g} away from their targets, where a'(z) ≈ 0 and the gradients vanish; {remedy}"
+    )
 
 
 def _record(history: list[float], cost: float, epoch: int, eta: float) -> None:

@@ -43,6 +43,10 @@ Optional:
     normal distribution, as the book draws its initial weights.
 ``describe() -> str``
     A short name for messages (``12-3-2``).
+``output_bounds: tuple[float, float] | None``
+    The bounds the output activation's values approach (``(0, 1)`` for the
+    sigmoid), so that a run whose outputs are pinned there is reported as
+    stalled (see :attr:`~symbackprop.numeric.train.TrainingResult.problem`).
 """
 
 from __future__ import annotations
