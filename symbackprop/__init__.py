@@ -34,6 +34,7 @@ from .derive import (
 from .descent import gradient_descent, learning_rate_effect
 from .documents import network_derivation
 from .errors import (
+    ArgumentError,
     DataError,
     ExpressionError,
     NetworkSpecError,
@@ -72,6 +73,7 @@ __all__ = [
     "train",
     "verify_arrays",
     "Activation",
+    "ArgumentError",
     "ChainRuleExpansion",
     "CompiledGradient",
     "Cost",

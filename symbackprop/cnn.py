@@ -55,6 +55,7 @@ from .costs import Cost, get_cost
 from .derivation import Derivation, Step
 from .derive import COST, Partial, _atomize, _atomizer, delta_route, direct_route
 from .errors import NetworkSpecError
+from .guards import check_model_terms, cnn_terms
 from .latex import SYMBOL_LATEX
 from .layers import Layer, index_text, quantity
 from .network import LayeredModel, replace_quantities
@@ -192,7 +193,7 @@ class PoolMax(sp.Max):
 # --- the three layers -------------------------------------------------------------
 
 def _pair(value, what: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
+    pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair):
         raise NetworkSpecError(f"{what} must be a positive integer or a pair of them (rows, columns); got {value!r}")
     return pair
@@ -346,6 +347,10 @@ class ConvolutionalNetwork(LayeredModel):
     Traceback (most recent call last):
     ...
     symbackprop.errors.NetworkSpecError: a 7x3 filter does not fit in a 6x6 image; use a filter no larger than the input
+    >>> ConvolutionalNetwork((4096, 4096))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.SizeLimitError: a CNN with a 4096x4096 image, 3 filters and 3 outputs has 670,449,826 terms in its equations; the engine builds at most 100,000 (about 6 s on 2 cores, and the δ route as long again): choose a smaller image or fewer filters or outputs (the book's 6x6, 3 filters, 3 outputs has 666 terms)
     """
 
     def __init__(
@@ -365,6 +370,12 @@ class ConvolutionalNetwork(LayeredModel):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise NetworkSpecError(f"the number of {what} must be a positive integer; got {value!r}")
         self.filters, self.outputs = filters, outputs
+        # Refused before any symbol exists: building is what takes the time and memory.
+        check_model_terms(
+            "a CNN with a {}x{} image, {} filters and {} outputs".format(*self.image_shape, filters, outputs),
+            cnn_terms(self.image_shape, filters, self.filter_size, self.pool, outputs),
+            "choose a smaller image or fewer filters or outputs (the book's 6x6, 3 filters, 3 outputs has 666 terms)",
+        )
         self.activation = get_activation(activation)
         self.cost = get_cost(cost)
         self.image = self.pixels(self.image_shape)
