@@ -71,6 +71,7 @@ import numpy as np
 
 from .errors import DataError, ParameterFileError
 from .files import check_output_path, write_atomically
+from .guards import MAX_STEPS, check_mapping, check_path, check_trainable
 
 Params = dict[str, np.ndarray]
 
@@ -145,6 +146,8 @@ def check_params(model: Trainable, params: Mapping[str, object], where: str = "p
     ...
     symbackprop.errors.ParameterFileError: parameters: 'b2' has shape (2,), but the 2-1 network needs (1,)
     """
+    check_trainable(model)
+    check_mapping(params, where)
     aliases = dict(getattr(model, "file_aliases", {}) or {})
     shapes = model.parameter_shapes
     found: Params = {}
@@ -240,6 +243,7 @@ def check_save_path(path: str | os.PathLike) -> Path:
     ...
     symbackprop.errors.ParameterFileError: trained.txt: parameter files end in .npz or .json
     """
+    check_path(path, "the parameter file")
     return check_output_path(
         path, (".npz", ".json"), "parameter files end in .npz or .json", "params.npz", ParameterFileError
     )
@@ -254,7 +258,7 @@ def read_param_file(path: str | os.PathLike) -> tuple[dict[str, object], dict[st
     >>> sorted(arrays), meta["eta"]
     (['hidden_W', 'hidden_b', 'output_W', 'output_b'], 0.2)
     """
-    path = Path(path)
+    path = Path(check_path(path, "the parameter file"))
     if not path.is_file():
         raise ParameterFileError(f"{path}: no such parameter file")
     if path.suffix.lower() == ".npz":
@@ -319,6 +323,7 @@ def load_params(path: str | os.PathLike, model: Trainable) -> Params:
     ...
     symbackprop.errors.ParameterFileError: ...book_nn_4_4_init.json: 'hidden_W' has shape (3, 12), but the 12-4-2 network needs (4, 12)
     """
+    check_trainable(model)
     arrays, other = read_param_file(path)
     # A parameter's name with a value that is no list (a number, a string) is
     # a broken parameter, not a note like "eta".
@@ -338,6 +343,7 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
     ...
     symbackprop.errors.DataError: inputs have shape (4, 11); the 12-3-2 network reads (n, 12): n examples of 12 values
     """
+    check_trainable(model)
     try:
         X = np.asarray(X, dtype=float)
     except (TypeError, ValueError):
@@ -380,7 +386,7 @@ def predicted_classes(model: Trainable, params: Params, X) -> np.ndarray:
     array([0, 1])
     """
     X, _ = check_data(model, X)
-    return np.argmax(model.predict(params, X), axis=1)
+    return np.argmax(model.predict(check_params(model, params), X), axis=1)
 
 
 def accuracy(model: Trainable, params: Params, X, labels) -> float:
@@ -461,8 +467,9 @@ def check_settings(eta: float, epochs: int, batch_size: int | None, seed: int | 
     """
     if not (_is_real(eta) and math.isfinite(eta) and eta > 0):
         raise DataError(f"the learning rate η must be a positive number (got {eta}); the book uses η = 0.2")
-    if not _is_whole(epochs) or epochs < 0:
-        raise DataError(f"the number of epochs must be a whole number ≥ 0 (got {epochs})")
+    if not _is_whole(epochs) or not 0 <= epochs <= MAX_STEPS:
+        # Each epoch keeps its cost: an endless run would also fill the memory.
+        raise DataError(f"the number of epochs must be a whole number from 0 to {MAX_STEPS:,} (got {epochs})")
     if batch_size is not None and (not _is_whole(batch_size) or batch_size < 1):
         raise DataError(f"the batch size must be a whole number ≥ 1 (got {batch_size}); omit it for full batches")
     check_seed(seed)
@@ -520,6 +527,8 @@ def train(
     import time
 
     check_settings(eta, epochs, batch_size, seed)
+    if T is None:
+        raise DataError("training needs targets T, one row per example (one-hot for classes)")
     X, T = check_data(model, X, T)
     current = check_params(model, params) if params is not None else initial_params(model, seed)
     current = {k: v.copy() for k, v in current.items()}

@@ -7,16 +7,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
+from ..compare import ROUTES, compare, default_points, sweep, sweep_sizes
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
+from ..guards import SWEEP_LARGEST
 from .options import activation_from_args, add_network_options, parse_layers
 from .options import console as make_console
 
 #: The largest depth and width a sweep goes to unless --max says otherwise.
 DEFAULT_MAX = {"depth": 6, "width": 16}
-#: The largest --max: beyond, even the δ recurrence takes minutes per network.
-MAX_LARGEST = {"depth": MAX_SWEEP_POINTS, "width": 1024}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,9 +82,9 @@ def _points(args: argparse.Namespace) -> list[int]:
                 f"--points must be comma-separated whole numbers such as 1,2,3; got {args.points!r}"
             ) from None
     largest = DEFAULT_MAX[args.sweep] if args.max is None else args.max
-    if not 1 <= largest <= MAX_LARGEST[args.sweep]:
+    if not 1 <= largest <= SWEEP_LARGEST[args.sweep]:
         raise NetworkSpecError(
-            f"--max must be from 1 to {MAX_LARGEST[args.sweep]} for a sweep over {args.sweep}; got {largest}"
+            f"--max must be from 1 to {SWEEP_LARGEST[args.sweep]} for a sweep over {args.sweep}; got {largest}"
         )
     return default_points(args.sweep, largest)
 
