@@ -3,7 +3,7 @@ the chapter-5 CNN.
 
 Run: ``python bench/cnn.py``. Measured side by side in one run:
 
-- the array path (:class:`symbackprop.cnn_arrays.CNNArrays`) against a
+- the array path (:class:`symbackprop.numeric.cnn_arrays.CNNArrays`) against a
   hand-written NumPy CNN step (im2col with precomputed indices and matrix
   products), on the book's network with its 96 images and on a larger CNN
   (12×12 images, 6 filters 3×3, 2×2 pooling, 10 outputs, batch 256);
@@ -27,7 +27,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from timing import per_call  # noqa: E402
 
-from symbackprop.cnn_arrays import CNNArrays, CNNScalar, book_digits, book_initial_params  # noqa: E402
+from symbackprop.numeric.cnn_arrays import CNNArrays, CNNScalar, book_digits, book_initial_params  # noqa: E402
 
 
 def sigmoid(z):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from symbackprop import Network, delta_route, direct_route, verify
-from symbackprop.derive import DIRECT_ROUTE_LIMIT, estimate_direct_work
+from symbackprop.engine.routes import DIRECT_ROUTE_LIMIT, estimate_direct_work
 
 SHAPES = [[2, 2, 1], [12, 3, 2], [3, 3, 3, 2], [4, 4, 4, 4], [64, 32, 10], [64, 64, 64, 10]]
 

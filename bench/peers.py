@@ -63,10 +63,10 @@ import sympy  # noqa: E402
 from readme import write_block  # noqa: E402
 from timing import median_per_call  # noqa: E402
 
-from symbackprop.activations import NUMPY_FUNCTIONS  # noqa: E402
-from symbackprop.arrays import ArrayModel  # noqa: E402
-from symbackprop.compile import ScalarModel  # noqa: E402
-from symbackprop.train import initial_params  # noqa: E402
+from symbackprop.functions.activations import NUMPY_FUNCTIONS  # noqa: E402
+from symbackprop.numeric.arrays import ArrayModel  # noqa: E402
+from symbackprop.numeric.scalar import ScalarModel  # noqa: E402
+from symbackprop.numeric.train import initial_params  # noqa: E402
 
 sigmoid = NUMPY_FUNCTIONS["sigmoid"]
 

@@ -12,16 +12,13 @@ delta^2_1*x_1
 True
 """
 
-from .activations import Activation, get_activation
-from .arrays import ArrayModel, compile_arrays, derive_arrays, verify_arrays
-from .calculus import approximation, lagrange, minimum, steepest_descent
-from .cnn import ConvolutionalNetwork
-from .cnn_arrays import CNNArrays
-from .compile import CompiledGradient, ScalarModel, compile_scalar
-from .costs import Cost, get_cost
-from .datasets import load_dataset
-from .derivation import Derivation, Step
-from .derive import (
+from .calculus.descent import gradient_descent, learning_rate_effect
+from .calculus.minimum import approximation, lagrange, minimum, steepest_descent
+from .documents.backprop import network_derivation
+from .documents.derivation import Derivation, Step
+from .engine.cnn import ConvolutionalNetwork
+from .engine.network import LayeredModel, Network
+from .engine.routes import (
     ChainRuleExpansion,
     DeltaRoute,
     DirectRoute,
@@ -31,8 +28,6 @@ from .derive import (
     direct_route,
     expression_size,
 )
-from .descent import gradient_descent, learning_rate_effect
-from .documents import network_derivation
 from .errors import (
     ArgumentError,
     DataError,
@@ -45,12 +40,17 @@ from .errors import (
     SymbackpropError,
     UnknownNameError,
 )
-from .latex import book_latex
-from .layers import Dense, Layer
-from .network import LayeredModel, Network
-from .parsing import parse_expression
-from .train import Trainable, TrainingResult, accuracy, load_params, save_params, train
-from .verify import VerificationReport, prove_equal, verify, verify_claim
+from .functions.activations import Activation, get_activation
+from .functions.costs import Cost, get_cost
+from .functions.parsing import parse_expression
+from .layers.protocol import Dense, Layer
+from .notation.latex import book_latex
+from .numeric.arrays import ArrayModel, compile_arrays, derive_arrays, verify_arrays
+from .numeric.cnn_arrays import CNNArrays
+from .numeric.datasets import load_dataset
+from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
+from .numeric.train import Trainable, TrainingResult, accuracy, load_params, save_params, train
+from .proof.verify import VerificationReport, prove_equal, verify, verify_claim
 
 __version__ = "0.1.0"
 

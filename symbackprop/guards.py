@@ -118,7 +118,7 @@ def check_model(model: object, who: str) -> None:
     ...
     symbackprop.errors.ArgumentError: delta_route needs a model such as Network([12, 3, 2]) or ConvolutionalNetwork(); got [12, 3, 2]
     """
-    from .network import LayeredModel
+    from .engine.network import LayeredModel
 
     if not isinstance(model, LayeredModel):
         raise ArgumentError(

@@ -11,10 +11,10 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symbackprop.arrays import ArrayModel, derive_arrays, verify_arrays
-from symbackprop.compile import ScalarModel
 from symbackprop.errors import NetworkSpecError, NotDifferentiableError
-from symbackprop.train import initial_params
+from symbackprop.numeric.arrays import ArrayModel, derive_arrays, verify_arrays
+from symbackprop.numeric.scalar import ScalarModel
+from symbackprop.numeric.train import initial_params
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_matrix_form_equals_scalar_route_entry_by_entry(sizes, activation, cost)
 def test_a_wrong_matrix_form_is_caught(monkeypatch):
     # W^3 δ^3 instead of (W^3)^T δ^3 in δ^2 (wrong at 3-2-2 where W^3 is square):
     # the entry-by-entry proof must notice.
-    import symbackprop.arrays as arrays
+    import symbackprop.numeric.arrays as arrays
 
     real = arrays.derive_arrays
 

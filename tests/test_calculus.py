@@ -17,11 +17,11 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbackprop.calculus import approximation, documents, lagrange, minimum, steepest_descent
-from symbackprop.derivation import Derivation
-from symbackprop.descent import eta_verdict, gradient_descent, learning_rate_effect
+from symbackprop.calculus.descent import eta_verdict, gradient_descent, learning_rate_effect
+from symbackprop.calculus.minimum import approximation, documents, lagrange, minimum, steepest_descent
+from symbackprop.calculus.regression import book_data, read_data, regression
+from symbackprop.documents.derivation import Derivation
 from symbackprop.errors import DataError, ExpressionError, NoSolutionError, NotDifferentiableError
-from symbackprop.regression import book_data, read_data, regression
 
 x, y, z = sp.symbols("x y z", real=True)
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbackprop.chart import Panel, Series, svg_chart
 from symbackprop.errors import DataError, SymbackpropError
+from symbackprop.measure.chart import Panel, Series, svg_chart
 
 NS = "{http://www.w3.org/2000/svg}"
 

@@ -9,7 +9,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbackprop.cnn import (
+from symbackprop.engine.cnn import (
     ConvolutionalNetwork,
     PoolMax,
     book_gradients,
@@ -17,18 +17,18 @@ from symbackprop.cnn import (
     prove_with_winners,
     winner,
 )
-from symbackprop.cnn_arrays import (
+from symbackprop.engine.routes import delta_route
+from symbackprop.errors import DataError, NetworkSpecError, SymbackpropError
+from symbackprop.notation.latex import book_latex
+from symbackprop.numeric.cnn_arrays import (
     CNNArrays,
     book_digits,
     book_eta,
     book_initial_params,
     check_against_symbolic,
 )
-from symbackprop.datasets import data_path
-from symbackprop.derive import delta_route
-from symbackprop.errors import DataError, NetworkSpecError, SymbackpropError
-from symbackprop.latex import book_latex
-from symbackprop.verify import verify
+from symbackprop.numeric.datasets import data_path
+from symbackprop.proof.verify import verify
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +263,7 @@ def test_shape_laws(h, w, fh, fw, k, n, ph, pw):
 # --- the derivation document ------------------------------------------------------------------------
 
 def test_document_carries_the_derived_objects_and_the_correlation(book_net, book_route):
-    from symbackprop.cnn import Correlation, documents
+    from symbackprop.engine.cnn import Correlation, documents
 
     doc = documents()["cnn"]
     rows = {str(lhs): rhs for step in doc.steps for lhs, _, rhs in step.rows()}
@@ -340,7 +340,7 @@ def test_array_path_and_symbolic_route_break_ties_alike():
 
 
 def test_a_students_claim_in_book_notation_is_checked():
-    from symbackprop.verify import verify_claim
+    from symbackprop.proof.verify import verify_claim
 
     net = ConvolutionalNetwork((3, 3), 1, 2, pool=2, outputs=1)
     good = "delta^F_111*x_12 + delta^F_112*x_13 + delta^F_121*x_22 + delta^F_122*x_23"

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from symbackprop import Network, chain_rule_expansion, delta_route, direct_route, verify
 from symbackprop.cli import main
-from symbackprop.compare import (
+from symbackprop.errors import NetworkSpecError, SymbackpropError
+from symbackprop.measure.compare import (
     FAILED,
     NOT_COMPUTABLE,
     OVER_CAP,
@@ -46,7 +47,6 @@ from symbackprop.compare import (
     sweep,
     sweep_sizes,
 )
-from symbackprop.errors import NetworkSpecError, SymbackpropError
 
 shapes = st.lists(st.integers(1, 4), min_size=2, max_size=5)
 
@@ -141,7 +141,7 @@ def test_compared_expressions_are_the_ones_proved_equal(small):
     # The sizes in the table are those of these very expressions...
     assert small.row("direct").size == direct.size()
     written = [via.expanded(p) for p in net.parameters]
-    from symbackprop.derive import expression_size
+    from symbackprop.engine.routes import expression_size
 
     assert small.row("written-out").size == expression_size(written)
     # ...and these expressions are equal, parameter by parameter, exactly.
@@ -233,7 +233,7 @@ def test_the_worker_stops_itself_when_its_parent_is_killed(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(
         "import time\n"
-        "from symbackprop.compare import _Worker\n"
+        "from symbackprop.measure.compare import _Worker\n"
         "if __name__ == '__main__':\n"
         "    w = _Worker()\n"
         "    w._start()\n"
@@ -294,7 +294,7 @@ class _CappedWorker:
 
 
 def test_a_route_over_the_cap_is_not_run_again_on_larger_networks(monkeypatch):
-    monkeypatch.setattr("symbackprop.compare._Worker", _CappedWorker)
+    monkeypatch.setattr("symbackprop.measure.compare._Worker", _CappedWorker)
     _CappedWorker.calls = []
     seen = []
     result = sweep("depth", [2, 2, 1], [3, 1, 2], batch=4, cap=5, on_route=lambda n, r: seen.append((n, r)))
@@ -320,7 +320,7 @@ class _FailingWorker(_CappedWorker):
 
 
 def test_a_failed_route_is_reported_as_failed_on_the_larger_networks(monkeypatch):
-    monkeypatch.setattr("symbackprop.compare._Worker", _FailingWorker)
+    monkeypatch.setattr("symbackprop.measure.compare._Worker", _FailingWorker)
     result = sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=5)
     failed, skipped = (p.comparison.row("direct") for p in result.points[1:])
     assert failed.status == skipped.status == FAILED and "not run" in skipped.reason
@@ -533,8 +533,8 @@ def test_an_existing_chart_survives_a_refused_sweep(tmp_path, capsys):
 
 
 def test_chart_of_a_falling_line_leaves_out_its_fit_below_zero():
-    from symbackprop.compare import Comparison, RouteMeasurement, Sweep, SweepPoint
-    from symbackprop.derive import ExpressionSize
+    from symbackprop.engine.routes import ExpressionSize
+    from symbackprop.measure.compare import Comparison, RouteMeasurement, Sweep, SweepPoint
 
     points = []
     for x, seconds in ((1, 1.0), (2, 0.5), (3, 0.01)):

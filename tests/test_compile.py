@@ -10,8 +10,8 @@ import pytest
 import sympy as sp
 
 from symbackprop import Network, compile_scalar, delta_route, direct_route
-from symbackprop.compile import ScalarModel
 from symbackprop.errors import DataError, NetworkSpecError, NotDifferentiableError, UnknownNameError
+from symbackprop.numeric.scalar import ScalarModel
 
 
 def _point(net: Network, batch: int, seed: int):

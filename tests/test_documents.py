@@ -14,13 +14,18 @@ import pytest
 import sympy as sp
 
 from symbackprop import Network, SizeLimitError, UnknownNameError, delta_route, direct_route, prove_equal
-from symbackprop.activations import generic_a, get_activation, sigmoid
 from symbackprop.cli import main
-from symbackprop.derivation import Derivation, Step, latex_prose, text_prose
-from symbackprop.derive import COST, Partial, chain_rule_expansion
-from symbackprop.documents import direct_steps, network_derivation
-from symbackprop.general import index_rules, instantiate, matrix_form_entry, sigmoid_cross_entropy_rule
-from symbackprop.topics import TOPICS, all_documents, cross_entropy, neuron_and_activations
+from symbackprop.documents.backprop import direct_steps, network_derivation
+from symbackprop.documents.derivation import Derivation, Step, latex_prose, text_prose
+from symbackprop.documents.topics import TOPICS, all_documents, cross_entropy, neuron_and_activations
+from symbackprop.engine.index_rules import (
+    index_rules,
+    instantiate,
+    matrix_form_entry,
+    sigmoid_cross_entropy_rule,
+)
+from symbackprop.engine.routes import COST, Partial, chain_rule_expansion
+from symbackprop.functions.activations import generic_a, get_activation, sigmoid
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -293,7 +298,7 @@ def test_derive_in_a_terminal_shows_one_panel_per_step(monkeypatch, capsys):
 
 
 def test_cnn_document_writes_the_pooling_derivative_with_the_tie_rule():
-    from symbackprop.cnn import ConvolutionalNetwork, documents, winner
+    from symbackprop.engine.cnn import ConvolutionalNetwork, documents, winner
 
     doc = documents()["cnn"]
     max_step = step(doc, "Derivative of Max")
@@ -312,7 +317,7 @@ def test_cnn_document_writes_the_pooling_derivative_with_the_tie_rule():
 
 
 def test_cnn_filter_gradient_is_named_not_a_matrix_of_fractions():
-    from symbackprop.cnn import documents
+    from symbackprop.engine.cnn import documents
 
     doc = documents()["cnn"]
     (lhs, _), _ = step(doc, "The filter gradient").equations
@@ -322,14 +327,14 @@ def test_cnn_filter_gradient_is_named_not_a_matrix_of_fractions():
 
 
 def test_cnn_cost_is_written_in_the_books_order():
-    from symbackprop.cnn import documents
+    from symbackprop.engine.cnn import documents
 
     cost = step(documents()["cnn"], "Cost").formulas(book_order=True)[0]
     assert r"\left(t_{1} - a^{O}_{1}\right)^{2}" in cost and documents()["cnn"].book_order
 
 
 def test_products_are_written_in_the_books_order():
-    from symbackprop.topics import delta_recurrence
+    from symbackprop.documents.topics import delta_recurrence
 
     sigma_slope = r"\sigma'\left(z\right) = \sigma\left(z\right) \left(1 - \sigma\left(z\right)\right)"
     assert sigma_slope in neuron_and_activations().formulas()

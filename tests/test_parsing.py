@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symbackprop import ExpressionError, Network, parse_expression
-from symbackprop.verify import parse_claim
+from symbackprop.proof.verify import parse_claim
 
 x, y = sp.symbols("x y")
 NAMES = {"x": x, "y": y}

@@ -15,9 +15,9 @@ import pytest
 
 from symbackprop import Network, chain_rule_expansion, delta_route, direct_route, verify
 from symbackprop.cli import main
-from symbackprop.derivation import Derivation, Step
-from symbackprop.documents import network_derivation
-from symbackprop.topics import all_documents
+from symbackprop.documents.backprop import network_derivation
+from symbackprop.documents.derivation import Derivation, Step
+from symbackprop.documents.topics import all_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 PDFLATEX = shutil.which("pdflatex")

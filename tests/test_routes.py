@@ -21,7 +21,7 @@ from symbackprop import (
     prove_equal,
     verify,
 )
-from symbackprop.activations import generic_a
+from symbackprop.functions.activations import generic_a
 
 SMOOTH = ["sigmoid", "tanh", "softsign", "identity", "z/(1+exp(-z))"]
 

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from symbackprop.arrays import ArrayModel
 from symbackprop.cli import main
-from symbackprop.compile import ScalarModel
-from symbackprop.datasets import (
+from symbackprop.errors import DataError, ParameterFileError
+from symbackprop.numeric.arrays import ArrayModel
+from symbackprop.numeric.datasets import (
     DATASETS,
     Dataset,
     DatasetSpec,
@@ -20,8 +20,8 @@ from symbackprop.datasets import (
     one_hot,
     register,
 )
-from symbackprop.errors import DataError, ParameterFileError
-from symbackprop.train import (
+from symbackprop.numeric.scalar import ScalarModel
+from symbackprop.numeric.train import (
     Trainable,
     accuracy,
     initial_params,
@@ -428,7 +428,7 @@ def test_a_folder_as_save_target_fails_before_training(tmp_path, capsys):
     ],
 )
 def test_bad_image_files(tmp_path, document, fragment):
-    from symbackprop.datasets import load_image_file
+    from symbackprop.numeric.datasets import load_image_file
 
     path = tmp_path / "images.json"
     path.write_text(document if isinstance(document, str) else json.dumps(document))

@@ -14,10 +14,10 @@ import argparse
 
 from rich.console import Console
 
-from .. import calculus, descent, regression
-from ..derivation import Derivation
+from ..calculus import descent, minimum, regression
+from ..calculus.multivariable import DEFAULT_VARIABLES
+from ..documents.derivation import Derivation
 from ..errors import DataError
-from ..multivariable import DEFAULT_VARIABLES
 
 
 def _numbers(text: str) -> list[str]:
@@ -102,20 +102,20 @@ def _vars(args: argparse.Namespace) -> list[str]:
 
 
 def _minimum(args) -> Derivation:
-    return calculus.minimum(args.function, _vars(args)).derivation
+    return minimum.minimum(args.function, _vars(args)).derivation
 
 
 def _lagrange(args) -> Derivation:
-    return calculus.lagrange(args.function, args.constraint, _vars(args)).derivation
+    return minimum.lagrange(args.function, args.constraint, _vars(args)).derivation
 
 
 def _approx(args) -> Derivation:
     direction = _numbers(args.direction) if args.direction else None
-    return calculus.approximation(args.function, _numbers(args.at), direction, _vars(args)).derivation
+    return minimum.approximation(args.function, _numbers(args.at), direction, _vars(args)).derivation
 
 
 def _steepest(args) -> Derivation:
-    return calculus.steepest_descent(args.function, _numbers(args.at), _vars(args))
+    return minimum.steepest_descent(args.function, _numbers(args.at), _vars(args))
 
 
 def _gd(args) -> Derivation:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..compare import ROUTES, compare, default_points, sweep, sweep_sizes
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
 from ..guards import SWEEP_LARGEST
+from ..measure.compare import ROUTES, compare, default_points, sweep, sweep_sizes
 from .options import activation_from_args, add_network_options, parse_layers
 from .options import console as make_console
 

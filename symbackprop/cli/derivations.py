@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..topics import write_documents
+from ..documents.topics import write_documents
 from .options import console as make_console
 
 

@@ -8,8 +8,8 @@ import sys
 from rich.console import Console
 from rich.text import Text
 
-from ..derivation import text_prose
-from ..documents import network_derivation
+from ..documents.backprop import network_derivation
+from ..documents.derivation import text_prose
 from .options import add_network_options, network_from_args
 
 FORMATS = ("text", "latex", "markdown")

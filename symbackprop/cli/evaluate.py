@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..datasets import dataset_spec
-from ..train import load_params
+from ..numeric.datasets import dataset_spec
+from ..numeric.train import load_params
 from .options import console as make_console
 from .train import add_dataset_argument, report
 

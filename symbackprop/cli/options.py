@@ -7,8 +7,8 @@ import sys
 
 from rich.console import Console
 
+from ..engine.network import Network
 from ..errors import NetworkSpecError
-from ..network import Network
 
 #: The book's network, 12-3-2: what commands build when no --layers is given.
 BOOK_LAYERS = "12,3,2"

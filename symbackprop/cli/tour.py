@@ -7,10 +7,10 @@ import time
 from rich.console import Console
 from rich.panel import Panel
 
-from ..derive import chain_rule_expansion, delta_route, direct_route
-from ..network import Network
-from ..plaintext import book_text
-from ..verify import verify
+from ..engine.network import Network
+from ..engine.routes import chain_rule_expansion, delta_route, direct_route
+from ..notation.text import book_text
+from ..proof.verify import verify
 from .options import console as make_console
 
 
@@ -52,10 +52,10 @@ def run() -> int:
 
 def _compile_and_train(console: Console) -> bool:
     """The array form, both compiled paths, and the book's training run."""
-    from ..arrays import ArrayModel, verify_arrays
-    from ..compile import ScalarModel
-    from ..datasets import data_path, load_digits01
-    from ..train import accuracy, load_params, train
+    from ..numeric.arrays import ArrayModel, verify_arrays
+    from ..numeric.datasets import data_path, load_digits01
+    from ..numeric.scalar import ScalarModel
+    from ..numeric.train import accuracy, load_params, train
     from .train import report
 
     array = ArrayModel([12, 3, 2])

@@ -8,9 +8,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ..datasets import DATASETS, Dataset, DatasetSpec, data_path, dataset_spec
 from ..errors import ParameterFileError
-from ..train import (
+from ..numeric.datasets import DATASETS, Dataset, DatasetSpec, data_path, dataset_spec
+from ..numeric.train import (
     TrainingResult,
     accuracy,
     check_save_path,
@@ -112,7 +112,7 @@ def cost_table(result: TrainingResult, every: int | None = None) -> Table:
 
 def report(console: Console, model, params, data: Dataset, result: TrainingResult | None = None) -> None:
     """Final cost and accuracy, then the held-out examples."""
-    from ..train import total_cost
+    from ..numeric.train import total_cost
 
     cost = result.final_cost if result is not None else total_cost(model, params, data.X, data.T)
     correct = accuracy(model, params, data.X, data.labels)

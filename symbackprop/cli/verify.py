@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import NetworkSpecError
-from ..verify import verify, verify_claim
+from ..proof.verify import verify, verify_claim
 from .options import BOOK_LAYERS, add_network_options, network_from_args
 from .options import console as make_console
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UnknownNameError
 
     if args.cnn is not None:
-        from ..cnn import cnn_from_spec
+        from ..engine.cnn import cnn_from_spec
 
         if args.layers is not None:
             raise NetworkSpecError("--cnn and --layers describe two different networks; give one of them")

@@ -1,0 +1,99 @@
+"""Cost functions: the error of one example, ``C = Σ_j c(a^L_j, t_j)``.
+
+The book's cost is the squared error ``C = ½ Σ_j (t_j − a^L_j)²``; over a data
+set of n examples the total cost is ``C_T = Σ_k C_k``.
+
+>>> import sympy as sp
+>>> a, t = sp.symbols("a_1 t_1")
+>>> get_cost("squared").term(a, t)
+(-a_1 + t_1)**2/2
+>>> get_cost("cross-entropy").term(a, t)
+-t_1*log(a_1) - (1 - t_1)*log(1 - a_1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..errors import ExpressionError, UnknownNameError
+from .parsing import parse_expression
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A cost that sums one term per output unit: ``C = Σ_j term(a_j, t_j)``."""
+
+    name: str
+    term: Callable[[sp.Expr, sp.Expr], sp.Expr]
+
+    def __call__(self, outputs: Sequence[sp.Expr], targets: Sequence[sp.Expr]) -> sp.Expr:
+        """The cost of one example from the outputs ``a^L`` and targets ``t``.
+
+        >>> import sympy as sp
+        >>> get_cost("squared")(sp.symbols("a1 a2"), sp.symbols("t1 t2"))
+        (-a1 + t1)**2/2 + (-a2 + t2)**2/2
+        """
+        if len(outputs) != len(targets):
+            raise ValueError("one target per output unit")
+        return sp.Add(*(self.term(a, t) for a, t in zip(outputs, targets)))
+
+
+def _squared(a: sp.Expr, t: sp.Expr) -> sp.Expr:
+    return sp.Rational(1, 2) * (t - a) ** 2
+
+
+def _cross_entropy(a: sp.Expr, t: sp.Expr) -> sp.Expr:
+    return -(t * sp.log(a) + (1 - t) * sp.log(1 - a))
+
+
+BUILTIN: dict[str, Cost] = {
+    "squared": Cost("squared", _squared),
+    "cross-entropy": Cost("cross-entropy", _cross_entropy),
+}
+_ALIASES = {"mse": "squared", "squared-error": "squared", "crossentropy": "cross-entropy",
+            "cross_entropy": "cross-entropy", "xent": "cross-entropy"}
+
+
+def get_cost(spec: str | Cost) -> Cost:
+    """A cost by name (``squared``, ``cross-entropy``) or as a safe expression in
+    ``a`` and ``t`` (one output unit's term, summed over the units).
+
+    >>> import sympy as sp
+    >>> get_cost("abs(t - a)").term(*sp.symbols("a t"))
+    Abs(a - t)
+    >>> get_cost("hinge")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.UnknownNameError: unknown cost 'hinge'; use squared, cross-entropy, or an expression in a and t such as '(t - a)**2/2'
+    """
+    if isinstance(spec, Cost):
+        return spec
+    key = str(spec).strip()
+    name = _ALIASES.get(key.lower(), key.lower())
+    if name in BUILTIN:
+        return BUILTIN[name]
+    if key.replace("-", "_").isidentifier() and key not in ("a", "t"):
+        raise UnknownNameError(
+            f"unknown cost {key!r}; use squared, cross-entropy, or an expression in a "
+            "and t such as '(t - a)**2/2'"
+        )
+    return custom_cost(key)
+
+
+def custom_cost(text: str) -> Cost:
+    """A cost term typed as an expression in ``a`` (also ``a_j``) and ``t`` (``t_j``).
+
+    >>> import sympy as sp
+    >>> c = custom_cost("(t_j - a_j)**2")
+    >>> c([sp.Symbol("y")], [sp.Symbol("s")])
+    (s - y)**2
+    """
+    a, t = sp.Symbol("a"), sp.Symbol("t")
+    expr = parse_expression(text, {"a": a, "a_j": a, "t": t, "t_j": t}, what="cost")
+    if a not in expr.free_symbols:
+        raise ExpressionError(f"cost {text!r} does not depend on the output a")
+    lam = sp.Lambda((a, t), expr)
+    return Cost(text, lambda out, target: lam(out, target))

@@ -1,0 +1,326 @@
+"""The chapter-5 CNN in NumPy array operations, for training.
+
+The kernels are the book's formulas that :mod:`symbackprop.engine.cnn` derives, one
+array operation each (no Python loop over pixels): the convolution is an
+``einsum`` over a sliding-window view of the images, pooling a reshape and an
+``argmax`` (the *first* maximum wins a tie, the convention of
+:class:`symbackprop.engine.cnn.winner`), and the filter gradient the same sliding
+sum with the δ map in place of the filter. The activation, its derivative
+and the cost's derivative are compiled from the symbolic network's own
+expressions; :func:`check_against_symbolic` compares everything with the
+δ route compiled scalar by scalar.
+
+It implements the trainer's interface (:mod:`symbackprop.numeric.train`), with the
+parameter names of the book's ``book_cnn_init.json``:
+
+>>> model = CNNArrays()
+>>> dict(model.parameter_shapes)
+{'filters': (3, 3, 3), 'filter_bias': (3,), 'out_W': (3, 3, 2, 2), 'out_b': (3,)}
+>>> data = book_digits()
+>>> params = book_initial_params()
+>>> round(model.cost_and_gradient(params, data.X, data.T)[0], 10)
+12.5444623703
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..engine.cnn import ConvolutionalNetwork
+from ..errors import DataError, NotDifferentiableError, UnknownNameError
+from ..functions.activations import NUMPY_FUNCTIONS, Activation
+from .datasets import Dataset, data_path, load_image_file, pixels
+from .train import read_param_file
+
+Params = dict[str, np.ndarray]
+
+
+def _numpy_function(activation: Activation, expr: sp.Expr, args) -> object:
+    modules = [{**NUMPY_FUNCTIONS, **activation.numpy_functions}, "numpy"]
+    return sp.lambdify(args, expr, modules=modules)
+
+
+class CNNArrays:
+    """The CNN of :class:`~symbackprop.engine.cnn.ConvolutionalNetwork` with the same
+    arguments, computed on whole batches of images ``X`` of shape
+    ``(n, rows, columns)``.
+
+    >>> CNNArrays(image=(8, 8), filters=4, pool=3).parameter_shapes["out_W"]
+    (3, 4, 2, 2)
+    """
+
+    def __init__(self, image=(6, 6), filters=3, filter_size=(3, 3), pool=(2, 2), outputs=3,
+                 activation="sigmoid", cost="squared") -> None:
+        # The symbolic network validates the shapes and supplies a(z), a'(z), C.
+        net = ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost)
+        self.network = net
+        act = net.activation
+        if act.is_generic or act.not_trainable_because:
+            raise NotDifferentiableError(
+                act.not_trainable_because or "the generic activation a(z) has no values; choose a concrete one"
+            )
+        z, a, t = sp.symbols("z a t")
+        self._a = _numpy_function(act, act(z), z)
+        # a'(z) as the activation writes it, in its output where it can (σ' = a(1 − a))
+        self._slope = _numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
+        term = net.cost.term(a, t)
+        self._cost = _numpy_function(act, term, (a, t))
+        self._dcost = _numpy_function(act, sp.diff(term, a), (a, t))
+        self.input_shape = net.image_shape
+        self.output_size = outputs
+        self.filter_size, self.pool = net.filter_size, net.pool
+        rows, cols = net.convolution.map_shape
+        self.map_shape = (rows, cols)
+        R, Q = net.pooling.pooled_shape
+        self.parameter_shapes = {
+            "filters": (filters, *net.filter_size),
+            "filter_bias": (filters,),
+            "out_W": (outputs, filters, R, Q),
+            "out_b": (outputs,),
+        }
+
+    def describe(self) -> str:
+        """E.g. ``CNN 6x6, 3 filters 3x3, pool 2x2, 3 outputs``."""
+        return self.network.describe()
+
+    def _images(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 3 or X.shape[1:] != tuple(self.input_shape):
+            h, w = self.input_shape
+            raise DataError(
+                f"images have shape {X.shape}; this {self.describe()} network reads (n, {h}, {w}): "
+                f"n images of {h}x{w} pixels"
+            )
+        return X
+
+    def forward(self, params: Params, X) -> dict[str, np.ndarray]:
+        """Every layer quantity for a batch: ``zF, aF`` (n, K, rows, cols),
+        ``aP`` and the winner's position in its block (n, K, R, Q), ``zO, aO`` (n, N).
+
+        >>> f = CNNArrays().forward(book_initial_params(), book_digits().X[:2])
+        >>> f["aF"].shape, f["aP"].shape, f["aO"].shape
+        ((2, 3, 4, 4), (2, 3, 2, 2), (2, 3))
+        """
+        X = self._images(X)
+        F, fb, W, b = (params[k] for k in ("filters", "filter_bias", "out_W", "out_b"))
+        n, (rows, cols), K = len(X), self.map_shape, len(F)
+        # im2col: one row per (image, i, j) holding the window x_{i+u−1, j+v−1}
+        windows = sliding_window_view(X, self.filter_size, axis=(1, 2)).reshape(n * rows * cols, -1)
+        zF = windows @ F.reshape(K, -1).T + fb  # (n·rows·cols, K)
+        aF = self._a(zF)
+        ph, pw = self.pool
+        R, Q = rows // ph, cols // pw
+        blocks = aF.reshape(n, R, ph, Q, pw, K).transpose(0, 5, 1, 3, 2, 4).reshape(n, K, R, Q, ph * pw)
+        win = blocks.argmax(axis=-1)  # the first maximum: winner()'s tie rule
+        aP = np.take_along_axis(blocks, win[..., None], axis=-1)[..., 0]
+        zO = aP.reshape(n, -1) @ W.reshape(len(W), -1).T + b
+
+        def as_maps(m: np.ndarray) -> np.ndarray:
+            return m.reshape(n, rows, cols, K).transpose(0, 3, 1, 2)
+
+        return {"windows": windows, "zF": as_maps(zF), "aF": as_maps(aF), "win": win, "aP": aP,
+                "zO": zO, "aO": self._a(zO), "_zF": zF, "_aF": aF}
+
+    def predict(self, params: Params, X) -> np.ndarray:
+        """``a^O`` for every image, shape (n, outputs).
+
+        >>> CNNArrays().predict(book_initial_params(), book_digits().X[:4]).shape
+        (4, 3)
+        """
+        return self.forward(params, X)["aO"]
+
+    def deltas(self, params: Params, X, T) -> dict[str, np.ndarray]:
+        """The unit errors, as the book writes them:
+        ``δ^O_n = ∂C/∂a^O_n a'(z^O_n)``, and ``δ^F_{k,ij}`` = the error
+        ``Σ_n δ^O_n w^O_{k,n,i'j'}`` sent back to the block's winner only, times ``a'(z^F_{k,ij})``.
+
+        >>> d = CNNArrays().deltas(book_initial_params(), book_digits().X[:1], book_digits().T[:1])
+        >>> d["dF"].shape, int((d["dF"] != 0).sum())
+        ((1, 3, 4, 4), 12)
+        """
+        f = self.forward(params, X)
+        T = np.asarray(T, dtype=float)
+        W = params["out_W"]
+        dO = self._dcost(f["aO"], T) * self._slope(f["zO"], f["aO"])
+        back = (dO @ W.reshape(len(W), -1)).reshape(f["aP"].shape)
+        n, K, R, Q = back.shape
+        ph, pw = self.pool
+        routed = np.zeros((n, K, R, Q, ph * pw))
+        np.put_along_axis(routed, f["win"][..., None], back[..., None], axis=-1)  # [a^F wins its block]
+        routed = routed.reshape(n, K, R, Q, ph, pw).transpose(0, 2, 4, 3, 5, 1).reshape(-1, K)
+        dF = routed * self._slope(f["_zF"], f["_aF"])  # (n·rows·cols, K)
+        rows, cols = self.map_shape
+        return {**f, "dO": dO, "dF": dF.reshape(n, rows, cols, K).transpose(0, 3, 1, 2), "_dF": dF,
+                "C": float(np.sum(self._cost(f["aO"], T)))}
+
+    def cost_and_gradient(self, params: Params, X, T) -> tuple[float, Params]:
+        """``C_T`` and its gradient: ``∂C/∂w^{F_k}_{uv} = Σ_{ij} δ^F_{k,ij} x_{i+u−1,j+v−1}``
+        (the input correlated with the δ map), ``∂C/∂b^F_k = Σ δ^F_{k,ij}``,
+        ``∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}``, ``∂C/∂b^O_n = δ^O_n``, summed over the images.
+
+        >>> C, g = CNNArrays().cost_and_gradient(book_initial_params(), book_digits().X, book_digits().T)
+        >>> sorted(g) == sorted(CNNArrays().parameter_shapes)
+        True
+        """
+        d = self.deltas(params, X, T)
+        dF, dO = d["_dF"], d["dO"]
+        grads = {
+            "filters": (dF.T @ d["windows"]).reshape(params["filters"].shape),
+            "filter_bias": dF.sum(axis=0),
+            "out_W": (dO.T @ d["aP"].reshape(len(dO), -1)).reshape(params["out_W"].shape),
+            "out_b": dO.sum(axis=0),
+        }
+        return d["C"], grads
+
+    def symbol_values(self, params: Params) -> dict[sp.Symbol, float]:
+        """The parameters keyed by the symbolic network's symbols (``w^F1_12`` …).
+
+        >>> v = CNNArrays().symbol_values(book_initial_params())
+        >>> round(v[sp.Symbol("w^F1_12")], 6), round(v[sp.Symbol("w^O_2111")], 6)
+        (-0.454172, -3.680379)
+        """
+        net = self.network
+        conv, out = net.convolution, net.output
+        values: dict[sp.Symbol, float] = {}
+        for k, filt in enumerate(conv.w):
+            for u, row in enumerate(filt):
+                for v, w in enumerate(row):
+                    values[w] = float(params["filters"][k, u, v])
+            values[conv.b[k]] = float(params["filter_bias"][k])
+        for m, wm in enumerate(out.w):
+            for k, wk in enumerate(wm):
+                for i, row in enumerate(wk):
+                    for j, w in enumerate(row):
+                        values[w] = float(params["out_W"][m, k, i, j])
+            values[out.b[m]] = float(params["out_b"][m])
+        return values
+
+
+    def arrays_from_symbols(self, values) -> Params:
+        """The inverse of :meth:`symbol_values`: arrays from values keyed by symbol.
+
+        >>> m = CNNArrays()
+        >>> p = book_initial_params()
+        >>> all((m.arrays_from_symbols(m.symbol_values(p))[k] == p[k]).all() for k in p)
+        True
+        """
+        net = self.network
+        conv, out = net.convolution, net.output
+        arrays = {k: np.zeros(s) for k, s in self.parameter_shapes.items()}
+        for k, u, v in np.ndindex(arrays["filters"].shape):
+            arrays["filters"][k, u, v] = values[conv.w[k][u][v]]
+        for k in range(len(conv.b)):
+            arrays["filter_bias"][k] = values[conv.b[k]]
+        for m, k, i, j in np.ndindex(arrays["out_W"].shape):
+            arrays["out_W"][m, k, i, j] = values[out.w[m][k][i][j]]
+        for m in range(len(out.b)):
+            arrays["out_b"][m] = values[out.b[m]]
+        return arrays
+
+
+def check_against_symbolic(model: CNNArrays, params: Params, X, T) -> float:
+    """The largest relative difference between the array gradient and the δ
+    route of the symbolic network compiled scalar by scalar.
+
+    >>> data = book_digits()
+    >>> check_against_symbolic(CNNArrays(), book_initial_params(), data.X[:8], data.T[:8]) < 1e-12
+    True
+    """
+    from .scalar import compile_scalar
+
+    X = model._images(X)
+    C, grads = model.cost_and_gradient(params, X, T)
+    symbolic = compile_scalar(model.network)
+    C_s, by_symbol = symbolic(model.symbol_values(params), X.reshape(len(X), -1), np.asarray(T, dtype=float))
+    worst = abs(C - C_s) / max(1.0, abs(C_s))
+    for name, expected in model.arrays_from_symbols(by_symbol).items():
+        worst = max(worst, float(np.max(np.abs(grads[name] - expected) / np.maximum(1.0, np.abs(expected)))))
+    return float(worst)
+
+
+# --- the book's data ------------------------------------------------------------------
+
+def book_digits() -> Dataset:
+    """The book's 96 images of 1, 2 and 3 (6×6 pixels, 1 = black) as ``X`` of
+    shape (96, 6, 6), with a few unseen variants as the test images.
+
+    >>> data = book_digits()
+    >>> data.X.shape, data.T.shape, data.classes, data.test_X.shape
+    ((96, 6, 6), (96, 3), (1, 2, 3), (5, 6, 6))
+    """
+    data = load_image_file(data_path("book_digits123_6x6.json"), "cnn123")
+    data.X = data.X.reshape(len(data.X), *data.image_shape)
+    data.test_names = tuple(UNSEEN)
+    data.test_X = np.array([pixels(rows).reshape(data.image_shape) for rows, _ in UNSEEN.values()])
+    data.test_labels = np.array([data.classes.index(label) for _, label in UNSEEN.values()])
+    return data
+
+
+def book_initial_params() -> Params:
+    """The book's initial filters, biases and output weights (``book_cnn_init.json``).
+
+    >>> book_initial_params()["filters"].shape
+    (3, 3, 3)
+    """
+    arrays, _ = read_param_file(data_path("book_cnn_init.json"))
+    return {k: np.array(v, dtype=float) for k, v in arrays.items()}
+
+
+def book_eta() -> float:
+    """The book's learning rate for the CNN.
+
+    >>> book_eta()
+    0.2
+    """
+    return float(read_param_file(data_path("book_cnn_init.json"))[1]["eta"])
+
+
+#: Variants the network never saw in training, to show its predictions on.
+UNSEEN = {
+    "a 1 at the left edge": (["100000", "100000", "100000", "100000", "100000", "100000"], 1),
+    "a 1 with a long foot": (["000100", "001100", "000100", "000100", "000100", "011111"], 1),
+    "a 2 with a flat top": (["111110", "000010", "000010", "011100", "100000", "111111"], 2),
+    "a 3 shifted left": (["111000", "000100", "011000", "000100", "000100", "111000"], 3),
+    "a 3 with a round top": (["011100", "100010", "000100", "000010", "100010", "011100"], 3),
+}
+
+
+class CNNScalar(CNNArrays):
+    """The same CNN on the *scalar* path: the δ route compiled expression by
+    expression (one per parameter, like the book's spreadsheet).
+
+    >>> data = book_digits()
+    >>> C, g = CNNScalar().cost_and_gradient(book_initial_params(), data.X, data.T)
+    >>> round(C, 10), g["out_W"].shape
+    (12.5444623703, (3, 3, 2, 2))
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        import time
+
+        from .scalar import compile_scalar
+
+        super().__init__(*args, **kwargs)
+        start = time.perf_counter()
+        self._compiled = compile_scalar(self.network)
+        self.compile_seconds = time.perf_counter() - start
+
+    def cost_and_gradient(self, params: Params, X, T) -> tuple[float, Params]:
+        X = self._images(X)
+        C, by_symbol = self._compiled(self.symbol_values(params), X.reshape(len(X), -1), T)
+        return C, self.arrays_from_symbols(by_symbol)
+
+
+def cnn_model(path: str = "array") -> CNNArrays:
+    """The book's CNN for the trainer, on the ``array`` or ``scalar`` path.
+
+    >>> cnn_model("array").describe()
+    'CNN 6x6, 3 filters 3x3, pool 2x2, 3 outputs'
+    """
+    if path == "array":
+        return CNNArrays()
+    if path == "scalar":
+        return CNNScalar()
+    raise UnknownNameError(f"unknown path {path!r}; use array or scalar")

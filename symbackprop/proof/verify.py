@@ -1,0 +1,439 @@
+"""Verification: the δ route equals the direct derivative, for every parameter.
+
+Three independent checks, each per parameter:
+
+- **exact**: ``direct − δ route == 0`` as a SymPy identity, decided by
+  expansion with the activations' values as atoms (:func:`prove_equal`).
+  With the generic activation ``a`` this is a proof for *every* activation;
+- **numeric**: both routes evaluated at random points with 50 significant
+  digits (mpmath);
+- **finite differences**: central differences of ``C`` itself at 50 digits.
+
+A student's own formula can be checked the same way with :func:`verify_claim`.
+
+>>> report = verify(Network([2, 2, 1]), exact=True)
+>>> report.ok, len(report.checks)
+(True, 27)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy as sp
+
+from ..engine.network import LayeredModel, replace_quantities
+from ..engine.routes import DeltaRoute, DirectRoute, delta_route, direct_route
+from ..errors import DataError, ExpressionError
+from ..functions.activations import generic_a
+from ..functions.parsing import parse_expression
+from ..guards import MAX_POINTS, check_expression, check_model, check_sequence
+from ..numeric.scalar import compile_scalar
+
+DIGITS = 50
+#: A numeric difference counts as agreement below this (relative) size.
+NUMERIC_TOLERANCE = mpmath.mpf(10) ** -(DIGITS - 10)
+#: Central differences with step h have an error of order h² ≈ 1e-24.
+FD_STEP = mpmath.mpf(10) ** -12
+FD_TOLERANCE = mpmath.mpf(10) ** -18
+
+EXACT = "exact"
+NUMERIC = "numeric (50 digits)"
+FINITE = "finite differences"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verification of one parameter's gradient.
+
+    ``agrees`` is True (verified), False (a real disagreement) or None
+    (undecided: an exact identity that expansion and cancellation could not
+    settle).
+    """
+
+    parameter: sp.Symbol
+    method: str
+    agrees: bool | None
+    difference: float | None = None
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return {True: "agrees", False: "DIFFERS", None: "undecided"}[self.agrees]
+
+
+@dataclass
+class VerificationReport:
+    """Every check that was run; ``ok`` when all of them agree."""
+
+    title: str
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.agrees is True for c in self.checks)
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(c.method for c in self.checks))
+
+    def by_parameter(self) -> dict[sp.Symbol, dict[str, Check]]:
+        rows: dict[sp.Symbol, dict[str, Check]] = {}
+        for c in self.checks:
+            rows.setdefault(c.parameter, {})[c.method] = c
+        return rows
+
+    def largest_difference(self) -> float:
+        diffs = [c.difference for c in self.checks if c.difference is not None]
+        return max(diffs, default=0.0)
+
+    def table(self, grouped: bool = False):
+        """The report as a rich table: one row per parameter, or with
+        ``grouped=True`` one row per family (``w^2``, ``b^2``, …) counting the
+        checks that agree.
+
+        >>> verify(Network([2, 1])).table(grouped=True).row_count
+        2
+        """
+        from rich.table import Table
+
+        table = Table(title=self.title)
+        table.add_column("parameters" if grouped else "parameter")
+        for method in self.methods:
+            table.add_column(method)
+        table.add_column("largest difference", justify="right")
+        style = {True: "green", False: "bold red", None: "yellow"}
+        rows: dict[str, list[Check]] = {}
+        for c in self.checks:
+            name = str(c.parameter)
+            rows.setdefault(name.split("_")[0] + " (all)" if grouped else name, []).append(c)
+        for label, checks in rows.items():
+            cells = []
+            for method in self.methods:
+                found = [c for c in checks if c.method == method]
+                if not found:
+                    cells.append("")
+                elif grouped:
+                    agree = sum(c.agrees is True for c in found)
+                    colour = "green" if agree == len(found) else "bold red"
+                    cells.append(f"[{colour}]{agree}/{len(found)} agree[/]")
+                else:
+                    cells.append(f"[{style[found[0].agrees]}]{found[0].status}[/]")
+            diffs = [c.difference for c in checks if c.difference is not None]
+            cells.append(f"{max(diffs):.1e}" if diffs else "0 (exact)")
+            table.add_row(label, *cells)
+        return table
+
+    def _repr_latex_(self) -> str:
+        from ..engine.routes import COST, Partial
+        from ..notation.latex import book_latex
+
+        rows = [
+            r"%s &: \text{%s}" % (
+                book_latex(Partial(COST, p)),
+                ", ".join(f"{c.status} ({c.method})" for c in checks.values()),
+            )
+            for p, checks in self.by_parameter().items()
+        ]
+        return "$$\\begin{aligned}" + r" \\ ".join(rows) + "\\end{aligned}$$"
+
+    def summary(self) -> str:
+        """One line: how many checks agree, and the verdict.
+
+        >>> verify(Network([1, 1])).summary()[:50]
+        'all 4 checks agree (numeric (50 digits), finite di'
+        """
+        if not self.checks:
+            return "no checks were run"
+        bad = [c for c in self.checks if c.agrees is not True]
+        methods = ", ".join(self.methods)
+        if not bad:
+            return (
+                f"all {len(self.checks)} checks agree ({methods}); largest difference "
+                f"{self.largest_difference():.1e}"
+            )
+        names = ", ".join(sorted({str(c.parameter) for c in bad}))
+        return f"{len(bad)} of {len(self.checks)} checks do not agree: {names}"
+
+
+def prove_equal(left: sp.Expr, right: sp.Expr) -> bool | None:
+    """Decide ``left == right`` as an identity: True, or None if undecided.
+
+    Rests on canonical forms, never on ``simplify``. First every function
+    value (``a(z)``, ``σ(z)``, ``a'(z)``, ``log(…)``) is replaced by a fresh
+    symbol and the difference is brought over one denominator: if the
+    numerator expands to 0 the identity holds for *any* values of those
+    atoms, so in particular for theirs. Failing that, a full expansion
+    (arguments included) is tried.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> prove_equal((x + 1)**2, x**2 + 2*x + 1), prove_equal(x, x + 1)
+    (True, None)
+    >>> prove_equal(sp.log(x) / (1 - sp.tanh(x)), -sp.log(x) / (sp.tanh(x) - 1))
+    True
+    """
+    difference = check_expression(left, "the left side") - check_expression(right, "the right side")
+    atoms = difference.atoms(sp.Function, sp.Subs, sp.Derivative)
+    abstract = difference.xreplace({a: sp.Dummy() for a in atoms})
+    numerator, _ = sp.fraction(sp.together(abstract))
+    if sp.expand(numerator) == 0:
+        return True
+    if sp.expand(difference) == 0:
+        return True
+    return None
+
+
+def random_point(model: LayeredModel, seed: int) -> dict[sp.Symbol, mpmath.mpf]:
+    """Random values for inputs (0..1), targets (0..1) and parameters (−1..1)
+    with 50 significant digits, reproducible from ``seed``.
+
+    >>> point = random_point(Network([2, 1]), seed=0)
+    >>> len(point), point == random_point(Network([2, 1]), seed=0)
+    (6, True)
+    >>> all(-1 <= v <= 1 for v in point.values())
+    True
+    """
+    rng = random.Random(seed)
+    with mpmath.workdps(DIGITS):
+        def value(lo: float, hi: float) -> mpmath.mpf:
+            # 50 random digits, not a double's 16
+            return mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(rng.getrandbits(170)) / 2**170
+
+        point = {s: value(0, 1) for s in model.inputs + model.targets}
+        point.update({p: value(-1, 1) for p in model.parameters})
+    return point
+
+
+def _numeric_functions(model: LayeredModel, route: DeltaRoute, direct: DirectRoute | None):
+    delta_f = compile_scalar(model, route, backend="mpmath")
+    if direct is None:
+        return delta_f, None
+    # The compiled function has one output per parameter; when only some were
+    # chosen, the others are never compared, so 0 stands in for them.
+    every = {p: direct.gradients.get(p, sp.S.Zero) for p in model.parameters}
+    padded = DirectRoute(model, direct.cost, every, direct.seconds)
+    return delta_f, compile_scalar(model, padded, backend="mpmath")
+
+
+def _evaluate(function, model: LayeredModel, point):
+    x = [point[s] for s in model.inputs]
+    t = [point[s] for s in model.targets]
+    with mpmath.workdps(DIGITS):
+        return function(point, x, t)
+
+
+def _relative(a, b) -> mpmath.mpf:
+    with mpmath.workdps(DIGITS):
+        return abs(a - b) / max(mpmath.mpf(1), abs(a), abs(b))
+
+
+def verify(
+    model: LayeredModel,
+    *,
+    exact: bool = False,
+    numeric: bool = True,
+    finite_differences: bool = True,
+    points: int = 2,
+    seed: int = 0,
+    parameters: Iterable | None = None,
+    force: bool = False,
+) -> VerificationReport:
+    """Check, for every parameter, that the δ route equals the direct gradient.
+
+    ``exact`` adds the symbolic proof; ``numeric`` compares both routes at
+    ``points`` random points with 50 digits; ``finite_differences`` compares
+    the δ route with central differences of ``C``. The generic activation
+    has no values, so only the exact proof applies to it.
+
+    >>> from symbackprop import Network
+    >>> report = verify(Network([12, 3, 2], activation="generic"), exact=True)
+    >>> report.ok, report.methods
+    (True, ['exact'])
+    """
+    check_model(model, "verify")
+    _check_points(points, seed)
+    if parameters is not None:
+        parameters = check_sequence(parameters, "the parameters to verify")
+    chosen = model.parameters if parameters is None else tuple(model.parameter(p) for p in parameters)
+    generic = any(layer.activation.is_generic for layer in model.layers)
+    report = VerificationReport(f"∂C/∂p for {model.describe()}: δ route vs direct route")
+    for layer in model.layers:
+        if layer.activation.not_trainable_because:
+            report.notes.append(layer.activation.not_trainable_because)
+            break
+    route = delta_route(model)
+    needs_direct = exact or numeric
+    direct = direct_route(model, chosen, force=force) if needs_direct else None
+    if generic and (numeric or finite_differences):
+        report.notes.append("the generic activation a(z) has no values: only the exact proof applies")
+        numeric = finite_differences = False
+        exact = True
+    if exact:
+        for p in chosen:
+            start = time.perf_counter()
+            verdict = prove_equal(direct.gradients[p], route.expanded(p))
+            report.checks.append(Check(p, EXACT, verdict, None, time.perf_counter() - start))
+    if numeric or finite_differences:
+        delta_f, direct_f = _numeric_functions(model, route, direct if numeric else None)
+        order = list(model.inputs) + list(model.targets) + list(model.parameters)
+        cost_f = _mp_lambdify(model, order, [model.cost_substituted()]) if finite_differences else None
+        worst: dict[tuple[sp.Symbol, str], mpmath.mpf] = {}
+        for k in range(points):
+            point = random_point(model, seed + k)
+            try:
+                _, delta_grad = _evaluate(delta_f, model, point)
+            except (ZeroDivisionError, ValueError) as exc:
+                report.notes.append(
+                    f"the cost is undefined at random point {k + 1} ({exc or 'division by zero'}); "
+                    "numeric checks skipped there"
+                )
+                continue
+            if numeric:
+                _, direct_grad = _evaluate(direct_f, model, point)
+                for p in chosen:
+                    d = _relative(delta_grad[p], direct_grad[p])
+                    worst[(p, NUMERIC)] = max(worst.get((p, NUMERIC), 0), d)
+            if finite_differences:
+                for p in chosen:
+                    d = _relative(delta_grad[p], _central_difference(cost_f, model, point, p))
+                    worst[(p, FINITE)] = max(worst.get((p, FINITE), 0), d)
+        for (p, method), d in worst.items():
+            tolerance = NUMERIC_TOLERANCE if method == NUMERIC else FD_TOLERANCE
+            report.checks.append(Check(p, method, bool(d <= tolerance), float(d)))
+    return report
+
+
+def _central_difference(cost_f, model: LayeredModel, point, p) -> mpmath.mpf:
+    order = list(model.inputs) + list(model.targets) + list(model.parameters)
+    with mpmath.workdps(DIGITS):
+        values = [point[s] for s in order]
+        i = order.index(p)
+        values[i] = point[p] + FD_STEP
+        (up,) = cost_f(*values)
+        values[i] = point[p] - FD_STEP
+        (down,) = cost_f(*values)
+        return (up - down) / (2 * FD_STEP)
+
+
+def parse_claim(model: LayeredModel, text: str) -> sp.Expr:
+    """A student's formula in the model's quantities (``w^2_11``, ``a^2_1``,
+    ``delta^3_1``, ``x_1``, ``t_1`` …), parsed safely. With the generic
+    activation, ``a(z)`` and ``a'(z)`` may be written too.
+
+    >>> net = Network([2, 2, 1])
+    >>> parse_claim(net, "delta^3_1 * w^3_11 * a^2_1*(1 - a^2_1)")
+    a^2_1*delta^3_1*w^3_11*(1 - a^2_1)
+    """
+    functions = {"a": generic_a, "a'": lambda z: sp.Subs(sp.Derivative(generic_a(_XI), _XI), _XI, z).doit()}
+    return parse_expression(text, model.find_symbol, functions=functions, what="claimed gradient")
+
+
+_XI = sp.Symbol("xi")
+
+
+def verify_claim(
+    model: LayeredModel,
+    parameter,
+    claim: str | sp.Expr,
+    *,
+    points: int = 2,
+    seed: int = 0,
+    force: bool = False,
+) -> VerificationReport:
+    """Check a claimed formula for ``∂C/∂p`` against the exact gradient.
+
+    The claim may use layer quantities and unit errors; they are replaced by
+    their definitions before comparing. Exactly (as an identity) and at
+    random points with 50 digits.
+
+    >>> net = Network([2, 2, 1])
+    >>> verify_claim(net, "w^3_11", "(a^3_1 - t_1)*a^3_1*(1 - a^3_1)*a^2_1").ok
+    True
+    >>> verify_claim(net, "w^3_11", "(a^3_1 - t_1)*a^2_1").ok
+    False
+    """
+    check_model(model, "verify_claim")
+    _check_points(points, seed)
+    p = model.parameter(parameter)
+    claimed = parse_claim(model, claim) if isinstance(claim, str) else check_expression(claim, "the claim")
+    route = delta_route(model)
+    full = route.full_substitution()
+    written_out = replace_quantities(claimed, full)
+    stray = written_out.free_symbols - set(model.inputs + model.targets + model.parameters)
+    if stray:
+        raise ExpressionError(f"the claim uses {', '.join(sorted(map(str, stray)))}, which the network does not define")
+    truth = direct_route(model, [p], force=force).gradients[p]
+    report = VerificationReport(f"claim for ∂C/∂{p} in {model.describe()}")
+    start = time.perf_counter()
+    verdict = prove_equal(written_out, truth)
+    generic = written_out.has(generic_a) or truth.has(generic_a)
+    if verdict is None and not generic:
+        verdict = _numerically_equal(model, written_out, truth, points, seed)
+    report.checks.append(Check(p, EXACT, verdict, None, time.perf_counter() - start))
+    if not generic:
+        worst = mpmath.mpf(0)
+        args = list(model.inputs) + list(model.targets) + list(model.parameters)
+        f = _mp_lambdify(model, args, [written_out, truth])
+        for k in range(points):
+            point = random_point(model, seed + k)
+            with mpmath.workdps(DIGITS):
+                got, want = f(*[point[s] for s in args])
+                worst = max(worst, _relative(got, want))
+        report.checks.append(Check(p, NUMERIC, bool(worst <= NUMERIC_TOLERANCE), float(worst)))
+    return report
+
+
+def _mp_lambdify(model: LayeredModel, args: Sequence[sp.Symbol], exprs):
+    from ..numeric.scalar import _modules, _safe_names
+
+    names = _safe_names(list(args))
+    return sp.lambdify(
+        [names[a] for a in args],
+        [e.xreplace(names) for e in exprs],
+        modules=_modules("mpmath", model),
+        cse=True,
+        use_imps=False,
+        docstring_limit=0,
+    )
+
+
+def _check_points(points: int, seed: int) -> None:
+    """Refuse a count of random points or a seed that cannot be used, before any work.
+
+    >>> _check_points(10**9, 0)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the number of random points must be a positive integer up to 1,000 (at 50 digits each takes about 50 ms on 12-3-2), got 1000000000
+    """
+    from ..numeric.train import check_seed
+
+    if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_POINTS:
+        raise DataError(
+            f"the number of random points must be a positive integer up to {MAX_POINTS:,} (at 50 digits each "
+            f"takes about 50 ms on 12-3-2), got {points!r}"
+        )
+    # None would draw fresh points each run; a verification is reproducible.
+    check_seed(0 if seed is None else seed)
+    if seed is None:
+        raise DataError("the seed of the random points must be a whole number ≥ 0, got None")
+
+
+def _numerically_equal(model, left, right, points, seed) -> bool | None:
+    # An identity expansion could not settle: a clear numeric difference at
+    # a random point disproves it; agreement leaves it undecided.
+    args = list(model.inputs) + list(model.targets) + list(model.parameters)
+    f = _mp_lambdify(model, args, [left - right])
+    for k in range(points):
+        point = random_point(model, seed + k)
+        with mpmath.workdps(DIGITS):
+            (value,) = f(*[point[s] for s in args])
+            if abs(value) > NUMERIC_TOLERANCE:
+                return False
+    return None
+
