@@ -121,9 +121,9 @@ def test_sweep_caps_its_points(over, points):
         (["verify", "--cnn", "6x6,100000,3x3,2x2,3"], "the engine builds at most 100,000"),
         (["verify", "--layers", "4096,4096,1"], "the engine builds at most 100,000"),
         (["verify", "--points", "1000000000"], "up to 1,000"),
-        (["compare", "--sweep", "depth", "--points", "1000000"], "whole numbers from 1 to 40"),
-        (["compare", "--sweep", "depth", "--points", "1000000000000000000000"], "whole numbers from 1 to 40"),
-        (["compare", "--sweep", "width", "--points", "1000000"], "whole numbers from 1 to 1024"),
+        (["compare", "--sweep", "depth", "--points", "1000000"], "positive whole numbers up to 40"),
+        (["compare", "--sweep", "depth", "--points", "1000000000000000000000"], "positive whole numbers up to 40"),
+        (["compare", "--sweep", "width", "--points", "1000000"], "positive whole numbers up to 1024"),
         (["train", "digits01", "--epochs", "100000000000000000000000"], "from 0 to 1,000,000"),
     ],
 )

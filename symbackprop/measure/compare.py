@@ -1001,7 +1001,7 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
     ):
         # Checked before any network exists: a depth of 10^6 would be built layer by layer.
         raise NetworkSpecError(
-            f"a sweep over {over} takes 1 to {MAX_SWEEP_POINTS} points, whole numbers from 1 to {largest} "
+            f"a sweep over {over} takes 1 to {MAX_SWEEP_POINTS} points, positive whole numbers up to {largest} "
             f"(beyond, even the δ recurrence takes minutes per network); got {_listed(points)}"
         )
     points = sorted(set(points))
