@@ -43,11 +43,12 @@ from .errors import (
 from .functions.activations import Activation, get_activation
 from .functions.costs import Cost, get_cost
 from .functions.parsing import parse_expression
-from .layers.protocol import Dense, Layer
+from .layers.dense import Dense
+from .layers.protocol import Layer
 from .notation.latex import book_latex
 from .numeric.arrays import ArrayModel, compile_arrays, derive_arrays, verify_arrays
+from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
-from .numeric.datasets import load_dataset
 from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
 from .numeric.train import Trainable, TrainingResult, accuracy, load_params, save_params, train
 from .proof.verify import VerificationReport, prove_equal, verify, verify_claim

@@ -110,22 +110,6 @@ def check_count(value: object, what: str, low: int, high: int, error: type[Excep
     return int(value)
 
 
-def check_model(model: object, who: str) -> None:
-    """Refuse anything but a symbolic model (a Network or ConvolutionalNetwork).
-
-    >>> check_model([12, 3, 2], "delta_route")
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.ArgumentError: delta_route needs a model such as Network([12, 3, 2]) or ConvolutionalNetwork(); got [12, 3, 2]
-    """
-    from .engine.network import LayeredModel
-
-    if not isinstance(model, LayeredModel):
-        raise ArgumentError(
-            f"{who} needs a model such as Network([12, 3, 2]) or ConvolutionalNetwork(); got {_show(model)}"
-        )
-
-
 #: What :class:`~symbackprop.train.Trainable` asks of a model.
 TRAINABLE = ("parameter_shapes", "input_shape", "output_size", "cost_and_gradient", "predict")
 

@@ -9,16 +9,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbackprop.engine.cnn import (
-    ConvolutionalNetwork,
-    PoolMax,
-    book_gradients,
-    book_unit_errors,
-    prove_with_winners,
-    winner,
-)
+from symbackprop.engine.cnn import ConvolutionalNetwork, book_gradients, book_unit_errors
 from symbackprop.engine.routes import delta_route
 from symbackprop.errors import DataError, NetworkSpecError, SymbackpropError
+from symbackprop.layers.pooling import PoolMax, winner
 from symbackprop.notation.latex import book_latex
 from symbackprop.numeric.cnn_arrays import (
     CNNArrays,
@@ -29,6 +23,7 @@ from symbackprop.numeric.cnn_arrays import (
 )
 from symbackprop.numeric.datasets import data_path
 from symbackprop.proof.verify import verify
+from symbackprop.proof.winners import prove_with_winners
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +258,7 @@ def test_shape_laws(h, w, fh, fw, k, n, ph, pw):
 # --- the derivation document ------------------------------------------------------------------------
 
 def test_document_carries_the_derived_objects_and_the_correlation(book_net, book_route):
-    from symbackprop.engine.cnn import Correlation, documents
+    from symbackprop.documents.cnn import Correlation, documents
 
     doc = documents()["cnn"]
     rows = {str(lhs): rhs for step in doc.steps for lhs, _, rhs in step.rows()}

@@ -24,8 +24,9 @@ from symbackprop.engine.index_rules import (
     matrix_form_entry,
     sigmoid_cross_entropy_rule,
 )
-from symbackprop.engine.routes import COST, Partial, chain_rule_expansion
+from symbackprop.engine.routes import chain_rule_expansion
 from symbackprop.functions.activations import generic_a, get_activation, sigmoid
+from symbackprop.notation.symbols import COST, Partial
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -298,7 +299,9 @@ def test_derive_in_a_terminal_shows_one_panel_per_step(monkeypatch, capsys):
 
 
 def test_cnn_document_writes_the_pooling_derivative_with_the_tie_rule():
-    from symbackprop.engine.cnn import ConvolutionalNetwork, documents, winner
+    from symbackprop.documents.cnn import documents
+    from symbackprop.engine.cnn import ConvolutionalNetwork
+    from symbackprop.layers.pooling import winner
 
     doc = documents()["cnn"]
     max_step = step(doc, "Derivative of Max")
@@ -317,7 +320,7 @@ def test_cnn_document_writes_the_pooling_derivative_with_the_tie_rule():
 
 
 def test_cnn_filter_gradient_is_named_not_a_matrix_of_fractions():
-    from symbackprop.engine.cnn import documents
+    from symbackprop.documents.cnn import documents
 
     doc = documents()["cnn"]
     (lhs, _), _ = step(doc, "The filter gradient").equations
@@ -327,7 +330,7 @@ def test_cnn_filter_gradient_is_named_not_a_matrix_of_fractions():
 
 
 def test_cnn_cost_is_written_in_the_books_order():
-    from symbackprop.engine.cnn import documents
+    from symbackprop.documents.cnn import documents
 
     cost = step(documents()["cnn"], "Cost").formulas(book_order=True)[0]
     assert r"\left(t_{1} - a^{O}_{1}\right)^{2}" in cost and documents()["cnn"].book_order

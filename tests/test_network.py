@@ -18,7 +18,7 @@ from symbackprop import (
     get_activation,
     get_cost,
 )
-from symbackprop.functions.activations import sigmoid
+from symbackprop.functions.elementary import sigmoid
 
 
 def test_book_network_has_47_parameters():

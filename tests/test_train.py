@@ -11,15 +11,8 @@ import pytest
 from symbackprop.cli import main
 from symbackprop.errors import DataError, ParameterFileError
 from symbackprop.numeric.arrays import ArrayModel
-from symbackprop.numeric.datasets import (
-    DATASETS,
-    Dataset,
-    DatasetSpec,
-    data_path,
-    load_digits01,
-    one_hot,
-    register,
-)
+from symbackprop.numeric.catalogue import DATASETS, DatasetSpec, register
+from symbackprop.numeric.datasets import Dataset, data_path, load_digits01, one_hot
 from symbackprop.numeric.scalar import ScalarModel
 from symbackprop.numeric.train import (
     Trainable,

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..documents.derivation import Derivation, Step
-from ..engine.routes import Partial
 from ..errors import ExpressionError, NoSolutionError
 from ..guards import check_sequence
 from ..notation.latex import book_latex
+from ..notation.symbols import Partial
 from .descent import book_gradient_descent
 from .multivariable import (
     DEFAULT_VARIABLES,

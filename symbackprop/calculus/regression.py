@@ -35,9 +35,9 @@ from pathlib import Path
 import sympy as sp
 
 from ..documents.derivation import Derivation, Step
-from ..engine.routes import Partial
 from ..errors import DataError, ExpressionError
 from ..functions.parsing import NUMBER, parse_number
+from ..notation.symbols import Partial
 from .descent import DescentPath, gradient_descent, positive_eta
 from .multivariable import notation, prose_number
 

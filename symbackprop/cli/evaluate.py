@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..numeric.datasets import dataset_spec
+from ..numeric.catalogue import dataset_spec
 from ..numeric.train import load_params
 from .options import console as make_console
 from .train import add_dataset_argument, report

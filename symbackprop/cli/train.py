@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ParameterFileError
-from ..numeric.datasets import DATASETS, Dataset, DatasetSpec, data_path, dataset_spec
+from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
+from ..numeric.datasets import Dataset, data_path
 from ..numeric.train import (
     TrainingResult,
     accuracy,

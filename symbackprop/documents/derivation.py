@@ -24,16 +24,17 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..engine.routes import Partial
-from ..notation.latex import book_latex, break_latex, printed_width
+from ..notation.latex import (
+    RELATION_LATEX,
+    book_latex,
+    break_latex,
+    display_math,
+    equation_latex,
+    formula_latex,
+    printed_width,
+    printing_settings,
+)
 from ..notation.text import BookTextPrinter
-
-
-def _settings(obj: sp.Basic, book_order: bool = False) -> dict:
-    # A chain-rule product keeps the order it was built in: from C down to
-    # the parameter, as in the book. Everything else prints canonically, or
-    # in the book's order of terms when the derivation asks for it.
-    return {"order": "none"} if obj.has(Partial) else {"book_order": book_order}
 
 
 @dataclass
@@ -63,26 +64,17 @@ class Step:
         ['C_{T} = C_{1} + C_{2}']
         """
         return [
-            f"{_tex(lhs, book_order)} {_LATEX_RELATION.get(rel, rel)} {_tex(rhs, book_order)}"
-            for lhs, rel, rhs in self.rows()
+            equation_latex(lhs, rel, rhs, book_order) for lhs, rel, rhs in self.rows()
         ]
 
     def _repr_latex_(self) -> str:
-        return _display(self.formulas())
-
-
-_LATEX_RELATION = {"=": "=", "≈": r"\approx", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "⇒": r"\Rightarrow"}
-
-
-def _tex(obj: sp.Basic | str, book_order: bool = False) -> str:
-    # A string is LaTeX already (kept for steps written before the printers).
-    return obj if isinstance(obj, str) else book_latex(obj, **_settings(obj, book_order))
+        return display_math(self.formulas())
 
 
 def _plain(obj: sp.Basic | str, book_order: bool = False) -> str:
     if isinstance(obj, str):
         return text_prose(f"${obj}$")
-    return BookTextPrinter(_settings(obj, book_order)).doprint(obj)
+    return BookTextPrinter(printing_settings(obj, book_order)).doprint(obj)
 
 
 #: A formula printing wider than this many symbols is broken over several lines.
@@ -101,19 +93,13 @@ def _aligned_row(lhs, rel: str, rhs, book_order: bool = False) -> str:
     >>> [line.split()[:2] for line in row.splitlines()]
     [['s', '&='], ['&\\quad', '+']]
     """
-    lines = break_latex(_tex(rhs, book_order), LINE_SYMBOLS)
+    lines = break_latex(formula_latex(rhs, book_order), LINE_SYMBOLS)
     if not isinstance(rhs, str) and max(map(printed_width, lines)) > LINE_SYMBOLS:
         # A fraction too wide to break: take the long factors of its numerator
         # out of it, so that they can go on lines of their own.
-        settings = {**_settings(rhs, book_order), "long_frac_ratio": 1}
+        settings = {**printing_settings(rhs, book_order), "long_frac_ratio": 1}
         lines = break_latex(book_latex(rhs, **settings), LINE_SYMBOLS)
-    return f"{_tex(lhs, book_order)} &{_LATEX_RELATION.get(rel, rel)} " + " \\\\\n&\\quad ".join(lines)
-
-
-def _display(formulas: list[str]) -> str:
-    """Display math for Jupyter: one aligned block (MathJax and KaTeX both know ``aligned``)."""
-    body = r" \\ ".join(f if f.startswith(r"\text") else f.replace(" = ", " &= ", 1) for f in formulas)
-    return "$$\\begin{aligned}" + body + "\\end{aligned}$$"
+    return f"{formula_latex(lhs, book_order)} &{RELATION_LATEX.get(rel, rel)} " + " \\\\\n&\\quad ".join(lines)
 
 
 @dataclass
@@ -216,7 +202,7 @@ class Derivation:
         for n, step in enumerate(self.steps, start=1):
             rows.append(r"\text{%d. %s} &" % (n, latex_prose(step.title)))
             rows += step.formulas(self.book_order)
-        return _display(rows)
+        return display_math(rows)
 
 
 # --- prose -------------------------------------------------------------------

@@ -21,15 +21,16 @@ import sympy as sp
 from ..engine import index_rules as index_form
 from ..engine.index_rules import index_rules, instantiate, matrix_form, matrix_form_entry
 from ..engine.network import Network
-from ..engine.routes import COST, Partial, delta_route, local_derivative
+from ..engine.routes import delta_route, local_derivative
 from ..errors import NotDifferentiableError
 from ..functions.activations import BUILTIN as ACTIVATIONS
+from ..notation.symbols import COST, Partial
 from ..proof.verify import prove_equal, verify
 from .backprop import network_derivation, verdict_sentence
 from .derivation import Derivation, Step
 
 #: Modules that may contribute documents (chapter 2, the CNN).
-PROVIDERS = ("symbackprop.calculus.minimum", "symbackprop.engine.cnn")
+PROVIDERS = ("symbackprop.calculus.minimum", "symbackprop.documents.cnn")
 
 _Z = sp.Symbol("z")
 _ACTIVATION_HEADINGS = {

@@ -26,8 +26,8 @@ import sympy as sp
 
 from ..functions.activations import generic_a
 from ..notation.latex import SYMBOL_LATEX
+from ..notation.symbols import COST, Partial
 from .network import LayeredModel
-from .routes import COST, Partial
 
 l, i, j, k, m = sp.symbols("l i j k m", integer=True, positive=True)
 #: The output layer (the book's "last" layer).
@@ -161,7 +161,7 @@ def sigmoid_cross_entropy_rule() -> Rule:
     >>> sigmoid_cross_entropy_rule().result
     a[L, j] - t[j]
     """
-    from ..functions.activations import sigmoid
+    from ..functions.elementary import sigmoid
 
     by_output = _collapse(sp.diff(cross_entropy_cost(), a[L, j]))
     slope = sigmoid(z[L, j]).diff(z[L, j]).xreplace({sigmoid(z[L, j]): a[L, j]})

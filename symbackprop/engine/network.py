@@ -15,59 +15,17 @@ a^2_1*w^3_11 + a^2_2*w^3_12 + a^2_3*w^3_13 + b^3_1
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import sympy as sp
 
-from ..errors import NetworkSpecError, UnknownNameError
+from ..errors import ArgumentError, NetworkSpecError, UnknownNameError
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
 from ..guards import check_model_terms, dense_terms
-from ..layers.protocol import Dense, Layer, index_text
-
-_NAME_FORMS = (
-    # book form: kind ^ {sup} _ {sub}
-    re.compile(r"^(?P<kind>[A-Za-z]+|δ)\^\{?(?P<sup>[A-Za-z]*\d*)\}?_\{?(?P<sub>\d+(?:,\d+)*)\}?$"),
-    # compact form: w2_11, delta3_1
-    re.compile(r"^(?P<kind>[A-Za-z]+?|δ)(?P<sup>\d+)_\{?(?P<sub>\d+(?:,\d+)*)\}?$"),
-    # inputs and targets: x_1, x1, t_2
-    re.compile(r"^(?P<kind>[xt])_?\{?(?P<sub>\d+)\}?$"),
-)
-
-
-def parse_symbol_name(text: str) -> tuple[str, str, str] | None:
-    """Split a quantity's name into (kind, superscript, subscript text).
-
-    >>> parse_symbol_name("w^{2}_{1,12}"), parse_symbol_name("delta3_1"), parse_symbol_name("x_4")
-    (('w', '2', '1,12'), ('delta', '3', '1'), ('x', '', '4'))
-    """
-    cleaned = text.strip().replace(" ", "")
-    for form in _NAME_FORMS:
-        match = form.match(cleaned)
-        if match:
-            groups = match.groupdict()
-            kind = "delta" if groups["kind"] in ("δ", "d", "delta", "Delta") else groups["kind"]
-            return kind, groups.get("sup") or "", groups["sub"]
-    return None
-
-
-def split_indices(sub: str, count: int) -> tuple[int, ...] | None:
-    """Read ``count`` indices from a subscript: one digit each, or comma-separated.
-
-    >>> split_indices("11", 2), split_indices("1,12", 2), split_indices("12", 1)
-    ((1, 1), (1, 12), (12,))
-    """
-    digits = sub.replace(",", "")
-    if count == 1 and "," not in sub:
-        return (int(sub),)
-    if len(digits) == count:
-        return tuple(int(c) for c in digits)
-    parts = sub.split(",")
-    if len(parts) == count:
-        return tuple(int(p) for p in parts)
-    return None
-
+from ..layers.dense import Dense
+from ..layers.protocol import Layer
+from ..notation.symbols import index_text, parse_symbol_name, split_indices
 
 _XI = sp.Symbol("xi")
 
@@ -270,6 +228,20 @@ class LayeredModel:
         ]
         lines.append(f"C &= {book_latex(self.cost_expression)}")
         return "$\\begin{aligned}" + r"\\ ".join(lines) + "\\end{aligned}$"
+
+
+def check_model(model: object, who: str) -> None:
+    """Refuse anything but a symbolic model (a Network or ConvolutionalNetwork).
+
+    >>> check_model([12, 3, 2], "delta_route")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: delta_route needs a model such as Network([12, 3, 2]) or ConvolutionalNetwork(); got [12, 3, 2]
+    """
+    if not isinstance(model, LayeredModel):
+        raise ArgumentError(
+            f"{who} needs a model such as Network([12, 3, 2]) or ConvolutionalNetwork(); got {model!r:.60}"
+        )
 
 
 class Network(LayeredModel):

@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..errors import ArgumentError, SizeLimitError
-from ..guards import DIRECT_ROUTE_LIMIT, PATH_LIMIT, check_model, check_sequence
-from .network import LayeredModel, replace_quantities
-
-COST = sp.Symbol("C")
-
+from ..guards import DIRECT_ROUTE_LIMIT, PATH_LIMIT, check_sequence
+from ..notation.latex import book_latex, display_math, equation_latex
+from ..notation.symbols import COST, Partial
+from .network import LayeredModel, check_model, replace_quantities
 
 # --- sizes -------------------------------------------------------------------
 
@@ -191,10 +190,8 @@ class DeltaRoute:
         return DeltaRoute(self.model, deltas, self.gradients, self.unit_of, self.seconds)
 
     def _repr_latex_(self) -> str:
-        from ..documents.derivation import Step
-
         rows = [*self.deltas.items(), *((Partial(COST, p), g) for p, g in self.gradients.items())]
-        return Step("δ route", "", rows)._repr_latex_()
+        return display_math([equation_latex(lhs, "=", rhs) for lhs, rhs in rows])
 
     def size(self) -> ExpressionSize:
         """Size of the route as computed: δ equations plus gradient formulas."""
@@ -277,10 +274,8 @@ class DirectRoute:
         return expression_size(list(self.gradients.values()))
 
     def _repr_latex_(self) -> str:
-        from ..documents.derivation import Step
-
         rows = [(Partial(COST, p), g) for p, g in self.gradients.items()]
-        return Step("direct route", "", rows)._repr_latex_()
+        return display_math([equation_latex(lhs, "=", rhs) for lhs, rhs in rows])
 
 
 def estimate_direct_work(model: LayeredModel) -> int:
@@ -326,35 +321,6 @@ def direct_route(model: LayeredModel, parameters=None, *, force: bool = False) -
 
 # --- the chain rule, path by path ----------------------------------------------
 
-class Partial(sp.Expr):
-    """An unevaluated local derivative ``∂num/∂den`` between two named quantities.
-
-    >>> Partial(COST, sp.Symbol("a^3_1"))
-    ∂C/∂a^3_1
-    """
-
-    is_commutative = True
-
-    def __new__(cls, numerator: sp.Symbol, denominator: sp.Symbol):
-        return sp.Expr.__new__(cls, numerator, denominator)
-
-    @property
-    def numerator(self) -> sp.Symbol:
-        return self.args[0]
-
-    @property
-    def denominator(self) -> sp.Symbol:
-        return self.args[1]
-
-    def _sympystr(self, printer) -> str:
-        return f"∂{printer._print(self.numerator)}/∂{printer._print(self.denominator)}"
-
-    def _latex(self, printer) -> str:
-        return r"\frac{\partial %s}{\partial %s}" % (
-            printer._print(self.numerator),
-            printer._print(self.denominator),
-        )
-
 
 @dataclass
 class ChainRuleExpansion:
@@ -380,16 +346,12 @@ class ChainRuleExpansion:
         return sp.Add(*(sp.Mul(*(self.values[f] for f in path)) for path in self.paths))
 
     def _repr_latex_(self) -> str:
-        from ..documents.derivation import Step
-
         paths = sp.Add(*(sp.Mul(*path, evaluate=False) for path in self.paths), evaluate=False)
         target = Partial(COST, self.parameter)
-        return Step("chain rule", "", [(target, paths), (target, self.evaluate())])._repr_latex_()
+        return display_math([equation_latex(target, "=", paths), equation_latex(target, "=", self.evaluate())])
 
     def latex(self) -> str:
         """The sum written in path order, factor by factor, as in the book."""
-        from ..notation.latex import book_latex
-
         terms = [r" \cdot ".join(book_latex(f) for f in path) for path in self.paths]
         return " + ".join(terms)
 

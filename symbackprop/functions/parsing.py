@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 import sympy as sp
 
 from ..errors import ArgumentError, ExpressionError
+from .elementary import sigmoid
 
 MAX_LENGTH = 5000
 MAX_EXPONENT = 1000
@@ -38,12 +39,6 @@ MAX_DEPTH = 200
 
 #: The spelling of a number: digits with an optional decimal point and exponent, or a fraction a/b.
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE](?P<exponent>[+-]?\d+))?(/\d+)?")
-
-
-def _sigmoid(arg: sp.Expr) -> sp.Expr:
-    from .activations import sigmoid
-
-    return sigmoid(arg)
 
 
 #: The mathematical functions user text may call.
@@ -68,7 +63,7 @@ FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "Min": sp.Min,
     "min": sp.Min,
     "Heaviside": sp.Heaviside,
-    "sigmoid": _sigmoid,
+    "sigmoid": sigmoid,
 }
 
 #: Constants user text may name.

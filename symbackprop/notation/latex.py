@@ -23,6 +23,8 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from .symbols import Partial
+
 #: LaTeX forms for symbol names the default printer cannot spell (e.g. the
 #: CNN's ``w^{F_1}_{12}``); filled in by whoever creates such symbols.
 SYMBOL_LATEX: dict[str, str] = {}
@@ -131,7 +133,7 @@ def is_slope(expr: sp.Basic) -> bool:
 
 
 def _symbol_key(symbol: sp.Basic) -> tuple:
-    from ..engine.network import parse_symbol_name, split_indices
+    from .symbols import parse_symbol_name, split_indices
 
     parsed = parse_symbol_name(symbol.name) if isinstance(symbol, sp.Symbol) else None
     if parsed is None:
@@ -340,3 +342,48 @@ def break_latex(tex: str, width: int) -> list[str]:
         begin = index + 1
     lines.append((reopen + "".join(tokens[begin:]).strip()).strip() if lines else tex)
     return [line.strip() for line in lines]
+
+
+def printing_settings(obj: sp.Basic, book_order: bool = False) -> dict:
+    """The printer settings for one formula of a derivation.
+
+    >>> printing_settings(Partial(sp.Symbol("C"), sp.Symbol("a^3_1"))), printing_settings(sp.Symbol("x"), True)
+    ({'order': 'none'}, {'book_order': True})
+    """
+    # A chain-rule product keeps the order it was built in: from C down to
+    # the parameter, as in the book. Everything else prints canonically, or
+    # in the book's order of terms when the derivation asks for it.
+    return {"order": "none"} if obj.has(Partial) else {"book_order": book_order}
+
+
+def formula_latex(obj: sp.Basic | str, book_order: bool = False) -> str:
+    r"""One side of an equation as LaTeX; a string is taken as LaTeX already.
+
+    >>> print(formula_latex(Partial(sp.Symbol("C"), sp.Symbol("w^2_11"))), formula_latex(r"\alpha"))
+    \frac{\partial C}{\partial w^{2}_{11}} \alpha
+    """
+    return obj if isinstance(obj, str) else book_latex(obj, **printing_settings(obj, book_order))
+
+
+#: Relations as LaTeX; anything else is written as given.
+RELATION_LATEX = {"=": "=", "≈": r"\approx", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "⇒": r"\Rightarrow"}
+
+
+def equation_latex(lhs: sp.Basic | str, relation: str, rhs: sp.Basic | str, book_order: bool = False) -> str:
+    r"""``lhs relation rhs`` as one LaTeX formula.
+
+    >>> print(equation_latex(sp.Symbol("C_T"), "≈", sp.Symbol("C_1") + sp.Symbol("C_2")))
+    C_{T} \approx C_{1} + C_{2}
+    """
+    rel = RELATION_LATEX.get(relation, relation)
+    return f"{formula_latex(lhs, book_order)} {rel} {formula_latex(rhs, book_order)}"
+
+
+def display_math(formulas: list[str]) -> str:
+    r"""Display math for Jupyter: one aligned block (MathJax and KaTeX both know ``aligned``).
+
+    >>> print(display_math(["x = 1", "y = 2"]))
+    $$\begin{aligned}x &= 1 \\ y &= 2\end{aligned}$$
+    """
+    body = r" \\ ".join(f if f.startswith(r"\text") else f.replace(" = ", " &= ", 1) for f in formulas)
+    return "$$\\begin{aligned}" + body + "\\end{aligned}$$"

@@ -43,8 +43,9 @@ from sympy.tensor.array.expressions import convert_array_to_matrix, convert_inde
 
 from ..engine.network import Network
 from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError
-from ..functions.activations import NUMPY_FUNCTIONS, Activation, sigmoid
+from ..functions.activations import NUMPY_FUNCTIONS, Activation
 from ..functions.costs import Cost
+from ..functions.elementary import sigmoid
 from ..guards import MAX_SYMBOLIC_BATCH, check_count
 from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
 from .stable import stable_logs

@@ -4,7 +4,7 @@ The kernels are the book's formulas that :mod:`symbackprop.engine.cnn` derives, 
 array operation each (no Python loop over pixels): the convolution is an
 ``einsum`` over a sliding-window view of the images, pooling a reshape and an
 ``argmax`` (the *first* maximum wins a tie, the convention of
-:class:`symbackprop.engine.cnn.winner`), and the filter gradient the same sliding
+:class:`symbackprop.layers.pooling.winner`), and the filter gradient the same sliding
 sum with the δ map in place of the filter. The activation, its derivative
 and the cost's derivative are compiled from the symbolic network's own
 expressions; :func:`check_against_symbolic` compares everything with the

@@ -26,11 +26,10 @@ from functools import partial
 import numpy as np
 import sympy as sp
 
-from ..engine.network import LayeredModel
+from ..engine.network import LayeredModel, check_model
 from ..engine.routes import DeltaRoute, DirectRoute, delta_route
 from ..errors import ArgumentError, DataError, NotDifferentiableError, UnknownNameError
 from ..functions.activations import MPMATH_FUNCTIONS, NUMPY_FUNCTIONS
-from ..guards import check_model
 from .stable import MPMATH_FUNCTIONS as STABLE_MPMATH
 from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
 from .stable import stable_logs
@@ -54,7 +53,7 @@ BACKENDS = ("numpy", "symengine", "mpmath")
 
 def _sigmoid_outputs(model: LayeredModel) -> dict[sp.Symbol, sp.Expr]:
     """``{a^L_j: z^L_j}`` for output units whose activation is the sigmoid."""
-    from ..functions.activations import sigmoid
+    from ..functions.elementary import sigmoid
 
     found = {}
     for a in model.output_layer.outputs:

@@ -23,7 +23,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..functions.activations import sigmoid
+from ..functions.elementary import sigmoid
 
 
 class log_sigmoid(sp.Function):

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from ..errors import DataError, NotDifferentiableError
-from ..functions.activations import relu, sigmoid, softsign
+from ..functions.elementary import relu, sigmoid, softsign
 
 
 def _symengine():

@@ -48,7 +48,7 @@ Training then is
 
 >>> import numpy as np
 >>> from symbackprop.numeric.arrays import ArrayModel
->>> from symbackprop.numeric.datasets import load_dataset
+>>> from symbackprop.numeric.catalogue import load_dataset
 >>> data = load_dataset("digits01")
 >>> model = ArrayModel([12, 3, 2])
 >>> result = train(model, data.X, data.T, eta=0.2, epochs=50, seed=1)

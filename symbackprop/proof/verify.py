@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy as sp
 
-from ..engine.network import LayeredModel, replace_quantities
+from ..engine.network import LayeredModel, check_model, replace_quantities
 from ..engine.routes import DeltaRoute, DirectRoute, delta_route, direct_route
 from ..errors import DataError, ExpressionError
 from ..functions.activations import generic_a
 from ..functions.parsing import parse_expression
-from ..guards import MAX_POINTS, check_expression, check_model, check_sequence
+from ..guards import MAX_POINTS, check_expression, check_sequence
 from ..numeric.scalar import compile_scalar
 
 DIGITS = 50
@@ -130,8 +130,8 @@ class VerificationReport:
         return table
 
     def _repr_latex_(self) -> str:
-        from ..engine.routes import COST, Partial
         from ..notation.latex import book_latex
+        from ..notation.symbols import COST, Partial
 
         rows = [
             r"%s &: \text{%s}" % (

@@ -1,0 +1,111 @@
+"""The data sets the ``train`` and ``evaluate`` commands know, each with its model.
+
+Every one is a :class:`DatasetSpec` in :data:`DATASETS`: how to load it,
+which model to build for it and how to train it by default. A new one is one
+call to :func:`register`, as the chapter-5 ``cnn123`` is at the end of this
+module. ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the
+``--path`` option) and returns any :class:`~symbackprop.numeric.train.Trainable`.
+
+>>> spec = dataset_spec("cnn123")
+>>> spec.eta, spec.epochs, spec.book_init
+(0.2, 400, 'book_cnn_init.json')
+>>> data = load_dataset("digits01")
+>>> data.X.shape, data.T.shape, data.labels[:3].tolist(), data.classes
+((64, 12), (64, 2), [0, 0, 0], (0, 1))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..errors import UnknownNameError
+from .arrays import ArrayModel
+from .cnn_arrays import book_digits, cnn_model
+from .datasets import Dataset, load_digits01, load_digits8x8
+from .scalar import ScalarModel
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A data set the command line can train on, with its model and defaults."""
+
+    name: str
+    summary: str
+    load: Callable[[], Dataset]
+    make_model: Callable[[str], object]
+    eta: float
+    epochs: int
+    batch_size: int | None = None
+    book_init: str | None = None
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> None:
+    """Make a data set known to ``symbackprop train`` and ``evaluate``.
+
+    >>> spec = dataset_spec("digits01")
+    >>> register(spec)  # registering again under the same name replaces it
+    >>> dataset_spec("digits01") is spec
+    True
+    """
+    DATASETS[spec.name] = spec
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """The registered data set called ``name``.
+
+    >>> dataset_spec("digits01").eta
+    0.2
+    >>> dataset_spec("mnist")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8
+    """
+    if not isinstance(name, str) or name not in DATASETS:
+        raise UnknownNameError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+def load_dataset(name: str) -> Dataset:
+    """Load a registered data set by name.
+
+    >>> load_dataset("digits01").X.shape
+    (64, 12)
+    """
+    return dataset_spec(name).load()
+
+
+def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
+    """A model factory for a fully connected network on either path.
+
+    >>> dense_model([2, 1])("scalar").describe()
+    '2-1'
+    """
+
+    def make(path: str):
+        if path == "array":
+            return ArrayModel(list(sizes), activation=activation, cost=cost, init=init)
+        if path == "scalar":
+            return ScalarModel(list(sizes), activation=activation, cost=cost, init=init)
+        raise UnknownNameError(f"unknown path {path!r}; use array or scalar")
+
+    return make
+
+
+register(DatasetSpec(
+    "digits01", "the book's 64 images of 0 and 1 in 4×3 pixels; the 12-3-2 network",
+    load_digits01, dense_model([12, 3, 2]), eta=0.2, epochs=50, book_init="book_nn_4_4_init.json",
+))
+register(DatasetSpec(
+    "digits8x8", "scikit-learn's 1,797 handwritten digits in 8×8 pixels; a 64-32-10 network",
+    load_digits8x8, dense_model([64, 32, 10], init="fan-in"), eta=0.5, epochs=60, batch_size=16,
+))
+
+
+register(DatasetSpec(
+    "cnn123", "the book's 96 images of 1, 2 and 3 in 6×6 pixels; the chapter-5 CNN (3 filters 3×3, 2×2 max pooling)",
+    book_digits, cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json",
+))
