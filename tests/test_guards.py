@@ -83,7 +83,7 @@ def test_huge_models_are_refused_before_they_are_built(build):
     start = time.perf_counter()
     with pytest.raises(SizeLimitError, match="terms in its equations; the engine builds at most 100,000"):
         build()
-    assert time.perf_counter() - start < 0.1
+    assert time.perf_counter() - start < 0.5
 
 
 # --- counts that would run for hours are capped in the library -------------------------
@@ -112,7 +112,7 @@ def test_sweep_caps_its_points(over, points):
         sweep_sizes(over, [12, 3, 2], points)
     with pytest.raises(NetworkSpecError, match=f"a sweep over {over} takes 1 to 40 points"):
         sweep(over, [12, 3, 2], points, cap=None)
-    assert time.perf_counter() - start < 0.1
+    assert time.perf_counter() - start < 0.5
 
 
 @pytest.mark.parametrize(
@@ -141,8 +141,9 @@ def test_the_command_line_refuses_at_once(args, fragment, capsys):
 #: Wrong values a caller might pass for any argument: each must be refused
 #: with the project's error (or, where it happens to be valid, give a result).
 BAD_VALUES = (None, "a", -1, 10**9, 1.5, [], object())
-#: A refusal up front costs microseconds; this bounds each call of the battery.
-SECONDS_PER_CALL = 2.0
+#: A refusal up front costs microseconds, and the valid calls here take under
+#: 0.3 s; this bound catches a call that runs on (the machine may be shared).
+SECONDS_PER_CALL = 5.0
 
 
 @pytest.fixture(scope="module")
