@@ -54,6 +54,10 @@ class ParameterFileError(SymbackpropError, ValueError):
     """A parameter file that is missing, corrupt or does not fit the network."""
 
 
+class OutputPathError(SymbackpropError, ValueError):
+    """A file or folder to write that cannot be written there: no name, a missing folder, a link."""
+
+
 class NoSolutionError(SymbackpropError, ValueError):
     """A problem with no answer: no real solution of ∇f = 0, or no minimum (f unbounded below)."""
 

@@ -90,7 +90,7 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc", "regression", "--x", "1,2"], "--x and --y go together"),
         (["calc", "regression", "--x", "1,2,a", "--y", "1,2,3"], "'a' is not a number"),
         (["calc", "regression", "--x", "1,1", "--y", "1,2"], "every x equals 1"),
-        (["calc", "regression", "no-such-file.csv"], "cannot read the data file"),
+        (["calc", "regression", "no-such-file.csv"], "no-such-file.csv: no such data file"),
         (["calc", "approx", "x*y"], "--at"),
         (["calc"], "required"),
         (["calc", "gd", "x**2+y**2", "--eta", "1e400"], "out of the range of floats"),
@@ -100,7 +100,7 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc", "minimum", "x**2", "--vars", "1x"], "'1x' is not a name"),
         (["calc", "minimum", "x**2", "--vars", "x,x"], "'x' is named twice"),
         (["calc", "minimum", "x**2", "--vars", "x,exp"], "'exp' is taken"),
-        (["calc", "minimum", "x**2", "--out", "/no/such/dir/f.md"], "cannot use /no/such/dir/f.md"),
+        (["calc", "minimum", "x**2", "--out", "/no/such/dir/f.md"], "the folder /no/such/dir does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):

@@ -167,3 +167,13 @@ def test_every_markdown_formula_compiles(tmp_path):
         f"${m}$\\par" for m in inline
     ) + "\n\\end{document}\n"
     compile_tex(source, tmp_path, fits=False)
+
+
+def test_every_markdown_display_stays_on_the_page(tmp_path):
+    # A Markdown viewer shows a display as it is: a long formula must come
+    # broken over lines, as in the LaTeX documents (the page of those).
+    display = []
+    for path in sorted((ROOT / "derivations").glob("*.md")):
+        display += re.findall(r"\$\$\n(.*?)\n\$\$", path.read_text(encoding="utf-8"), flags=re.S)
+    preamble = PREAMBLE.replace("\\begin{document}", "\\usepackage{amssymb}\n\\usepackage[margin=2cm]{geometry}\n\\begin{document}")
+    compile_tex(preamble + "\n".join(f"\\[ {f} \\]" for f in display) + "\n\\end{document}\n", tmp_path)

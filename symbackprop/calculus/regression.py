@@ -36,6 +36,7 @@ import sympy as sp
 
 from ..documents.derivation import Derivation, Step
 from ..errors import DataError, ExpressionError
+from ..files import parse_json, read_text
 from ..functions.parsing import NUMBER, parse_number
 from ..notation.symbols import Partial
 from .descent import DescentPath, gradient_descent, positive_eta
@@ -107,20 +108,14 @@ def read_data(path: str | Path) -> tuple[list[sp.Rational], list[sp.Rational]]:
     >>> os.remove(fh.name)
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read the data file {path}: {exc}") from None
+    text = read_text(path, "data file", DataError)
     if path.suffix.lower() == ".json":
         return _from_json(text, str(path))
     return _from_csv(text, str(path))
 
 
 def _from_json(text: str, name: str) -> tuple[list, list]:
-    try:
-        data = json.loads(text, parse_float=str, parse_int=str)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{name} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    data = parse_json(text, name, "data file", DataError, parse_float=str, parse_int=str)
     if not isinstance(data, dict) or not isinstance(data.get("x"), list) or not isinstance(data.get("y"), list):
         raise DataError(f'{name} must hold {{"x": [numbers], "y": [numbers]}}')
     columns = []

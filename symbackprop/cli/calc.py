@@ -11,13 +11,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from rich.console import Console
 
 from ..calculus import descent, minimum, regression
 from ..calculus.multivariable import DEFAULT_VARIABLES
 from ..documents.derivation import Derivation
-from ..errors import DataError
+from ..errors import DataError, OutputPathError
+from ..files import check_output_path, write_text
 
 
 def _numbers(text: str) -> list[str]:
@@ -67,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             help=f"the variable names the function may use (default {','.join(DEFAULT_VARIABLES)})",
         )
         p.add_argument("--out", help="write to this file instead of standard output")
-        p.set_defaults(run=lambda args: _show(run(args), args.format, args.out))
+        p.set_defaults(run=lambda args: _show(run, args))
         return p
 
     p = topic("minimum", "solve ∂f/∂x = ∂f/∂y = … = 0 exactly and classify by the Hessian", _minimum)
@@ -145,16 +147,20 @@ def _regression(args) -> Derivation:
     return regression.regression(x, y, eta=args.eta, source=source).derivation
 
 
-def _show(derivation: Derivation, form: str, out: str | None = None) -> int:
-    if form == "text" and out is None:
+def _show(derive: Callable[[argparse.Namespace], Derivation], args: argparse.Namespace) -> int:
+    # --out is checked before the mathematics, which can take a while.
+    out = None if args.out is None else check_output_path(
+        args.out, None, "", {"text": "result.txt", "markdown": "result.md", "latex": "result.tex"}[args.format],
+        OutputPathError,
+    )
+    derivation = derive(args)
+    if args.format == "text" and out is None:
         Console().print(derivation.text(), markup=False, highlight=False, soft_wrap=True)
         return 0
-    text = {"text": derivation.text, "markdown": derivation.markdown, "latex": derivation.latex_document}[form]()
+    text = {"text": derivation.text, "markdown": derivation.markdown, "latex": derivation.latex_document}[args.format]()
     text = text if text.endswith("\n") else text + "\n"
     if out is None:
         print(text, end="")
     else:
-        # An unwritable path raises OSError, which the command line reports in one line.
-        with open(out, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_text(out, text)
     return 0

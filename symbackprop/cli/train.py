@@ -85,13 +85,17 @@ def run(args: argparse.Namespace) -> int:
 
 def initial_from(init: str | None, spec: DatasetSpec, model):
     """The starting parameters named by ``--init`` (None: random, drawn by the trainer)."""
-    if init is None:
-        return None
-    if init == "book":
+    return None if init is None else params_from(init, spec, model, "--init")
+
+
+def params_from(name: str, spec: DatasetSpec, model, option: str):
+    """Parameters named on the command line by ``option``: ``book`` (the
+    book's values for the data set, shipped inside the package) or a file."""
+    if name == "book":
         if spec.book_init is None:
-            raise ParameterFileError(f"the book has no initial values for {spec.name}; give a file or omit --init")
+            raise ParameterFileError(f"the book has no parameter values for {spec.name}; give {option} a file")
         return load_params(data_path(spec.book_init), model)
-    return load_params(init, model)
+    return load_params(name, model)
 
 
 def cost_table(result: TrainingResult, every: int | None = None) -> Table:

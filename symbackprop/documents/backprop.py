@@ -336,7 +336,7 @@ def network_derivation(
     >>> network_derivation(Network([64, 32, 10]))
     Traceback (most recent call last):
     ...
-    symbackprop.errors.SizeLimitError: this derivation writes out the direct route beside the δ route, and for the 64-32-10 network that would take about 1e+08 operations (limit 5e+05). Derive a smaller network (the δ rules are the same for every size: derivations/delta-recurrence.md), or force it with force=True (CLI: --force)
+    symbackprop.errors.SizeLimitError: this derivation writes out the direct route beside the δ route, and for the 64-32-10 network that would take about 1e+08 operations (limit 5e+05). Derive a smaller network (the δ rules are the same for every size: 'symbackprop derivations --out FOLDER' writes them as delta-recurrence.md), or force it with force=True (CLI: --force)
     """
     if not isinstance(model, Network):
         # The convolutional network has its own document: cnn.documents().
@@ -348,8 +348,8 @@ def network_derivation(
         raise SizeLimitError(
             f"this derivation writes out the direct route beside the δ route, and for the {model.describe()} "
             f"network that would take about {work:.2g} operations (limit {DIRECT_ROUTE_LIMIT:.0e}). Derive a "
-            "smaller network (the δ rules are the same for every size: derivations/delta-recurrence.md), "
-            "or force it with force=True (CLI: --force)"
+            "smaller network (the δ rules are the same for every size: 'symbackprop derivations --out FOLDER' "
+            "writes them as delta-recurrence.md), or force it with force=True (CLI: --force)"
         )
     route = delta_route(model)
     direct, _ = direct_steps(model, p, expand=expand, force=force)

@@ -102,6 +102,24 @@ def _aligned_row(lhs, rel: str, rhs, book_order: bool = False) -> str:
     return f"{formula_latex(lhs, book_order)} &{RELATION_LATEX.get(rel, rel)} " + " \\\\\n&\\quad ".join(lines)
 
 
+def _markdown_display(lhs, rel: str, rhs, book_order: bool = False) -> list[str]:
+    r"""The lines of one ``$$`` block: the formula as it is, or, when it is too
+    wide for a page, broken like the LaTeX documents' rows inside ``aligned``
+    (which KaTeX, MathJax and GitHub all know).
+
+    >>> import sympy as sp
+    >>> _markdown_display(sp.Symbol("s"), "=", sp.Symbol("x"))
+    ['s = x']
+    >>> lines = _markdown_display(sp.Symbol("s"), "=", sp.Add(*sp.symbols("x_1:40")))
+    >>> lines[0], lines[-1], len(lines) > 3
+    ('\\begin{aligned}', '\\end{aligned}', True)
+    """
+    row = _aligned_row(lhs, rel, rhs, book_order)
+    if "\n" not in row:
+        return [equation_latex(lhs, rel, rhs, book_order)]
+    return ["\\begin{aligned}", *row.splitlines(), "\\end{aligned}"]
+
+
 @dataclass
 class Derivation:
     """An ordered list of :class:`Step` s with a title (and optional intro)."""
@@ -153,11 +171,15 @@ class Derivation:
             out += [self.intro, ""]
         for n, step in enumerate(self.steps, start=1):
             out += [f"**Step {n}: {step.title}.** {_sentence(step.justification)}", ""]
-            for formula in step.formulas(self.book_order):
-                out += ["$$", formula, "$$", ""]
+            for lhs, rel, rhs in step.rows():
+                out += ["$$", *_markdown_display(lhs, rel, rhs, self.book_order), "$$", ""]
             if step.note:
                 out += [step.note, ""]
         return "\n".join(out)
+
+    def _repr_markdown_(self) -> str:
+        # A notebook prefers Markdown to LaTeX: the prose stays beside the math.
+        return self.markdown()
 
     def text(self) -> str:
         """Plain Unicode text for a terminal."""

@@ -29,7 +29,7 @@ import sympy as sp
 
 from ..errors import ArgumentError, SizeLimitError
 from ..guards import DIRECT_ROUTE_LIMIT, PATH_LIMIT, check_sequence
-from ..notation.latex import book_latex, display_math, equation_latex
+from ..notation.latex import DISPLAY_LIMIT, book_latex, display_math, equation_latex
 from ..notation.symbols import COST, Partial
 from .network import LayeredModel, check_model, replace_quantities
 
@@ -189,9 +189,18 @@ class DeltaRoute:
         }
         return DeltaRoute(self.model, deltas, self.gradients, self.unit_of, self.seconds)
 
-    def _repr_latex_(self) -> str:
+    def formulas(self) -> list[str]:
+        """Every δ equation, then every gradient, as one LaTeX formula each.
+
+        >>> from symbackprop import Network
+        >>> print(delta_route(Network([1, 1])).formulas()[0])
+        \\delta^{2}_{1} = a^{2}_{1} \\left(1 - a^{2}_{1}\\right) \\left(a^{2}_{1} - t_{1}\\right)
+        """
         rows = [*self.deltas.items(), *((Partial(COST, p), g) for p, g in self.gradients.items())]
-        return display_math([equation_latex(lhs, "=", rhs) for lhs, rhs in rows])
+        return [equation_latex(lhs, "=", rhs) for lhs, rhs in rows]
+
+    def _repr_latex_(self) -> str:
+        return display_math(self.formulas(), DISPLAY_LIMIT, "all of them: .formulas()")
 
     def size(self) -> ExpressionSize:
         """Size of the route as computed: δ equations plus gradient formulas."""
@@ -273,9 +282,18 @@ class DirectRoute:
     def size(self) -> ExpressionSize:
         return expression_size(list(self.gradients.values()))
 
+    def formulas(self) -> list[str]:
+        """Every gradient written out, as one LaTeX formula each.
+
+        >>> from symbackprop import Network
+        >>> len(direct_route(Network([2, 1])).formulas())
+        3
+        """
+        return [equation_latex(Partial(COST, p), "=", g) for p, g in self.gradients.items()]
+
     def _repr_latex_(self) -> str:
-        rows = [(Partial(COST, p), g) for p, g in self.gradients.items()]
-        return display_math([equation_latex(lhs, "=", rhs) for lhs, rhs in rows])
+        # The written-out gradients of 12-3-2 alone are 275 KB of LaTeX.
+        return display_math(self.formulas(), DISPLAY_LIMIT, "all of them: .formulas()")
 
 
 def estimate_direct_work(model: LayeredModel) -> int:
