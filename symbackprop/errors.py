@@ -12,6 +12,24 @@ symbackprop.errors.NetworkSpecError: layer 2 has width 0; every layer needs a po
 
 from __future__ import annotations
 
+#: How many characters of the user's text a message quotes before cutting it short.
+ECHO_LIMIT = 60
+
+
+def echo(text: object, limit: int = ECHO_LIMIT) -> str:
+    """User text as a message quotes it: in quotes, and cut short when long,
+    so that a mistyped 100 KB option still gives a one-line error.
+
+    >>> echo("x + 1")
+    "'x + 1'"
+    >>> echo("1," * 5000)
+    "'1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,'… (10,000 characters)"
+    """
+    shown = str(text)
+    if len(shown) <= limit:
+        return repr(shown)
+    return f"{shown[:limit]!r}… ({len(shown):,} characters)"
+
 
 class SymbackpropError(Exception):
     """Base of every error symbackprop raises on bad input."""

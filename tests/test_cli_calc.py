@@ -86,7 +86,7 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc", "gd", "--eta", "-1"], "η must be positive"),
         (["calc", "gd", "--start", "1,2,3"], "3 coordinates"),
         (["calc", "gd", "--steps", "0"], "number of steps"),
-        (["calc", "gd", "--steps", "ten"], "invalid int value"),
+        (["calc", "gd", "--steps", "ten"], "'ten' is not a number"),
         (["calc", "regression", "--x", "1,2"], "--x and --y go together"),
         (["calc", "regression", "--x", "1,2,a", "--y", "1,2,3"], "'a' is not a number"),
         (["calc", "regression", "--x", "1,1", "--y", "1,2"], "every x equals 1"),

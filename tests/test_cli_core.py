@@ -32,7 +32,7 @@ def test_verify_claim_exit_codes(capsys):
     "args,fragment",
     [
         (["verify", "--layers", "2,0,1"], "positive integer"),
-        (["verify", "--layers", "2,x,1"], "not an integer"),
+        (["verify", "--layers", "2,x,1"], "'x' is not a number"),
         (["verify", "--layers", "3"], "at least two layers"),
         (["verify", "--activation", "sigmod"], "unknown activation"),
         (["verify", "--cost", "hinge"], "unknown cost"),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..errors import ExpressionError, NotDifferentiableError
+from ..errors import ExpressionError, NotDifferentiableError, echo
 from ..functions.parsing import CONSTANTS, FUNCTIONS, parse_expression
 from ..guards import check_sequence
 from ..notation.latex import SYMBOL_LATEX, book_latex
@@ -187,7 +187,7 @@ def parse_function(
         except ExpressionError:
             if unknown:
                 raise ExpressionError(
-                    f"unknown variable {unknown[0]!r} in {what} = {text!r}; the allowed variables are "
+                    f"unknown variable {echo(unknown[0])} in {what} = {echo(text)}; the allowed variables are "
                     f"{', '.join(variables)} (name others with --vars)"
                 ) from None
             raise

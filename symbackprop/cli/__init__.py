@@ -8,6 +8,7 @@ one line on standard error and exit status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,16 @@ class UsageError(SymbackpropError):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for every other error
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+    def _parse_optional(self, arg_string):
+        # argparse reads -1 as a value but -1,2 as an unknown option; no option
+        # starts with a digit, so --layers -1,2 reaches the check of the widths.
+        if _NEGATIVE.match(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
+
+
+_NEGATIVE = re.compile(r"-\.?[0-9]")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from ..calculus.multivariable import DEFAULT_VARIABLES
 from ..documents.derivation import Derivation
 from ..errors import DataError, OutputPathError
 from ..files import check_output_path, write_text
+from .options import whole_number
 
 
 def _numbers(text: str) -> list[str]:
@@ -89,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("function", nargs="?", default=book["function"], help=f"f (default the book's {book['function']})")
     p.add_argument("--start", default=",".join(str(c) for c in book["start"]), help="the start point (default 3,2)")
     p.add_argument("--eta", default=book["eta"], help=f"the learning rate η > 0 (default {book['eta']})")
-    p.add_argument("--steps", type=int, default=book["steps"], help=f"how many steps (default {book['steps']})")
+    p.add_argument("--steps", type=whole_number, default=book["steps"], help=f"how many steps (default {book['steps']})")
     p.add_argument("--compare", help="also run these η, e.g. 0.01,0.1,1.1, and compare")
     p = topic("regression", "fit y = p x + q by least squares, exactly and by gradient descent", _regression)
     p.add_argument("data", nargs="?", help="a CSV file (two columns x,y; header optional) or JSON "

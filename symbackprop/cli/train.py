@@ -23,6 +23,7 @@ from ..numeric.train import (
     train,
 )
 from .options import console as make_console
+from .options import real_number, whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,11 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", help="initial parameters: 'book' (the book's own values) or a .npz/.json file; "
                    "default: normal random values drawn with --seed")
     p.add_argument("--save", help="write the trained parameters to this .npz or .json file")
-    p.add_argument("--eta", type=float, help="learning rate η (default: the data set's, 0.2 for digits01)")
-    p.add_argument("--epochs", type=int, help="passes over the training set (default: the data set's)")
-    p.add_argument("--batch-size", type=int, help="examples per step (default: the data set's; digits01 "
+    p.add_argument("--eta", type=real_number, help="learning rate η (default: the data set's, 0.2 for digits01)")
+    p.add_argument("--epochs", type=whole_number, help="passes over the training set (default: the data set's)")
+    p.add_argument("--batch-size", type=whole_number, help="examples per step (default: the data set's; digits01 "
                    "uses the full batch like the book)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial values and batch order (default 0)")
+    p.add_argument("--seed", type=whole_number, default=0, help="seed of the initial values and batch order (default 0)")
     p.add_argument("--history", action="store_true", help="print C_T after every epoch")
     p.set_defaults(run=run)
 

@@ -35,7 +35,7 @@ import re
 
 import sympy as sp
 
-from ..errors import NetworkSpecError
+from ..errors import NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
 from ..guards import check_model_terms, cnn_terms
@@ -168,7 +168,7 @@ def cnn_from_spec(spec: str, activation: str | Activation = "sigmoid", cost: str
         filters, outputs = int(parts[1]), int(parts[4])
     except ValueError:
         raise NetworkSpecError(
-            f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {spec!r}"
+            f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
         ) from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
     return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ..errors import ArgumentError, NetworkSpecError, UnknownNameError
+from ..errors import ArgumentError, NetworkSpecError, UnknownNameError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
 from ..guards import check_model_terms, dense_terms
@@ -110,7 +110,7 @@ class LayeredModel:
         found = self.find_symbol(name)
         if found is None:
             raise UnknownNameError(
-                f"this {self.describe()} network has no quantity {str(name)!r}; {self.naming_hint()}"
+                f"this {self.describe()} network has no quantity {echo(name)}; {self.naming_hint()}"
             )
         return found
 

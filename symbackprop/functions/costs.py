@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..errors import ExpressionError, UnknownNameError
+from ..errors import ExpressionError, UnknownNameError, echo
+from .elementary import REAL_FUNCTIONS
 from .parsing import parse_expression
 
 
@@ -62,8 +63,9 @@ def get_cost(spec: str | Cost) -> Cost:
     ``a`` and ``t`` (one output unit's term, summed over the units).
 
     >>> import sympy as sp
-    >>> get_cost("abs(t - a)").term(*sp.symbols("a t"))
-    Abs(a - t)
+    >>> a, t = sp.symbols("a t")
+    >>> get_cost("abs(t - a)").term(a, t).diff(a)  # |t − a| of real a and t
+    -sign(-a + t)
     >>> get_cost("hinge")
     Traceback (most recent call last):
     ...
@@ -77,7 +79,7 @@ def get_cost(spec: str | Cost) -> Cost:
         return BUILTIN[name]
     if key.replace("-", "_").isidentifier() and key not in ("a", "t"):
         raise UnknownNameError(
-            f"unknown cost {key!r}; use squared, cross-entropy, or an expression in a "
+            f"unknown cost {echo(key)}; use squared, cross-entropy, or an expression in a "
             "and t such as '(t - a)**2/2'"
         )
     return custom_cost(key)
@@ -92,8 +94,8 @@ def custom_cost(text: str) -> Cost:
     (s - y)**2
     """
     a, t = sp.Symbol("a"), sp.Symbol("t")
-    expr = parse_expression(text, {"a": a, "a_j": a, "t": t, "t_j": t}, what="cost")
+    expr = parse_expression(text, {"a": a, "a_j": a, "t": t, "t_j": t}, functions=REAL_FUNCTIONS, what="cost")
     if a not in expr.free_symbols:
-        raise ExpressionError(f"cost {text!r} does not depend on the output a")
+        raise ExpressionError(f"cost {echo(text)} does not depend on the output a")
     lam = sp.Lambda((a, t), expr)
     return Cost(text, lambda out, target: lam(out, target))

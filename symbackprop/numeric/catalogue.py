@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..errors import UnknownNameError
+from ..errors import UnknownNameError, echo
 from .arrays import ArrayModel
 from .cnn_arrays import book_digits, cnn_model
 from .datasets import Dataset, load_digits01, load_digits8x8
@@ -65,7 +65,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8
     """
     if not isinstance(name, str) or name not in DATASETS:
-        raise UnknownNameError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
+        raise UnknownNameError(f"unknown data set {echo(name)}; known: {', '.join(sorted(DATASETS))}")
     return DATASETS[name]
 
 

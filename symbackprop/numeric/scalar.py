@@ -34,9 +34,6 @@ from .stable import MPMATH_FUNCTIONS as STABLE_MPMATH
 from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
 from .stable import stable_logs
 
-_NUMPY_EXTRA = {"DiracDelta": lambda z: np.zeros_like(np.asarray(z, dtype=float))}
-_MPMATH_EXTRA = {"DiracDelta": lambda z: 0 if z != 0 else float("inf")}
-
 
 def _modules(backend: str, model: LayeredModel | None = None) -> list:
     own: dict = dict(STABLE_NUMPY if backend == "numpy" else STABLE_MPMATH)
@@ -44,8 +41,8 @@ def _modules(backend: str, model: LayeredModel | None = None) -> list:
         act = layer.activation
         own.update(act.numpy_functions if backend == "numpy" else act.mpmath_functions)
     if backend == "numpy":
-        return [{**NUMPY_FUNCTIONS, **_NUMPY_EXTRA, **own}, "numpy"]
-    return [{**MPMATH_FUNCTIONS, **_MPMATH_EXTRA, **own}, "mpmath"]
+        return [{**NUMPY_FUNCTIONS, **own}, "numpy"]
+    return [{**MPMATH_FUNCTIONS, **own}, "mpmath"]
 
 
 BACKENDS = ("numpy", "symengine", "mpmath")
