@@ -29,6 +29,7 @@ from .engine.routes import (
     expression_size,
 )
 from .errors import (
+    ArgumentError,
     DataError,
     ExpressionError,
     NetworkSpecError,
@@ -75,6 +76,7 @@ __all__ = [
     "train",
     "verify_arrays",
     "Activation",
+    "ArgumentError",
     "ChainRuleExpansion",
     "CompiledGradient",
     "Cost",

@@ -35,6 +35,11 @@ class SymbackpropError(Exception):
     """Base of every error symbackprop raises on bad input."""
 
 
+class ArgumentError(SymbackpropError, TypeError):
+    """An argument of the wrong kind: ``None`` where a network is needed, a
+    number where a list is, text where a number is."""
+
+
 class NetworkSpecError(SymbackpropError, ValueError):
     """Layer sizes or layer options that do not describe a network."""
 
@@ -51,7 +56,8 @@ class ExpressionError(SymbackpropError, ValueError):
 
 
 class SizeLimitError(SymbackpropError, ValueError):
-    """A derivation that would be too large to build; the message says how to force it."""
+    """A model or derivation that would be too large to build; the message says what
+    is practical, or how to force it."""
 
 
 class NotDifferentiableError(SymbackpropError, ValueError):

@@ -30,6 +30,7 @@ import sympy as sp
 
 from ..documents.derivation import Derivation, Step
 from ..errors import DataError
+from ..guards import MAX_STEPS, check_sequence
 from .multivariable import (
     DEFAULT_VARIABLES,
     MultivariableFunction,
@@ -54,8 +55,6 @@ SHRINK = 1e-9
 SLOW = sp.Rational(1, 10)
 #: Without a quadratic to analyse: steps shrinking by less than this fraction each is slow.
 SLOW_SHRINK = 0.1
-#: Longest path accepted, to keep a typo in --steps from running for hours.
-MAX_STEPS = 1_000_000
 #: Rows of the path shown in a derivation before the middle is left out.
 SHOWN_ROWS = 40
 
@@ -135,6 +134,8 @@ def gradient_descent(
     rate = positive_eta(eta)
     if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise DataError(f"the number of steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
+        raise DataError(f"the tolerance on |∇f| must be a number ≥ 0, got {tol!r}")
     origin = f.at(start)
     modules = [{"sigmoid": _sigmoid}, "math"]
     value = sp.lambdify(f.variables, f.expr, modules)
@@ -404,6 +405,9 @@ def learning_rate_effect(
     >>> [s.title for s in d.steps]
     ['η = 1/100 (too small): converging', 'η = 1/10 (right): converging', 'η = 11/10 (too large): diverging']
     """
+    etas = check_sequence(etas, "the learning rates η")
+    if not etas:
+        raise DataError("give at least one learning rate η to compare")
     runs = [gradient_descent(text, start, eta, steps, variables=variables) for eta in etas]
     f = runs[0].f
     return Derivation(

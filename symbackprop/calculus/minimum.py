@@ -27,6 +27,7 @@ import sympy as sp
 
 from ..documents.derivation import Derivation, Step
 from ..errors import DataError, ExpressionError, NoSolutionError
+from ..guards import check_sequence
 from ..notation.latex import book_latex
 from ..notation.symbols import Partial
 from .descent import book_gradient_descent
@@ -765,10 +766,12 @@ def approximation(
     f = parse_function(text, variables)
     require_smooth(f)
     point = f.at(at)
-    d = [exact_number(c, what="direction") for c in (direction or [1] * len(f.variables))]
+    d = [exact_number(c, what="direction") for c in (
+        [1] * len(f.variables) if direction is None else check_sequence(direction, "the direction")
+    )]
     if len(d) != len(f.variables) or all(c == 0 for c in d):
         raise ExpressionError(f"the direction needs {len(f.variables)} numbers, not all 0")
-    hs = [exact_number(h, what="step") for h in steps]
+    hs = [exact_number(h, what="step") for h in check_sequence(steps, "the steps h")]
     gradient = [sp.simplify(g.subs(point)) for g in f.gradient]
     if any(not g.is_finite for g in gradient):
         raise ExpressionError(f"f = {f.expr} has no finite gradient at {_point(point, f.variables)}")

@@ -24,6 +24,7 @@ import sympy as sp
 
 from ..errors import ExpressionError, NotDifferentiableError, echo
 from ..functions.parsing import CONSTANTS, FUNCTIONS, parse_expression
+from ..guards import check_sequence
 from ..notation.latex import SYMBOL_LATEX, book_latex
 
 #: Variable names a typed function may use unless the caller names others.
@@ -66,6 +67,7 @@ class MultivariableFunction:
         >>> parse_function("x + y").at([1, "0.5"])
         {x: 1, y: 1/2}
         """
+        point = check_sequence(point, "the point (one number per variable)")
         if len(point) != len(self.variables):
             names = ", ".join(str(v) for v in self.variables)
             raise ExpressionError(
@@ -223,7 +225,9 @@ def _check_names(variables: Sequence[str]) -> None:
     symbackprop.errors.ExpressionError: variable name '1x' is not a name: use letters, digits and _, starting with a letter (--vars)
     """
     seen = set()
-    for name in variables:
+    for name in check_sequence(variables, "the variables"):
+        if not isinstance(name, str):
+            raise ExpressionError(f"variable names are text such as 'x'; got {name!r:.40} (--vars)")
         if not name.isidentifier() or name.startswith("_") or keyword.iskeyword(name):
             raise ExpressionError(
                 f"variable name {name!r} is not a name: use letters, digits and _, starting with a letter (--vars)"

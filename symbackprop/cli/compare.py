@@ -9,7 +9,8 @@ from rich.console import Console
 
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
-from ..measure.compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
+from ..guards import SWEEP_LARGEST
+from ..measure.compare import ROUTES, compare, default_points, sweep, sweep_sizes
 from .options import (
     activation_from_args,
     add_network_options,
@@ -22,8 +23,6 @@ from .options import console as make_console
 
 #: The largest depth and width a sweep goes to unless --max says otherwise.
 DEFAULT_MAX = {"depth": 6, "width": 16}
-#: The largest --max: beyond, even the δ recurrence takes minutes per network.
-MAX_LARGEST = {"depth": MAX_SWEEP_POINTS, "width": 1024}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,9 +84,9 @@ def _points(args: argparse.Namespace) -> list[int]:
             raise NetworkSpecError("give --points or --max, not both")
         return whole_numbers(args.points, "--points must be comma-separated whole numbers such as 1,2,3")
     largest = DEFAULT_MAX[args.sweep] if args.max is None else args.max
-    if not 1 <= largest <= MAX_LARGEST[args.sweep]:
+    if not 1 <= largest <= SWEEP_LARGEST[args.sweep]:
         raise NetworkSpecError(
-            f"--max must be from 1 to {MAX_LARGEST[args.sweep]} for a sweep over {args.sweep}; got {largest}"
+            f"--max must be from 1 to {SWEEP_LARGEST[args.sweep]} for a sweep over {args.sweep}; got {largest}"
         )
     return default_points(args.sweep, largest)
 

@@ -34,7 +34,7 @@ from ..engine.routes import (
     expression_size,
     local_derivative,
 )
-from ..errors import SizeLimitError, UnknownNameError
+from ..errors import ArgumentError, SizeLimitError, UnknownNameError
 from ..notation.latex import book_latex
 from ..proof.verify import VerificationReport, verify
 from .derivation import Derivation, Step, counted
@@ -338,6 +338,9 @@ def network_derivation(
     ...
     symbackprop.errors.SizeLimitError: this derivation writes out the direct route beside the δ route, and for the 64-32-10 network that would take about 1e+08 operations (limit 5e+05). Derive a smaller network (the δ rules are the same for every size: 'symbackprop derivations --out FOLDER' writes them as delta-recurrence.md), or force it with force=True (CLI: --force)
     """
+    if not isinstance(model, Network):
+        # The convolutional network has its own document: cnn.documents().
+        raise ArgumentError(f"network_derivation derives a fully connected Network such as Network([2, 2, 1]); got {model!r:.60}")
     p = choose_parameter(model, parameter)
     work = estimate_direct_work(model)
     if work > DIRECT_ROUTE_LIMIT and not force:

@@ -38,6 +38,7 @@ import sympy as sp
 from ..errors import NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
+from ..guards import check_model_terms, cnn_terms
 from ..layers.convolution import Convolution
 from ..layers.output import FullyConnectedOutput
 from ..layers.pooling import MaxPooling, winner
@@ -48,7 +49,7 @@ from .routes import _atomize, _atomizer
 
 
 def _pair(value, what: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
+    pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair):
         raise NetworkSpecError(f"{what} must be a positive integer or a pair of them (rows, columns); got {value!r}")
     return pair
@@ -67,6 +68,10 @@ class ConvolutionalNetwork(LayeredModel):
     Traceback (most recent call last):
     ...
     symbackprop.errors.NetworkSpecError: a 7x3 filter does not fit in a 6x6 image; use a filter no larger than the input
+    >>> ConvolutionalNetwork((4096, 4096))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.SizeLimitError: a CNN with a 4096x4096 image, 3 filters and 3 outputs has 670,449,826 terms in its equations; the engine builds at most 100,000 (about 6 s on 2 cores, and the δ route as long again): choose a smaller image or fewer filters or outputs (the book's 6x6, 3 filters, 3 outputs has 666 terms)
     """
 
     def __init__(
@@ -86,6 +91,12 @@ class ConvolutionalNetwork(LayeredModel):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise NetworkSpecError(f"the number of {what} must be a positive integer; got {value!r}")
         self.filters, self.outputs = filters, outputs
+        # Refused before any symbol exists: building is what takes the time and memory.
+        check_model_terms(
+            "a CNN with a {}x{} image, {} filters and {} outputs".format(*self.image_shape, filters, outputs),
+            cnn_terms(self.image_shape, filters, self.filter_size, self.pool, outputs),
+            "choose a smaller image or fewer filters or outputs (the book's 6x6, 3 filters, 3 outputs has 666 terms)",
+        )
         self.activation = get_activation(activation)
         self.cost = get_cost(cost)
         self.image = self.pixels(self.image_shape)

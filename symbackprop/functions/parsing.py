@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 
 import sympy as sp
 
-from ..errors import ExpressionError, echo
+from ..errors import ArgumentError, ExpressionError, echo
 from .elementary import sigmoid
 
 MAX_LENGTH = 5000
@@ -157,6 +157,10 @@ def parse_expression(
     """
     if not isinstance(text, str):
         raise ExpressionError(f"{what} must be text, got {type(text).__name__}")
+    if not (isinstance(names, Mapping) or callable(names)):
+        raise ArgumentError(f"names must be a dictionary of names or a function of a name; got {names!r:.60}")
+    if functions is not None and not isinstance(functions, Mapping):
+        raise ArgumentError(f"functions must be a dictionary of names and callables; got {functions!r:.60}")
     source = text.strip()
     if not source:
         raise ExpressionError(f"{what} is empty")

@@ -56,6 +56,7 @@ from ..engine.routes import (
     expression_size,
 )
 from ..errors import NetworkSpecError, SymbackpropError, WorkerError
+from ..guards import MAX_BATCH, MAX_SWEEP_POINTS, SWEEP_LARGEST
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -79,10 +80,6 @@ PATHS_LAW = (
     "linear in the parameters."
 )
 NOT_COMPUTABLE = "no numbers"
-
-MAX_BATCH = 100_000
-
-MAX_SWEEP_POINTS = 40
 
 
 # --- counting ------------------------------------------------------------------
@@ -740,6 +737,8 @@ def compare(
     >>> c.row("direct").proved, c.agreement() < 1e-12
     (9, True)
     """
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise NetworkSpecError(f"the network to compare is a list of layer sizes such as [12, 3, 2]; got {sizes!r:.60}")
     spec = NetworkSpec(tuple(sizes), activation if isinstance(activation, str) else tuple(activation), cost)
     net = spec.network()
     _check_run_settings(batch, cap, seed)
@@ -1026,9 +1025,11 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
     >>> sweep_sizes("width", [4, 3, 3, 2], [1, 5])
     [(1, [4, 1, 1, 2]), (5, [4, 5, 5, 2])]
     """
-    base = list(base)
     if over not in ("depth", "width"):
         raise NetworkSpecError(f"a sweep is over depth or width; got {over!r}")
+    if isinstance(base, (str, bytes)) or not isinstance(base, Sequence):
+        raise NetworkSpecError(f"the network of a sweep is a list of layer sizes such as [12, 3, 2]; got {base!r:.60}")
+    base = list(base)
     if len(base) < 3:
         raise NetworkSpecError(
             f"a sweep needs a network with a hidden layer to grow, such as 12,3,2; got {'-'.join(map(str, base))}"
@@ -1038,16 +1039,27 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
             f"a depth sweep repeats one hidden width; {'-'.join(map(str, base))} has hidden widths "
             f"{', '.join(map(str, base[1:-1]))}: give one hidden layer, such as {base[0]},{base[1]},{base[-1]}"
         )
+    largest = SWEEP_LARGEST[over]
+    if isinstance(points, (str, bytes)) or not isinstance(points, Sequence):
+        raise NetworkSpecError(f"the points of a sweep are a list of whole numbers such as [1, 2, 3]; got {points!r:.60}")
     if not points or len(points) > MAX_SWEEP_POINTS or any(
-        isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in points
+        isinstance(x, bool) or not isinstance(x, int) or not 1 <= x <= largest for x in points
     ):
+        # Checked before any network exists: a depth of 10^6 would be built layer by layer.
         raise NetworkSpecError(
-            f"a sweep takes 1 to {MAX_SWEEP_POINTS} points, positive whole numbers; got {list(points)}"
+            f"a sweep over {over} takes 1 to {MAX_SWEEP_POINTS} points, positive whole numbers up to {largest} "
+            f"(beyond, even the δ recurrence takes minutes per network); got {_listed(points)}"
         )
     points = sorted(set(points))
     if over == "depth":
         return [(x, [base[0]] + [base[1]] * x + [base[-1]]) for x in points]
     return [(x, [base[0]] + [x] * (len(base) - 2) + [base[-1]]) for x in points]
+
+
+def _listed(points: Sequence) -> str:
+    """The points as typed, cut short: a refused list may be very long."""
+    text = ", ".join(map(str, points[:8])) + (", …" if len(points) > 8 else "")
+    return f"[{text}]"
 
 
 def default_points(over: str, largest: int) -> list[int]:

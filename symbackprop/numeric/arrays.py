@@ -42,10 +42,11 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.tensor.array.expressions import convert_array_to_matrix, convert_indexed_to_array
 
 from ..engine.network import Network
-from ..errors import NetworkSpecError, NotDifferentiableError
+from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError
 from ..functions.activations import NUMPY_FUNCTIONS, Activation
 from ..functions.costs import Cost
 from ..functions.elementary import sigmoid
+from ..guards import MAX_SYMBOLIC_BATCH, check_count
 from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
 from .stable import stable_logs
 
@@ -234,9 +235,7 @@ def derive_arrays(
     >>> d.delta_text(3)
     'delta^3 = (a^3 - t) ⊙ (Derivative(a(z^3), z^3))'
     """
-    network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
-        list(sizes_or_network), activation=activation, cost=cost
-    )
+    network = numeric_network(sizes_or_network, activation, cost)
     start = time.perf_counter()
     depth = network.depth
     widths = tuple(sp.Symbol(f"n_{l}", integer=True, positive=True) for l in range(1, depth + 1))
@@ -398,6 +397,10 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
     >>> print(c.source.split("return")[0].strip().splitlines()[-2].strip())
     S2 = W3.T @ delta3
     """
+    if not isinstance(derivation, ArrayDerivation):
+        raise ArgumentError(
+            f"compile_arrays compiles what derive_arrays returns, such as derive_arrays([12, 3, 2]); got {derivation!r:.60}"
+        )
     for act in derivation.activations:
         act.require_trainable()
         if act.is_generic:
@@ -538,14 +541,19 @@ def dense_parameter_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
 
 
 def numeric_network(sizes_or_network, activation="sigmoid", cost="squared") -> Network:
-    """The network a numeric model computes: built from layer sizes, or given.
+    """The network a numeric model computes: given, or built from layer sizes
+    (which :class:`Network` checks).
 
     >>> numeric_network([2, 1], cost="cross-entropy").describe()
     '2-1'
+    >>> numeric_network(12)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: layer sizes must be a list of integers, got 12
     """
     if isinstance(sizes_or_network, Network):
         return sizes_or_network
-    return Network(list(sizes_or_network), activation=activation, cost=cost)
+    return Network(sizes_or_network, activation=activation, cost=cost)
 
 
 INITS = ("book", "fan-in")
@@ -644,9 +652,8 @@ def verify_arrays(
     """
     from ..engine.routes import delta_route
 
-    network = sizes_or_network if isinstance(sizes_or_network, Network) else Network(
-        list(sizes_or_network), activation=activation, cost=cost
-    )
+    check_count(batch, "the batch of symbolic examples", 1, MAX_SYMBOLIC_BATCH, NetworkSpecError)
+    network = numeric_network(sizes_or_network, activation, cost)
     route = delta_route(network).cancelled()
     d = derive_arrays(network)
     sizes = dict(zip(d.widths, network.sizes)) | {M: batch}

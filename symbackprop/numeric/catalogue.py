@@ -64,7 +64,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     ...
     symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8
     """
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise UnknownNameError(f"unknown data set {echo(name)}; known: {', '.join(sorted(DATASETS))}")
     return DATASETS[name]
 

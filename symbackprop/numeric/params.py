@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ParameterFileError
 from ..files import check_output_path, open_for_reading, parse_json, read_text, write_atomically
+from ..guards import check_mapping, check_path, check_trainable
 from .trainable import Params, Trainable, describe
 
 
@@ -36,6 +37,8 @@ def check_params(model: Trainable, params: Mapping[str, object], where: str = "p
     ...
     symbackprop.errors.ParameterFileError: parameters: 'b2' has shape (2,), but the 2-1 network needs (1,)
     """
+    check_trainable(model)
+    check_mapping(params, where)
     shapes = model.parameter_shapes
     found: Params = {}
     for key, value in params.items():
@@ -154,6 +157,7 @@ def check_save_path(path: str | os.PathLike) -> Path:
     ...
     symbackprop.errors.ParameterFileError: trained.txt: parameter files end in .npz or .json
     """
+    check_path(path, "the parameter file")
     return check_output_path(
         path, (".npz", ".json"), "parameter files end in .npz or .json", "params.npz", ParameterFileError
     )
@@ -174,7 +178,7 @@ def read_param_file(
     >>> sorted(arrays), meta["eta"]
     (['hidden_W', 'hidden_b', 'output_W', 'output_b'], 0.2)
     """
-    path = Path(path)
+    path = Path(check_path(path, "the parameter file"))
     values, needs = _size_of(model)
     if path.suffix.lower() == ".npz":
         limit = _NPZ_BYTES + _NPZ_BYTES_PER_VALUE * values
@@ -302,6 +306,7 @@ def load_params(path: str | os.PathLike, model: Trainable) -> Params:
     ...
     symbackprop.errors.ParameterFileError: ...book_nn_4_4_init.json: 'hidden_W' has shape (3, 12), but the 12-4-2 network needs (4, 12)
     """
+    check_trainable(model)
     arrays, other = read_param_file(path, model)
     # A parameter's name with a value that is no list (a number, a string) is
     # a broken parameter, not a note like "eta".

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
+from ..guards import MAX_STEPS, check_trainable
 from .params import check_params
 from .trainable import Params, Trainable, describe
 
@@ -59,6 +60,7 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
     ...
     symbackprop.errors.DataError: inputs have shape (4, 11); the 12-3-2 network reads (n, 12): n examples of 12 values
     """
+    check_trainable(model)
     X = _real_values(X, "inputs")
     shape = tuple(model.input_shape)
     if X.ndim != 1 + len(shape) or X.shape[1:] != shape or X.shape[0] == 0:
@@ -105,7 +107,7 @@ def predicted_classes(model: Trainable, params: Params, X) -> np.ndarray:
     array([0, 1])
     """
     X, _ = check_data(model, X)
-    return np.argmax(model.predict(params, X), axis=1)
+    return np.argmax(model.predict(check_params(model, params), X), axis=1)
 
 
 def accuracy(model: Trainable, params: Params, X, labels) -> float:
@@ -191,8 +193,9 @@ def check_settings(eta: float, epochs: int, batch_size: int | None, seed: int | 
     """
     if not (_is_real(eta) and math.isfinite(eta) and eta > 0):
         raise DataError(f"the learning rate η must be a positive number (got {eta}); the book uses η = 0.2")
-    if not _is_whole(epochs) or epochs < 0:
-        raise DataError(f"the number of epochs must be a whole number ≥ 0 (got {epochs})")
+    if not _is_whole(epochs) or not 0 <= epochs <= MAX_STEPS:
+        # Each epoch keeps its cost: an endless run would also fill the memory.
+        raise DataError(f"the number of epochs must be a whole number from 0 to {MAX_STEPS:,} (got {epochs})")
     if batch_size is not None and (not _is_whole(batch_size) or batch_size < 1):
         raise DataError(f"the batch size must be a whole number ≥ 1 (got {batch_size}); omit it for full batches")
     check_seed(seed)
@@ -254,6 +257,8 @@ def train(
     import time
 
     check_settings(eta, epochs, batch_size, seed)
+    if T is None:
+        raise DataError("training needs targets T, one row per example (one-hot for classes)")
     X, T = check_data(model, X, T)
     current = check_params(model, params) if params is not None else initial_params(model, seed)
     current = {k: v.copy() for k, v in current.items()}

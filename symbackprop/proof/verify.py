@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy as sp
 
-from ..engine.network import LayeredModel, replace_quantities
+from ..engine.network import LayeredModel, check_model, replace_quantities
 from ..engine.routes import DeltaRoute, DirectRoute, delta_route, direct_route
 from ..errors import DataError, ExpressionError
 from ..functions.activations import generic_a
 from ..functions.parsing import parse_expression
+from ..guards import MAX_POINTS, check_expression, check_sequence
 from ..numeric.scalar import compile_scalar
 
 DIGITS = 50
@@ -223,7 +224,7 @@ def prove_equal(left: sp.Expr, right: sp.Expr) -> bool | None:
     >>> prove_equal(sp.log(x) / (1 - sp.tanh(x)), -sp.log(x) / (sp.tanh(x) - 1))
     True
     """
-    difference = left - right
+    difference = check_expression(left, "the left side") - check_expression(right, "the right side")
     atoms = difference.atoms(sp.Function, sp.Subs, sp.Derivative)
     abstract = difference.xreplace({a: sp.Dummy() for a in atoms})
     numerator, _ = sp.fraction(sp.together(abstract))
@@ -301,7 +302,10 @@ def verify(
     >>> report.ok, report.methods
     (True, ['exact'])
     """
-    _check_points(points)
+    check_model(model, "verify")
+    _check_points(points, seed)
+    if parameters is not None:
+        parameters = check_sequence(parameters, "the parameters to verify")
     chosen = model.parameters if parameters is None else tuple(model.parameter(p) for p in parameters)
     generic = any(layer.activation.is_generic for layer in model.layers)
     report = VerificationReport(f"∂C/∂p for the {model.describe()} network: δ route vs direct route")
@@ -450,9 +454,10 @@ def verify_claim(
     >>> verify_claim(net, "w^3_11", "(a^3_1 - t_1)*a^2_1").ok
     False
     """
-    _check_points(points)
+    check_model(model, "verify_claim")
+    _check_points(points, seed)
     p = model.parameter(parameter)
-    claimed = parse_claim(model, claim) if isinstance(claim, str) else sp.sympify(claim, strict=True)
+    claimed = parse_claim(model, claim) if isinstance(claim, str) else check_expression(claim, "the claim")
     route = delta_route(model)
     full = route.full_substitution()
     written_out = replace_quantities(claimed, full)
@@ -494,9 +499,25 @@ def _mp_lambdify(model: LayeredModel, args: Sequence[sp.Symbol], exprs):
     )
 
 
-def _check_points(points: int) -> None:
-    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
-        raise DataError(f"the number of random points must be a positive integer, got {points!r}")
+def _check_points(points: int, seed: int) -> None:
+    """Refuse a count of random points or a seed that cannot be used, before any work.
+
+    >>> _check_points(10**9, 0)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the number of random points must be a positive integer up to 1,000 (at 50 digits each takes about 50 ms on 12-3-2), got 1000000000
+    """
+    from ..numeric.train import check_seed
+
+    if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_POINTS:
+        raise DataError(
+            f"the number of random points must be a positive integer up to {MAX_POINTS:,} (at 50 digits each "
+            f"takes about 50 ms on 12-3-2), got {points!r}"
+        )
+    # None would draw fresh points each run; a verification is reproducible.
+    check_seed(0 if seed is None else seed)
+    if seed is None:
+        raise DataError("the seed of the random points must be a whole number ≥ 0, got None")
 
 
 def _numerically_equal(model, left, right, points, seed) -> bool | None:
