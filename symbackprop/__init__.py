@@ -29,6 +29,7 @@ from .engine.routes import (
     expression_size,
 )
 from .errors import (
+    ArgumentError,
     DataError,
     ExpressionError,
     NetworkSpecError,
@@ -45,11 +46,14 @@ from .functions.parsing import parse_expression
 from .layers.dense import Dense
 from .layers.protocol import Layer
 from .notation.latex import book_latex
-from .numeric.arrays import ArrayModel, compile_arrays, derive_arrays, verify_arrays
+from .numeric.array_form import derive_arrays
+from .numeric.arrays import ArrayModel, compile_arrays, verify_arrays
 from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
+from .numeric.params import load_params, save_params
 from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
-from .numeric.train import Trainable, TrainingResult, accuracy, load_params, save_params, train
+from .numeric.train import TrainingResult, accuracy, train
+from .numeric.trainable import Trainable
 from .proof.verify import VerificationReport, prove_equal, verify, verify_claim
 
 __version__ = "0.1.0"
@@ -73,6 +77,7 @@ __all__ = [
     "train",
     "verify_arrays",
     "Activation",
+    "ArgumentError",
     "ChainRuleExpansion",
     "CompiledGradient",
     "Cost",

@@ -12,9 +12,32 @@ symbackprop.errors.NetworkSpecError: layer 2 has width 0; every layer needs a po
 
 from __future__ import annotations
 
+#: How many characters of the user's text a message quotes before cutting it short.
+ECHO_LIMIT = 60
+
+
+def echo(text: object, limit: int = ECHO_LIMIT) -> str:
+    """User text as a message quotes it: in quotes, and cut short when long,
+    so that a mistyped 100 KB option still gives a one-line error.
+
+    >>> echo("x + 1")
+    "'x + 1'"
+    >>> echo("1," * 5000)
+    "'1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,'… (10,000 characters)"
+    """
+    shown = str(text)
+    if len(shown) <= limit:
+        return repr(shown)
+    return f"{shown[:limit]!r}… ({len(shown):,} characters)"
+
 
 class SymbackpropError(Exception):
     """Base of every error symbackprop raises on bad input."""
+
+
+class ArgumentError(SymbackpropError, TypeError):
+    """An argument of the wrong kind: ``None`` where a network is needed, a
+    number where a list is, text where a number is."""
 
 
 class NetworkSpecError(SymbackpropError, ValueError):
@@ -33,7 +56,8 @@ class ExpressionError(SymbackpropError, ValueError):
 
 
 class SizeLimitError(SymbackpropError, ValueError):
-    """A derivation that would be too large to build; the message says how to force it."""
+    """A model or derivation that would be too large to build; the message says what
+    is practical, or how to force it."""
 
 
 class NotDifferentiableError(SymbackpropError, ValueError):
@@ -46,6 +70,10 @@ class DataError(SymbackpropError, ValueError):
 
 class ParameterFileError(SymbackpropError, ValueError):
     """A parameter file that is missing, corrupt or does not fit the network."""
+
+
+class OutputPathError(SymbackpropError, ValueError):
+    """A file or folder to write that cannot be written there: no name, a missing folder, a link."""
 
 
 class NoSolutionError(SymbackpropError, ValueError):

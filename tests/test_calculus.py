@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +19,15 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbackprop.calculus.descent import eta_verdict, gradient_descent, learning_rate_effect
-from symbackprop.calculus.minimum import approximation, documents, lagrange, minimum, steepest_descent
+from symbackprop.calculus.descent import descent_steps, eta_verdict, gradient_descent, learning_rate_effect
+from symbackprop.calculus.minimum import (
+    _within,
+    approximation,
+    documents,
+    lagrange,
+    minimum,
+    steepest_descent,
+)
 from symbackprop.calculus.regression import book_data, read_data, regression
 from symbackprop.documents.derivation import Derivation
 from symbackprop.errors import DataError, ExpressionError, NoSolutionError, NotDifferentiableError
@@ -78,6 +87,83 @@ def test_degenerate_hessian_is_left_undecided():
 def test_minimum_refuses_with_a_reason(f, error, fragment):
     with pytest.raises(error, match=fragment):
         minimum(f)
+
+
+def test_runaway_solving_stops_within_its_budget_with_a_numeric_answer():
+    # ∇(x⁹⁹⁹ + y⁹⁹⁸ + xy) = (999x⁹⁹⁸ + y, 998y⁹⁹⁷ + x) vanishes at (0, 0), where the Hessian
+    # [[0, 1], [1, 0]] has the eigenvalues ±1: a saddle. SymPy's exact solve runs for minutes.
+    started = time.perf_counter()
+    with pytest.raises(NoSolutionError, match=r"could not solve .* exactly within 0\.3 s") as caught:
+        minimum("x**999 + y**998 + x*y", seconds=0.3)
+    assert time.perf_counter() - started < 6
+    assert "∇f = 0 at (0, 0)" in str(caught.value) and "saddle point" in str(caught.value)
+
+
+def test_the_budget_leaves_a_callers_alarm_and_handler_in_place():
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        assert _within(5, lambda: 1) == (True, 1)
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        time.sleep(0.05)
+        assert fired == [True]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_runaway_lagrange_stops_within_its_budget_with_a_numeric_answer():
+    # On x⁷ + y⁷ + z⁷ = 1 the symmetric candidate of xyz is x = y = z = 3^(−1/7) ≈ 0.854751.
+    with pytest.raises(NoSolutionError, match=r"within 0\.3 s") as caught:
+        lagrange("x*y*z", "x**7+y**7+z**7=1", seconds=0.3)
+    assert f"{3 ** (-1 / 7):.6g}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "f,sets,value,kind",
+    [
+        # (y+1)² − y² − 2y = 1, so f = x² + 1 ≥ 1: every point of the line x = 0 is a minimum.
+        ("x**2 + (y+1)**2 - y**2 - 2*y", [({x: 0}, (y,))], 1, "global minimum"),
+        # f = (x + y)² ≥ 0 vanishes on the line x = −y.
+        ("(x+y)**2", [({x: -y}, (y,))], 0, "global minimum"),
+        # f = (xy)² ≥ 0 vanishes on both axes.
+        ("(x*y)**2", [({x: 0}, (y,)), ({y: 0}, (x,))], 0, "global minimum"),
+        # ∇f = (2x, 2yz, y²) vanishes on the z-axis, where f = 0; f = y²z < 0 near points with
+        # z < 0 but f ≥ 0 near points with z > 0: no single kind for the whole line.
+        ("x**2 + y**2*z", [({x: 0, y: 0}, (z,))], 0, "undecided"),
+    ],
+)
+def test_sets_of_stationary_points(f, sets, value, kind):
+    result = minimum(f)
+    assert sorted(((c.point, c.free) for c in result.candidates), key=str) == sorted(sets, key=str)
+    assert all(c.value == value and c.kind.startswith(kind) for c in result.candidates)
+
+
+def test_a_constant_function_is_stationary_everywhere():
+    # sin²x + cos²x = 1: ∂f/∂x = 0 at every x.
+    result = minimum("sin(x)**2 + cos(x)**2")
+    assert [(c.point, c.free, c.value) for c in result.candidates] == [({}, (x,), 1)]
+    assert "every point is stationary" in result.derivation.steps[-1].justification
+
+
+def test_periodic_solutions_are_said_to_be_one_period():
+    # cos x = 0 and sin y = 0: x = π/2 + kπ, y = kπ; in [0, 2π)² that is 4 points of infinitely many.
+    solved = minimum("sin(x) + cos(y)").derivation.steps[3]
+    assert "4 stationary points in one period" in solved.justification
+    assert "period 2*pi in x" in solved.note and "infinitely many" in solved.note
+
+
+def test_counts_are_spelled_in_words():
+    assert "1 stationary point" in minimum("x**2 + y**2").derivation.steps[3].justification
+    assert lagrange("x + y", "x**2 + y**2 = 1").derivation.steps[3].justification.startswith("2 real solutions")
+
+
+def test_a_non_real_function_is_refused():
+    # log(−1) = iπ: f takes no real values.
+    with pytest.raises(ExpressionError, match="not real"):
+        minimum("x**2 + log(-1)")
 
 
 def test_other_variable_names_can_be_allowed():
@@ -142,6 +228,17 @@ def test_closest_point_of_a_line_to_the_origin(a, b, c):
     assert (best.point[x], best.point[y]) == (sp.Rational(c * a, a**2 + b**2), sp.Rational(c * b, a**2 + b**2))
 
 
+def test_lagrange_where_the_constraint_has_no_gradient():
+    # On xy = 0 (the two axes) x² + y² is x² or y², smallest (0) at the origin, where
+    # ∇g = (y, x) = 0 and ∇f = 0: every λ solves the system there.
+    r = lagrange("x**2 + y**2", "x*y = 0")
+    assert [(s.point, s.value, s.kind) for s in r.solutions] == [({x: 0, y: 0}, 0, "global minimum")]
+    # On y² = x³, x = y^(2/3) ≥ 0 is smallest at the cusp (0, 0), where ∇g = (−3x², 2y) = 0
+    # but ∇f = (1, 0): no λ solves the system, and the cusp is still a candidate.
+    r = lagrange("x", "y**2 = x**3")
+    assert [s.point for s in r.solutions] == [{x: 0, y: 0}]
+
+
 @pytest.mark.parametrize(
     "f,g,error,fragment",
     [
@@ -190,6 +287,14 @@ def test_approximation_of_a_transcendental_function():
     assert ratios[-1] == pytest.approx(math.cos(1), rel=1e-3)
     for big, little in zip(r.errors, r.errors[1:]):
         assert float(little / big) == pytest.approx(0.01, rel=0.1)
+
+
+def test_steepest_descent_in_one_variable_and_its_squares_in_text():
+    # With one variable Lagrange's identity has no pairs: both sides are 0.
+    assert steepest_descent("x", at=[1]).steps[1].equations[0][:2] == (0, 0)
+    # The square of ∂f/∂x is written (∂f/∂x)**2: ∂f/∂x**2 reads as ∂f over ∂x².
+    text = steepest_descent().text()
+    assert "(∂f/∂x)**2" in text and "∂f/∂x**2" not in text.replace("(∂f/∂x)**2", "")
 
 
 def test_steepest_descent_is_minus_the_gradient():
@@ -253,6 +358,46 @@ def test_unbounded_below_is_not_called_converging():
     assert short.status == "not converging" and "unbounded below" in short.reason
     long = gradient_descent("-x**2", start=[1], eta="0.1", steps=10_000)
     assert long.status == "diverging" and "unbounded below" in long.reason
+    assert eta_verdict(long) == ""  # no η is right for a function without a minimum
+
+
+def test_eta_on_the_boundary_of_one_direction_oscillates_there():
+    # f = x² + 10y², η = 1/10: along y each step multiplies y by 1 − ηλ = 1 − 20/10 = −1, so y
+    # flips between 2 and −2 for ever while x shrinks by 0.8: one verdict, not converging.
+    run = gradient_descent("x**2 + 10*y**2", start=[3, 2], eta="0.1", steps=30)
+    assert {abs(p[1]) for p in run.points} == {2.0}
+    assert run.status == "not converging" and "back and forth" in run.reason
+    assert eta_verdict(run).startswith("too large")
+
+
+def test_a_direction_the_start_does_not_excite_does_not_judge_eta():
+    # From (3, 0), y stays 0 (y ← y − η·20y = −y = 0) and x shrinks by 0.8: η = 1/10 is right
+    # for this path although it would make y oscillate from any other start.
+    run = gradient_descent("x**2 + 10*y**2", start=[3, 0], eta="0.1", steps=30)
+    assert run.status == "converging" and eta_verdict(run).startswith("right")
+
+
+def test_a_slowly_growing_direction_is_diverging_although_f_falls_at_first():
+    # f = x² + 10y², η = 0.105: y is multiplied by 1 − 2.1 = −1.1 each step, x by 0.79. From
+    # y = 0.01 the growth of y is hidden for many steps behind the fall of x², but it diverges.
+    run = gradient_descent("x**2 + 10*y**2", start=[3, "0.01"], eta="0.105", steps=10)
+    assert run.values[-1] < run.values[0]
+    assert run.status == "diverging" and "-11/10" in run.reason
+
+
+def test_eta_is_judged_once():
+    # The reason says what the path did; whether η is too large is said once, by the verdict.
+    run = gradient_descent("x**2 + y**2", start=[3, 2], eta="1.1", steps=30)
+    outcome = descent_steps(run)[3]
+    assert (outcome.justification + outcome.note).count("too large") == 1
+    effect = learning_rate_effect("x**2 + y**2", [3, 2], etas=["1.1"])
+    assert effect.steps[0].justification.count("too large") == 1
+
+
+def test_eta_beyond_floats_is_a_data_error():
+    # e^1000 ≈ 1.97·10⁴³⁴ is a finite real number, but no float.
+    with pytest.raises(DataError, match="out of the range of floats"):
+        gradient_descent("x**2", start=[1], eta="exp(1000)")
 
 
 def test_learning_rate_effect_on_the_book_example():
@@ -377,6 +522,8 @@ def test_read_csv_and_json(tmp_path):
         ("1,2\n3\n", "line 2 of .* has 1 cells"),
         ("1,2\n3,4,5\n", "line 2 of .* has 3 cells"),
         ("1,nan\n", "line 1 of .*'nan' is not a number"),
+        # Only the first row may be a header: a second row of words is bad data, not another header.
+        ("a,b\nfoo,bar\n", "line 2 of .*column x: 'foo' is not a number"),
     ],
 )
 def test_bad_csv_says_which_line(tmp_path, content, fragment):
@@ -384,6 +531,38 @@ def test_bad_csv_says_which_line(tmp_path, content, fragment):
     path.write_text(content)
     with pytest.raises(DataError, match=fragment):
         read_data(path)
+
+
+def test_json_nested_too_deeply_is_a_data_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"x": ' + "[" * 100_000 + "]" * 100_000 + ', "y": []}')
+    with pytest.raises(DataError, match="too deeply"):
+        read_data(path)
+
+
+def test_regression_time_grows_linearly_with_the_data():
+    # y = 3x/2 − 7 plus residuals +1, −1, −1, +1 on each block of four x: they sum to 0 and
+    # are orthogonal to x (4m − (4m+1) − (4m+2) + (4m+3) = 0), so the fit is exactly p = 3/2, q = −7.
+    # 5,000 pairs: a handful of sums, not a symbolic cost of 5,000 terms (minutes before).
+    n = 5_000
+    xs = list(range(n))
+    ys = [sp.Rational(3, 2) * k - 7 + (1, -1, -1, 1)[k % 4] for k in xs]
+    started = time.perf_counter()
+    r = regression(xs, ys)
+    assert (r.p, r.q) == (sp.Rational(3, 2), -7)
+    assert time.perf_counter() - started < 10
+
+
+def test_regression_on_tiny_x_is_exact():
+    # (1, 1), (2, 3), (3, 4) has p = 3/2, q = −1/3; shrinking x by 10¹⁵⁰ multiplies p by 10¹⁵⁰.
+    r = regression(["1e-150", "2e-150", "3e-150"], ["1", "3", "4"])
+    assert (r.p, r.q) == (sp.Rational(3, 2) * 10**150, sp.Rational(-1, 3))
+    assert r.descent.status == "converged"
+
+
+def test_regression_refuses_irrational_data():
+    with pytest.raises(DataError, match="not a rational number"):
+        regression([sp.sqrt(2), 1], [1, 2])
 
 
 def test_regression_refuses_mismatched_or_too_little_data():

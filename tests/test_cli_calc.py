@@ -85,27 +85,41 @@ def test_every_command_latex_compiles(capsys, tmp_path):
         (["calc", "gd", "--eta", "-1"], "η must be positive"),
         (["calc", "gd", "--start", "1,2,3"], "3 coordinates"),
         (["calc", "gd", "--steps", "0"], "number of steps"),
-        (["calc", "gd", "--steps", "ten"], "invalid int value"),
+        (["calc", "gd", "--steps", "ten"], "'ten' is not a number"),
         (["calc", "regression", "--x", "1,2"], "--x and --y go together"),
         (["calc", "regression", "--x", "1,2,a", "--y", "1,2,3"], "'a' is not a number"),
         (["calc", "regression", "--x", "1,1", "--y", "1,2"], "every x equals 1"),
-        (["calc", "regression", "no-such-file.csv"], "cannot read the data file"),
+        (["calc", "regression", "no-such-file.csv"], "no-such-file.csv: no such data file"),
         (["calc", "approx", "x*y"], "--at"),
         (["calc"], "required"),
         (["calc", "gd", "x**2+y**2", "--eta", "1e400"], "out of the range of floats"),
         (["calc", "gd", "x**2+y**2", "--start", "1e400,2"], "out of the range of floats"),
+        (["calc", "gd", "--eta", "exp(1000)"], "out of the range of floats"),
+        (["calc", "minimum", "x**2", "--seconds", "0"], "positive number of seconds"),
+        (["calc", "lagrange", "x", "--constraint", "x**2+y**2=1", "--seconds", "nan"], "positive number of seconds"),
+        (["calc", "minimum", "x**999 + y**998 + x*y", "--seconds", "0.2"], "exactly within 0.2 s"),
+        (["calc", "minimum", "x**2 + log(-1)"], "is not real"),
         (["calc", "minimum", "x**2 + 1e99999*y**2"], "exponent of '1e99999' is too large"),
         (["calc", "minimum", "os.path"], "an attribute (a.b) is not allowed"),
         (["calc", "minimum", "x**2", "--vars", "1x"], "'1x' is not a name"),
         (["calc", "minimum", "x**2", "--vars", "x,x"], "'x' is named twice"),
         (["calc", "minimum", "x**2", "--vars", "x,exp"], "'exp' is taken"),
-        (["calc", "minimum", "x**2", "--out", "/no/such/dir/f.md"], "cannot use /no/such/dir/f.md"),
+        (["calc", "minimum", "x**2", "--out", "/no/such/dir/f.md"], "the folder /no/such/dir does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):
     assert main(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], lines
+
+
+def test_sets_of_stationary_points_are_answers(capsys):
+    # (x + y)² is 0 on the whole line x = −y and positive elsewhere.
+    assert "(-y, y) for every real y" in output(capsys, ["calc", "minimum", "(x+y)**2"])
+    # On the axes xy = 0, x² + y² is smallest at the origin, where ∇g = 0.
+    assert "at (0, 0): global minimum" in output(capsys, ["calc", "lagrange", "x**2+y**2", "--constraint", "x*y=0"])
+    # f = x has ∂f/∂x = 1: one variable, no Lagrange identity pairs, and no crash.
+    assert "Δz ≈ -η" in output(capsys, ["calc", "steepest", "x", "--at", "1"])
 
 
 def test_bad_csv_cell_names_its_line(capsys, tmp_path):

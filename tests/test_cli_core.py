@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -32,7 +33,7 @@ def test_verify_claim_exit_codes(capsys):
     "args,fragment",
     [
         (["verify", "--layers", "2,0,1"], "positive integer"),
-        (["verify", "--layers", "2,x,1"], "not an integer"),
+        (["verify", "--layers", "2,x,1"], "'x' is not a number"),
         (["verify", "--layers", "3"], "at least two layers"),
         (["verify", "--activation", "sigmod"], "unknown activation"),
         (["verify", "--cost", "hinge"], "unknown cost"),
@@ -73,3 +74,53 @@ def test_os_errors_become_one_line(capsys, monkeypatch):
     assert main(["verify", "--layers", "1,1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["symbackprop: error: cannot use missing.json: No such file or directory"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "--layers", "1,1"],  # rich output
+        ["derive", "--layers", "1,1", "--format", "markdown"],  # buffered plain output
+        ["calc", "approx", "x*y", "--at", "1,2", "--format", "markdown"],  # print()
+    ],
+)
+def test_a_closed_pipe_is_not_a_verdict(args, capfd, monkeypatch):
+    # Standard output into a pipe whose reader has gone, as in ``… | head -c1``;
+    # set in the test itself, since pytest's capturing resets it after fixtures.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w", encoding="utf-8") as stream:
+        monkeypatch.setattr(sys, "stdout", stream)
+        assert main(args) == 141
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.split() == ["symbackprop", importlib.metadata.version("symbackprop")]
+
+
+def test_the_tour_banner_is_whole_in_piped_output(capsys):
+    from symbackprop import Network
+    from symbackprop.cli.options import console
+    from symbackprop.cli.tour import show_banner
+
+    show_banner(console(), Network([12, 3, 2]))  # captured: not a terminal, as in a pipe
+    words = " ".join(line.strip("│╭╮╰╯─ ") for line in capsys.readouterr().out.splitlines()).split()
+    assert " ".join(words).endswith("3 hidden and 2 output sigmoid units, squared-error cost. 47 parameters.")
+
+
+def test_only_the_books_12_3_2_network_is_called_the_books(capsys):
+    from symbackprop.cli import build_parser
+
+    helps = {}
+    for command in ("verify", "derive"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([command, "--help"])
+        helps[command] = " ".join(capsys.readouterr().out.split())
+    assert "(default 12,3,2, the book's network)" in helps["verify"]
+    assert "(default 2,2,1)" in helps["derive"] and "book's network" not in helps["derive"]

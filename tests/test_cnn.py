@@ -341,3 +341,12 @@ def test_a_students_claim_in_book_notation_is_checked():
     good = "delta^F_111*x_12 + delta^F_112*x_13 + delta^F_121*x_22 + delta^F_122*x_23"
     assert verify_claim(net, "w^{F_1}_{12}", good).ok
     assert not verify_claim(net, "w^{F_1}_{12}", "delta^F_111*x_12").ok
+
+
+def test_the_cnn_reads_well_where_messages_say_network():
+    from symbackprop.numeric.train import check_data
+
+    with pytest.raises(DataError) as error:
+        check_data(CNNArrays(), np.zeros((2, 5, 5)))
+    message = str(error.value)
+    assert "the 6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional network reads (n, 6, 6)" in message

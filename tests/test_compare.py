@@ -607,3 +607,48 @@ def test_ctrl_c_at_a_terminal_reaches_the_worker_too_and_still_no_traceback():
             process.wait()
     assert process.returncode == 130, (out, err)
     assert "interrupted" in out + err and "Traceback" not in err, err
+
+
+class _GonePipe:
+    """The worker's end of the pipe after the parent was killed."""
+
+    def __init__(self, fail_on: str) -> None:
+        self.fail_on = fail_on
+
+    def send(self, message) -> None:
+        if self.fail_on == "send" and message != "ready":
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def recv(self):
+        if self.fail_on == "recv":
+            raise EOFError
+        return (NetworkSpec((1, 1)), "delta", 2, 0, False)
+
+
+@pytest.mark.parametrize("fail_on", ["send", "recv"])
+def test_the_worker_ends_quietly_when_its_parent_is_gone(fail_on, monkeypatch, capfd):
+    # killed while the worker sends a result (BrokenPipeError) or waits for
+    # a task (EOFError): the worker returns, without a traceback
+    monkeypatch.setattr("symbackprop.measure.compare._watch_parent", lambda parent: None)
+    from symbackprop.measure.compare import _serve
+
+    assert _serve(_GonePipe(fail_on), os.getppid()) is None
+    assert capfd.readouterr().err == ""
+
+
+def test_a_speed_verdict_needs_quartiles_that_do_not_overlap():
+    # one run can time the same route 1.9× slower, the next 1.8× faster:
+    # only a difference beyond the spread of the repeats is named
+    def measured(route, median, low, high):
+        return RouteMeasurement(route, "ok", evaluate_seconds=median, evaluate_spread=(low, high))
+
+    def evaluation_verdict(direct, delta):
+        rows = [measured("direct", *direct), measured("delta", *delta), measured("array", 1e-4, 0.9e-4, 1.1e-4)]
+        comparison = Comparison(NetworkSpec((12, 3, 2)), 47, 64, None, rows)
+        return next(line for line in comparison.verdicts() if line.startswith("Compiled"))
+
+    overlapping = evaluation_verdict((6e-4, 3e-4, 1.2e-3), (5e-4, 2.5e-4, 1e-3))
+    assert "by the δ recurrence it is about as fast" in overlapping and "× slower" not in overlapping
+    apart = evaluation_verdict((6e-4, 5.8e-4, 6.2e-4), (3e-4, 2.9e-4, 3.1e-4))
+    assert "by the δ recurrence it is 2.0× faster (300 µs, quartiles 290 µs to 310 µs)" in apart
+    assert "takes 600 µs, quartiles 580 µs to 620 µs, by the direct route" in apart

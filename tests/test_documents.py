@@ -26,6 +26,7 @@ from symbackprop.engine.index_rules import (
 )
 from symbackprop.engine.routes import chain_rule_expansion
 from symbackprop.functions.activations import generic_a, get_activation, sigmoid
+from symbackprop.notation.latex import DISPLAY_LIMIT
 from symbackprop.notation.symbols import COST, Partial
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -343,3 +344,35 @@ def test_products_are_written_in_the_books_order():
     assert sigma_slope in neuron_and_activations().formulas()
     assert any(r"w^{l}_{ji} a^{l - 1}_{i} + b^{l}_{j}" in f for f in delta_recurrence().formulas())
     assert "σ'(z) = σ(z)*(1 - σ(z))" in network_derivation(Network([2, 1])).text()
+
+
+def test_counts_in_the_notes_are_proper_plurals(doc221):
+    notes = " ".join(step.note or "" for step in doc221[1].steps)
+    # w^2_11 of 2-2-1 reaches C along one path (one output unit), so one term
+    assert "1 path." in notes and "Size: 1 term in the named quantities" in notes
+    assert "(s)" not in notes
+    net = Network([2, 2, 2])
+    wide = " ".join(step.note or "" for step in direct_steps(net, net.symbol("w^2_11"))[0])
+    assert "2 paths." in wide and "2 terms in the named quantities" in wide
+
+
+def test_powers_of_ten_read_well_as_text():
+    assert text_prose(r"difference $1 \cdot 10^{-10}$") == "difference 1 · 10^(-10)"
+
+
+def test_a_notebook_shows_the_prose_and_summarises_a_large_route(doc221):
+    # Markdown, which a notebook prefers to LaTeX, keeps every justification.
+    _, doc = doc221
+    shown = doc._repr_markdown_()
+    for step in doc.steps:
+        assert step.justification[1:].rstrip(".") in shown
+    # The written-out gradients of 12-3-2 are far too long for a cell: the
+    # display stops near the limit and says how many it left out.
+    direct = direct_route(Network([12, 3, 2]))
+    full = direct.formulas()
+    assert sum(map(len, full)) > 10 * DISPLAY_LIMIT
+    display = direct._repr_latex_()
+    shown = display.count(r" \\ ")  # the rows (formulas and the note) are separated by \\
+    assert len(display) < DISPLAY_LIMIT + max(map(len, full))
+    assert f"... {len(full) - shown} more formulas not shown" in display
+    assert display.startswith("$$\\begin{aligned}" + full[0].replace(" = ", " &= ", 1))

@@ -21,6 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "symbackprop"
 ORDER = [
     "errors",
     "files",
+    "guards",
     "notation",
     "functions",
     "layers",

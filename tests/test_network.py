@@ -158,3 +158,26 @@ def test_activation_of_the_wrong_type(activation):
 def test_total_cost_needs_a_positive_number_of_examples(n):
     with pytest.raises(NetworkSpecError, match="positive integer"):
         Network([1, 1]).total_cost(n)
+
+
+def test_cross_entropy_needs_outputs_in_zero_one_wherever_a_network_is_built():
+    from symbackprop.cli import main
+    from symbackprop.engine.cnn import ConvolutionalNetwork
+    from symbackprop.errors import NetworkSpecError
+    from symbackprop.numeric.cnn_arrays import CNNArrays
+
+    # log a^L with tanh's a^L < 0 is NaN: every way of building refuses it
+    for build in (
+        lambda: Network([2, 1], activation="tanh", cost="cross-entropy"),
+        lambda: ConvolutionalNetwork(activation="tanh", cost="cross-entropy"),
+        lambda: CNNArrays(activation="tanh", cost="cross-entropy"),
+    ):
+        with pytest.raises(NetworkSpecError, match="output activation tanh can leave"):
+            build()
+    for command in ("verify", "derive", "compare"):
+        assert main([command, "--layers", "2,1", "--activation", "tanh", "--cost", "cross-entropy"]) == 2
+    # only the output layer's values go into the logs; the generic a(z) stays
+    # allowed, since what is derived with it is a formal identity
+    Network([2, 2, 1], activation=["tanh", "sigmoid"], cost="cross-entropy")
+    Network([2, 1], activation="generic", cost="cross-entropy")
+    ConvolutionalNetwork(activation="generic", cost="cross-entropy")

@@ -72,12 +72,12 @@ def displayed(formulas: list[str]) -> str:
 
 CONFIGS = [
     ([2, 2, 1], "sigmoid", "squared", {}),
-    ([2, 2, 1], "tanh", "cross-entropy", {"expand": True}),
+    ([2, 2, 1], ["tanh", "sigmoid"], "cross-entropy", {"expand": True}),
     ([2, 2, 2], "softsign", "squared", {"parameter": "b^3_2"}),
     ([2, 2, 1], "relu", "(t - a)**4/4", {}),
     ([2, 1], "step", "squared", {"expand": True}),
     ([3, 2, 2, 1], "generic", "squared", {"parameter": "w^3_12"}),
-    ([2, 2, 1], "identity", "cross-entropy", {}),
+    ([2, 2, 1], ["identity", "sigmoid"], "cross-entropy", {}),
     ([2, 1], "z/(1+exp(-z))", "squared", {"expand": True}),
     ([12, 3, 2], "sigmoid", "squared", {"expand": True}),
 ]
@@ -165,3 +165,13 @@ def test_every_markdown_formula_compiles(tmp_path):
         f"${m}$\\par" for m in inline
     ) + "\n\\end{document}\n"
     compile_tex(source, tmp_path, fits=False)
+
+
+def test_every_markdown_display_stays_on_the_page(tmp_path):
+    # A Markdown viewer shows a display as it is: a long formula must come
+    # broken over lines, as in the LaTeX documents (the page of those).
+    display = []
+    for path in sorted((ROOT / "derivations").glob("*.md")):
+        display += re.findall(r"\$\$\n(.*?)\n\$\$", path.read_text(encoding="utf-8"), flags=re.S)
+    preamble = PREAMBLE.replace("\\begin{document}", "\\usepackage{amssymb}\n\\usepackage[margin=2cm]{geometry}\n\\begin{document}")
+    compile_tex(preamble + "\n".join(f"\\[ {f} \\]" for f in display) + "\n\\end{document}\n", tmp_path)

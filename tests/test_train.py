@@ -3,7 +3,12 @@ bad input, and the train/evaluate commands."""
 
 from __future__ import annotations
 
+import gc
+import io
 import json
+import tracemalloc
+import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -13,17 +18,10 @@ from symbackprop.errors import DataError, ParameterFileError
 from symbackprop.numeric.arrays import ArrayModel
 from symbackprop.numeric.catalogue import DATASETS, DatasetSpec, register
 from symbackprop.numeric.datasets import Dataset, data_path, load_digits01, one_hot
+from symbackprop.numeric.params import check_params, load_params, read_param_file, save_params
 from symbackprop.numeric.scalar import ScalarModel
-from symbackprop.numeric.train import (
-    Trainable,
-    accuracy,
-    initial_params,
-    load_params,
-    read_param_file,
-    save_params,
-    total_cost,
-    train,
-)
+from symbackprop.numeric.train import accuracy, initial_params, total_cost, train
+from symbackprop.numeric.trainable import Trainable
 
 BOOK_INIT = data_path("book_nn_4_4_init.json")
 #: A 12-3-2 parameter file's arrays, each of the right shape.
@@ -143,7 +141,7 @@ def test_deeper_networks_use_numbered_hidden_layers(tmp_path):
 @pytest.mark.parametrize(
     "content,fragment",
     [
-        (b"not json", "not a readable JSON"),
+        (b"not json", "not a valid JSON parameter file (line 1, column 1"),
         (b"[1, 2]", "holds an object"),
         (json.dumps({"hidden_W": [[1.0]]}).encode(), "has shape (1, 1)"),
         (json.dumps({"W2": [[1.0] * 12] * 3, "b2": [0.0] * 3, "W3": [[1.0] * 3] * 2}).encode(), "missing b3"),
@@ -221,7 +219,8 @@ def test_a_damaged_npz_is_one_line_in_the_evaluate_command(tmp_path, capsys):
 
 def test_deeply_nested_json_is_a_parameter_file_error(tmp_path, capsys):
     path = tmp_path / "deep.json"
-    path.write_text('{"W2":' + "[" * 100_000 + "]" * 100_000 + "}")
+    # deeper than Python's recursion limit, within the size a 12-3-2 file may have
+    path.write_text('{"W2":' + "[" * 30_000 + "]" * 30_000 + "}")
     with pytest.raises(ParameterFileError, match="nested too deeply"):
         load_params(path, ArrayModel([12, 3, 2]))
     assert main(["evaluate", "digits01", "--params", str(path)]) == 2
@@ -239,6 +238,11 @@ def test_bad_data_raise_data_errors():
         train(model, data.X[:, :11], data.T, epochs=1)
     with pytest.raises(DataError, match="targets have shape"):
         train(model, data.X, data.T[:, :1], epochs=1)
+    # a float conversion would silently keep only the real parts
+    with pytest.raises(DataError, match="inputs are complex"):
+        train(model, data.X.astype(complex), data.T, epochs=1)
+    with pytest.raises(DataError, match="targets are complex"):
+        train(model, data.X, data.T + 0.5j, epochs=1)
     with pytest.raises(DataError, match="out of range"):
         one_hot([0, 1, 2], 2)
     with pytest.raises(DataError, match="out of range"):
@@ -407,7 +411,7 @@ def test_a_folder_as_save_target_fails_before_training(tmp_path, capsys):
 @pytest.mark.parametrize(
     "document,fragment",
     [
-        ("{", "not an image file"),
+        ("{", "not a valid JSON file of images"),
         ({"classes": [0, 1], "shape": [1, 2], "images": [{"rows": ["01"], "label": 7}]}, "has label 7"),
         ({"classes": [0, 1], "shape": [2, 2], "images": [{"rows": ["01"], "label": 0}]}, "needs 4"),
         ({"classes": [0, 1], "shape": [1, 2], "images": [{"rows": ["0x"], "label": 0}]}, "strings of 0 and 1"),
@@ -421,7 +425,7 @@ def test_a_folder_as_save_target_fails_before_training(tmp_path, capsys):
          "image 1: 'rows' must be a list of strings"),
         ({"classes": [0, 1], "shape": ["a"], "images": []}, "'shape' must be a list of positive whole numbers"),
         ({"classes": [0, 1], "shape": [1, 2], "images": [["01"]]}, "image 1 must be an object"),
-        ("[" * 100_000 + "]" * 100_000, "not an image file"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
 )
 def test_bad_image_files(tmp_path, document, fragment):
@@ -432,3 +436,148 @@ def test_bad_image_files(tmp_path, document, fragment):
     with pytest.raises(DataError) as error:
         load_image_file(path, "mine")
     assert fragment in str(error.value)
+
+
+def test_a_run_whose_cost_rises_or_stalls_is_reported_and_not_saved(tmp_path, capsys):
+    model, data = ArrayModel([12, 3, 2]), load_digits01()
+    good = train(model, data.X, data.T, eta=0.2, epochs=50)
+    assert good.problem is None
+    # η = 1e6: one step pins the outputs at 0 or 1, where σ' ≈ 0; C_T is stuck at
+    # 32, each of the 64 examples off by 1 in one output: 64 · ½ · 1² = 32
+    failed = train(model, data.X, data.T, eta=1e6, epochs=50)
+    assert failed.history[-1] == pytest.approx(32) and failed.history[0] < 23
+    assert "rose" in failed.problem and "smaller learning rate" in failed.problem
+    # outputs pinned from the start, by huge initial weights: stalled, not risen
+    huge = {k: 1000 * v for k, v in initial_params(model, seed=3).items()}
+    stuck = train(model, data.X, data.T, huge, eta=0.2, epochs=20)
+    assert stuck.history[-1] == stuck.history[0] > 1
+    assert "stalled" in stuck.problem and "initial parameters" in stuck.problem
+    # pinned at the targets is learnt, not stuck: no problem
+    assert train(model, data.X, data.T, good.params, eta=1e6, epochs=20).problem is None
+
+    saved = tmp_path / "failed.npz"
+    assert main(["train", "digits01", "--eta", "1e6", "--epochs", "5", "--save", str(saved)]) == 1
+    out = capsys.readouterr().out
+    assert "training failed" in out and "not saved" in out and not saved.exists()
+    assert main(["train", "digits01", "--eta", "1e6", "--epochs", "5", "--save", str(saved), "--force"]) == 1
+    assert saved.exists()
+
+
+# --- parameter files are checked before they are read ------------------------------
+
+def npz_with(tmp_path, **members: bytes):
+    """A 12-3-2 .npz with VALID's arrays, and members given as raw bytes."""
+    path = tmp_path / "p.npz"
+    np.savez(path, **{k: np.array(v) for k, v in VALID.items() if k not in members})
+    with zipfile.ZipFile(path, "a") as archive:
+        for name, data in members.items():
+            archive.writestr(f"{name}.npy", data)
+    return path
+
+
+def npy_header(shape: tuple[int, ...]) -> bytes:
+    """The header of a float64 .npy array of ``shape``, without its data."""
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(stream, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    "member,fragment",
+    [
+        ("extra", "'extra' is not a parameter of the 12-3-2 network"),
+        ("W2", "'W2' has shape (300000000,), but the 12-3-2 network needs (3, 12)"),
+    ],
+)
+def test_an_npz_member_claiming_gigabytes_is_refused_unread(tmp_path, member, fragment):
+    # 2.4 GB of float64 claimed by the header, none of it in the file
+    path = npz_with(tmp_path, **{member: npy_header((300_000_000,))})
+    tracemalloc.start()
+    try:
+        with pytest.raises(ParameterFileError) as error:
+            load_params(path, ArrayModel([12, 3, 2]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert fragment in str(error.value)
+    assert peak < 10_000_000
+
+
+def test_an_npz_larger_than_the_model_can_need_is_refused_up_front(tmp_path):
+    path = npz_with(tmp_path, extra=npy_header((100_000,)) + bytes(800_000))
+    with pytest.raises(ParameterFileError, match=r"the file has [\d,]+ bytes; the 47 parameters of the 12-3-2 "
+                       r"network take at most [\d,]+ bytes as \.npz"):
+        load_params(path, ArrayModel([12, 3, 2]))
+
+
+def test_an_npz_with_a_member_twice_is_refused(tmp_path):
+    path = npz_with(tmp_path, b3=npy_header((2,)) + bytes(16))
+    with zipfile.ZipFile(path, "a") as archive, pytest.warns(UserWarning, match="Duplicate name"):
+        archive.writestr("b3.npy", npy_header((2,)) + bytes(16))
+    with pytest.raises(ParameterFileError, match="'b3' is in the archive twice"):
+        load_params(path, ArrayModel([12, 3, 2]))
+
+
+def test_a_json_file_larger_than_the_model_can_need_is_refused_up_front(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({**VALID, "description": "x" * 1_000_000}))
+    with pytest.raises(ParameterFileError, match=rf"{path}: the file has 1,000,\d+ bytes; the 47 parameters "
+                       r"of the 12-3-2 network take at most [\d,]+ bytes as JSON"):
+        load_params(path, ArrayModel([12, 3, 2]))
+    # what save_params writes for a model of many parameters, with the longest floats, fits its limit
+    model = SoftmaxRegression(1000, 10)
+    params = {k: np.full(s, -1.2345678901234567e-308) for k, s in model.parameter_shapes.items()}
+    for suffix in (".json", ".npz"):
+        loaded = load_params(save_params(tmp_path / f"big{suffix}", model, params), model)
+        assert np.array_equal(loaded["V"], params["V"])
+
+
+def test_a_damaged_npz_is_closed(tmp_path):
+    path = tmp_path / "p.npz"
+    path.write_bytes(b"PK\x03\x04junk")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(ParameterFileError, match="not a valid .npz archive"):
+            load_params(path, ArrayModel([12, 3, 2]))
+        gc.collect()  # an unclosed file warns when it is collected
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.parametrize(
+    "number,fragment",
+    [
+        ("1e400", "the number 1e400 is beyond the range of floating-point numbers"),
+        ("-" + "9" * 400, "(401 characters) is beyond the range of floating-point numbers"),
+        # more digits than int() converts at all
+        ("1" * 5000, "(5000 characters) is beyond the range of floating-point numbers"),
+    ],
+)
+def test_a_number_beyond_floats_in_a_parameter_file_is_one_line(tmp_path, capsys, number, fragment):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(VALID).replace('"b3": [0.0, 0.0]', f'"b3": [{number}, 0.0]'))
+    assert main(["evaluate", "digits01", "--params", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: " in err and fragment in err and err.count("\n") == 1
+
+
+def test_a_python_int_beyond_floats_is_a_parameter_file_error():
+    with pytest.raises(ParameterFileError, match="'b2' holds a number beyond the range"):
+        check_params(ArrayModel([1, 1]), {"W2": [[1.0]], "b2": [10**400]})
+
+
+def test_a_parameter_given_twice_in_json_is_refused(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(VALID)[:-1] + ', "b3": [5.0, 5.0]}')
+    with pytest.raises(ParameterFileError, match=f"{path}: the key 'b3' is given twice"):
+        load_params(path, ArrayModel([12, 3, 2]))
+
+
+def test_evaluate_takes_the_books_values_by_name(capsys):
+    assert main(["evaluate", "digits01", "--params", "book"]) == 0
+    printed = float(capsys.readouterr().out.split("C_T = ")[1].split()[0])
+    data = load_digits01()
+    book = load_params(BOOK_INIT, ArrayModel([12, 3, 2]))
+    assert printed == pytest.approx(hand_cost_and_gradient(book, data.X, data.T)[0], rel=1e-13)
+    # refused before the data set is loaded
+    assert main(["evaluate", "digits8x8", "--params", "book"]) == 2
+    assert "the book has no parameter values for digits8x8; give --params a file" in capsys.readouterr().err

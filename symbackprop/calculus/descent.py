@@ -6,7 +6,10 @@ tolerance), ``converging`` (f still falling, the steps shrinking),
 ``diverging`` (f rising at every one of the last steps, or the point running
 off to infinity — detected before any overflow) or ``not converging``
 (neither: bouncing between two points, or f falling ever faster as if
-unbounded below). For a quadratic f the exact bound 0 < η < 2/λ_max is derived too.
+unbounded below). For a quadratic f with a minimum the outcome is exact: each
+step multiplies the distance to the minimum along an eigenvector of the Hessian
+by 1 − ηλ, so |1 − ηλ| = 1 oscillates and > 1 diverges even while f still
+falls; the bound 0 < η < 2/λ_max is derived too.
 
 >>> run = gradient_descent("x**2 + y**2", start=[3, 2], eta="0.1", steps=30)
 >>> run.status, [round(c, 6) for c in run.points[1]]
@@ -27,6 +30,7 @@ import sympy as sp
 
 from ..documents.derivation import Derivation, Step
 from ..errors import DataError
+from ..guards import MAX_STEPS, check_sequence
 from .multivariable import (
     DEFAULT_VARIABLES,
     MultivariableFunction,
@@ -51,8 +55,6 @@ SHRINK = 1e-9
 SLOW = sp.Rational(1, 10)
 #: Without a quadratic to analyse: steps shrinking by less than this fraction each is slow.
 SLOW_SHRINK = 0.1
-#: Longest path accepted, to keep a typo in --steps from running for hours.
-MAX_STEPS = 1_000_000
 #: Rows of the path shown in a derivation before the middle is left out.
 SHOWN_ROWS = 40
 
@@ -132,6 +134,8 @@ def gradient_descent(
     rate = positive_eta(eta)
     if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise DataError(f"the number of steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
+        raise DataError(f"the tolerance on |∇f| must be a number ≥ 0, got {tol!r}")
     origin = f.at(start)
     modules = [{"sigmoid": _sigmoid}, "math"]
     value = sp.lambdify(f.variables, f.expr, modules)
@@ -152,22 +156,73 @@ def gradient_descent(
                 f"the point ran off to infinity at step {k} while f kept falling: f is unbounded below, "
                 "so there is no minimum to find"
                 if len(values) > 1 and values[-1] < values[-2]
-                else f"the point ran off to infinity at step {k} (its size passed {prose_number(bound)}); "
-                f"η = {rate} is too large"
+                else f"the point ran off to infinity at step {k} (its size passed {prose_number(bound)})"
             )
             break
         points.append(tuple(x))
         values.append(_evaluate(value, x, k))
     if not status:
-        status, reason = _judge(points, values, rate, tol, gradient)
+        status, reason = _judge(points, values, tol, gradient)
+    if status != "converged":
+        status, reason = _quadratic_outcome(f, origin, rate) or (status, reason)
     return DescentPath(f, rate, points, values, status, reason)
+
+
+def _excited(f: MultivariableFunction, start: dict) -> list[tuple[sp.Expr, list[sp.Matrix]]] | None:
+    """For f quadratic with a positive-definite Hessian H: the eigenvalues λ of H (with their
+    eigenvectors) along which the start is away from the minimum; ``None`` for any other f.
+
+    Only these directions ever move: the error x_k − x* along the others stays 0.
+    """
+    hessian = f.hessian
+    if hessian.free_symbols or not hessian.is_positive_definite:
+        return None
+    # ∇f(x) = H x + ∇f(0), so the minimum is x* = −H⁻¹∇f(0).
+    at_zero = sp.Matrix([g.subs({v: 0 for v in f.variables}) for g in f.gradient])
+    error = sp.Matrix([start[v] for v in f.variables]) + hessian.solve(at_zero)
+    return [(lam, vectors) for lam, _, vectors in hessian.eigenvects()
+            if any((v.T * error)[0] != 0 for v in vectors)]
+
+
+def _quadratic_outcome(f: MultivariableFunction, start: dict, rate: sp.Expr) -> tuple[str, str] | None:
+    """The exact outcome when f is quadratic with a positive-definite Hessian H and η makes a
+    step stop shrinking; ``None`` when the path's own judgement stands.
+
+    Each step multiplies the error x_k − x* along an eigenvector of H for λ by 1 − ηλ, so the
+    path oscillates for ever when |1 − ηλ| = 1 and diverges when it is larger, for every λ
+    whose eigenvector the start's error has a component along; the path's first steps can
+    hide either (f falls while the other directions shrink).
+    """
+    excited = _excited(f, start)
+    if not excited:
+        return None
+    lam, vectors = max(excited, key=lambda lv: abs(1 - rate * lv[0]))
+    factor = 1 - rate * lam
+    along = (
+        f"along the eigenvector {shown_vector(list(vectors[0]))} of the Hessian (λ = {lam})"
+        if len(vectors) == 1
+        else f"in every direction (the Hessian is {lam} times the identity)"
+        if len(vectors) == len(f.variables)
+        else f"along the eigenvectors of the Hessian for λ = {lam}"
+    )
+    if abs(factor) == 1:
+        return "not converging", (
+            f"{along} each step multiplies the distance to the minimum by 1 − ηλ = {factor}: "
+            "the point jumps back and forth across the minimum for ever"
+        )
+    if abs(factor) > 1:
+        return "diverging", (
+            f"{along} each step multiplies the distance to the minimum by 1 − ηλ = {factor}: "
+            "the point moves ever further away"
+        )
+    return None
 
 
 def _as_float(value: sp.Expr, what: str) -> float:
     # The path is computed in floats; an exact number beyond their range (1e400) cannot start it.
     number = float(value)
     if not math.isfinite(number) or (value != 0 and number == 0):
-        raise DataError(f"{what} = {sp.Float(value, 6)} is out of the range of floats (about 1e-308 to 1e308 in size), "
+        raise DataError(f"{what} = {sp.N(value, 6)!s} is out of the range of floats (about 1e-308 to 1e308 in size), "
                         "which the descent computes in")
     return number
 
@@ -185,7 +240,7 @@ def _evaluate(function, x: list[float], k: int):
     return result if isinstance(result, list) else float(result)
 
 
-def _judge(points: list[tuple], values: list[float], rate, tol: float, gradient) -> tuple[str, str]:
+def _judge(points: list[tuple], values: list[float], tol: float, gradient) -> tuple[str, str]:
     size = math.hypot(*_evaluate(gradient, list(points[-1]), len(points) - 1))
     if size <= tol:
         return "converged", f"the gradient vanishes: |∇f| = {prose_number(size)} ≤ {prose_number(tol)} after {len(points) - 1} steps"
@@ -194,7 +249,7 @@ def _judge(points: list[tuple], values: list[float], rate, tol: float, gradient)
     last = points[-(RISES + 1):]
     lengths = [math.dist(a, b) for a, b in zip(last, last[1:])]
     if len(changes) == RISES and all(c > 0 for c in changes):
-        return "diverging", f"the value of f rose at each of the last {RISES} steps; η = {rate} is too large"
+        return "diverging", f"the value of f rose at each of the last {RISES} steps"
     falling = bool(changes) and all(c < 0 for c in changes)
     # A path that settles takes ever shorter steps; equal steps (f = x) or growing ones
     # (f = −x²) mean f may fall for ever. The margin keeps rounding from faking a shrink.
@@ -214,8 +269,9 @@ def eta_verdict(path: DescentPath) -> str:
 
     For a quadratic f with positive-definite Hessian the answer is exact: each
     step multiplies the distance to the minimum by at most ρ(η) = max|1 − ηλ|
-    over the eigenvalues λ, and the best fixed η = 2/(λ_min + λ_max) gives the
-    smallest ρ. η is too small (or too large) when a step removes less than a
+    over the eigenvalues λ (those along which the start is away from the
+    minimum: the others never move), and the best fixed η = 2/(λ_min + λ_max)
+    gives the smallest ρ. η is too small (or too large) when a step removes less than a
     tenth (:data:`SLOW`) of the share of the distance the best η removes.
     Otherwise the path is judged: steps shrinking by less than 10% each
     (:data:`SLOW_SHRINK`) mean slow, a diverging path a too large η.
@@ -225,9 +281,9 @@ def eta_verdict(path: DescentPath) -> str:
     >>> eta_verdict(gradient_descent("x**2 + y**2", [3, 2], "0.1", 30))
     'right (each step removes 20% of the distance to the minimum; the best η = 1/2 removes 100%)'
     """
-    hessian = path.f.hessian
-    if not hessian.free_symbols and hessian.is_positive_definite:
-        eigenvalues = list(hessian.eigenvals())
+    excited = _excited(path.f, path.f.at(path.points[0]))
+    if excited is not None:
+        eigenvalues = [lam for lam, _ in excited] or list(path.f.hessian.eigenvals())
         low, high = min(eigenvalues), max(eigenvalues)
         best = 2 / (low + high)
         factor = max(abs(1 - path.eta * lam) for lam in eigenvalues)
@@ -241,7 +297,8 @@ def eta_verdict(path: DescentPath) -> str:
             return f"too small (slow: each step removes only {shares})"
         return f"too large (it zigzags: each step removes only {shares})"
     if path.status == "diverging":
-        return "too large (the path diverges)"
+        # A path that runs off while f falls finds f unbounded below: no η would help.
+        return "too large (the path diverges)" if path.values[-1] > path.values[0] else ""
     lengths = [math.dist(a, b) for a, b in zip(path.points, path.points[1:])]
     if path.status == "not converging" or len(lengths) < 2 or not lengths[0]:
         return ""
@@ -323,7 +380,12 @@ def descent_steps(path: DescentPath) -> list[Step]:
                     "when |1 − ηλ| < 1 for every λ, i.e. 0 < η < 2/λ_max",
                     [(sp.Symbol("H"), shown_matrix(hessian)), (sp.Symbol("lambda_max"), largest),
                      (eta, 2 / largest, "<")],
-                    note=f"η = {path.eta} is {'inside' if path.eta < 2 / largest else 'outside'} this range",
+                    note=f"η = {path.eta} is inside this range"
+                    if path.eta < 2 / largest
+                    else f"η = {path.eta} is outside this range"
+                    + (", but this start is away from the minimum only along eigenvectors with |1 − ηλ| < 1, "
+                       "so its path converges all the same"
+                       if path.status in ("converged", "converging") else ""),
                 )
             )
     return steps
@@ -343,6 +405,9 @@ def learning_rate_effect(
     >>> [s.title for s in d.steps]
     ['η = 1/100 (too small): converging', 'η = 1/10 (right): converging', 'η = 11/10 (too large): diverging']
     """
+    etas = check_sequence(etas, "the learning rates η")
+    if not etas:
+        raise DataError("give at least one learning rate η to compare")
     runs = [gradient_descent(text, start, eta, steps, variables=variables) for eta in etas]
     f = runs[0].f
     return Derivation(

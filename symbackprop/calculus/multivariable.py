@@ -16,13 +16,15 @@ real, so that equations such as ∇f = 0 are solved over the real numbers.
 from __future__ import annotations
 
 import keyword
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy as sp
 
-from ..errors import ExpressionError, NotDifferentiableError
+from ..errors import ExpressionError, NotDifferentiableError, echo
 from ..functions.parsing import CONSTANTS, FUNCTIONS, parse_expression
+from ..guards import check_sequence
 from ..notation.latex import SYMBOL_LATEX, book_latex
 
 #: Variable names a typed function may use unless the caller names others.
@@ -65,6 +67,7 @@ class MultivariableFunction:
         >>> parse_function("x + y").at([1, "0.5"])
         {x: 1, y: 1/2}
         """
+        point = check_sequence(point, "the point (one number per variable)")
         if len(point) != len(self.variables):
             names = ", ".join(str(v) for v in self.variables)
             raise ExpressionError(
@@ -103,13 +106,22 @@ def math_prose(expr: sp.Basic) -> str:
     return f"${latex}$"
 
 
-def prose_number(value: float, digits: int = 3) -> str:
-    r"""A float for prose: ``0.00893`` as it is, ``1e-10`` as ``$1 \cdot 10^{-10}$``.
+def prose_number(value: float | sp.Expr, digits: int = 3) -> str:
+    r"""A number for prose: ``0.00893`` as it is, ``1e-10`` as ``$1 \cdot 10^{-10}$``.
+
+    A SymPy number may lie beyond the range of floats (a condition number of 10⁴⁰⁰).
 
     >>> prose_number(0.008931), prose_number(1e-10), prose_number(2.1e7)
     ('0.00893', '$1 \\cdot 10^{-10}$', '$2.1 \\cdot 10^{7}$')
+    >>> prose_number(sp.Float("3e400"))
+    '$3 \\cdot 10^{400}$'
     """
-    text = f"{value:.{digits}g}"
+    number = float(value)
+    if math.isfinite(number):
+        text = f"{number:.{digits}g}"
+    else:
+        mantissa, exponent = format(sp.Float(value, digits + 2), f".{digits - 1}e").split("e")
+        text = f"{mantissa.rstrip('0').rstrip('.')}e{exponent}"
     if "e" not in text:
         return text
     mantissa, exponent = text.split("e")
@@ -185,10 +197,18 @@ def parse_function(
         except ExpressionError:
             if unknown:
                 raise ExpressionError(
-                    f"unknown variable {unknown[0]!r} in {what} = {text!r}; the allowed variables are "
+                    f"unknown variable {echo(unknown[0])} in {what} = {echo(text)}; the allowed variables are "
                     f"{', '.join(variables)} (name others with --vars)"
                 ) from None
             raise
+    # log(-1) is I*pi: a function with a non-real number in it takes non-real values, where
+    # "smallest" and "descent" mean nothing.
+    unreal = next((a for a in sp.preorder_traversal(expr) if a.is_number and a.is_extended_real is False), None)
+    if unreal is not None:
+        raise ExpressionError(
+            f"{what} = {text} is not real: it contains {unreal}, which is not a real number; "
+            "chapter 2 needs a real function of real variables"
+        )
     order = {name: n for n, name in enumerate(variables)}
     used = tuple(sorted(expr.free_symbols, key=lambda s: (order.get(s.name, len(order)), s.name)))
     if not used:
@@ -205,7 +225,9 @@ def _check_names(variables: Sequence[str]) -> None:
     symbackprop.errors.ExpressionError: variable name '1x' is not a name: use letters, digits and _, starting with a letter (--vars)
     """
     seen = set()
-    for name in variables:
+    for name in check_sequence(variables, "the variables"):
+        if not isinstance(name, str):
+            raise ExpressionError(f"variable names are text such as 'x'; got {name!r:.40} (--vars)")
         if not name.isidentifier() or name.startswith("_") or keyword.iskeyword(name):
             raise ExpressionError(
                 f"variable name {name!r} is not a name: use letters, digits and _, starting with a letter (--vars)"

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import numbers
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
@@ -36,9 +37,10 @@ import sympy as sp
 
 from ..documents.derivation import Derivation, Step
 from ..errors import DataError, ExpressionError
+from ..files import parse_json, read_text
 from ..functions.parsing import NUMBER, parse_number
 from ..notation.symbols import Partial
-from .descent import DescentPath, gradient_descent, positive_eta
+from .descent import DescentPath, eta_verdict, gradient_descent, positive_eta
 from .multivariable import notation, prose_number
 
 #: The gradient descent runs in floats: data beyond these sizes would make sums
@@ -76,8 +78,10 @@ def exact_decimal(text: str, where: str) -> sp.Rational:
     except ExpressionError as exc:
         raise DataError(f"{where}: {exc}") from None
     low, high = FLOAT_RANGE
-    if value and not low <= abs(value) <= high:
-        size = "large" if abs(value) > high else "small"
+    # low ≤ |p/q| ≤ high in integers: comparing SymPy rationals would dominate reading a large file.
+    size = abs(int(value.p)) * low.q < low.p * int(value.q), abs(int(value.p)) * high.q > high.p * int(value.q)
+    if value and any(size):
+        size = "large" if size[1] else "small"
         raise DataError(
             f"{where}: {cell} is too {size} for the gradient descent, which computes in floats; "
             "use values from 1e-150 to 1e150 in size (rescale the unit)"
@@ -107,20 +111,14 @@ def read_data(path: str | Path) -> tuple[list[sp.Rational], list[sp.Rational]]:
     >>> os.remove(fh.name)
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read the data file {path}: {exc}") from None
+    text = read_text(path, "data file", DataError)
     if path.suffix.lower() == ".json":
         return _from_json(text, str(path))
     return _from_csv(text, str(path))
 
 
 def _from_json(text: str, name: str) -> tuple[list, list]:
-    try:
-        data = json.loads(text, parse_float=str, parse_int=str)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{name} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    data = parse_json(text, name, "data file", DataError, parse_float=str, parse_int=str)
     if not isinstance(data, dict) or not isinstance(data.get("x"), list) or not isinstance(data.get("y"), list):
         raise DataError(f'{name} must hold {{"x": [numbers], "y": [numbers]}}')
     columns = []
@@ -138,13 +136,17 @@ def _not_number(name: str, key: str, n: int, value: object):
 
 def _from_csv(text: str, name: str) -> tuple[list, list]:
     xs, ys = [], []
+    first = True
     for line, row in enumerate(csv.reader(text.splitlines()), start=1):
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != 2:
             raise DataError(f"line {line} of {name} has {len(row)} cells; the file needs two columns, x and y")
-        if not xs and not any(NUMBER.fullmatch(cell.strip()) for cell in row):
-            continue  # a header such as "x,y" or "height,weight"
+        # Only the first row may be a header such as "x,y" or "height,weight"; any later
+        # row without numbers is bad data, reported with its line.
+        header, first = first and not any(NUMBER.fullmatch(cell.strip()) for cell in row), False
+        if header:
+            continue
         for cell, column, kind in zip(row, (xs, ys), "xy"):
             where = f"line {line} of {name}"
             if not cell.strip():
@@ -200,9 +202,12 @@ class Regression:
     derivation: Derivation
 
 
-def _exact(value: object, where: str) -> sp.Expr:
-    if isinstance(value, sp.Expr) and value.is_number:
+def _exact(value: object, where: str) -> sp.Rational:
+    if isinstance(value, sp.Rational):
         return value
+    if isinstance(value, sp.Expr):
+        # The fit is exact in rationals; an irrational datum (sqrt(2)) has no exact decimal.
+        raise DataError(f"{where} = {value} is not a rational number; give decimals or fractions such as 1.414 or 7/5")
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return sp.Integer(int(value))
     if isinstance(value, numbers.Real):
@@ -229,7 +234,9 @@ def regression(
     """Least squares for ``y = p x + q``: exact p, q from the normal equations, then gradient descent.
 
     ``eta`` is the learning rate of the descent on the standardised cost
-    (default 1/(2n); it converges for 0 < η < 2/n).
+    (default 1/(2n); it converges for 0 < η < 2/n). The work grows linearly
+    with the number of pairs: C_T and its normal equations depend on the data
+    only through n, Σx, Σy, Σx², Σxy and Σy², summed once as exact fractions.
 
     >>> r = regression(["1", "2", "4"], ["1", "3", "3"])
     >>> r.p, r.q, r.descent.steps < 100
@@ -238,26 +245,66 @@ def regression(
     xs, ys = _checked(x, y)
     n = len(xs)
     rate = sp.Rational(1, 2 * n) if eta is None else positive_eta(eta)
-    cost = sp.Rational(1, 2) * sum((yk - (P * xk + Q)) ** 2 for xk, yk in zip(xs, ys))
+    sums = _Sums.of(xs, ys)
+    sx, sy, sxx, sxy, syy = (sp.Rational(v.numerator, v.denominator) for v in
+                             (sums.x, sums.y, sums.xx, sums.xy, sums.yy))
+    # C_T = ½ Σ_k (y_k − (p x_k + q))², expanded: its coefficients are the sums.
+    cost = sp.Rational(1, 2) * (sxx * P**2 + 2 * sx * P * Q + n * Q**2 - 2 * sxy * P - 2 * sy * Q + syy)
     normal = [sp.expand(sp.diff(cost, v)) for v in (P, Q)]
-    solution = sp.solve(normal, [P, Q], dict=True)[0]
-    p, q = solution[P], solution[Q]
+    # ∂C_T/∂p = Σx² p + Σx q − Σxy = 0 and ∂C_T/∂q = Σx p + n q − Σy = 0, by Cramer's rule;
+    # the determinant n Σx² − (Σx)² = n Σ(x_k − x̄)² is positive because the x differ.
+    det = n * sxx - sx**2
+    p = (n * sxy - sx * sy) / det
+    q = (sy - p * sx) / n
 
-    mean = sum(xs) / n
-    spread = sp.sqrt(sum((xk - mean) ** 2 for xk in xs) / n)
-    us = [(xk - mean) / spread for xk in xs]
-    standard_cost = sp.Rational(1, 2) * sum((yk - (A * uk + C)) ** 2 for uk, yk in zip(us, ys))
+    mean = sx / n
+    spread = sp.sqrt(det) / n
+    # On u_k = (x_k − x̄)/s: Σu = 0 and Σu² = n, so ½ Σ (y_k − (a u_k + c))² needs only Σuy.
+    suy = (sxy - mean * sy) / spread
+    standard_cost = sp.Rational(1, 2) * (n * A**2 + n * C**2 - 2 * suy * A - 2 * sy * C + syy)
     path = gradient_descent(sp.expand(standard_cost), [0, 0], rate, steps, tol=1e-11)
     a, c = path.final
     fit = DescentFit(a / float(spread), c - a * float(mean / spread), path, mean, spread)
 
-    raw_hessian = sp.hessian(cost, (P, Q))
-    low, high = sorted(raw_hessian.eigenvals())
-    kappa = float(high / low)
-    # Steps for the best fixed η on raw data to shrink the error by 1e-12: ln(1e-12)/ln((κ−1)/(κ+1)).
-    raw_steps = math.log(1e-12) / math.log((kappa - 1) / (kappa + 1))
-    derivation = _derivation(xs, ys, cost, normal, p, q, fit, rate, kappa, raw_steps, source)
+    # The Hessian of C_T is [[Σx², Σx], [Σx, n]]; κ = λ_max/λ_min = λ_max²/det, since λ_min = det/λ_max:
+    # the small eigenvalue as a difference of two nearly equal numbers would lose every digit.
+    high = (sxx + n + sp.sqrt((sxx + n) ** 2 - 4 * det)) / 2
+    kappa = high**2 / det
+    # Steps for the best fixed η on raw data to shrink the error by 1e-12: ln(1e-12)/ln((κ−1)/(κ+1)),
+    # written ln(10¹²)/(2 artanh(1/κ)) and at least one step. Not in floats: for x near 1e-150, κ passes
+    # 10³⁰⁰ and (κ−1)/(κ+1) rounds to 1.
+    raw_steps = max(sp.Integer(1), sp.N(sp.log(10**12) / (2 * sp.atanh(1 / sp.N(kappa, 30))), 15))
+    derivation = _derivation(xs, ys, cost, normal, p, q, fit, rate, sp.N(kappa, 15), raw_steps, source)
     return Regression(xs, ys, p, q, cost, fit, derivation)
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """n, Σx, Σy, Σx², Σxy, Σy² of the data, exact: Python's Fraction, one pass."""
+
+    n: int
+    x: Fraction
+    y: Fraction
+    xx: Fraction
+    xy: Fraction
+    yy: Fraction
+
+    @classmethod
+    def of(cls, xs: Sequence[sp.Rational], ys: Sequence[sp.Rational]) -> _Sums:
+        # Each sum is kept as integer numerators per denominator, and made one Fraction at the
+        # end: data typed as decimals have few denominators (10, 100, …), so the pass is integer
+        # additions, without a gcd per datum as Fraction (or SymPy) addition would take.
+        sums: list[dict[int, int]] = [defaultdict(int) for _ in range(5)]
+        sx, sy, sxx, sxy, syy = sums
+        for xk, yk in zip(xs, ys):
+            a, b, c, d = int(xk.p), int(xk.q), int(yk.p), int(yk.q)
+            sx[b] += a
+            sy[d] += c
+            sxx[b * b] += a * a
+            sxy[b * d] += a * c
+            syy[d * d] += c * c
+        totals = [sum((Fraction(n, q) for q, n in s.items()), Fraction(0)) for s in sums]
+        return cls(len(xs), *totals)
 
 
 def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_steps, source) -> Derivation:
@@ -296,15 +343,17 @@ def _derivation(xs, ys, cost, normal, p, q, fit: DescentFit, rate, kappa, raw_st
         Step(
             "Gradient descent, standardised",
             f"on the raw data the Hessian of C_T has condition number {prose_number(kappa)}, so even the best "
-            f"fixed η would need about {prose_number(raw_steps, 2)} steps; on u_k = (x_k − mean)/s the model "
-            f"y = a u + c has Hessian n·I, and η = {rate} converges when 0 < η < 2/n",
+            f"fixed η would need about {prose_number(raw_steps, 2)} step{'' if raw_steps == 1 else 's'}; on u_k = (x_k − mean)/s the model "
+            f"y = a u + c has Hessian n·I, and the descent converges when 0 < η < 2/n (here η = {rate})",
             [(xbar, fit.mean), (s, fit.spread), (u[k], (X[k] - xbar) / s),
              (sp.Tuple(A, C), sp.Tuple(*[sp.Float(v, 12) for v in fit.path.final]))],
-            note=f"{fit.status}: {fit.path.reason}",
+            note=f"{fit.status}: {fit.path.reason}" + (f"; η = {rate} is {v}" if (v := eta_verdict(fit.path)) else ""),
         ),
         Step(
             "Back to p and q",
-            "undo the standardisation, p = a/s and q = c − a·mean/s: the descent agrees with the exact solution",
+            "undo the standardisation, p = a/s and q = c − a·mean/s: "
+            + ("the descent agrees with the exact solution" if fit.status == "converged"
+               else f"the descent ended {fit.status}, so it need not agree with the exact solution"),
             [(P, sp.Float(fit.p, 12), "≈"), (Q, sp.Float(fit.q, 12), "≈")],
             note=f"|p_GD − p| = {prose_number(error_p, 2)}, |q_GD − q| = {prose_number(error_q, 2)}",
         ),

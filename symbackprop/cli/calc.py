@@ -11,13 +11,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from rich.console import Console
 
 from ..calculus import descent, minimum, regression
 from ..calculus.multivariable import DEFAULT_VARIABLES
 from ..documents.derivation import Derivation
-from ..errors import DataError
+from ..errors import DataError, OutputPathError
+from ..files import check_output_path, write_text
+from .options import whole_number
 
 
 def _numbers(text: str) -> list[str]:
@@ -67,14 +70,16 @@ def register(sub: argparse._SubParsersAction) -> None:
             help=f"the variable names the function may use (default {','.join(DEFAULT_VARIABLES)})",
         )
         p.add_argument("--out", help="write to this file instead of standard output")
-        p.set_defaults(run=lambda args: _show(run(args), args.format, args.out))
+        p.set_defaults(run=lambda args: _show(run, args))
         return p
 
     p = topic("minimum", "solve ∂f/∂x = ∂f/∂y = … = 0 exactly and classify by the Hessian", _minimum)
     p.add_argument("function", help='f, e.g. "(x-1)**2 + 2*(y+1)**2 + x*y"')
+    _seconds_option(p)
     p = topic("lagrange", "extremes of f under a constraint g = 0 by Lagrange multipliers", _lagrange)
     p.add_argument("function", help='f, e.g. "x*y"')
     p.add_argument("--constraint", required=True, help='g (meaning g = 0) or "left = right", e.g. "x + y = 1"')
+    _seconds_option(p)
     p = topic("approx", "the approximation formula Δz ≈ ∂z/∂x Δx + ∂z/∂y Δy at a point, checked", _approx)
     p.add_argument("function", help='z, e.g. "exp(x)*sin(y)"')
     p.add_argument("--at", required=True, help="the point, e.g. 0,1")
@@ -87,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("function", nargs="?", default=book["function"], help=f"f (default the book's {book['function']})")
     p.add_argument("--start", default=",".join(str(c) for c in book["start"]), help="the start point (default 3,2)")
     p.add_argument("--eta", default=book["eta"], help=f"the learning rate η > 0 (default {book['eta']})")
-    p.add_argument("--steps", type=int, default=book["steps"], help=f"how many steps (default {book['steps']})")
+    p.add_argument("--steps", type=whole_number, default=book["steps"], help=f"how many steps (default {book['steps']})")
     p.add_argument("--compare", help="also run these η, e.g. 0.01,0.1,1.1, and compare")
     p = topic("regression", "fit y = p x + q by least squares, exactly and by gradient descent", _regression)
     p.add_argument("data", nargs="?", help="a CSV file (two columns x,y; header optional) or JSON "
@@ -97,16 +102,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eta", help="learning rate of the descent on standardised data (default 1/(2n))")
 
 
+def _seconds_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seconds", type=float, default=minimum.SOLVE_SECONDS,
+        help=f"time for the exact solution before a numeric answer is given instead (default {minimum.SOLVE_SECONDS:g})",
+    )
+
+
 def _vars(args: argparse.Namespace) -> list[str]:
     return [v for v in _numbers(args.vars) if v]
 
 
 def _minimum(args) -> Derivation:
-    return minimum.minimum(args.function, _vars(args)).derivation
+    return minimum.minimum(args.function, _vars(args), seconds=args.seconds).derivation
 
 
 def _lagrange(args) -> Derivation:
-    return minimum.lagrange(args.function, args.constraint, _vars(args)).derivation
+    return minimum.lagrange(args.function, args.constraint, _vars(args), seconds=args.seconds).derivation
 
 
 def _approx(args) -> Derivation:
@@ -145,16 +157,20 @@ def _regression(args) -> Derivation:
     return regression.regression(x, y, eta=args.eta, source=source).derivation
 
 
-def _show(derivation: Derivation, form: str, out: str | None = None) -> int:
-    if form == "text" and out is None:
+def _show(derive: Callable[[argparse.Namespace], Derivation], args: argparse.Namespace) -> int:
+    # --out is checked before the mathematics, which can take a while.
+    out = None if args.out is None else check_output_path(
+        args.out, None, "", {"text": "result.txt", "markdown": "result.md", "latex": "result.tex"}[args.format],
+        OutputPathError,
+    )
+    derivation = derive(args)
+    if args.format == "text" and out is None:
         Console().print(derivation.text(), markup=False, highlight=False, soft_wrap=True)
         return 0
-    text = {"text": derivation.text, "markdown": derivation.markdown, "latex": derivation.latex_document}[form]()
+    text = {"text": derivation.text, "markdown": derivation.markdown, "latex": derivation.latex_document}[args.format]()
     text = text if text.endswith("\n") else text + "\n"
     if out is None:
         print(text, end="")
     else:
-        # An unwritable path raises OSError, which the command line reports in one line.
-        with open(out, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_text(out, text)
     return 0

@@ -9,14 +9,20 @@ from rich.console import Console
 
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
-from ..measure.compare import MAX_SWEEP_POINTS, ROUTES, compare, default_points, sweep, sweep_sizes
-from .options import activation_from_args, add_network_options, parse_layers
+from ..guards import SWEEP_LARGEST
+from ..measure.compare import ROUTES, compare, default_points, sweep, sweep_sizes
+from .options import (
+    activation_from_args,
+    add_network_options,
+    parse_layers,
+    real_number,
+    whole_number,
+    whole_numbers,
+)
 from .options import console as make_console
 
 #: The largest depth and width a sweep goes to unless --max says otherwise.
 DEFAULT_MAX = {"depth": 6, "width": 16}
-#: The largest --max: beyond, even the δ recurrence takes minutes per network.
-MAX_LARGEST = {"depth": MAX_SWEEP_POINTS, "width": 1024}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,19 +36,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Ctrl-C ends a sweep with the rows so far.",
     )
     add_network_options(p)
-    p.add_argument("--batch", type=int, default=64, help="examples in the batch each gradient is run on (default 64)")
-    p.add_argument("--cap", type=float, help="seconds a route may take on one network before it is stopped "
+    p.add_argument("--batch", type=whole_number, default=64, help="examples in the batch each gradient is run on (default 64)")
+    p.add_argument("--cap", type=real_number, help="seconds a route may take on one network before it is stopped "
                    "(default 60; 20 per network in a sweep)")
     p.add_argument("--sweep", choices=["depth", "width"], help="grow the hidden layers of --layers: their "
                    "number (depth) or their width")
-    p.add_argument("--max", type=int, help="largest depth or width of a sweep (default: depth 6, width 16)")
+    p.add_argument("--max", type=whole_number, help="largest depth or width of a sweep (default: depth 6, width 16)")
     p.add_argument("--points", help="the depths or widths of a sweep, comma-separated (instead of --max)")
     p.add_argument("--chart", help="write the sweep as an SVG chart (log scale) to this file")
     p.add_argument("--format", choices=["text", "markdown"], default="text",
                    help="text: rich tables (default); markdown: tables to paste into a document")
     p.add_argument("--no-proof", action="store_true",
                    help="skip the exact proof that the direct and δ gradients are equal")
-    p.add_argument("--seed", type=int, default=0, help="seed of the batch and the parameter values (default 0)")
+    p.add_argument("--seed", type=whole_number, default=0, help="seed of the batch and the parameter values (default 0)")
     p.set_defaults(run=run)
 
 
@@ -76,16 +82,11 @@ def _points(args: argparse.Namespace) -> list[int]:
     if args.points is not None:
         if args.max is not None:
             raise NetworkSpecError("give --points or --max, not both")
-        try:
-            return [int(part) for part in args.points.split(",")]
-        except ValueError:
-            raise NetworkSpecError(
-                f"--points must be comma-separated whole numbers such as 1,2,3; got {args.points!r}"
-            ) from None
+        return whole_numbers(args.points, "--points must be comma-separated whole numbers such as 1,2,3")
     largest = DEFAULT_MAX[args.sweep] if args.max is None else args.max
-    if not 1 <= largest <= MAX_LARGEST[args.sweep]:
+    if not 1 <= largest <= SWEEP_LARGEST[args.sweep]:
         raise NetworkSpecError(
-            f"--max must be from 1 to {MAX_LARGEST[args.sweep]} for a sweep over {args.sweep}; got {largest}"
+            f"--max must be from 1 to {SWEEP_LARGEST[args.sweep]} for a sweep over {args.sweep}; got {largest}"
         )
     return default_points(args.sweep, largest)
 

@@ -10,9 +10,13 @@ from rich.text import Text
 
 from ..documents.backprop import network_derivation
 from ..documents.derivation import text_prose
+from ..errors import OutputPathError
+from ..files import check_output_path, write_text
 from .options import add_network_options, network_from_args
 
 FORMATS = ("text", "latex", "markdown")
+#: A file name for each format, for messages about --out.
+EXAMPLES = {"text": "derivation.txt", "latex": "derivation.tex", "markdown": "derivation.md"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.fragment and args.format != "latex":
         args.parser.error(f"--fragment is for --format latex only, not {args.format}")
+    # Checked before the derivation, which can take a while.
+    out = None if args.out is None else check_output_path(args.out, None, "", EXAMPLES[args.format], OutputPathError)
     doc = network_derivation(network_from_args(args), args.param, expand=args.expand, force=args.force)
     if args.out is None and args.format == "text" and sys.stdout.isatty():
         console = Console()
@@ -47,9 +53,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     latex = doc.latex if args.fragment else doc.latex_document
     text = {"text": doc.text, "latex": latex, "markdown": doc.markdown}[args.format]()
-    if args.out is None:
+    if out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_text(out, text)
     return 0

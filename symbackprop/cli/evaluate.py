@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..numeric.catalogue import dataset_spec
-from ..numeric.train import load_params
 from .options import console as make_console
-from .train import add_dataset_argument, report
+from .train import add_dataset_argument, params_from, report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,15 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_dataset_argument(p)
     p.add_argument("--params", required=True,
-                   help="a .npz/.json file saved by 'train --save', or JSON in the book's layout "
-                   "(hidden_W, hidden_b, output_W, output_b)")
+                   help="'book' (the book's initial values, as 'train --init book'), a .npz/.json file "
+                   "saved by 'train --save', or JSON in the book's layout (hidden_W, hidden_b, output_W, output_b)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     spec = dataset_spec(args.dataset)
-    data = spec.load()
     model = spec.make_model(args.path)
-    params = load_params(args.params, model)
+    params = params_from(args.params, spec, model, "--params")  # before the data: a wrong file fails fast
+    data = spec.load()
     report(make_console(), model, params, data)
     return 0

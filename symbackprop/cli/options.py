@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+import sympy as sp
 from rich.console import Console
 
 from ..engine.network import Network
-from ..errors import NetworkSpecError
+from ..errors import ExpressionError, NetworkSpecError, echo
+from ..functions.parsing import parse_number
 
-#: The book's network, 12-3-2: what commands build when no --layers is given.
+#: The book's network, 12-3-2: what most commands build when no --layers is given.
 BOOK_LAYERS = "12,3,2"
 
 
@@ -18,7 +20,8 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
     parser.add_argument(
         "--layers",
         default=default_layers,
-        help=f"widths of layers 1..L, input first (default {default_layers}, the book's network)",
+        help=f"widths of layers 1..L, input first (default {default_layers}"
+        + (", the book's network)" if default_layers == BOOK_LAYERS else ")"),
     )
     parser.add_argument(
         "--activation",
@@ -36,23 +39,82 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
 def parse_layers(text: str) -> list[int]:
     """``"12,3,2"`` → ``[12, 3, 2]``, with a clear error for anything else.
 
-    >>> parse_layers("12, 3, 2")
-    [12, 3, 2]
+    Whether each is a possible width is the network's check.
+
+    >>> parse_layers("12, 3, 2"), parse_layers("-1,2")
+    ([12, 3, 2], [-1, 2])
     >>> parse_layers("12,x,2")
     Traceback (most recent call last):
     ...
-    symbackprop.errors.NetworkSpecError: --layers must be comma-separated positive integers such as 12,3,2; 'x' is not an integer
+    symbackprop.errors.NetworkSpecError: --layers must be comma-separated positive integers such as 12,3,2; 'x' is not a number
+    >>> parse_layers(" ")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: --layers is empty; give the widths of layers 1..L, input first, such as 12,3,2
     """
-    sizes = []
+    if not text.strip():
+        raise NetworkSpecError("--layers is empty; give the widths of layers 1..L, input first, such as 12,3,2")
+    return whole_numbers(text, "--layers must be comma-separated positive integers such as 12,3,2")
+
+
+def whole_numbers(text: str, rule: str) -> list[int]:
+    """Comma-separated integers, each read as every typed number is
+    (:func:`~symbackprop.parsing.parse_number`); ``rule`` says what is expected.
+
+    >>> whole_numbers("1, 2,3", "--points must be whole numbers")
+    [1, 2, 3]
+    >>> whole_numbers("1,2.5", "--points must be whole numbers")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: --points must be whole numbers; '2.5' is not an integer
+    """
+    numbers = []
     for part in text.split(","):
-        part = part.strip()
         try:
-            sizes.append(int(part))
-        except ValueError:
-            raise NetworkSpecError(
-                f"--layers must be comma-separated positive integers such as 12,3,2; {part!r} is not an integer"
-            ) from None
-    return sizes
+            number = parse_number(part)
+        except ExpressionError as exc:
+            raise NetworkSpecError(f"{rule}; {exc}") from None
+        if not number.is_integer:
+            raise NetworkSpecError(f"{rule}; {echo(part.strip())} is not an integer")
+        numbers.append(int(number))
+    return numbers
+
+
+def whole_number(text: str) -> int:
+    """An integer option such as ``--epochs 50``, read as every typed number is.
+
+    >>> whole_number("1e3")
+    1000
+    >>> whole_number("٣")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '٣' is not a number: write its digits as ASCII 0-9
+    """
+    number = _number(text)
+    if not number.is_integer:
+        raise argparse.ArgumentTypeError(f"{echo(text)} is not a whole number")
+    return int(number)
+
+
+def real_number(text: str) -> float:
+    """A real option such as ``--eta 0.2``, read as every typed number is, as a float.
+
+    >>> real_number("2.5e-1")
+    0.25
+    >>> real_number("３")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '３' is not a number: write its digits as ASCII 0-9
+    """
+    return float(_number(text))
+
+
+def _number(text: str) -> sp.Rational:
+    # argparse shows an ArgumentTypeError's message; for a ValueError only 'invalid value'.
+    try:
+        return parse_number(text)
+    except ExpressionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def activation_from_args(args: argparse.Namespace) -> str | list[str]:

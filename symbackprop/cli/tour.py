@@ -17,11 +17,7 @@ from .options import console as make_console
 def run() -> int:
     console = make_console()
     net = Network([12, 3, 2])
-    console.print(Panel.fit(
-        "The book's network: 4×3-pixel images of 0 and 1, 12 inputs, 3 hidden and 2 output "
-        f"sigmoid units, squared-error cost. {net.parameter_count} parameters.",
-        title="symbackprop · the book tour",
-    ))
+    show_banner(console, net)
     start = time.perf_counter()
     direct = direct_route(net)
     size = direct.size()
@@ -50,12 +46,24 @@ def run() -> int:
     return 0 if report.ok and trained else 1
 
 
+def show_banner(console: Console, net: Network) -> None:
+    """The tour's title panel. A panel lays out its own lines, so it wraps even
+    where the console does not (piped output is printed with soft wrap, which
+    would cut the panel's text at its right edge)."""
+    console.print(Panel.fit(
+        "The book's network: 4×3-pixel images of 0 and 1, 12 inputs, 3 hidden and 2 output "
+        f"sigmoid units, squared-error cost. {net.parameter_count} parameters.",
+        title="symbackprop · the book tour",
+    ), soft_wrap=False)
+
+
 def _compile_and_train(console: Console) -> bool:
     """The array form, both compiled paths, and the book's training run."""
     from ..numeric.arrays import ArrayModel, verify_arrays
     from ..numeric.datasets import data_path, load_digits01
+    from ..numeric.params import load_params
     from ..numeric.scalar import ScalarModel
-    from ..numeric.train import accuracy, load_params, train
+    from ..numeric.train import accuracy, train
     from .train import report
 
     array = ArrayModel([12, 3, 2])

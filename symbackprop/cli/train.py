@@ -11,18 +11,11 @@ from rich.table import Table
 from ..errors import ParameterFileError
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
-from ..numeric.train import (
-    TrainingResult,
-    accuracy,
-    check_save_path,
-    check_settings,
-    describe,
-    load_params,
-    predicted_classes,
-    save_params,
-    train,
-)
+from ..numeric.params import check_save_path, load_params, save_params
+from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_classes, train
+from ..numeric.trainable import describe
 from .options import console as make_console
+from .options import real_number, whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,18 +23,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train a network on a data set by gradient descent with the derived gradients",
         description="Gradient descent Δw = −η ∂C_T/∂w with the compiled gradients; full batch like the "
-        "book unless --batch-size is given. Data sets: "
+        "book unless --batch-size is given. Exit 0 when training went well; 1 when it failed (C_T rose, or "
+        "stalled with the outputs pinned at the activation's bounds), and then --save writes nothing "
+        "unless --force is given; 2 for bad input or when C_T overflowed. Data sets: "
         + "; ".join(f"{s.name}: {s.summary}" for s in DATASETS.values()),
     )
     add_dataset_argument(p)
     p.add_argument("--init", help="initial parameters: 'book' (the book's own values) or a .npz/.json file; "
                    "default: normal random values drawn with --seed")
     p.add_argument("--save", help="write the trained parameters to this .npz or .json file")
-    p.add_argument("--eta", type=float, help="learning rate η (default: the data set's, 0.2 for digits01)")
-    p.add_argument("--epochs", type=int, help="passes over the training set (default: the data set's)")
-    p.add_argument("--batch-size", type=int, help="examples per step (default: the data set's; digits01 "
+    p.add_argument("--force", action="store_true",
+                   help="with --save: save the parameters even when training failed (the exit status stays 1)")
+    p.add_argument("--eta", type=real_number, help="learning rate η (default: the data set's, 0.2 for digits01)")
+    p.add_argument("--epochs", type=whole_number, help="passes over the training set (default: the data set's)")
+    p.add_argument("--batch-size", type=whole_number, help="examples per step (default: the data set's; digits01 "
                    "uses the full batch like the book)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial values and batch order (default 0)")
+    p.add_argument("--seed", type=whole_number, default=0, help="seed of the initial values and batch order (default 0)")
     p.add_argument("--history", action="store_true", help="print C_T after every epoch")
     p.set_defaults(run=run)
 
@@ -77,21 +74,30 @@ def run(args: argparse.Namespace) -> int:
                    seed=args.seed, progress=console.is_terminal)
     console.print(cost_table(result, every=1 if args.history else None))
     report(console, model, result.params, data, result)
+    if result.problem:
+        console.print(f"[bold red]training failed: {result.problem}[/]")
     if args.save is not None:
-        path = save_params(args.save, model, result.params)
-        console.print(f"parameters saved to {path}")
-    return 0
+        if result.problem and not args.force:
+            console.print(f"[bold red]parameters not saved to {args.save}[/] (--force saves them anyway)")
+        else:
+            path = save_params(args.save, model, result.params)
+            console.print(f"parameters saved to {path}")
+    return 1 if result.problem else 0
 
 
 def initial_from(init: str | None, spec: DatasetSpec, model):
     """The starting parameters named by ``--init`` (None: random, drawn by the trainer)."""
-    if init is None:
-        return None
-    if init == "book":
+    return None if init is None else params_from(init, spec, model, "--init")
+
+
+def params_from(name: str, spec: DatasetSpec, model, option: str):
+    """Parameters named on the command line by ``option``: ``book`` (the
+    book's values for the data set, shipped inside the package) or a file."""
+    if name == "book":
         if spec.book_init is None:
-            raise ParameterFileError(f"the book has no initial values for {spec.name}; give a file or omit --init")
+            raise ParameterFileError(f"the book has no parameter values for {spec.name}; give {option} a file")
         return load_params(data_path(spec.book_init), model)
-    return load_params(init, model)
+    return load_params(name, model)
 
 
 def cost_table(result: TrainingResult, every: int | None = None) -> Table:

@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import NetworkSpecError
 from ..proof.verify import verify, verify_claim
-from .options import BOOK_LAYERS, add_network_options, network_from_args
+from .options import BOOK_LAYERS, add_network_options, network_from_args, whole_number
 from .options import console as make_console
 
 
@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true", help="also prove each identity symbolically")
     p.add_argument("--param", help="check only this parameter (e.g. w^2_11)")
     p.add_argument("--claim", help="a formula for --param's gradient to check, e.g. 'delta^2_1*x_1'")
-    p.add_argument("--points", type=int, default=2, help="random points for the numeric checks (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    p.add_argument("--points", type=whole_number, default=2, help="random points for the numeric checks (default 2)")
+    p.add_argument("--seed", type=whole_number, default=0, help="seed of the random points (default 0)")
     p.add_argument("--force", action="store_true", help="build the direct route even when it is huge")
     p.add_argument("--cnn", nargs="?", const="6x6,3,3x3,2x2,3", metavar="SHAPE",
                    help="verify the chapter-5 CNN instead of --layers: image,filters,filter,pool,outputs "
@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
         net = cnn_from_spec(args.cnn, args.activation, args.cost)
     else:
-        args.layers = args.layers or BOOK_LAYERS
+        if args.layers is None:
+            args.layers = BOOK_LAYERS
         net = network_from_args(args)
     console = make_console()
     if args.claim is not None:

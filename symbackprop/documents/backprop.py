@@ -34,10 +34,10 @@ from ..engine.routes import (
     expression_size,
     local_derivative,
 )
-from ..errors import SizeLimitError, UnknownNameError
+from ..errors import ArgumentError, SizeLimitError, UnknownNameError
 from ..notation.latex import book_latex
 from ..proof.verify import VerificationReport, verify
-from .derivation import Derivation, Step
+from .derivation import Derivation, Step, counted
 
 #: More chain-rule paths than this are summarised, not listed (a reader
 #: cannot follow them anyway); ``force=True`` lists them all.
@@ -134,7 +134,7 @@ def direct_steps(
         "the chain rule: every path from the parameter to the cost contributes the product of "
         "the local derivatives along it",
         [(target, paths)] if listed else [],
-        note=f"{expansion.term_count} path(s)."
+        note=f"{counted(expansion.term_count, 'path')}."
         if listed
         else f"{expansion.term_count} paths: too many to list here (force=True lists them).",
     )]
@@ -153,7 +153,7 @@ def direct_steps(
         "multiply along each path and add the paths",
         rows,
         note=(
-            f"Size: {expansion.term_count} term(s) in the named quantities; written out in the inputs "
+            f"Size: {counted(expansion.term_count, 'term')} in the named quantities; written out in the inputs "
             f"and parameters it has {size.tree_ops} operations ({size.graph_nodes} distinct "
             "subexpressions). This growth with every layer is the book's derivative hell."
         ),
@@ -336,8 +336,11 @@ def network_derivation(
     >>> network_derivation(Network([64, 32, 10]))
     Traceback (most recent call last):
     ...
-    symbackprop.errors.SizeLimitError: this derivation writes out the direct route beside the δ route, and for the 64-32-10 network that would take about 1e+08 operations (limit 5e+05). Derive a smaller network (the δ rules are the same for every size: derivations/delta-recurrence.md), or force it with force=True (CLI: --force)
+    symbackprop.errors.SizeLimitError: this derivation writes out the direct route beside the δ route, and for the 64-32-10 network that would take about 1e+08 operations (limit 5e+05). Derive a smaller network (the δ rules are the same for every size: 'symbackprop derivations --out FOLDER' writes them as delta-recurrence.md), or force it with force=True (CLI: --force)
     """
+    if not isinstance(model, Network):
+        # The convolutional network has its own document: cnn.documents().
+        raise ArgumentError(f"network_derivation derives a fully connected Network such as Network([2, 2, 1]); got {model!r:.60}")
     p = choose_parameter(model, parameter)
     work = estimate_direct_work(model)
     if work > DIRECT_ROUTE_LIMIT and not force:
@@ -345,8 +348,8 @@ def network_derivation(
         raise SizeLimitError(
             f"this derivation writes out the direct route beside the δ route, and for the {model.describe()} "
             f"network that would take about {work:.2g} operations (limit {DIRECT_ROUTE_LIMIT:.0e}). Derive a "
-            "smaller network (the δ rules are the same for every size: derivations/delta-recurrence.md), "
-            "or force it with force=True (CLI: --force)"
+            "smaller network (the δ rules are the same for every size: 'symbackprop derivations --out FOLDER' "
+            "writes them as delta-recurrence.md), or force it with force=True (CLI: --force)"
         )
     route = delta_route(model)
     direct, _ = direct_steps(model, p, expand=expand, force=force)

@@ -109,7 +109,7 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
              note=matches(route.gradients[wO], book_g[wO], "gradient")),
     ]
     return Derivation(
-        f"Backpropagation through a convolutional network ({model.describe()})",
+        f"Backpropagation through the {model.describe()} network",
         steps,
         intro="The book's chapter 5. The unit errors are derived by the same engine as for the fully "
         "connected network, from the local equations of a convolution, a max-pooling and an output "

@@ -102,6 +102,24 @@ def _aligned_row(lhs, rel: str, rhs, book_order: bool = False) -> str:
     return f"{formula_latex(lhs, book_order)} &{RELATION_LATEX.get(rel, rel)} " + " \\\\\n&\\quad ".join(lines)
 
 
+def _markdown_display(lhs, rel: str, rhs, book_order: bool = False) -> list[str]:
+    r"""The lines of one ``$$`` block: the formula as it is, or, when it is too
+    wide for a page, broken like the LaTeX documents' rows inside ``aligned``
+    (which KaTeX, MathJax and GitHub all know).
+
+    >>> import sympy as sp
+    >>> _markdown_display(sp.Symbol("s"), "=", sp.Symbol("x"))
+    ['s = x']
+    >>> lines = _markdown_display(sp.Symbol("s"), "=", sp.Add(*sp.symbols("x_1:40")))
+    >>> lines[0], lines[-1], len(lines) > 3
+    ('\\begin{aligned}', '\\end{aligned}', True)
+    """
+    row = _aligned_row(lhs, rel, rhs, book_order)
+    if "\n" not in row:
+        return [equation_latex(lhs, rel, rhs, book_order)]
+    return ["\\begin{aligned}", *row.splitlines(), "\\end{aligned}"]
+
+
 @dataclass
 class Derivation:
     """An ordered list of :class:`Step` s with a title (and optional intro)."""
@@ -153,11 +171,15 @@ class Derivation:
             out += [self.intro, ""]
         for n, step in enumerate(self.steps, start=1):
             out += [f"**Step {n}: {step.title}.** {_sentence(step.justification)}", ""]
-            for formula in step.formulas(self.book_order):
-                out += ["$$", formula, "$$", ""]
+            for lhs, rel, rhs in step.rows():
+                out += ["$$", *_markdown_display(lhs, rel, rhs, self.book_order), "$$", ""]
             if step.note:
                 out += [step.note, ""]
         return "\n".join(out)
+
+    def _repr_markdown_(self) -> str:
+        # A notebook prefers Markdown to LaTeX: the prose stays beside the math.
+        return self.markdown()
 
     def text(self) -> str:
         """Plain Unicode text for a terminal."""
@@ -206,6 +228,15 @@ class Derivation:
 
 
 # --- prose -------------------------------------------------------------------
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1 (regular English plurals).
+
+    >>> counted(1, "path"), counted(2, "path"), counted(0, "candidate")
+    ('1 path', '2 paths', '0 candidates')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
 
 def _sentence(text: str) -> str:
     """A justification as a sentence after its heading: capital first, full stop last."""
@@ -273,6 +304,9 @@ _TEXT_COMMANDS = {r"\delta": "δ", r"\partial": "∂", r"\sigma": "σ", r"\odot"
                   r"\theta": "θ", r"\infty": "∞", r"\ne": "≠", r"\le": "≤", r"\ge": "≥"}
 
 
+_SPACED_OPERATORS = {"cdot", "odot", "times", "to", "ne", "le", "ge"}
+
+
 def text_prose(text: str) -> str:
     """Prose for a terminal: inline math with its LaTeX commands turned into
     Unicode, fractions into ``/`` and braces dropped or made brackets.
@@ -281,6 +315,8 @@ def text_prose(text: str) -> str:
     "δ^(l+1)_j and σ'"
     >>> text_prose(r"$z = \\frac{y}{1 + e^{- x}}$, $f = x^{2} + \\sin{\\left(y \\right)}$")
     'z = y/(1 + e^(- x)), f = x^2 + sin(y)'
+    >>> text_prose(r"$1 \\cdot 10^{-10}$, $a \\odot b$, $x\\cdot y$")
+    '1 · 10^(-10), a ⊙ b, x·y'
     """
     return _MATH.sub(lambda match: _plain_math(match.group(1)), text)
 
@@ -318,7 +354,11 @@ def _plain_group(math: str, i: int) -> tuple[str, int]:
                 word, i = _plain_group(math, i + 1)
                 out.append(word)
             else:
-                out.append(_TEXT_COMMANDS.get("\\" + name, name))
+                symbol = _TEXT_COMMANDS.get("\\" + name, name)
+                # The space a command swallows is put back after an operator
+                # that has one before it: "1 \cdot 10" reads "1 · 10".
+                spaced = name in _SPACED_OPERATORS and out and out[-1] == " "
+                out.append(symbol + " " if spaced else symbol)
             continue
         out.append(c)
         i += 1

@@ -9,7 +9,7 @@ them. The book's network is one line:
 
 >>> net = ConvolutionalNetwork()
 >>> net.parameter_count, net.describe()
-(69, 'CNN 6x6, 3 filters 3x3, pool 2x2, 3 outputs')
+(69, '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional')
 >>> net.definition("z^F_111")
 b^F_1 + w^F1_11*x_11 + w^F1_12*x_12 + w^F1_13*x_13 + w^F1_21*x_21 + w^F1_22*x_22 + w^F1_23*x_23 + w^F1_31*x_31 + w^F1_32*x_32 + w^F1_33*x_33
 >>> net.definition("z^P_111")
@@ -35,9 +35,10 @@ import re
 
 import sympy as sp
 
-from ..errors import NetworkSpecError
+from ..errors import NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
+from ..guards import check_model_terms, cnn_terms
 from ..layers.convolution import Convolution
 from ..layers.output import FullyConnectedOutput
 from ..layers.pooling import MaxPooling, winner
@@ -48,7 +49,7 @@ from .routes import _atomize, _atomizer
 
 
 def _pair(value, what: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
+    pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair):
         raise NetworkSpecError(f"{what} must be a positive integer or a pair of them (rows, columns); got {value!r}")
     return pair
@@ -67,6 +68,10 @@ class ConvolutionalNetwork(LayeredModel):
     Traceback (most recent call last):
     ...
     symbackprop.errors.NetworkSpecError: a 7x3 filter does not fit in a 6x6 image; use a filter no larger than the input
+    >>> ConvolutionalNetwork((4096, 4096))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.SizeLimitError: a CNN with a 4096x4096 image, 3 filters and 3 outputs has 670,449,826 terms in its equations; the engine builds at most 100,000 (about 6 s on 2 cores, and the δ route as long again): choose a smaller image or fewer filters or outputs (the book's 6x6, 3 filters, 3 outputs has 666 terms)
     """
 
     def __init__(
@@ -86,6 +91,12 @@ class ConvolutionalNetwork(LayeredModel):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise NetworkSpecError(f"the number of {what} must be a positive integer; got {value!r}")
         self.filters, self.outputs = filters, outputs
+        # Refused before any symbol exists: building is what takes the time and memory.
+        check_model_terms(
+            "a CNN with a {}x{} image, {} filters and {} outputs".format(*self.image_shape, filters, outputs),
+            cnn_terms(self.image_shape, filters, self.filter_size, self.pool, outputs),
+            "choose a smaller image or fewer filters or outputs (the book's 6x6, 3 filters, 3 outputs has 666 terms)",
+        )
         self.activation = get_activation(activation)
         self.cost = get_cost(cost)
         self.image = self.pixels(self.image_shape)
@@ -121,10 +132,11 @@ class ConvolutionalNetwork(LayeredModel):
         return super().find_symbol(name)
 
     def describe(self) -> str:
+        # Compound adjectives, like "12-3-2": messages go on "… network".
         (h, w), (fh, fw), (ph, pw) = self.image_shape, self.filter_size, self.pool
-        filters = f"{self.filters} filter{'s' * (self.filters != 1)}"
-        outputs = f"{self.outputs} output{'s' * (self.outputs != 1)}"
-        return f"CNN {h}x{w}, {filters} {fh}x{fw}, pool {ph}x{pw}, {outputs}"
+        return (
+            f"{h}x{w}-input, {self.filters}-filter {fh}x{fw}, {ph}x{pw}-pool, {self.outputs}-output convolutional"
+        )
 
     def naming_hint(self) -> str:
         return (
@@ -157,7 +169,7 @@ def cnn_from_spec(spec: str, activation: str | Activation = "sigmoid", cost: str
         filters, outputs = int(parts[1]), int(parts[4])
     except ValueError:
         raise NetworkSpecError(
-            f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {spec!r}"
+            f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
         ) from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
     return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost)

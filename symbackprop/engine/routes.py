@@ -27,18 +27,11 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..errors import SizeLimitError
-from ..notation.latex import book_latex, display_math, equation_latex
+from ..errors import ArgumentError, SizeLimitError
+from ..guards import DIRECT_ROUTE_LIMIT, PATH_LIMIT, check_sequence
+from ..notation.latex import DISPLAY_LIMIT, book_latex, display_math, equation_latex
 from ..notation.symbols import COST, Partial
-from .network import LayeredModel, replace_quantities
-
-#: The direct route refuses to start above this many estimated operations
-#: (tree operations of ``C`` times the number of parameters): about half a
-#: minute of SymPy differentiation on a 2-core machine.
-DIRECT_ROUTE_LIMIT = 500_000
-#: The chain-rule expansion refuses to list more paths than this.
-PATH_LIMIT = 20_000
-
+from .network import LayeredModel, check_model, replace_quantities
 
 # --- sizes -------------------------------------------------------------------
 
@@ -64,7 +57,16 @@ class ExpressionSize:
 
 def expression_size(exprs) -> ExpressionSize:
     """Tree operations and distinct nodes of some expressions, in time linear in
-    the number of *distinct* nodes."""
+    the number of *distinct* nodes.
+
+    >>> expression_size(sp.Symbol("x"))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the expressions to size must be a list or tuple; got x
+    """
+    exprs = check_sequence(exprs, "the expressions to size")
+    if not all(isinstance(expr, sp.Basic) for expr in exprs):
+        raise ArgumentError(f"every expression to size must be a SymPy expression; got {exprs!r:.80}")
     ops: dict[sp.Basic, int] = {}
     total = sum(_iterative_visit(expr, ops) for expr in exprs)
     return ExpressionSize(total, len(ops))
@@ -187,9 +189,18 @@ class DeltaRoute:
         }
         return DeltaRoute(self.model, deltas, self.gradients, self.unit_of, self.seconds)
 
-    def _repr_latex_(self) -> str:
+    def formulas(self) -> list[str]:
+        """Every δ equation, then every gradient, as one LaTeX formula each.
+
+        >>> from symbackprop import Network
+        >>> print(delta_route(Network([1, 1])).formulas()[0])
+        \\delta^{2}_{1} = a^{2}_{1} \\left(1 - a^{2}_{1}\\right) \\left(a^{2}_{1} - t_{1}\\right)
+        """
         rows = [*self.deltas.items(), *((Partial(COST, p), g) for p, g in self.gradients.items())]
-        return display_math([equation_latex(lhs, "=", rhs) for lhs, rhs in rows])
+        return [equation_latex(lhs, "=", rhs) for lhs, rhs in rows]
+
+    def _repr_latex_(self) -> str:
+        return display_math(self.formulas(), DISPLAY_LIMIT, "all of them: .formulas()")
 
     def size(self) -> ExpressionSize:
         """Size of the route as computed: δ equations plus gradient formulas."""
@@ -211,6 +222,7 @@ def delta_route(model: LayeredModel) -> DeltaRoute:
     >>> len(route.gradients)
     47
     """
+    check_model(model, "delta_route")
     start = time.perf_counter()
     reverse = _atomizer(model)
     units = {u: layer for layer in model.layers for u in layer.units}
@@ -270,9 +282,18 @@ class DirectRoute:
     def size(self) -> ExpressionSize:
         return expression_size(list(self.gradients.values()))
 
+    def formulas(self) -> list[str]:
+        """Every gradient written out, as one LaTeX formula each.
+
+        >>> from symbackprop import Network
+        >>> len(direct_route(Network([2, 1])).formulas())
+        3
+        """
+        return [equation_latex(Partial(COST, p), "=", g) for p, g in self.gradients.items()]
+
     def _repr_latex_(self) -> str:
-        rows = [(Partial(COST, p), g) for p, g in self.gradients.items()]
-        return display_math([equation_latex(lhs, "=", rhs) for lhs, rhs in rows])
+        # The written-out gradients of 12-3-2 alone are 275 KB of LaTeX.
+        return display_math(self.formulas(), DISPLAY_LIMIT, "all of them: .formulas()")
 
 
 def estimate_direct_work(model: LayeredModel) -> int:
@@ -299,6 +320,9 @@ def direct_route(model: LayeredModel, parameters=None, *, force: bool = False) -
     ...
     symbackprop.errors.SizeLimitError: the direct route for 64-32-10 would take about 1e+08 operations (limit 5e+05): derivative hell. Use the δ route, or force it with force=True (CLI: --force)
     """
+    check_model(model, "direct_route")
+    if parameters is not None:
+        parameters = check_sequence(parameters, "the parameters to differentiate by")
     start = time.perf_counter()
     work = estimate_direct_work(model)
     if work > DIRECT_ROUTE_LIMIT and not force:
@@ -356,6 +380,7 @@ def count_paths(model: LayeredModel, parameter) -> int:
     >>> count_paths(Network([12, 3, 2]), "w^2_11")
     2
     """
+    check_model(model, "count_paths")
     p = model.parameter(parameter)
     counts = _path_counts(model)
     return counts.get(p, 0)
@@ -391,6 +416,7 @@ def chain_rule_expansion(model: LayeredModel, parameter, *, force: bool = False)
     >>> expansion.paths[0]
     (∂C/∂a^3_1, ∂a^3_1/∂z^3_1, ∂z^3_1/∂a^2_1, ∂a^2_1/∂z^2_1, ∂z^2_1/∂w^2_11)
     """
+    check_model(model, "chain_rule_expansion")
     p = model.parameter(parameter)
     total = count_paths(model, p)
     if total > PATH_LIMIT and not force:

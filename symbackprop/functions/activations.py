@@ -27,8 +27,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..errors import ExpressionError, NotDifferentiableError, UnknownNameError
-from .elementary import relu, sigmoid, softsign
+from ..errors import ExpressionError, NotDifferentiableError, UnknownNameError, echo
+from .elementary import REAL_FUNCTIONS, relu, sigmoid, softsign
 from .parsing import parse_expression
 
 #: The generic activation: an undefined function, so ``a'(z)`` stays abstract.
@@ -50,6 +50,9 @@ NUMPY_FUNCTIONS: dict[str, Callable] = {
     "softsign": lambda z: z / (1.0 + np.abs(z)),
     "relu": lambda z: np.maximum(z, 0.0),
     "Heaviside": lambda z, at_zero=0.5: np.heaviside(z, at_zero),
+    "RealAbs": np.abs,
+    # The step's derivative: 0 wherever it is defined (the step is not trainable anyway).
+    "DiracDelta": lambda z: np.zeros_like(np.asarray(z, dtype=float)),
 }
 
 #: The same at arbitrary precision, for high-precision verification.
@@ -58,6 +61,8 @@ MPMATH_FUNCTIONS: dict[str, Callable] = {
     "softsign": lambda z: z / (1 + abs(z)),
     "relu": lambda z: max(z, mpmath.mpf(0)),
     "Heaviside": _mp_heaviside,
+    "RealAbs": abs,
+    "DiracDelta": lambda z: 0 if z != 0 else float("inf"),
 }
 
 
@@ -83,6 +88,9 @@ class Activation:
     #: How a custom activation's functions evaluate in NumPy and mpmath code.
     numpy_functions: Mapping[str, Callable] = field(default_factory=dict)
     mpmath_functions: Mapping[str, Callable] = field(default_factory=dict)
+    #: The bounds its values approach as |z| grows (None: unbounded or not
+    #: known); a unit pinned at one has a'(z) ≈ 0, so its gradients vanish.
+    bounds: tuple[float, float] | None = None
 
     def __call__(self, z: sp.Expr) -> sp.Expr:
         return self.function(z)
@@ -128,9 +136,9 @@ _STEP_WHY = (
 )
 
 BUILTIN: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", sigmoid),
-    "tanh": Activation("tanh", sp.tanh),
-    "softsign": Activation("softsign", softsign),
+    "sigmoid": Activation("sigmoid", sigmoid, bounds=(0.0, 1.0)),
+    "tanh": Activation("tanh", sp.tanh, bounds=(-1.0, 1.0)),
+    "softsign": Activation("softsign", softsign, bounds=(-1.0, 1.0)),
     "relu": Activation("relu", relu),
     "identity": Activation("identity", lambda z: z),
     "step": Activation("step", sp.Heaviside, not_trainable_because=_STEP_WHY),
@@ -159,7 +167,7 @@ def get_activation(spec: str | Activation) -> Activation:
         return BUILTIN[lowered]
     if key.isidentifier() and key != "z":
         raise UnknownNameError(
-            f"unknown activation {key!r}; use one of {', '.join(sorted(BUILTIN))}, "
+            f"unknown activation {echo(key)}; use one of {', '.join(sorted(BUILTIN))}, "
             "or an expression in z such as 'z/(1+exp(-z))'"
         )
     return custom_activation(key)
@@ -181,16 +189,23 @@ def custom_activation(text: str) -> Activation:
     1.761594155956
     """
     z = sp.Symbol("z")
-    expr = parse_expression(text, {"z": z}, what="activation")
+    expr = parse_expression(text, {"z": z}, functions=REAL_FUNCTIONS, what="activation")
     if z not in expr.free_symbols:
-        raise ExpressionError(f"activation {text!r} does not depend on z")
+        raise ExpressionError(f"activation {echo(text)} does not depend on z")
     slope = sp.diff(expr, z)
     tag = hashlib.sha1(sp.srepr(expr).encode()).hexdigest()[:8]
     f_prime = _formula_function(f"fprime_{tag}", z, slope, "f'", None)
     f = _formula_function(f"f_{tag}", z, expr, "f", f_prime)
-    numpy_impl = {cls.__name__: sp.lambdify(z, cls.formula, "numpy") for cls in (f, f_prime)}
-    mpmath_impl = {cls.__name__: sp.lambdify(z, cls.formula, "mpmath") for cls in (f, f_prime)}
-    return Activation(text, f, numpy_functions=numpy_impl, mpmath_functions=mpmath_impl)
+    numpy_impl = {cls.__name__: sp.lambdify(z, cls.formula, [NUMPY_FUNCTIONS, "numpy"]) for cls in (f, f_prime)}
+    mpmath_impl = {cls.__name__: sp.lambdify(z, cls.formula, [MPMATH_FUNCTIONS, "mpmath"]) for cls in (f, f_prime)}
+    # A step-like formula's derivative is Dirac's delta at its jumps and 0 elsewhere, like the unit step's.
+    flat = slope.replace(sp.DiracDelta, lambda *args: sp.S.Zero) == 0
+    why = (
+        f"activation {echo(text)} cannot be trained by gradients: its derivative is 0 wherever it is "
+        "defined (Dirac's delta at its jumps), so every gradient through it is 0 and gradient descent "
+        "never moves; use sigmoid or tanh instead"
+    ) if flat else None
+    return Activation(text, f, not_trainable_because=why, numpy_functions=numpy_impl, mpmath_functions=mpmath_impl)
 
 
 def _formula_function(name: str, z: sp.Symbol, formula: sp.Expr, latex: str, derivative):
@@ -211,11 +226,15 @@ def _formula_function(name: str, z: sp.Symbol, formula: sp.Expr, latex: str, der
     def _latex(self, printer):
         return r"%s\left(%s\right)" % (latex, printer._print(self.args[0]))
 
+    def _book_text(self, printer):
+        return "%s(%s)" % (latex, printer._print(self.args[0]))
+
     namespace = {
         "fdiff": fdiff,
         "_eval_rewrite_as_exp": _eval_rewrite_as_exp,
         "_eval_evalf": _eval_evalf,
         "_latex": _latex,
+        "_book_text": _book_text,
         "formula": formula,
     }
     return type(name, (sp.Function,), namespace)

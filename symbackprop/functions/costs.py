@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..errors import ExpressionError, UnknownNameError
+from ..errors import ExpressionError, NetworkSpecError, UnknownNameError, echo
+from .activations import Activation
+from .elementary import REAL_FUNCTIONS, sigmoid
 from .parsing import parse_expression
 
 
@@ -62,8 +64,9 @@ def get_cost(spec: str | Cost) -> Cost:
     ``a`` and ``t`` (one output unit's term, summed over the units).
 
     >>> import sympy as sp
-    >>> get_cost("abs(t - a)").term(*sp.symbols("a t"))
-    Abs(a - t)
+    >>> a, t = sp.symbols("a t")
+    >>> get_cost("abs(t - a)").term(a, t).diff(a)  # |t − a| of real a and t
+    -sign(-a + t)
     >>> get_cost("hinge")
     Traceback (most recent call last):
     ...
@@ -77,7 +80,7 @@ def get_cost(spec: str | Cost) -> Cost:
         return BUILTIN[name]
     if key.replace("-", "_").isidentifier() and key not in ("a", "t"):
         raise UnknownNameError(
-            f"unknown cost {key!r}; use squared, cross-entropy, or an expression in a "
+            f"unknown cost {echo(key)}; use squared, cross-entropy, or an expression in a "
             "and t such as '(t - a)**2/2'"
         )
     return custom_cost(key)
@@ -92,8 +95,35 @@ def custom_cost(text: str) -> Cost:
     (s - y)**2
     """
     a, t = sp.Symbol("a"), sp.Symbol("t")
-    expr = parse_expression(text, {"a": a, "a_j": a, "t": t, "t_j": t}, what="cost")
+    expr = parse_expression(text, {"a": a, "a_j": a, "t": t, "t_j": t}, functions=REAL_FUNCTIONS, what="cost")
     if a not in expr.free_symbols:
-        raise ExpressionError(f"cost {text!r} does not depend on the output a")
+        raise ExpressionError(f"cost {echo(text)} does not depend on the output a")
     lam = sp.Lambda((a, t), expr)
     return Cost(text, lambda out, target: lam(out, target))
+
+
+def check_cost_fits_outputs(cost: Cost, output: Activation) -> None:
+    """Refuse the cross-entropy on an output layer whose values can leave (0, 1).
+
+    The cross-entropy takes ``log a^L`` and ``log(1 − a^L)``: with outputs
+    outside (0, 1), as tanh or the identity give, one of them is the log of
+    a negative number and the cost is NaN, whatever the parameters. Every
+    network is checked here when it is built, so deriving, verifying,
+    comparing and training all refuse the same pairs. Only the sigmoid's
+    outputs are known to lie in (0, 1). The generic activation ``a(z)`` is
+    allowed: it has no values, and what is derived with it is a formal
+    identity, true for every activation whose outputs the cost accepts.
+
+    >>> from symbackprop.functions.activations import get_activation
+    >>> check_cost_fits_outputs(get_cost("cross-entropy"), get_activation("sigmoid"))
+    >>> check_cost_fits_outputs(get_cost("cross-entropy"), get_activation("tanh"))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: the cross-entropy takes log a^L and log(1 − a^L), so the outputs must lie in (0, 1), but the output activation tanh can leave (0, 1); give the output layer the sigmoid, or use the squared cost
+    """
+    if cost.name == "cross-entropy" and output.function is not sigmoid and not output.is_generic:
+        raise NetworkSpecError(
+            "the cross-entropy takes log a^L and log(1 − a^L), so the outputs must lie in (0, 1), but the "
+            f"output activation {output.name} can leave (0, 1); give the output layer the sigmoid, "
+            "or use the squared cost"
+        )

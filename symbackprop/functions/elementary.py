@@ -1,4 +1,4 @@
-"""The book's activation functions as SymPy functions: σ, softsign and ReLU.
+"""The book's activation functions as SymPy functions: σ, softsign and ReLU; and |u| of a real u.
 
 Each is a function whose value is an *atom* of the algebra and whose
 derivative is written, as in the book, in terms of its output
@@ -8,6 +8,8 @@ activations are built from them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -92,3 +94,39 @@ class relu(sp.Function):
 
     def _latex(self, printer):
         return r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
+
+
+class RealAbs(sp.Abs):
+    """``|u|`` of a real ``u``: what ``abs`` means in an activation or a cost.
+
+    The network's quantities are real, but their symbols do not say so, and
+    SymPy differentiates ``|u|`` of a possibly complex ``u`` through ``re`` and
+    ``im``. For a real ``u``, ``d|u|/du = sign(u)``; at ``u = 0``, the kink,
+    ``sign(0) = 0`` is taken (a subgradient), as ``ReLU'(0) = 0`` is.
+
+    >>> import sympy as sp
+    >>> u = sp.Symbol("u")
+    >>> RealAbs(u).diff(u), RealAbs(-u).diff(u), RealAbs(sp.Integer(-3))
+    (sign(u), sign(u), 3)
+    """
+
+    @classmethod
+    def eval(cls, arg):
+        # Abs.eval would treat arg as complex (|e^u| = e^{re u}), and turning |a − t| into
+        # |t − a| where a is later replaced would give the two routes different atoms.
+        if arg.is_number:
+            return sp.Abs(arg)
+
+    def _eval_derivative(self, x):
+        return sp.diff(self.args[0], x) * sp.sign(self.args[0])
+
+    # SymPy's printers ignore a parent's method for a renamed subclass; on paper it is |u|.
+    def _latex(self, printer):
+        return printer._print_Abs(self)
+
+    def _book_text(self, printer):
+        return printer._print_Abs(self)
+
+
+#: ``abs`` in activations and costs, whose arguments are real.
+REAL_FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {"abs": RealAbs, "Abs": RealAbs}

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from ..errors import ArgumentError, NetworkSpecError
 from ..functions.activations import Activation
+from ..guards import check_model_terms, check_sequence
 from ..notation.symbols import quantity
 from .protocol import Layer
 
@@ -39,10 +41,19 @@ class Dense(Layer):
     def __init__(
         self, index: int, inputs: Sequence[sp.Symbol], width: int, activation: Activation
     ) -> None:
-        self.index = index
-        self.inputs = tuple(inputs)
-        self.activation = activation
+        if isinstance(index, bool) or not isinstance(index, int) or index < 2:
+            raise NetworkSpecError(f"a layer with equations is numbered l = 2, 3, …; got {index!r}")
+        self.inputs = tuple(check_sequence(inputs, f"the inputs of layer {index}"))
+        if not all(isinstance(s, sp.Symbol) for s in self.inputs):
+            raise ArgumentError(f"the inputs of layer {index} must be SymPy symbols; got {self.inputs!r:.80}")
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise NetworkSpecError(f"layer {index} has width {width!r}; a layer needs a positive integer number of units")
+        if not isinstance(activation, Activation):
+            raise ArgumentError(f"the activation must be an Activation, such as get_activation('tanh'); got {activation!r:.60}")
         n_in = len(self.inputs)
+        check_model_terms(f"layer {index} ({width} units of {n_in} inputs)", width * (n_in + 2), "choose a narrower layer")
+        self.index = index
+        self.activation = activation
         #: W^l: row j holds the weights *to* unit j, column i those *from* unit i.
         self.W = sp.ImmutableMatrix(
             width, n_in, lambda j, i: quantity("w", index, j + 1, i + 1)

@@ -56,6 +56,7 @@ from ..engine.routes import (
     expression_size,
 )
 from ..errors import NetworkSpecError, SymbackpropError, WorkerError
+from ..guards import MAX_BATCH, MAX_SWEEP_POINTS, SWEEP_LARGEST
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -79,10 +80,6 @@ PATHS_LAW = (
     "linear in the parameters."
 )
 NOT_COMPUTABLE = "no numbers"
-
-MAX_BATCH = 100_000
-
-MAX_SWEEP_POINTS = 40
 
 
 # --- counting ------------------------------------------------------------------
@@ -125,7 +122,8 @@ class RouteMeasurement:
     but the activation has no numeric values, so nothing is compiled); or
     :data:`FAILED` (``reason`` says why). Figures of finished stages are kept
     whatever the status. Times are seconds; ``evaluate_seconds`` is the
-    median of several runs of one full gradient on the batch; ``gradient``
+    median of several runs of one full gradient on the batch, and
+    ``evaluate_spread`` their first and third quartiles; ``gradient``
     holds the values of ``∂C_T/∂p`` it computed, parameter by parameter;
     ``proved`` counts the gradients proved exactly equal to the δ route's
     (the direct route only).
@@ -142,6 +140,7 @@ class RouteMeasurement:
     terms: int | None = None
     compile_seconds: float | None = None
     evaluate_seconds: float | None = None
+    evaluate_spread: tuple[float, float] | None = None
     gradient: tuple[float, ...] | None = None
     proved: int | None = None
     proof_seconds: float | None = None
@@ -179,8 +178,15 @@ class NetworkSpec:
         return Network(list(self.sizes), activation=activation, cost=self.cost)
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> float:
-    """Median seconds per call over ``repeats`` loops of at least ``budget`` seconds."""
+def _timed(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> tuple[float, tuple[float, float]]:
+    """Seconds per call over ``repeats`` loops of at least ``budget`` seconds:
+    the median, and the first and third quartiles (the spread a comparison
+    must clear before it names a faster route).
+
+    >>> median, (low, high) = _timed(lambda: sum(range(100)))
+    >>> 0 < low <= median <= high
+    True
+    """
     start = time.perf_counter()
     fn()
     once = time.perf_counter() - start
@@ -191,11 +197,12 @@ def _median_seconds(fn: Callable[[], object], repeats: int = 7, budget: float = 
         for _ in range(loops):
             fn()
         samples.append((time.perf_counter() - start) / loops)
-    return float(np.median(samples))
+    low, median, high = np.percentile(samples, [25, 50, 75])
+    return float(median), (float(low), float(high))
 
 
 def _batch(sizes: Sequence[int], batch: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    from ..numeric.arrays import dense_initial_params
+    from ..numeric.dense import dense_initial_params
 
     rng = np.random.default_rng(seed)
     params = dense_initial_params(sizes, rng, "fan-in")
@@ -314,7 +321,9 @@ def measure_stages(
         run = _runner(net, route, derived, batch, seed)
         result = replace(result, compile_seconds=time.perf_counter() - start, unfinished="evaluate")
         yield result
-        result = replace(result, gradient=_gradient_values(route, run()), evaluate_seconds=_median_seconds(run))
+        seconds, spread = _timed(run)
+        result = replace(result, gradient=_gradient_values(route, run()), evaluate_seconds=seconds,
+                         evaluate_spread=spread)
     else:
         result = replace(result, status=NOT_COMPUTABLE)
     if prove and route == "direct":
@@ -377,16 +386,23 @@ def _serve(connection, parent: int) -> None:
     # _Worker._start): it stops this process itself.
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _warm_up()
-    connection.send("ready")
-    while True:
-        task = connection.recv()
-        try:
-            for measured in _measured_safely(*task):
-                connection.send(measured)
-        except SymbackpropError as exc:  # bad input: raised again in the parent
-            connection.send(exc)
-        else:
-            connection.send(None)
+    try:
+        connection.send("ready")
+        while True:
+            task = connection.recv()
+            try:
+                for measured in _measured_safely(*task):
+                    connection.send(measured)
+            except SymbackpropError as exc:  # bad input: raised again in the parent
+                connection.send(exc)
+            else:
+                connection.send(None)
+    except (EOFError, OSError):
+        # The parent's end of the pipe closed (it was killed, or it stopped
+        # us): nobody is left to report to, and no traceback is wanted. The
+        # measuring reports its own failures as results, so these errors
+        # only come from the pipe.
+        return
 
 
 class _Worker:
@@ -523,7 +539,7 @@ class Comparison:
         if derive is not None and direct.size is not None and delta.size is not None:
             d, t = direct.size.tree_ops, delta.size.tree_ops
             lines.append(
-                f"The δ recurrence derives {_times(derive)} than the direct route, "
+                f"The δ recurrence derives {_times(derive)} the direct route, "
                 f"with {_ratio(d, t)} the operations ({t:,} in layer quantities against {d:,} written out)."
             )
         elif delta.derive_seconds is not None and direct.derive_seconds is None and self.cap is not None:
@@ -531,12 +547,11 @@ class Comparison:
                 f"The δ recurrence derived in {_seconds(delta.derive_seconds)}, more than "
                 f"{self.cap / delta.derive_seconds:,.0f}× faster than the direct route."
             )
-        scalar = self.factor("direct", "delta", "evaluate_seconds")
-        arrays = self.factor("direct", "array", "evaluate_seconds")
-        if scalar is not None and arrays is not None:
+        array = self.row("array")
+        if all(r.evaluate_spread is not None for r in (direct, delta, array)):
             lines.append(
-                f"Compiled, the δ recurrence's gradient of a batch of {self.batch} evaluates {_times(scalar)} "
-                f"than the direct route's, and as arrays {_times(arrays)}."
+                f"Compiled, one gradient of a batch of {self.batch} takes {_spread(direct)}, by the "
+                f"direct route; by the δ recurrence it is {_speed(direct, delta)}, and as arrays {_speed(direct, array)}."
             )
         if any(row.status == NOT_COMPUTABLE for row in self.rows):
             lines.append("The activation has no numeric values (generic a(z), or the unit step), "
@@ -648,10 +663,38 @@ def _compact(n: int) -> str:
     return str(n)
 
 
-def _times(factor: float) -> str:
+def _faster(factor: float) -> str:
     if 0.95 <= factor <= 1.05:
         return "about as fast"
     return f"{factor:.1f}× faster" if factor > 1 else f"{1 / factor:.1f}× slower"
+
+
+def _times(factor: float) -> str:
+    """A speed ratio in words, leading to what it is compared with."""
+    words = _faster(factor)
+    return words + (" as" if words.startswith("about") else " than")
+
+
+def _spread(row: RouteMeasurement) -> str:
+    low, high = row.evaluate_spread
+    return f"{_seconds(row.evaluate_seconds)}, quartiles {_seconds(low)} to {_seconds(high)}"
+
+
+def _speed(slow: RouteMeasurement, fast: RouteMeasurement) -> str:
+    """How ``fast`` compares with ``slow`` in evaluation time: a direction only
+    when their quartiles do not overlap, since timings of one run vary.
+
+    >>> a = RouteMeasurement("direct", "ok", evaluate_seconds=1e-3, evaluate_spread=(0.9e-3, 1.2e-3))
+    >>> b = RouteMeasurement("delta", "ok", evaluate_seconds=0.8e-3, evaluate_spread=(0.7e-3, 1.0e-3))
+    >>> _speed(a, b)
+    'about as fast (800 µs, quartiles 700 µs to 1.0 ms, overlapping)'
+    >>> _speed(a, replace(b, evaluate_spread=(0.75e-3, 0.85e-3)))
+    '1.2× faster (800 µs, quartiles 750 µs to 850 µs)'
+    """
+    (slow_low, slow_high), (low, high) = slow.evaluate_spread, fast.evaluate_spread
+    if low <= slow_high and slow_low <= high:
+        return f"about as fast ({_spread(fast)}, overlapping)"
+    return f"{_faster(slow.evaluate_seconds / fast.evaluate_seconds)} ({_spread(fast)})"
 
 
 def _ratio(big: int, small: int) -> str:
@@ -694,6 +737,8 @@ def compare(
     >>> c.row("direct").proved, c.agreement() < 1e-12
     (9, True)
     """
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise NetworkSpecError(f"the network to compare is a list of layer sizes such as [12, 3, 2]; got {sizes!r:.60}")
     spec = NetworkSpec(tuple(sizes), activation if isinstance(activation, str) else tuple(activation), cost)
     net = spec.network()
     _check_run_settings(batch, cap, seed)
@@ -980,9 +1025,11 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
     >>> sweep_sizes("width", [4, 3, 3, 2], [1, 5])
     [(1, [4, 1, 1, 2]), (5, [4, 5, 5, 2])]
     """
-    base = list(base)
     if over not in ("depth", "width"):
         raise NetworkSpecError(f"a sweep is over depth or width; got {over!r}")
+    if isinstance(base, (str, bytes)) or not isinstance(base, Sequence):
+        raise NetworkSpecError(f"the network of a sweep is a list of layer sizes such as [12, 3, 2]; got {base!r:.60}")
+    base = list(base)
     if len(base) < 3:
         raise NetworkSpecError(
             f"a sweep needs a network with a hidden layer to grow, such as 12,3,2; got {'-'.join(map(str, base))}"
@@ -992,16 +1039,27 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
             f"a depth sweep repeats one hidden width; {'-'.join(map(str, base))} has hidden widths "
             f"{', '.join(map(str, base[1:-1]))}: give one hidden layer, such as {base[0]},{base[1]},{base[-1]}"
         )
+    largest = SWEEP_LARGEST[over]
+    if isinstance(points, (str, bytes)) or not isinstance(points, Sequence):
+        raise NetworkSpecError(f"the points of a sweep are a list of whole numbers such as [1, 2, 3]; got {points!r:.60}")
     if not points or len(points) > MAX_SWEEP_POINTS or any(
-        isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in points
+        isinstance(x, bool) or not isinstance(x, int) or not 1 <= x <= largest for x in points
     ):
+        # Checked before any network exists: a depth of 10^6 would be built layer by layer.
         raise NetworkSpecError(
-            f"a sweep takes 1 to {MAX_SWEEP_POINTS} points, positive whole numbers; got {list(points)}"
+            f"a sweep over {over} takes 1 to {MAX_SWEEP_POINTS} points, positive whole numbers up to {largest} "
+            f"(beyond, even the δ recurrence takes minutes per network); got {_listed(points)}"
         )
     points = sorted(set(points))
     if over == "depth":
         return [(x, [base[0]] + [base[1]] * x + [base[-1]]) for x in points]
     return [(x, [base[0]] + [x] * (len(base) - 2) + [base[-1]]) for x in points]
+
+
+def _listed(points: Sequence) -> str:
+    """The points as typed, cut short: a refused list may be very long."""
+    text = ", ".join(map(str, points[:8])) + (", …" if len(points) > 8 else "")
+    return f"[{text}]"
 
 
 def default_points(over: str, largest: int) -> list[int]:

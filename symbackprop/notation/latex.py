@@ -379,11 +379,31 @@ def equation_latex(lhs: sp.Basic | str, relation: str, rhs: sp.Basic | str, book
     return f"{formula_latex(lhs, book_order)} {rel} {formula_latex(rhs, book_order)}"
 
 
-def display_math(formulas: list[str]) -> str:
+#: A notebook shows this much LaTeX of one object before it summarises the rest.
+DISPLAY_LIMIT = 20_000
+
+
+def display_math(formulas: list[str], limit: int | None = None, more: str = "") -> str:
     r"""Display math for Jupyter: one aligned block (MathJax and KaTeX both know ``aligned``).
+
+    With ``limit``, formulas are shown while their LaTeX stays within that many
+    characters, and a last row says how many were left out (and ``more``, where
+    to find them): a notebook stays usable when an object is large.
 
     >>> print(display_math(["x = 1", "y = 2"]))
     $$\begin{aligned}x &= 1 \\ y &= 2\end{aligned}$$
+    >>> print(display_math(["x = 1", "y = 2", "z = 3"], limit=12, more="see .latex()"))
+    $$\begin{aligned}x &= 1 \\ y &= 2 \\ \text{... 1 more formula not shown; see .latex()}\end{aligned}$$
     """
-    body = r" \\ ".join(f if f.startswith(r"\text") else f.replace(" = ", " &= ", 1) for f in formulas)
-    return "$$\\begin{aligned}" + body + "\\end{aligned}$$"
+    shown, used = [], 0
+    for f in formulas:
+        used += len(f)
+        if limit is not None and shown and used > limit:
+            break
+        shown.append(f)
+    rows = [f if f.startswith(r"\text") else f.replace(" = ", " &= ", 1) for f in shown]
+    hidden = len(formulas) - len(shown)
+    if hidden:
+        note = f"... {hidden} more formula{'' if hidden == 1 else 's'} not shown"
+        rows.append(r"\text{%s}" % (f"{note}; {more}" if more else note))
+    return "$$\\begin{aligned}" + r" \\ ".join(rows) + "\\end{aligned}$$"

@@ -18,6 +18,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .latex import BookOrder, compact_indices, is_slope
+from .symbols import Partial
 
 _GREEK = {"delta": "δ", "eta": "η", "sigma": "σ", "theta": "θ", "xi": "ξ", "lambda": "λ"}
 
@@ -83,6 +84,12 @@ class BookTextPrinter(BookOrder, StrPrinter):
         joiner = "" if compact_indices(expr.indices[1:]) else ","
         return f"{base}^{up}_{joiner.join(indices[1:])}"
 
+    def parenthesize(self, item, level, strict=False):
+        # ∂C/∂a is a fraction: bare in a product, ∂C/∂a*∂a/∂z would read as ((∂C/∂a)*∂a)/∂z.
+        if isinstance(item, Partial) and level >= PRECEDENCE["Mul"]:
+            return "(%s)" % self._print(item)
+        return super().parenthesize(item, level, strict)
+
     def _print_Partial(self, expr):
         return "∂%s/∂%s" % (self._print(expr.numerator), self._print(expr.denominator))
 
@@ -115,5 +122,9 @@ def book_text(expr: sp.Basic) -> str:
     >>> l, i, j = sp.symbols("l i j")
     >>> book_text(d[l + 1, j] * w[l + 1, j, i])
     'δ^(l + 1)_j*w^(l + 1)_ji'
+    >>> from symbackprop.notation.symbols import COST, Partial
+    >>> a, z = sp.symbols("a^3_1 z^3_1")
+    >>> book_text(Partial(COST, a) * Partial(a, z))
+    '(∂C/∂a^3_1)*(∂a^3_1/∂z^3_1)'
     """
     return BookTextPrinter().doprint(expr)

@@ -4,7 +4,7 @@ Every one is a :class:`DatasetSpec` in :data:`DATASETS`: how to load it,
 which model to build for it and how to train it by default. A new one is one
 call to :func:`register`, as the chapter-5 ``cnn123`` is at the end of this
 module. ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the
-``--path`` option) and returns any :class:`~symbackprop.numeric.train.Trainable`.
+``--path`` option) and returns any :class:`~symbackprop.numeric.trainable.Trainable`.
 
 >>> spec = dataset_spec("cnn123")
 >>> spec.eta, spec.epochs, spec.book_init
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..errors import UnknownNameError
+from ..errors import UnknownNameError, echo
 from .arrays import ArrayModel
 from .cnn_arrays import book_digits, cnn_model
 from .datasets import Dataset, load_digits01, load_digits8x8
@@ -64,8 +64,8 @@ def dataset_spec(name: str) -> DatasetSpec:
     ...
     symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8
     """
-    if name not in DATASETS:
-        raise UnknownNameError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
+    if not isinstance(name, str) or name not in DATASETS:
+        raise UnknownNameError(f"unknown data set {echo(name)}; known: {', '.join(sorted(DATASETS))}")
     return DATASETS[name]
 
 

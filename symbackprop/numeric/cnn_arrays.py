@@ -32,7 +32,7 @@ from ..engine.cnn import ConvolutionalNetwork
 from ..errors import DataError, NotDifferentiableError, UnknownNameError
 from ..functions.activations import NUMPY_FUNCTIONS, Activation
 from .datasets import Dataset, data_path, load_image_file, pixels
-from .train import read_param_file
+from .params import read_param_file
 
 Params = dict[str, np.ndarray]
 
@@ -70,6 +70,7 @@ class CNNArrays:
         self._dcost = _numpy_function(act, sp.diff(term, a), (a, t))
         self.input_shape = net.image_shape
         self.output_size = outputs
+        self.output_bounds = act.bounds
         self.filter_size, self.pool = net.filter_size, net.pool
         rows, cols = net.convolution.map_shape
         self.map_shape = (rows, cols)
@@ -82,7 +83,7 @@ class CNNArrays:
         }
 
     def describe(self) -> str:
-        """E.g. ``CNN 6x6, 3 filters 3x3, pool 2x2, 3 outputs``."""
+        """E.g. ``6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional``, followed by "network" in messages."""
         return self.network.describe()
 
     def _images(self, X) -> np.ndarray:
@@ -317,7 +318,7 @@ def cnn_model(path: str = "array") -> CNNArrays:
     """The book's CNN for the trainer, on the ``array`` or ``scalar`` path.
 
     >>> cnn_model("array").describe()
-    'CNN 6x6, 3 filters 3x3, pool 2x2, 3 outputs'
+    '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional'
     """
     if path == "array":
         return CNNArrays()

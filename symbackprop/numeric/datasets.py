@@ -12,7 +12,6 @@ The data sets the command line knows, each with its model, are in
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, UnknownNameError
+from ..files import parse_json, read_text
 
 DATA = resources.files("symbackprop") / "data"
 
@@ -103,10 +103,10 @@ def load_image_file(path: str | Path, name: str) -> Dataset:
     "the book's companion"
     """
     layout = "an image file with 'classes', 'shape' and 'images' (rows and label each)"
+    document = parse_json(read_text(path, "file of images", DataError), str(path), "file of images", DataError)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
         classes, shape, images = document["classes"], document["shape"], document["images"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise DataError(f"{path}: not {layout}: {exc}") from None
     if not isinstance(classes, list) or not isinstance(images, list):
         raise DataError(f"{path}: not {layout}: 'classes' and 'images' must be lists")

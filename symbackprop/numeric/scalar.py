@@ -26,16 +26,13 @@ from functools import partial
 import numpy as np
 import sympy as sp
 
-from ..engine.network import LayeredModel
+from ..engine.network import LayeredModel, check_model
 from ..engine.routes import DeltaRoute, DirectRoute, delta_route
-from ..errors import DataError, NotDifferentiableError, UnknownNameError
+from ..errors import ArgumentError, DataError, NotDifferentiableError, UnknownNameError
 from ..functions.activations import MPMATH_FUNCTIONS, NUMPY_FUNCTIONS
 from .stable import MPMATH_FUNCTIONS as STABLE_MPMATH
 from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
 from .stable import stable_logs
-
-_NUMPY_EXTRA = {"DiracDelta": lambda z: np.zeros_like(np.asarray(z, dtype=float))}
-_MPMATH_EXTRA = {"DiracDelta": lambda z: 0 if z != 0 else float("inf")}
 
 
 def _modules(backend: str, model: LayeredModel | None = None) -> list:
@@ -44,8 +41,8 @@ def _modules(backend: str, model: LayeredModel | None = None) -> list:
         act = layer.activation
         own.update(act.numpy_functions if backend == "numpy" else act.mpmath_functions)
     if backend == "numpy":
-        return [{**NUMPY_FUNCTIONS, **_NUMPY_EXTRA, **own}, "numpy"]
-    return [{**MPMATH_FUNCTIONS, **_MPMATH_EXTRA, **own}, "mpmath"]
+        return [{**NUMPY_FUNCTIONS, **own}, "numpy"]
+    return [{**MPMATH_FUNCTIONS, **own}, "mpmath"]
 
 
 BACKENDS = ("numpy", "symengine", "mpmath")
@@ -151,6 +148,9 @@ def compile_scalar(
     ...
     symbackprop.errors.UnknownNameError: unknown backend 'llvm'; use numpy, symengine or mpmath
     """
+    check_model(model, "compile_scalar")
+    if route is not None and not isinstance(route, (DeltaRoute, DirectRoute)):
+        raise ArgumentError(f"the route must be delta_route(model) or direct_route(model); got {route!r:.60}")
     if backend not in BACKENDS:
         raise UnknownNameError(f"unknown backend {backend!r}; use {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}")
     if backend in ("numpy", "symengine"):
@@ -206,7 +206,7 @@ def compile_scalar(
 class ScalarModel:
     """A fully connected network trained by the scalar path (one compiled
     expression per weight, as the book's spreadsheet computes them); a
-    :class:`~symbackprop.numeric.train.Trainable` with the same parameters as
+    :class:`~symbackprop.numeric.trainable.Trainable` with the same parameters as
     :class:`~symbackprop.numeric.arrays.ArrayModel`.
 
     >>> model = ScalarModel([1, 1], activation="identity")
@@ -222,7 +222,7 @@ class ScalarModel:
     ) -> None:
         import time
 
-        from .arrays import book_file_aliases, check_init, dense_parameter_shapes, numeric_network
+        from .dense import book_file_aliases, check_init, dense_parameter_shapes, numeric_network
 
         self.init = check_init(init)
         self.network = numeric_network(sizes_or_network, activation, cost)
@@ -245,6 +245,7 @@ class ScalarModel:
         self.file_aliases = book_file_aliases(len(self.sizes))
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]
+        self.output_bounds = self.network.output_layer.activation.bounds
         # Where each symbol w^l_{ji}, b^l_j sits in the arrays W^l, b^l.
         self._places = [
             (f"W{layer.index}" if n < layer.W.rows * layer.W.cols else f"b{layer.index}",
@@ -256,8 +257,8 @@ class ScalarModel:
         return self.network.describe()
 
     def initial_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Normal initial values; see :func:`~symbackprop.numeric.arrays.dense_initial_params`."""
-        from .arrays import dense_initial_params
+        """Normal initial values; see :func:`~symbackprop.numeric.dense.dense_initial_params`."""
+        from .dense import dense_initial_params
 
         return dense_initial_params(self.sizes, rng, self.init)
 

@@ -1,50 +1,12 @@
 """Gradient descent as in chapter 4: ``Δw = −η ∂C_T/∂w``, for any trainable model.
 
-The trainer knows nothing about layers. It talks to a model through the
-small interface :class:`Trainable`, so the fully connected network
-(:class:`~symbackprop.numeric.arrays.ArrayModel`,
-:class:`~symbackprop.numeric.scalar.ScalarModel`) and the chapter-5 CNN plug into
-the same loop, the same parameter files and the same ``train`` /
-``evaluate`` commands (a data set and its model are registered in
-:mod:`symbackprop.numeric.datasets`).
+The trainer knows nothing about layers: it talks to a model through the
+small interface :class:`~symbackprop.numeric.trainable.Trainable`, so the
+fully connected network and the chapter-5 CNN plug into the same loop, the
+same parameter files (:mod:`symbackprop.numeric.params`) and the same
+``train`` / ``evaluate`` commands.
 
-The interface (duck-typed; nothing to inherit)
--------------------------------------------------
-
-``parameter_shapes: Mapping[str, tuple[int, ...]]``
-    The parameters by name, in a fixed order, with the shape of each NumPy
-    array. Names are what parameter files store (``.npz`` keys, JSON keys);
-    a name that matches the book's spreadsheet file lets that file load
-    directly (the CNN can call its parameters ``filters``, ``filter_bias``,
-    ``out_W``, ``out_b`` like ``book_cnn_init.json``).
-``input_shape: tuple[int, ...]``
-    The shape of one example's input; a batch ``X`` has shape
-    ``(n, *input_shape)``.
-``output_size: int``
-    The number of output units; targets ``T`` have shape ``(n, output_size)``
-    (one-hot for classification).
-``cost_and_gradient(params, X, T) -> (float, dict[str, ndarray])``
-    ``C_T = Σ_k C_k`` over the examples of the batch (a *sum*, as in the
-    book, not a mean) and ``∂C_T/∂p`` for every parameter name, each with
-    the parameter's shape.
-``predict(params, X) -> ndarray``
-    The output layer ``a^L`` for every example, shape ``(n, output_size)``;
-    the predicted class is the unit with the largest output.
-
-Optional:
-
-``file_aliases: Mapping[str, str]``
-    Other names a parameter file may use for a parameter (file key →
-    parameter name), e.g. ``{"hidden_W": "W2"}`` for the book's JSON layout.
-    Any other array in a file is an error, so a file meant for another
-    network never loads half-way.
-``initial_params(rng) -> dict[str, ndarray]``
-    Initial values; without it every parameter is drawn from the standard
-    normal distribution, as the book draws its initial weights.
-``describe() -> str``
-    A short name for messages (``12-3-2``).
-
-Training then is
+Training:
 
 >>> import numpy as np
 >>> from symbackprop.numeric.arrays import ArrayModel
@@ -58,67 +20,18 @@ Training then is
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import DataError, ParameterFileError
-from ..files import check_output_path, write_atomically
+from ..errors import DataError
+from ..guards import MAX_STEPS, check_trainable
+from .params import check_params
+from .trainable import Params, Trainable, describe
 
-Params = dict[str, np.ndarray]
-
-
-@runtime_checkable
-class Trainable(Protocol):
-    """What the trainer needs from a model; see the module docstring.
-
-    Any object with these attributes and methods is one, without inheriting;
-    a model of ``y = w x`` (no bias) with the squared cost:
-
-    >>> class Line:
-    ...     parameter_shapes = {"w": (1, 1)}
-    ...     input_shape, output_size = (1,), 1
-    ...     def predict(self, params, X):
-    ...         return X @ params["w"].T
-    ...     def cost_and_gradient(self, params, X, T):
-    ...         error = self.predict(params, X) - T
-    ...         return 0.5 * float((error ** 2).sum()), {"w": error.T @ X}
-    >>> isinstance(Line(), Trainable)
-    True
-    >>> result = train(Line(), [[1.0], [2.0]], [[3.0], [6.0]], eta=0.1, epochs=100)
-    >>> round(float(result.params["w"][0, 0]), 6)
-    3.0
-    """
-
-    parameter_shapes: Mapping[str, tuple[int, ...]]
-    input_shape: tuple[int, ...]
-    output_size: int
-
-    def cost_and_gradient(self, params: Params, X: np.ndarray, T: np.ndarray) -> tuple[float, Params]:
-        ...
-
-    def predict(self, params: Params, X: np.ndarray) -> np.ndarray:
-        ...
-
-
-def describe(model: Trainable) -> str:
-    """The model's short name, or its class name.
-
-    >>> from symbackprop.numeric.arrays import ArrayModel
-    >>> describe(ArrayModel([12, 3, 2]))
-    '12-3-2'
-    """
-    return model.describe() if hasattr(model, "describe") else type(model).__name__
-
-
-# --- parameters ------------------------------------------------------------------
 
 def initial_params(model: Trainable, seed: int | None = 0) -> Params:
     """Initial parameters: the model's own choice, or standard normal values
@@ -136,197 +49,6 @@ def initial_params(model: Trainable, seed: int | None = 0) -> Params:
     return {name: rng.standard_normal(shape) for name, shape in model.parameter_shapes.items()}
 
 
-def check_params(model: Trainable, params: Mapping[str, object], where: str = "parameters") -> Params:
-    """``params`` as float arrays after checking names, shapes and finiteness.
-
-    >>> from symbackprop.numeric.arrays import ArrayModel
-    >>> check_params(ArrayModel([2, 1]), {"W2": [[1.0, 2.0]], "b2": [0.0, 1.0]})
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.ParameterFileError: parameters: 'b2' has shape (2,), but the 2-1 network needs (1,)
-    """
-    aliases = dict(getattr(model, "file_aliases", {}) or {})
-    shapes = model.parameter_shapes
-    found: Params = {}
-    for key, value in params.items():
-        name = aliases.get(key, key)
-        if name not in shapes:
-            raise ParameterFileError(
-                f"{where}: {key!r} is not a parameter of the {describe(model)} network "
-                f"(parameter names: {', '.join(sorted(set(shapes) | set(aliases)))})"
-            )
-        if name in found:
-            raise ParameterFileError(f"{where}: {name!r} is given twice (as {key!r} too)")
-        array = _real_array(value)
-        if array is None:
-            raise ParameterFileError(
-                f"{where}: {key!r} is not an array of real numbers (a list of numbers, or a list of "
-                "such lists, without strings, true/false or complex values)"
-            )
-        if array.shape != tuple(shapes[name]):
-            raise ParameterFileError(
-                f"{where}: {key!r} has shape {array.shape}, but the {describe(model)} network "
-                f"needs {tuple(shapes[name])}"
-            )
-        if not np.all(np.isfinite(array)):
-            raise ParameterFileError(f"{where}: {key!r} contains NaN or infinity")
-        found[name] = array
-    missing = [n for n in shapes if n not in found]
-    if missing:
-        known = ", ".join(sorted(set(shapes) | set(aliases)))
-        raise ParameterFileError(
-            f"{where}: missing {', '.join(missing)} for the {describe(model)} network "
-            f"(parameter names: {known})"
-        )
-    return {name: found[name] for name in shapes}
-
-
-def _real_array(value: object) -> np.ndarray | None:
-    """``value`` as a float array if it holds real numbers only, else None.
-
-    ``np.array(..., dtype=float)`` alone would turn ``"1.5"`` and ``True``
-    into numbers and drop imaginary parts."""
-    pending = [value]
-    while pending:  # a loop, not recursion: JSON can nest deeper than the stack
-        item = pending.pop()
-        if isinstance(item, np.ndarray):
-            if item.dtype.kind not in "iuf":
-                return None
-        elif isinstance(item, (list, tuple)):
-            pending.extend(item)
-        elif isinstance(item, bool) or not isinstance(item, numbers.Real):
-            return None
-    try:
-        return np.array(value, dtype=float)
-    except ValueError:  # ragged: rows of different lengths
-        return None
-
-
-def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, np.ndarray]) -> Path:
-    """Write parameters to ``.npz`` (NumPy, no pickle) or ``.json``, atomically:
-    a failure leaves any existing file untouched.
-
-    >>> import tempfile, os
-    >>> from symbackprop.numeric.arrays import ArrayModel
-    >>> model = ArrayModel([2, 1])
-    >>> p = initial_params(model)
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     q = load_params(save_params(os.path.join(d, "p.json"), model, p), model)
-    >>> all((p[k] == q[k]).all() for k in p)
-    True
-    """
-    path = check_save_path(path)
-    params = check_params(model, params)
-
-    def write(stream) -> None:
-        if path.suffix.lower() == ".npz":
-            np.savez(stream, **params)
-        else:
-            # repr-exact floats: json writes the shortest round-tripping form.
-            document = {"network": describe(model), **{k: v.tolist() for k, v in params.items()}}
-            stream.write(json.dumps(document, indent=1).encode())
-
-    write_atomically(path, write)
-    return path
-
-
-def check_save_path(path: str | os.PathLike) -> Path:
-    """``path`` if parameters can be saved there: a ``.npz`` or ``.json`` name
-    in an existing folder that can be written, not itself a folder. Checked
-    before training too, so a long run is not lost to a typo.
-
-    >>> check_save_path("trained.txt")
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.ParameterFileError: trained.txt: parameter files end in .npz or .json
-    """
-    return check_output_path(
-        path, (".npz", ".json"), "parameter files end in .npz or .json", "params.npz", ParameterFileError
-    )
-
-
-def read_param_file(path: str | os.PathLike) -> tuple[dict[str, object], dict[str, object]]:
-    """The arrays and the other entries (``eta``, ``description``, …) of a
-    parameter file.
-
-    >>> from symbackprop.numeric.datasets import data_path
-    >>> arrays, meta = read_param_file(data_path("book_nn_4_4_init.json"))
-    >>> sorted(arrays), meta["eta"]
-    (['hidden_W', 'hidden_b', 'output_W', 'output_b'], 0.2)
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterFileError(f"{path}: no such parameter file")
-    if path.suffix.lower() == ".npz":
-        return _read_npz(path), {}
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParameterFileError(f"{path}: not a readable JSON parameter file ({exc})") from None
-    except RecursionError:
-        raise ParameterFileError(
-            f"{path}: the JSON is nested too deeply to be a parameter file; a parameter is a list of "
-            "numbers (b) or a list of such lists (W)"
-        ) from None
-    if not isinstance(document, dict):
-        raise ParameterFileError(f"{path}: a JSON parameter file holds an object of named arrays")
-    arrays = {k: v for k, v in document.items() if isinstance(v, list)}
-    meta = {k: v for k, v in document.items() if not isinstance(v, list)}
-    return arrays, meta
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with path.open("rb") as stream:
-            start = stream.read(4)
-    except OSError as exc:
-        raise ParameterFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    # np.load would read anything else as a pickle or a bare .npy and its
-    # message would suggest allow_pickle=True, which is never safe here.
-    if start not in _ZIP_STARTS:
-        raise ParameterFileError(
-            f"{path}: not an .npz archive (a zip of .npy arrays, as 'train --save' writes); "
-            "give a .npz saved by symbackprop or NumPy, or a .json file"
-        )
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {k: archive[k] for k in archive.files}
-    # Where a damaged archive fails decides what it raises: zipfile, zlib,
-    # EOFError, the .npy header parser (tokenize, ast), numpy's ValueError.
-    # Each means the same thing to the user.
-    except Exception as exc:
-        raise ParameterFileError(
-            f"{path}: not a valid .npz archive ({type(exc).__name__}: {exc}); the file is damaged "
-            "or truncated, or holds arrays of Python objects: save it again with 'train --save'"
-        ) from None
-
-
-#: A zip file starts with a local file header, or, when empty, its end record.
-_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
-
-
-def load_params(path: str | os.PathLike, model: Trainable) -> Params:
-    """Parameters from a file written by :func:`save_params`, or a JSON file in
-    the book's layout, checked against the model's shapes.
-
-    >>> from symbackprop.numeric.arrays import ArrayModel
-    >>> from symbackprop.numeric.datasets import data_path
-    >>> p = load_params(data_path("book_nn_4_4_init.json"), ArrayModel([12, 3, 2]))
-    >>> p["W2"].shape, float(p["b3"][0])
-    ((3, 12), -1.43803971240614)
-    >>> load_params(data_path("book_nn_4_4_init.json"), ArrayModel([12, 4, 2]))
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.ParameterFileError: ...book_nn_4_4_init.json: 'hidden_W' has shape (3, 12), but the 12-4-2 network needs (4, 12)
-    """
-    arrays, other = read_param_file(path)
-    # A parameter's name with a value that is no list (a number, a string) is
-    # a broken parameter, not a note like "eta".
-    names = set(model.parameter_shapes) | set(getattr(model, "file_aliases", {}) or {})
-    arrays.update({key: value for key, value in other.items() if key in names})
-    return check_params(model, arrays, where=str(path))
-
-
 # --- data --------------------------------------------------------------------------
 
 def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -338,10 +60,8 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
     ...
     symbackprop.errors.DataError: inputs have shape (4, 11); the 12-3-2 network reads (n, 12): n examples of 12 values
     """
-    try:
-        X = np.asarray(X, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("inputs must be numbers") from None
+    check_trainable(model)
+    X = _real_values(X, "inputs")
     shape = tuple(model.input_shape)
     if X.ndim != 1 + len(shape) or X.shape[1:] != shape or X.shape[0] == 0:
         raise DataError(
@@ -352,10 +72,7 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
         raise DataError(f"inputs contain NaN or infinity (examples {_bad_rows(X)})")
     if T is None:
         return X, None
-    try:
-        T = np.asarray(T, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("targets must be numbers") from None
+    T = _real_values(T, "targets")
     if T.shape != (X.shape[0], model.output_size):
         raise DataError(
             f"targets have shape {T.shape}; {X.shape[0]} examples for {model.output_size} output "
@@ -364,6 +81,16 @@ def check_data(model: Trainable, X, T=None) -> tuple[np.ndarray, np.ndarray | No
     if not np.all(np.isfinite(T)):
         raise DataError(f"targets contain NaN or infinity (examples {_bad_rows(T)})")
     return X, T
+
+
+def _real_values(values, what: str) -> np.ndarray:
+    # A float conversion alone would drop imaginary parts with only a warning.
+    if np.iscomplexobj(values):
+        raise DataError(f"{what} are complex numbers; the network computes with real values only")
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be numbers") from None
 
 
 def _bad_rows(array: np.ndarray) -> str:
@@ -380,7 +107,7 @@ def predicted_classes(model: Trainable, params: Params, X) -> np.ndarray:
     array([0, 1])
     """
     X, _ = check_data(model, X)
-    return np.argmax(model.predict(params, X), axis=1)
+    return np.argmax(model.predict(check_params(model, params), X), axis=1)
 
 
 def accuracy(model: Trainable, params: Params, X, labels) -> float:
@@ -433,7 +160,11 @@ class TrainingResult:
     """Trained parameters and the cost history: ``history[0]`` is ``C_T`` at the
     initial parameters, ``history[e]`` after epoch ``e`` (with full batches an
     epoch is one iteration of the book's spreadsheet); ``seconds`` is the
-    time the training took.
+    time the training took. ``problem`` says, in words with what to do,
+    why the run failed although nothing overflowed: ``C_T`` ended higher
+    than it started, or it stopped falling while the outputs are pinned at
+    the activation's bounds (where ``a'(z) ≈ 0``, so every gradient
+    vanishes); None for a run that went well.
 
     >>> from symbackprop.numeric.arrays import ArrayModel
     >>> model = ArrayModel([1, 1], activation="identity")
@@ -445,6 +176,7 @@ class TrainingResult:
     params: Params
     history: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    problem: str | None = None
 
     @property
     def final_cost(self) -> float:
@@ -461,8 +193,9 @@ def check_settings(eta: float, epochs: int, batch_size: int | None, seed: int | 
     """
     if not (_is_real(eta) and math.isfinite(eta) and eta > 0):
         raise DataError(f"the learning rate η must be a positive number (got {eta}); the book uses η = 0.2")
-    if not _is_whole(epochs) or epochs < 0:
-        raise DataError(f"the number of epochs must be a whole number ≥ 0 (got {epochs})")
+    if not _is_whole(epochs) or not 0 <= epochs <= MAX_STEPS:
+        # Each epoch keeps its cost: an endless run would also fill the memory.
+        raise DataError(f"the number of epochs must be a whole number from 0 to {MAX_STEPS:,} (got {epochs})")
     if batch_size is not None and (not _is_whole(batch_size) or batch_size < 1):
         raise DataError(f"the batch size must be a whole number ≥ 1 (got {batch_size}); omit it for full batches")
     check_seed(seed)
@@ -509,17 +242,23 @@ def train(
     fresh random order (``seed``), one step per batch, the gradient being that
     of the batch's own ``C``-sum. Without ``params`` the start is
     :func:`initial_params` with the same ``seed``. ``progress`` shows a rich
-    progress bar with the current cost.
+    progress bar with the current cost. A run that diverges to infinity
+    raises :class:`DataError`; one that fails otherwise says why in
+    :attr:`TrainingResult.problem`.
 
     >>> from symbackprop.numeric.arrays import ArrayModel
     >>> model = ArrayModel([1, 1], activation="identity")
     >>> r = train(model, [[1.0]], [[3.0]], {"W2": np.zeros((1, 1)), "b2": np.zeros(1)}, eta=0.25, epochs=1)
     >>> r.history, r.params["W2"].tolist(), r.params["b2"].tolist()
     ([4.5, 1.125], [[0.75]], [0.75])
+    >>> print(train(model, [[1.0]], [[3.0]], {"W2": np.zeros((1, 1)), "b2": np.zeros(1)}, eta=5, epochs=3).problem)
+    C_T rose from 4.5 to 2.391e+06 over 3 epochs: the steps overshoot the minimum; use a smaller learning rate than η = 5
     """
     import time
 
     check_settings(eta, epochs, batch_size, seed)
+    if T is None:
+        raise DataError("training needs targets T, one row per example (one-hot for classes)")
     X, T = check_data(model, X, T)
     current = check_params(model, params) if params is not None else initial_params(model, seed)
     current = {k: v.copy() for k, v in current.items()}
@@ -546,7 +285,54 @@ def train(
                 cost = model.cost_and_gradient(current, X, T)[0]
             _record(history, cost, epoch, eta)
             advance(history[-1])
-    return TrainingResult(current, history, time.perf_counter() - start)
+        problem = _diagnose(model, current, X, T, history, eta)
+    return TrainingResult(current, history, time.perf_counter() - start, problem)
+
+
+#: Stalled: over the last STALL_WINDOW epochs C_T fell by less than this
+#: fraction of itself …
+STALL_WINDOW = 10
+STALL_FALL = 1e-6
+#: … while at least this fraction of the outputs a^L lie within PINNED of a
+#: bound (relative to the range), where a'(z) < PINNED and gradients vanish,
+#: and away from their targets t (a unit pinned at its target has learnt).
+PINNED_SHARE = 0.25
+PINNED = 1e-6
+
+
+def _diagnose(
+    model: Trainable, params: Params, X: np.ndarray, T: np.ndarray, history: list[float], eta: float
+) -> str | None:
+    """Why a finished run failed, with what to do; None when it did not."""
+    epochs = len(history) - 1
+    if epochs == 0:
+        return None
+    first, last = history[0], history[-1]
+    if last > first:
+        return (
+            f"C_T rose from {first:.4g} to {last:.4g} over {epochs} epoch{'s' * (epochs != 1)}: the steps "
+            f"overshoot the minimum; use a smaller learning rate than η = {eta}"
+        )
+    window = min(STALL_WINDOW, epochs)
+    before = history[-1 - window]
+    bounds = getattr(model, "output_bounds", None)
+    if bounds is None or before - last > STALL_FALL * before:
+        return None
+    lo, hi = bounds
+    outputs = np.asarray(model.predict(params, X), dtype=float)
+    at_bound = np.minimum(outputs - lo, hi - outputs) <= PINNED * (hi - lo)
+    stuck = float(np.mean(at_bound & (np.abs(outputs - T) > PINNED * (hi - lo))))
+    if stuck < PINNED_SHARE:
+        return None
+    if first - last <= STALL_FALL * first:
+        remedy = "the initial parameters already pin them: start from smaller ones"
+    else:
+        remedy = f"use a smaller learning rate than η = {eta}"
+    return (
+        f"training stalled at C_T = {last:.4g}: it fell by less than a millionth over the last {window} "
+        f"epoch{'s' * (window != 1)}, with {stuck:.0%} of the outputs a^L pinned at the activation's bounds "
+        f"{lo:g} and {hi:g} away from their targets, where a'(z) ≈ 0 and the gradients vanish; {remedy}"
+    )
 
 
 def _record(history: list[float], cost: float, epoch: int, eta: float) -> None:

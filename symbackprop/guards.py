@@ -1,0 +1,197 @@
+"""Refusals up front: every size and count the library will not start on, and
+the argument checks of its public entry points.
+
+A refusal here costs microseconds and says what is practical, instead of a
+run that takes minutes and gigabytes before it fails or is killed. The
+limits were measured on a 2-core machine (Python 3.11, SymPy 1.14):
+
+- a model costs about 50–60 µs and 0.6 kB per *term* of its local equations
+  (a term of a sum, an input of a max, one activation): ``Network([256, 256, 1])``
+  (66,562 terms) builds in 3.7 s, ``Network([512, 512, 1])`` (264,194) in 16 s
+  and 240 MB, ``Network([1024, 1024, 1])`` in 81 s and 765 MB; a 66×66 CNN
+  with 3 filters (164,106 terms) in 10 s. The δ route then takes about as
+  long again (222-222-1: 3.7 s to build, 6.4 s for the δ route);
+- ``verify`` spends about 50 ms per random point on the book's 12-3-2
+  network (1,000 points: under a minute); ``verify_arrays`` proves 3-2-2
+  with 16 symbolic examples in 3.7 s.
+
+>>> dense_terms([12, 3, 2])
+64
+>>> check_model_terms("the 4096-4096-1 network", dense_terms([4096, 4096, 1]), "choose narrower layers")
+Traceback (most recent call last):
+...
+symbackprop.errors.SizeLimitError: the 4096-4096-1 network has 16,793,602 terms in its equations; the engine builds at most 100,000 (about 6 s on 2 cores, and the δ route as long again): choose narrower layers
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Iterable, Mapping, Sequence
+
+import sympy as sp
+
+from .errors import ArgumentError, DataError, SizeLimitError
+
+#: The most terms a model's local equations may have (about 6 s to build).
+MODEL_TERM_LIMIT = 100_000
+#: The direct route refuses to start above this many estimated operations
+#: (tree operations of ``C`` times the number of parameters): about half a
+#: minute of SymPy differentiation on a 2-core machine.
+DIRECT_ROUTE_LIMIT = 500_000
+#: The chain-rule expansion refuses to list more paths than this.
+PATH_LIMIT = 20_000
+#: Random points of a verification (at 50 digits; 12-3-2: under a minute at most).
+MAX_POINTS = 1_000
+#: Steps of gradient descent, and epochs of training (each keeps one cost; an
+#: epoch of the book's digits01 takes 130 µs, so 10^6 of them about 2 minutes).
+MAX_STEPS = 1_000_000
+#: Symbolic examples in the proof of the array form (16 take 3.7 s on 3-2-2).
+MAX_SYMBOLIC_BATCH = 16
+#: Examples in the batch of a route comparison.
+MAX_BATCH = 100_000
+#: Networks in one sweep, and the largest depth and width a sweep goes to:
+#: beyond, even the δ recurrence takes minutes per network.
+MAX_SWEEP_POINTS = 40
+SWEEP_LARGEST = {"depth": MAX_SWEEP_POINTS, "width": 1024}
+
+
+# --- sizes, estimated from the specification --------------------------------------
+
+def dense_terms(sizes: Sequence[int]) -> int:
+    """Terms of a fully connected network's local equations, and its inputs:
+    ``n_1 + Σ_l n_l (n_{l−1} + 2)`` (``z^l_j`` sums ``n_{l−1}`` products and a
+    bias, ``a^l_j`` is one activation).
+
+    >>> dense_terms([2, 1])
+    6
+    """
+    return sizes[0] + sum(n * (previous + 2) for previous, n in zip(sizes, sizes[1:]))
+
+
+def cnn_terms(
+    image: tuple[int, int], filters: int, filter_size: tuple[int, int], pool: tuple[int, int], outputs: int
+) -> int:
+    """Terms of a convolutional network's local equations, and its pixels: each
+    feature-map unit sums ``fh·fw`` products and a bias, each pooled value is
+    the max of ``ph·pw`` units, each output sums every pooled value and a bias.
+
+    >>> cnn_terms((6, 6), 3, (3, 3), (2, 2), 3)
+    666
+    """
+    (h, w), (fh, fw), (ph, pw) = image, filter_size, pool
+    rows, cols = max(h - fh + 1, 0), max(w - fw + 1, 0)
+    maps = filters * rows * cols
+    pooled = filters * (rows // ph) * (cols // pw)
+    return h * w + maps * (fh * fw + 2) + pooled * (ph * pw + 1) + outputs * (pooled + 2)
+
+
+def check_model_terms(what: str, terms: int, advice: str) -> None:
+    """Refuse, before anything is built, a model larger than :data:`MODEL_TERM_LIMIT`."""
+    if terms > MODEL_TERM_LIMIT:
+        raise SizeLimitError(
+            f"{what} has {terms:,} terms in its equations; the engine builds at most "
+            f"{MODEL_TERM_LIMIT:,} (about 6 s on 2 cores, and the δ route as long again): {advice}"
+        )
+
+
+# --- argument checks ------------------------------------------------------------
+
+def check_count(value: object, what: str, low: int, high: int, error: type[Exception] = DataError) -> int:
+    """A whole number from ``low`` to ``high``, or ``error`` saying so.
+
+    >>> check_count(10**9, "the number of random points", 1, MAX_POINTS)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the number of random points must be a whole number from 1 to 1,000; got 1000000000
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        raise error(f"{what} must be a whole number from {low:,} to {high:,}; got {value!r}")
+    return int(value)
+
+
+#: What :class:`~symbackprop.train.Trainable` asks of a model.
+TRAINABLE = ("parameter_shapes", "input_shape", "output_size", "cost_and_gradient", "predict")
+
+
+def check_trainable(model: object) -> None:
+    """Refuse an object that is not a trainable model (ArrayModel, ScalarModel, CNNArrays, …).
+
+    >>> check_trainable(None)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the model must be a trainable model such as ArrayModel([12, 3, 2]) (one with parameter_shapes, input_shape, output_size, cost_and_gradient and predict); got None
+    """
+    if any(not hasattr(model, name) for name in TRAINABLE):
+        raise ArgumentError(
+            "the model must be a trainable model such as ArrayModel([12, 3, 2]) (one with "
+            f"{', '.join(TRAINABLE[:-1])} and {TRAINABLE[-1]}); got {_show(model)}"
+        )
+
+
+def check_sequence(value: object, what: str) -> list:
+    """``value`` as a list, refusing text and anything that is not a collection.
+
+    >>> check_sequence((1, 2), "the start point")
+    [1, 2]
+    >>> check_sequence(1.5, "the start point")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the start point must be a list or tuple; got 1.5
+    """
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ArgumentError(f"{what} must be a list or tuple; got {_show(value)}")
+    return list(value)
+
+
+def check_mapping(value: object, what: str) -> Mapping:
+    """Refuse anything but a dictionary.
+
+    >>> check_mapping([], "the parameters")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the parameters must be a dictionary of named values; got []
+    """
+    if not isinstance(value, Mapping):
+        raise ArgumentError(f"{what} must be a dictionary of named values; got {_show(value)}")
+    return value
+
+
+def check_path(value: object, what: str) -> str | os.PathLike:
+    """Refuse anything but a file name (text or a path).
+
+    >>> check_path(None, "the parameter file")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the parameter file must be a file name (text or a pathlib.Path); got None
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise ArgumentError(f"{what} must be a file name (text or a pathlib.Path); got {_show(value)}")
+    return value
+
+
+def check_expression(value: object, what: str) -> sp.Expr:
+    """A SymPy expression or number; text must go through the safe parser.
+
+    >>> check_expression(2, "the left side")
+    2
+    >>> check_expression("x + 1", "the left side")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the left side must be a SymPy expression or a number (parse text with parse_expression); got 'x + 1'
+    """
+    if not isinstance(value, str):
+        try:
+            expr = sp.sympify(value, strict=True)
+        except (sp.SympifyError, TypeError, ValueError):
+            expr = None
+        if isinstance(expr, sp.Expr):
+            return expr
+    raise ArgumentError(
+        f"{what} must be a SymPy expression or a number (parse text with parse_expression); got {_show(value)}"
+    )
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,315 @@
+"""Parameter files: a model's parameters checked, saved and read back safely.
+
+Two formats: ``.npz`` (read without pickle; member names, sizes and headers
+checked before any data is read) and JSON in the book's layout (the
+spreadsheet's ``hidden_W``, ``out_W``, … through the model's
+``file_aliases``). A file is checked against the model it is for — every
+parameter present, of its shape, real and finite, nothing else in it — and
+bounded in size by what that model can need, so a file meant for another
+network never loads half-way and a huge one is refused before it is read.
+Files are written whole or not at all (:mod:`symbackprop.files`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterFileError
+from ..files import check_output_path, open_for_reading, parse_json, read_text, write_atomically
+from ..guards import check_mapping, check_path, check_trainable
+from .trainable import Params, Trainable, describe
+
+
+def check_params(model: Trainable, params: Mapping[str, object], where: str = "parameters") -> Params:
+    """``params`` as float arrays after checking names, shapes and finiteness.
+
+    >>> from symbackprop.numeric.arrays import ArrayModel
+    >>> check_params(ArrayModel([2, 1]), {"W2": [[1.0, 2.0]], "b2": [0.0, 1.0]})
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ParameterFileError: parameters: 'b2' has shape (2,), but the 2-1 network needs (1,)
+    """
+    check_trainable(model)
+    check_mapping(params, where)
+    shapes = model.parameter_shapes
+    found: Params = {}
+    for key, value in params.items():
+        name = _parameter_name(model, key, where)
+        if name in found:
+            raise ParameterFileError(f"{where}: {name!r} is given twice (as {key!r} too)")
+        try:
+            array = _real_array(value)
+        except OverflowError:  # a Python int such as 10**400
+            raise ParameterFileError(
+                f"{where}: {key!r} holds a number beyond the range of floating-point numbers (about ±1.8e308)"
+            ) from None
+        if array is None:
+            raise _not_real(key, where)
+        if array.shape != tuple(shapes[name]):
+            raise _wrong_shape(model, key, array.shape, where)
+        if not np.all(np.isfinite(array)):
+            raise ParameterFileError(f"{where}: {key!r} contains NaN or infinity")
+        found[name] = array
+    missing = [n for n in shapes if n not in found]
+    if missing:
+        raise ParameterFileError(
+            f"{where}: missing {', '.join(missing)} for the {describe(model)} network "
+            f"(parameter names: {_known_names(model)})"
+        )
+    return {name: found[name] for name in shapes}
+
+
+def _parameter_name(model: Trainable, key: str, where: str) -> str:
+    """The parameter a file's ``key`` stands for, or the error that it is none."""
+    name = (getattr(model, "file_aliases", {}) or {}).get(key, key)
+    if name not in model.parameter_shapes:
+        raise ParameterFileError(
+            f"{where}: {key!r} is not a parameter of the {describe(model)} network "
+            f"(parameter names: {_known_names(model)})"
+        )
+    return name
+
+
+def _known_names(model: Trainable) -> str:
+    return ", ".join(sorted(set(model.parameter_shapes) | set(getattr(model, "file_aliases", {}) or {})))
+
+
+def _not_real(key: str, where: str) -> ParameterFileError:
+    return ParameterFileError(
+        f"{where}: {key!r} is not an array of real numbers (a list of numbers, or a list of "
+        "such lists, without strings, true/false or complex values)"
+    )
+
+
+def _wrong_shape(model: Trainable, key: str, shape: tuple[int, ...], where: str) -> ParameterFileError:
+    needed = tuple(model.parameter_shapes[_parameter_name(model, key, where)])
+    return ParameterFileError(
+        f"{where}: {key!r} has shape {shape}, but the {describe(model)} network needs {needed}"
+    )
+
+
+def _real_array(value: object) -> np.ndarray | None:
+    """``value`` as a float array if it holds real numbers only, else None.
+
+    ``np.array(..., dtype=float)`` alone would turn ``"1.5"`` and ``True``
+    into numbers and drop imaginary parts."""
+    pending = [value]
+    while pending:  # a loop, not recursion: JSON can nest deeper than the stack
+        item = pending.pop()
+        if isinstance(item, np.ndarray):
+            if item.dtype.kind not in "iuf":
+                return None
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, bool) or not isinstance(item, numbers.Real):
+            return None
+    try:
+        return np.array(value, dtype=float)
+    except ValueError:  # ragged: rows of different lengths
+        return None
+
+
+def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, np.ndarray]) -> Path:
+    """Write parameters to ``.npz`` (NumPy, no pickle) or ``.json``, atomically:
+    a failure leaves any existing file untouched.
+
+    >>> import tempfile, os
+    >>> from symbackprop.numeric.arrays import ArrayModel
+    >>> from symbackprop.numeric.train import initial_params
+    >>> model = ArrayModel([2, 1])
+    >>> p = initial_params(model)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     q = load_params(save_params(os.path.join(d, "p.json"), model, p), model)
+    >>> all((p[k] == q[k]).all() for k in p)
+    True
+    """
+    path = check_save_path(path)
+    params = check_params(model, params)
+
+    def write(stream) -> None:
+        if path.suffix.lower() == ".npz":
+            np.savez(stream, **params)
+        else:
+            # repr-exact floats: json writes the shortest round-tripping form.
+            document = {"network": describe(model), **{k: v.tolist() for k, v in params.items()}}
+            stream.write(json.dumps(document, indent=1).encode())
+
+    write_atomically(path, write)
+    return path
+
+
+def check_save_path(path: str | os.PathLike) -> Path:
+    """``path`` if parameters can be saved there: a ``.npz`` or ``.json`` name
+    in an existing folder that can be written, not a folder or a symbolic
+    link (see :mod:`symbackprop.files`). Checked
+    before training too, so a long run is not lost to a typo.
+
+    >>> check_save_path("trained.txt")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ParameterFileError: trained.txt: parameter files end in .npz or .json
+    """
+    check_path(path, "the parameter file")
+    return check_output_path(
+        path, (".npz", ".json"), "parameter files end in .npz or .json", "params.npz", ParameterFileError
+    )
+
+
+def read_param_file(
+    path: str | os.PathLike, model: Trainable | None = None
+) -> tuple[dict[str, object], dict[str, object]]:
+    """The arrays and the other entries (``eta``, ``description``, …) of a
+    parameter file.
+
+    With a ``model``, a file larger than its parameters can need is refused
+    before it is read, and so is an ``.npz`` member that is not one of them
+    or has the wrong shape, before its data are read.
+
+    >>> from symbackprop.numeric.datasets import data_path
+    >>> arrays, meta = read_param_file(data_path("book_nn_4_4_init.json"))
+    >>> sorted(arrays), meta["eta"]
+    (['hidden_W', 'hidden_b', 'output_W', 'output_b'], 0.2)
+    """
+    path = Path(check_path(path, "the parameter file"))
+    values, needs = _size_of(model)
+    if path.suffix.lower() == ".npz":
+        limit = _NPZ_BYTES + _NPZ_BYTES_PER_VALUE * values
+        return _read_npz(path, model, values, limit, f"{needs} at most {limit:,} bytes as .npz"), {}
+    limit = _JSON_BYTES + _JSON_BYTES_PER_VALUE * values
+    text = read_text(path, "parameter file", ParameterFileError, limit, f"{needs} at most {limit:,} bytes as JSON")
+    document = parse_json(text, str(path), "parameter file", ParameterFileError)
+    if not isinstance(document, dict):
+        raise ParameterFileError(f"{path}: a JSON parameter file holds an object of named arrays")
+    arrays = {k: v for k, v in document.items() if isinstance(v, list)}
+    meta = {k: v for k, v in document.items() if not isinstance(v, list)}
+    return arrays, meta
+
+
+# How large a parameter file may be: room for notes (the network, η, a
+# description), then per value the longest float JSON writes
+# ("-1.2345678901234567e-308", 24 characters) with indentation and a comma,
+# or 16 bytes in an .npz (no real dtype is wider). A file for a model of a
+# few thousand parameters can then not take a gigabyte to read.
+_JSON_BYTES, _JSON_BYTES_PER_VALUE = 64 * 1024, 64
+
+
+_NPZ_BYTES, _NPZ_BYTES_PER_VALUE = 64 * 1024, 16
+
+
+#: Without a model to say how many values a file may hold.
+_VALUES_WITHOUT_A_MODEL = 1_000_000
+
+
+def _size_of(model: Trainable | None) -> tuple[int, str]:
+    """How many values a parameter file for ``model`` holds, and a message's
+    start saying so."""
+    if model is None:
+        return _VALUES_WITHOUT_A_MODEL, f"a parameter file holds up to {_VALUES_WITHOUT_A_MODEL:,} values, so"
+    values = sum(math.prod(shape) for shape in model.parameter_shapes.values())
+    return values, f"the {values:,} parameters of the {describe(model)} network take"
+
+
+def _read_npz(path: Path, model: Trainable | None, values: int, limit: int, why: str) -> dict[str, np.ndarray]:
+    """The arrays of an .npz archive; names, sizes and each array's header
+    are checked from the archive's directory before any data are read."""
+    with open_for_reading(path, "parameter file", ParameterFileError, limit, why) as stream:
+        try:
+            start = stream.read(4)
+            # np.load would read anything else as a pickle or a bare .npy and its
+            # message would suggest allow_pickle=True, which is never safe here.
+            if start not in _ZIP_STARTS:
+                raise ParameterFileError(
+                    f"{path}: not an .npz archive (a zip of .npy arrays, as 'train --save' writes); "
+                    "give a .npz saved by symbackprop or NumPy, or a .json file"
+                )
+            stream.seek(0)
+            with zipfile.ZipFile(stream) as archive:
+                arrays = {}
+                for key, info in _npz_members(path, archive, model, values, limit, why).items():
+                    with archive.open(info) as member:
+                        arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+                return arrays
+        except ParameterFileError:
+            raise
+        except OSError as exc:
+            raise ParameterFileError(f"{path}: cannot read the parameter file ({exc.strerror or exc})") from None
+        # Where a damaged archive fails decides what it raises: zipfile, zlib,
+        # EOFError, the .npy header parser (tokenize, ast), numpy's ValueError.
+        # Each means the same thing to the user.
+        except Exception as exc:
+            raise ParameterFileError(
+                f"{path}: not a valid .npz archive ({type(exc).__name__}: {exc}); the file is damaged "
+                "or truncated, or holds arrays of Python objects: save it again with 'train --save'"
+            ) from None
+
+
+def _npz_members(
+    path: Path, archive: zipfile.ZipFile, model: Trainable | None, values: int, limit: int, why: str
+) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by array name, after checking what the
+    directory and the .npy headers claim: names of the model's parameters,
+    each once, real numbers of the parameter's shape, within ``limit``."""
+    where = str(path)
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in archive.infolist():
+        key = info.filename.removesuffix(".npy")
+        if model is not None:
+            _parameter_name(model, key, where)
+        if key in members:
+            raise ParameterFileError(f"{where}: {key!r} is in the archive twice")
+        members[key] = info
+    unpacked = sum(info.file_size for info in members.values())
+    if unpacked > limit:
+        raise ParameterFileError(f"{where}: the arrays take {unpacked:,} bytes unpacked; {why}")
+    count = 0
+    for key, info in members.items():
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ParameterFileError(f"{where}: {key!r} is in .npy format {version}; save it again with NumPy")
+            shape, _, dtype = read_header(member)
+        if dtype.kind not in "iuf":
+            raise _not_real(key, where)
+        if model is not None and shape != tuple(model.parameter_shapes[_parameter_name(model, key, where)]):
+            raise _wrong_shape(model, key, shape, where)
+        count += math.prod(shape)
+        if count > values:
+            raise ParameterFileError(f"{where}: the arrays hold more than {values:,} values; {why}")
+    return members
+
+
+#: A zip file starts with a local file header, or, when empty, its end record.
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def load_params(path: str | os.PathLike, model: Trainable) -> Params:
+    """Parameters from a file written by :func:`save_params`, or a JSON file in
+    the book's layout, checked against the model's shapes.
+
+    >>> from symbackprop.numeric.arrays import ArrayModel
+    >>> from symbackprop.numeric.datasets import data_path
+    >>> p = load_params(data_path("book_nn_4_4_init.json"), ArrayModel([12, 3, 2]))
+    >>> p["W2"].shape, float(p["b3"][0])
+    ((3, 12), -1.43803971240614)
+    >>> load_params(data_path("book_nn_4_4_init.json"), ArrayModel([12, 4, 2]))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ParameterFileError: ...book_nn_4_4_init.json: 'hidden_W' has shape (3, 12), but the 12-4-2 network needs (4, 12)
+    """
+    check_trainable(model)
+    arrays, other = read_param_file(path, model)
+    # A parameter's name with a value that is no list (a number, a string) is
+    # a broken parameter, not a note like "eta".
+    names = set(model.parameter_shapes) | set(getattr(model, "file_aliases", {}) or {})
+    arrays.update({key: value for key, value in other.items() if key in names})
+    return check_params(model, arrays, where=str(path))

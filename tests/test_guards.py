@@ -1,0 +1,277 @@
+"""Refusals up front: sizes and counts the library will not start on, and the
+argument checks of every public entry point."""
+
+from __future__ import annotations
+
+import inspect
+import signal
+import time
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symbackprop
+from symbackprop import (
+    ConvolutionalNetwork,
+    DataError,
+    Network,
+    NetworkSpecError,
+    SizeLimitError,
+    SymbackpropError,
+    train,
+    verify,
+)
+from symbackprop.cli import main
+from symbackprop.engine.cnn import cnn_from_spec
+from symbackprop.guards import MODEL_TERM_LIMIT, check_model_terms, cnn_terms, dense_terms
+from symbackprop.layers.pooling import PoolMax
+from symbackprop.measure.compare import sweep, sweep_sizes
+
+# --- models too large to build are refused before anything is built -------------------
+
+def _built_terms(model) -> int:
+    """Terms counted on a built model: its inputs, the terms of each sum, the
+    inputs of each max, and 1 for any other equation."""
+    def terms(expr) -> int:
+        if isinstance(expr, sp.Add):
+            return len(expr.args)
+        return len(expr.args) if isinstance(expr, PoolMax) else 1
+
+    return len(model.inputs) + sum(terms(e) for e in model.definitions.values())
+
+
+@pytest.mark.parametrize("sizes", [[1, 1], [2, 3, 1], [12, 3, 2], [4, 4, 4, 4], [7, 1, 5]])
+def test_dense_estimate_is_what_the_network_builds(sizes):
+    assert dense_terms(sizes) == _built_terms(Network(sizes))
+
+
+@pytest.mark.parametrize(
+    "image,filters,filter_size,pool,outputs",
+    [((6, 6), 3, (3, 3), (2, 2), 3), ((5, 7), 2, (2, 3), (2, 1), 2), ((3, 3), 1, (3, 3), (1, 1), 1),
+     ((8, 6), 4, (1, 1), (4, 3), 5)],
+)
+def test_cnn_estimate_is_what_the_network_builds(image, filters, filter_size, pool, outputs):
+    net = ConvolutionalNetwork(image, filters, filter_size, pool, outputs)
+    assert cnn_terms(image, filters, filter_size, pool, outputs) == _built_terms(net)
+
+
+def test_the_limit_is_inclusive():
+    check_model_terms("a model", MODEL_TERM_LIMIT, "")
+    with pytest.raises(SizeLimitError, match="at most 100,000"):
+        check_model_terms("a model", MODEL_TERM_LIMIT + 1, "")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Network([4096, 4096, 1]),  # each width is small; together 1.7e7 terms
+        lambda: Network([1024, 1024, 1]),  # 81 s and 765 MB to build before this guard
+        lambda: Network([10**22, 1]),
+        lambda: Network([3] * 20_000),  # deep rather than wide
+        lambda: ConvolutionalNetwork((4096, 4096)),
+        lambda: ConvolutionalNetwork(image=10**6),
+        lambda: ConvolutionalNetwork(filters=100_000),
+        lambda: ConvolutionalNetwork(outputs=10**9),
+        lambda: cnn_from_spec("4096x4096,3,3x3,2x2,3"),
+        lambda: cnn_from_spec("6x6,100000,3x3,2x2,3"),
+        lambda: symbackprop.ArrayModel([4096, 4096, 1]),
+        lambda: symbackprop.Dense(2, sp.symbols("x_1:3"), 10**9, symbackprop.get_activation("sigmoid")),
+    ],
+)
+def test_huge_models_are_refused_before_they_are_built(build):
+    start = time.perf_counter()
+    with pytest.raises(SizeLimitError, match="terms in its equations; the engine builds at most 100,000"):
+        build()
+    assert time.perf_counter() - start < 0.5
+
+
+# --- counts that would run for hours are capped in the library -------------------------
+
+@pytest.mark.parametrize("points", [10**9, 1001, 0])
+def test_verify_caps_its_random_points(points):
+    with pytest.raises(DataError, match="up to 1,000"):
+        verify(Network([1, 1]), points=points)
+
+
+@pytest.mark.parametrize("epochs", [10**23, 1_000_001, -1])
+def test_train_caps_its_epochs(epochs):
+    model = symbackprop.ArrayModel([1, 1], activation="identity")
+    with pytest.raises(DataError, match="from 0 to 1,000,000"):
+        train(model, [[1.0]], [[1.0]], epochs=epochs)
+
+
+@pytest.mark.parametrize(
+    "over,points",
+    [("depth", [1_000_000]), ("depth", [10**21]), ("width", [1025]), ("depth", [1, 41]),
+     ("width", list(range(1, 42)))],
+)
+def test_sweep_caps_its_points(over, points):
+    start = time.perf_counter()
+    with pytest.raises(NetworkSpecError, match=f"a sweep over {over} takes 1 to 40 points"):
+        sweep_sizes(over, [12, 3, 2], points)
+    with pytest.raises(NetworkSpecError, match=f"a sweep over {over} takes 1 to 40 points"):
+        sweep(over, [12, 3, 2], points, cap=None)
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["verify", "--cnn", "4096x4096,3,3x3,2x2,3"], "the engine builds at most 100,000"),
+        (["verify", "--cnn", "6x6,100000,3x3,2x2,3"], "the engine builds at most 100,000"),
+        (["verify", "--layers", "4096,4096,1"], "the engine builds at most 100,000"),
+        (["verify", "--points", "1000000000"], "up to 1,000"),
+        (["compare", "--sweep", "depth", "--points", "1000000"], "positive whole numbers up to 40"),
+        (["compare", "--sweep", "depth", "--points", "1000000000000000000000"], "positive whole numbers up to 40"),
+        (["compare", "--sweep", "width", "--points", "1000000"], "positive whole numbers up to 1024"),
+        (["train", "digits01", "--epochs", "100000000000000000000000"], "from 0 to 1,000,000"),
+    ],
+)
+def test_the_command_line_refuses_at_once(args, fragment, capsys):
+    start = time.perf_counter()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1, err
+    assert time.perf_counter() - start < 1
+
+
+# --- every public entry point checks its arguments -------------------------------------
+
+#: Wrong values a caller might pass for any argument: each must be refused
+#: with the project's error (or, where it happens to be valid, give a result).
+BAD_VALUES = (None, "a", -1, 10**9, 1.5, [], object())
+#: A refusal up front costs microseconds, and the valid calls here take under
+#: 0.3 s; this bound catches a call that runs on (the machine may be shared).
+SECONDS_PER_CALL = 5.0
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> dict[str, object]:
+    """The objects valid calls share, built once."""
+    folder = tmp_path_factory.mktemp("guards")
+    model = symbackprop.ArrayModel([1, 1], activation="identity")
+    params = {"W2": np.zeros((1, 1)), "b2": np.zeros(1)}
+    return {
+        "folder": folder,
+        "net": symbackprop.Network([1, 1]),
+        "model": model,
+        "params": params,
+        "saved": symbackprop.save_params(folder / "p.npz", model, params),
+        "derivation": symbackprop.derive_arrays([1, 1], activation="identity"),
+    }
+
+
+def _valid_calls(shared) -> dict[str, dict[str, object]]:
+    """Each public callable's arguments for one small, valid call."""
+    net, model, params = shared["net"], shared["model"], shared["params"]
+    return {
+        "CNNArrays": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
+                          activation="sigmoid", cost="squared"),
+        "ConvolutionalNetwork": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
+                                     activation="sigmoid", cost="squared"),
+        "Dense": dict(index=2, inputs=sp.symbols("x_1 x_2"), width=1,
+                      activation=symbackprop.get_activation("sigmoid")),
+        "network_derivation": dict(model=net, parameter="w^2_11", expand=False, force=False),
+        "ArrayModel": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", init="book",
+                           reuse=True),
+        "ScalarModel": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", init="book",
+                            backend="numpy"),
+        "accuracy": dict(model=model, params=params, X=[[1.0]], labels=[0]),
+        "compile_arrays": dict(derivation=shared["derivation"]),
+        "derive_arrays": dict(sizes_or_network=[1, 1], activation="identity", cost="squared"),
+        "load_dataset": dict(name="digits01"),
+        "load_params": dict(path=shared["saved"], model=model),
+        "save_params": dict(path=shared["folder"] / "q.npz", model=model, params=params),
+        "train": dict(model=model, X=[[1.0]], T=[[1.0]], params=params, eta=0.2, epochs=2, batch_size=None,
+                      seed=0, progress=False),
+        "verify_arrays": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", batch=1),
+        "Network": dict(sizes=[1, 1], activation="sigmoid", cost="squared"),
+        "approximation": dict(text="x*y", at=(1, 2), direction=None, variables=("x", "y"),
+                              steps=("0.1", "0.01")),
+        "book_latex": dict(expr=sp.Symbol("w^2_11")),
+        "chain_rule_expansion": dict(model=net, parameter="w^2_11", force=False),
+        "compile_scalar": dict(model=net, route=None, backend="numpy"),
+        "count_paths": dict(model=net, parameter="w^2_11"),
+        "delta_route": dict(model=net),
+        "direct_route": dict(model=net, parameters=None, force=False),
+        "expression_size": dict(exprs=[sp.Symbol("x") + 1]),
+        "get_activation": dict(spec="tanh"),
+        "get_cost": dict(spec="squared"),
+        "gradient_descent": dict(text="x**2", start=(1,), eta="0.1", steps=3, variables=("x",), tol=1e-10),
+        "lagrange": dict(text="x*y", constraint="x + y - 1", variables=("x", "y"), seconds=10.0),
+        "learning_rate_effect": dict(text="x**2", start=(1,), etas=("0.1",), steps=3, variables=("x",)),
+        "minimum": dict(text="x**2 + y**2", variables=("x", "y"), seconds=10.0),
+        "parse_expression": dict(text="x + 1", names=lambda name: sp.Symbol(name) if name == "x" else None,
+                                 functions=None, what="expression"),
+        "prove_equal": dict(left=sp.Symbol("x"), right=sp.Symbol("x")),
+        "steepest_descent": dict(text="x**2 + y**2", at=(3, 2), variables=("x", "y")),
+        "verify": dict(model=net, exact=False, numeric=True, finite_differences=True, points=1, seed=0,
+                       parameters=None, force=False),
+        "verify_claim": dict(model=net, parameter="w^2_11", claim="(a^2_1 - t_1)*a^2_1*(1 - a^2_1)*x_1",
+                             points=1, seed=0, force=False),
+    }
+
+
+#: Public names that are not entry points for user values: the exceptions,
+#: the protocols and the records the library returns (they hold results).
+RECORDS = {
+    "Activation", "ChainRuleExpansion", "CompiledGradient", "Cost", "DeltaRoute", "Derivation",
+    "DirectRoute", "Layer", "LayeredModel", "Step", "Trainable", "TrainingResult", "VerificationReport",
+}
+
+
+def _entry_points() -> list[str]:
+    names = []
+    for name in symbackprop.__all__:
+        value = getattr(symbackprop, name)
+        if isinstance(value, type) and issubclass(value, Exception) or name in RECORDS:
+            continue
+        names.append(name)
+    return sorted(names)
+
+
+def test_every_entry_point_has_a_valid_call(shared):
+    """The battery below covers every public callable that takes user values."""
+    assert set(_valid_calls(shared)) == set(_entry_points())
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _TooSlow
+
+
+@pytest.mark.parametrize("name", _entry_points())
+def test_wrong_arguments_get_the_projects_error(name, shared):
+    function = getattr(symbackprop, name)
+    valid = _valid_calls(shared)[name]
+    signature = inspect.signature(function)
+    assert set(valid) == {
+        p.name for p in signature.parameters.values() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
+    function(**valid)  # the valid call itself works
+    failures = []
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        for argument in valid:
+            for bad in BAD_VALUES:
+                call = dict(valid, **{argument: bad})
+                start = time.perf_counter()
+                signal.setitimer(signal.ITIMER_REAL, SECONDS_PER_CALL)
+                try:
+                    function(**call)
+                except SymbackpropError as exc:
+                    assert str(exc), f"{name}({argument}={bad!r}) raised {type(exc).__name__} without a message"
+                except _TooSlow:
+                    failures.append(f"{argument}={bad!r}: still running after {SECONDS_PER_CALL} s")
+                except Exception as exc:  # noqa: BLE001 - a foreign exception is what this test finds
+                    failures.append(f"{argument}={bad!r}: {type(exc).__name__}: {exc}"[:200])
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                assert time.perf_counter() - start < SECONDS_PER_CALL + 1
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert not failures, f"{name}: " + "\n".join(failures)
