@@ -448,3 +448,37 @@ def test_a_claim_that_is_neither_text_nor_an_expression_is_refused(net):
 
     with pytest.raises(SymbackpropError, match="the claim must be a SymPy expression or a number"):
         VERIFY.verify_claim(net, "w^2_11", Formula())
+
+
+def test_the_first_point_undefined_leaves_the_second_to_check(net, monkeypatch):
+    x1, there = net.symbol("x_1"), _x1_at(net, 1)
+
+    def corrupt(model, route):
+        p = model.symbol("w^2_11")
+        pole = sp.Piecewise((1 / (x1 - there), abs(x1 - there) < sp.Float("1e-40", 50)), (0, True))
+        return replace(route, gradients={**route.gradients, p: route.gradients[p] + pole}, _full=None)
+
+    _with_delta_route(monkeypatch, VERIFY, corrupt)
+    report = verify(net, points=2, seed=1)
+    assert report.ok and len(report.checks) == 2 * net.parameter_count
+    assert report.notes == ["the cost is undefined at random point 1 (division by zero); numeric checks skipped there"]
+
+
+def test_values_too_large_for_50_digits_stop_the_numeric_checks(net, monkeypatch):
+    # mpmath overflows at the second point: the first was checked, the third
+    # is never evaluated.
+    x1, there = net.symbol("x_1"), _x1_at(net, 1)
+    real, seen = VERIFY._evaluate, []
+
+    def evaluate(function, model, point):
+        seen.append(point[x1])
+        if point[x1] == there:
+            raise OverflowError("too many digits")
+        return real(function, model, point)
+
+    monkeypatch.setattr(VERIFY, "_evaluate", evaluate)
+    report = verify(net, points=3)
+    assert report.ok and len(report.checks) == 2 * net.parameter_count
+    assert report.notes == ["the values at random point 2 are too large to compute with 50 digits; "
+                            "numeric checks stopped (the exact proof, --exact, does not evaluate)"]
+    assert _x1_at(net, 2) not in [sp.Float(v, 50) for v in seen]
