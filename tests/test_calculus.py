@@ -19,16 +19,13 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from symbackprop.calculus.approximation import approximation, steepest_descent
+from symbackprop.calculus.chapter import documents
 from symbackprop.calculus.descent import descent_steps, eta_verdict, gradient_descent, learning_rate_effect
-from symbackprop.calculus.minimum import (
-    _within,
-    approximation,
-    documents,
-    lagrange,
-    minimum,
-    steepest_descent,
-)
+from symbackprop.calculus.lagrange import lagrange
+from symbackprop.calculus.minimum import minimum
 from symbackprop.calculus.regression import book_data, read_data, regression
+from symbackprop.calculus.solving import within
 from symbackprop.documents.derivation import Derivation
 from symbackprop.errors import DataError, ExpressionError, NoSolutionError, NotDifferentiableError
 
@@ -104,7 +101,7 @@ def test_the_budget_leaves_a_callers_alarm_and_handler_in_place():
     previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
     try:
         signal.setitimer(signal.ITIMER_REAL, 30)
-        assert _within(5, lambda: 1) == (True, 1)
+        assert within(5, lambda: 1) == (True, 1)
         assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
         signal.setitimer(signal.ITIMER_REAL, 0.01)
         time.sleep(0.05)
