@@ -13,6 +13,7 @@ import signal
 import time
 from pathlib import Path
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -586,3 +587,19 @@ def test_typeset_documents_hold_no_python_operators():
     for document in (Path(__file__).resolve().parents[1] / "derivations").glob("*.tex"):
         text = document.read_text(encoding="utf-8")
         assert "**" not in text and "!=" not in text, document.name
+
+
+def test_steepest_descent_at_a_far_point_shows_its_huge_numbers_rounded():
+    # ∂f/∂x = 999 x^998 at x = 10^23 has 22,966 digits: the exact root |∇f|
+    # sent SymPy factoring a 46,000-digit number, and printing it failed.
+    from symbackprop.calculus.approximation import steepest_descent
+
+    last = steepest_descent("x**999 + y**998 + x*y", ("1e23", "1e23")).steps[-1]
+    gradient, size = last.equations[0][1], last.equations[1][1]
+    assert all(isinstance(g, sp.Float) for g in gradient)
+    # log10(999 · 10^(23·998)), worked out by hand: Python will not print the integer.
+    assert abs(mpmath.log10(mpmath.mpf(gradient[0]._mpf_)) - (mpmath.log10(999) + 22954)) < 1e-12
+    assert abs(size / gradient[0] - 1) < 1e-14  # ∂f/∂y is 10^-23 of ∂f/∂x
+    # Near the origin everything stays exact.
+    near = steepest_descent("x**2 + y**2", (3, 2)).steps[-1]
+    assert near.equations[1][1] == sp.sqrt(52)

@@ -282,7 +282,7 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     # The table is written by hand; every number in it must be the constant
     # that the refusal uses, so the two cannot drift apart.
     from symbackprop import guards
-    from symbackprop.calculus.minimum import SOLVE_SECONDS
+    from symbackprop.calculus.solving import SOLVE_SECONDS
     from symbackprop.functions import parsing
     from symbackprop.numeric import params
 

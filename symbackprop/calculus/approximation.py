@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 
 from ..documents.derivation import Derivation, Step
@@ -169,8 +170,8 @@ def steepest_descent(text: str | sp.Expr = "x**2 + y**2", at: Sequence = (3, 2),
     assert sp.expand(gap - squares) == 0
     assert sp.simplify(dot.subs(along) + norm_a * norm_d.subs(along)) == 0
     point = f.at(at)
-    grad = [g.subs(point) for g in f.gradient]
-    size = sp.sqrt(sum(g**2 for g in grad))
+    grad = [_shown_value(g.subs(point)) for g in f.gradient]
+    size = _shown_value(sp.sqrt(sp.Add(*(g**2 for g in grad)), evaluate=False))
     steps = [
         Step(
             "The change of f is an inner product",
@@ -209,3 +210,37 @@ def steepest_descent(text: str | sp.Expr = "x**2 + y**2", at: Sequence = (3, 2),
     ]
     return Derivation("Why gradient descent steps along −∇f", steps,
                       intro="Chapter 2: vectors, the inner product and the Cauchy–Schwarz inequality.")
+
+
+#: An exact number longer than this is shown to 15 significant digits.
+EXACT_BITS = 166  # about 50 decimal digits
+
+
+def _is_long(value: sp.Expr) -> bool:
+    return value.is_Rational and max(abs(value.p).bit_length(), value.q.bit_length()) > EXACT_BITS
+
+
+def _as_mpf(value: sp.Rational) -> mpmath.mpf:
+    # Through binary, not decimal text: Python refuses to print an int of over 4,300 digits.
+    with mpmath.workprec(80):
+        return mpmath.mpf(value.p) / value.q
+
+
+def _shown_value(value: sp.Expr) -> sp.Expr:
+    """``value`` exactly while its numbers are short, else as a 15-digit float.
+
+    At a far point such as x = 10^23 the gradient of x^999 has 22,966 digits:
+    printing it is unreadable, and the exact root |∇f| = √(Σ ∂f²) makes SymPy
+    try to factor a 46,000-digit number (minutes). Neither is needed to show
+    a direction and a rate.
+
+    >>> _shown_value(sp.Rational(3, 4)), _shown_value(sp.Integer(10)**60)
+    (3/4, 1.00000000000000e+60)
+    >>> _shown_value(sp.sqrt(sp.Integer(10)**120 + 1, evaluate=False))
+    1.00000000000000e+60
+    """
+    if isinstance(value, sp.Pow) and value.exp == sp.S.Half and _is_long(value.base):
+        return sp.Float(mpmath.sqrt(_as_mpf(value.base)), 15)
+    if _is_long(value):
+        return sp.Float(_as_mpf(value), 15)
+    return sp.sqrt(value.base) if isinstance(value, sp.Pow) and value.exp == sp.S.Half else value
