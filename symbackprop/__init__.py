@@ -46,7 +46,8 @@ from .functions.parsing import parse_expression
 from .layers.dense import Dense
 from .layers.protocol import Layer
 from .notation.latex import book_latex
-from .numeric.arrays import ArrayModel, compile_arrays, derive_arrays, verify_arrays
+from .numeric.array_form import derive_arrays
+from .numeric.arrays import ArrayModel, compile_arrays, verify_arrays
 from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
 from .numeric.params import load_params, save_params

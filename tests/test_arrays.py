@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbackprop.errors import NetworkSpecError, NotDifferentiableError
-from symbackprop.numeric.arrays import ArrayModel, derive_arrays, verify_arrays
+from symbackprop.numeric.array_form import derive_arrays
+from symbackprop.numeric.arrays import ArrayModel, verify_arrays
 from symbackprop.numeric.scalar import ScalarModel
 from symbackprop.numeric.train import initial_params
 

@@ -172,7 +172,7 @@ def _timed(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> 
 
 
 def _batch(sizes: Sequence[int], batch: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    from ..numeric.arrays import dense_initial_params
+    from ..numeric.dense import dense_initial_params
 
     rng = np.random.default_rng(seed)
     params = dense_initial_params(sizes, rng, "fan-in")

@@ -222,7 +222,7 @@ class ScalarModel:
     ) -> None:
         import time
 
-        from .arrays import book_file_aliases, check_init, dense_parameter_shapes, numeric_network
+        from .dense import book_file_aliases, check_init, dense_parameter_shapes, numeric_network
 
         self.init = check_init(init)
         self.network = numeric_network(sizes_or_network, activation, cost)
@@ -257,8 +257,8 @@ class ScalarModel:
         return self.network.describe()
 
     def initial_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Normal initial values; see :func:`~symbackprop.numeric.arrays.dense_initial_params`."""
-        from .arrays import dense_initial_params
+        """Normal initial values; see :func:`~symbackprop.numeric.dense.dense_initial_params`."""
+        from .dense import dense_initial_params
 
         return dense_initial_params(self.sizes, rng, self.init)
 
