@@ -27,7 +27,7 @@ from symbackprop.cli import main
 from symbackprop.engine.cnn import cnn_from_spec
 from symbackprop.guards import MODEL_TERM_LIMIT, check_model_terms, cnn_terms, dense_terms
 from symbackprop.layers.pooling import PoolMax
-from symbackprop.measure.compare import sweep, sweep_sizes
+from symbackprop.measure.sweep import sweep, sweep_sizes
 
 # --- models too large to build are refused before anything is built -------------------
 
