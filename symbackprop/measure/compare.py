@@ -9,7 +9,7 @@ route is derived, sized, compiled and run on the same batch:
   named once and reused);
 - ``written-out``: the δ route's gradients with every layer quantity
   substituted, in inputs and parameters only;
-- ``array``: the δ recurrence in matrix form (:mod:`symbackprop.numeric.arrays`).
+- ``array``: the δ recurrence in matrix form (:mod:`symbackprop.numeric.array_form`).
 
 This module holds the comparison of one network: every route measured
 (:mod:`.stages`), its table and its verdicts in plain sentences. A route

@@ -29,11 +29,11 @@ from ..engine.network import Network
 from ..engine.routes import (
     DirectRoute,
     ExpressionSize,
-    _path_counts,
-    _users,
+    consumers,
     delta_route,
     direct_route,
     expression_size,
+    path_counts,
 )
 from ..errors import NetworkSpecError, SymbackpropError
 
@@ -66,10 +66,10 @@ def chain_rule_terms(model: Network, route: str) -> int:
     9
     """
     if route in PATH_ROUTES:
-        counts = _path_counts(model)
+        counts = path_counts(model)
         return sum(counts.get(p, 0) for p in model.parameters)
     if route in ("delta", "array"):
-        users = _users(model)
+        users = consumers(model)
         owned = set(model.definitions) | set(model.parameters)
         return sum(len(users.get(q, [])) for q in owned)
     raise NetworkSpecError(f"unknown route {route!r}; the routes are {', '.join(ROUTES)}")
@@ -208,7 +208,8 @@ def warm_up() -> None:
 
     >>> warm_up()
     """
-    from ..numeric.arrays import compile_arrays, derive_arrays
+    from ..numeric.array_form import derive_arrays
+    from ..numeric.arrays import compile_arrays
     from ..numeric.scalar import compile_scalar
 
     net = Network([1, 1])
@@ -220,7 +221,7 @@ def warm_up() -> None:
 def _derive(net: Network, route: str):
     """The route's derivation: what to size and how to compile and run it."""
     if route == "array":
-        from ..numeric.arrays import derive_arrays
+        from ..numeric.array_form import derive_arrays
 
         derivation = derive_arrays(net)
         exprs = (

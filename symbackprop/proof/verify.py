@@ -486,13 +486,13 @@ def verify_claim(
 
 
 def _mp_lambdify(model: LayeredModel, args: Sequence[sp.Symbol], exprs):
-    from ..numeric.scalar import _modules, _safe_names
+    from ..numeric.scalar import code_names, lambdify_modules
 
-    names = _safe_names(list(args))
+    names = code_names(list(args))
     return sp.lambdify(
         [names[a] for a in args],
         [e.xreplace(names) for e in exprs],
-        modules=_modules("mpmath", model),
+        modules=lambdify_modules("mpmath", model),
         cse=True,
         use_imps=False,
         docstring_limit=0,
