@@ -8,8 +8,8 @@ Three independent checks, each per parameter:
 - **numeric**: both routes evaluated at random points with 50 significant
   digits (mpmath);
 - **finite differences**: central differences of ``C`` itself at 50 digits,
-  at two steps ``h`` and ``h/2`` combined by Richardson extrapolation. The
-  two steps also estimate the differences' own error (truncation, of order
+  at three steps ``h``, ``h/2``, ``h/4``, the last two combined by Richardson
+  extrapolation. The steps also estimate the differences' own error (truncation, of order
   ``h²·|∂³C/∂p³|``, and rounding, of order ``ε|C|/h``): a gap that this error
   can explain is *inconclusive*, not a disagreement. An inconclusive check
   does not spoil the verdict when another check of the same parameter
