@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 from readme import write_block  # noqa: E402
 
-from symbackprop.measure.compare import compare, default_points, sweep  # noqa: E402
+from symbackprop.measure.compare import compare  # noqa: E402
+from symbackprop.measure.sweep import default_points, sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -12,8 +12,10 @@ delta^2_1*x_1
 True
 """
 
+from .calculus.approximation import approximation, steepest_descent
 from .calculus.descent import gradient_descent, learning_rate_effect
-from .calculus.minimum import approximation, lagrange, minimum, steepest_descent
+from .calculus.lagrange import lagrange
+from .calculus.minimum import minimum
 from .documents.backprop import network_derivation
 from .documents.derivation import Derivation, Step
 from .engine.cnn import ConvolutionalNetwork

@@ -13,22 +13,20 @@ import signal
 import time
 from pathlib import Path
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from symbackprop.calculus.approximation import approximation, steepest_descent
+from symbackprop.calculus.chapter import documents
 from symbackprop.calculus.descent import descent_steps, eta_verdict, gradient_descent, learning_rate_effect
-from symbackprop.calculus.minimum import (
-    _within,
-    approximation,
-    documents,
-    lagrange,
-    minimum,
-    steepest_descent,
-)
+from symbackprop.calculus.lagrange import lagrange
+from symbackprop.calculus.minimum import minimum
 from symbackprop.calculus.regression import book_data, read_data, regression
+from symbackprop.calculus.solving import within
 from symbackprop.documents.derivation import Derivation
 from symbackprop.errors import DataError, ExpressionError, NoSolutionError, NotDifferentiableError
 
@@ -104,7 +102,7 @@ def test_the_budget_leaves_a_callers_alarm_and_handler_in_place():
     previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
     try:
         signal.setitimer(signal.ITIMER_REAL, 30)
-        assert _within(5, lambda: 1) == (True, 1)
+        assert within(5, lambda: 1) == (True, 1)
         assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
         signal.setitimer(signal.ITIMER_REAL, 0.01)
         time.sleep(0.05)
@@ -589,3 +587,19 @@ def test_typeset_documents_hold_no_python_operators():
     for document in (Path(__file__).resolve().parents[1] / "derivations").glob("*.tex"):
         text = document.read_text(encoding="utf-8")
         assert "**" not in text and "!=" not in text, document.name
+
+
+def test_steepest_descent_at_a_far_point_shows_its_huge_numbers_rounded():
+    # ∂f/∂x = 999 x^998 at x = 10^23 has 22,966 digits: the exact root |∇f|
+    # sent SymPy factoring a 46,000-digit number, and printing it failed.
+    from symbackprop.calculus.approximation import steepest_descent
+
+    last = steepest_descent("x**999 + y**998 + x*y", ("1e23", "1e23")).steps[-1]
+    gradient, size = last.equations[0][1], last.equations[1][1]
+    assert all(isinstance(g, sp.Float) for g in gradient)
+    # log10(999 · 10^(23·998)), worked out by hand: Python will not print the integer.
+    assert abs(mpmath.log10(mpmath.mpf(gradient[0]._mpf_)) - (mpmath.log10(999) + 22954)) < 1e-12
+    assert abs(size / gradient[0] - 1) < 1e-14  # ∂f/∂y is 10^-23 of ∂f/∂x
+    # Near the origin everything stays exact.
+    near = steepest_descent("x**2 + y**2", (3, 2)).steps[-1]
+    assert near.equations[1][1] == sp.sqrt(52)

@@ -26,27 +26,23 @@ from hypothesis import strategies as st
 from symbackprop import Network, chain_rule_expansion, delta_route, direct_route, verify
 from symbackprop.cli import main
 from symbackprop.errors import NetworkSpecError, SymbackpropError
-from symbackprop.measure.compare import (
+from symbackprop.measure.compare import Comparison, compare, format_seconds
+from symbackprop.measure.growth import fit_growth
+from symbackprop.measure.stages import (
     FAILED,
     NOT_COMPUTABLE,
     OVER_CAP,
     ROUTES,
-    Comparison,
     NetworkSpec,
     RouteMeasurement,
     _batch,
-    _measured_safely,
-    _seconds,
-    _Worker,
     chain_rule_terms,
-    compare,
-    default_points,
-    fit_growth,
     measure_route,
     measure_stages,
-    sweep,
-    sweep_sizes,
+    measured_safely,
 )
+from symbackprop.measure.sweep import default_points, sweep, sweep_sizes
+from symbackprop.measure.worker import Worker
 
 shapes = st.lists(st.integers(1, 4), min_size=2, max_size=5)
 
@@ -205,7 +201,7 @@ SLOW = NetworkSpec((4, 4, 4, 4, 4, 4, 4, 2))  # its direct route takes minutes
 
 
 def test_the_cap_stops_a_route_and_the_next_route_gets_a_fresh_worker():
-    worker = _Worker()
+    worker = Worker()
     try:
         stopped = worker.run((SLOW, "direct", 4, 0, False), cap=0.5)
         assert stopped.status == OVER_CAP and stopped.unfinished == "derive"
@@ -217,7 +213,7 @@ def test_the_cap_stops_a_route_and_the_next_route_gets_a_fresh_worker():
 
 
 def test_a_worker_that_dies_is_reported_and_replaced():
-    worker = _Worker()
+    worker = Worker()
     try:
         worker._start()
         worker._process.kill()  # as the kernel does when memory runs out
@@ -233,9 +229,9 @@ def test_the_worker_stops_itself_when_its_parent_is_killed(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(
         "import time\n"
-        "from symbackprop.measure.compare import _Worker\n"
+        "from symbackprop.measure.worker import Worker\n"
         "if __name__ == '__main__':\n"
-        "    w = _Worker()\n"
+        "    w = Worker()\n"
         "    w._start()\n"
         "    print(w._process.pid, flush=True)\n"
         "    time.sleep(120)\n"
@@ -260,7 +256,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_errors_in_the_worker_reach_the_caller():
-    worker = _Worker()
+    worker = Worker()
     try:
         with pytest.raises(NetworkSpecError, match="the routes are"):
             worker.run((NetworkSpec((2, 1)), "shortcut", 4, 0, False), cap=60)
@@ -294,7 +290,7 @@ class _CappedWorker:
 
 
 def test_a_route_over_the_cap_is_not_run_again_on_larger_networks(monkeypatch):
-    monkeypatch.setattr("symbackprop.measure.compare._Worker", _CappedWorker)
+    monkeypatch.setattr("symbackprop.measure.sweep.Worker", _CappedWorker)
     _CappedWorker.calls = []
     seen = []
     result = sweep("depth", [2, 2, 1], [3, 1, 2], batch=4, cap=5, on_route=lambda n, r: seen.append((n, r)))
@@ -320,7 +316,7 @@ class _FailingWorker(_CappedWorker):
 
 
 def test_a_failed_route_is_reported_as_failed_on_the_larger_networks(monkeypatch):
-    monkeypatch.setattr("symbackprop.measure.compare._Worker", _FailingWorker)
+    monkeypatch.setattr("symbackprop.measure.sweep.Worker", _FailingWorker)
     result = sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=5)
     failed, skipped = (p.comparison.row("direct") for p in result.points[1:])
     assert failed.status == skipped.status == FAILED and "not run" in skipped.reason
@@ -336,13 +332,13 @@ def test_figures_of_finished_stages_are_kept_and_the_stopped_stage_is_named():
     stopped = replace(stages[1], status=OVER_CAP)  # stopped while compiling
     c = Comparison(NetworkSpec((2, 2, 1)), 9, 4, 10.0, [stopped] + [replace(stopped, route=r) for r in ROUTES[1:]])
     cells = c.markdown().splitlines()[2].split(" | ")
-    assert cells[1] == _seconds(stopped.derive_seconds) and cells[6] == "over cap" and cells[7].startswith("—")
+    assert cells[1] == format_seconds(stopped.derive_seconds) and cells[6] == "over cap" and cells[7].startswith("—")
     assert "was derived in" in c.verdicts()[0] and "not compiled within the 10 s cap" in c.verdicts()[0]
 
 
 def test_a_network_too_deep_for_sympy_fails_its_route_not_the_sweep():
     deep = NetworkSpec((1,) * 400)
-    *_, failed = _measured_safely(deep, "direct", 2, 0, False)
+    *_, failed = measured_safely(deep, "direct", 2, 0, False)
     assert failed.status == FAILED and "recursion" in failed.reason
 
 
@@ -534,7 +530,7 @@ def test_an_existing_chart_survives_a_refused_sweep(tmp_path, capsys):
 
 def test_chart_of_a_falling_line_leaves_out_its_fit_below_zero():
     from symbackprop.engine.routes import ExpressionSize
-    from symbackprop.measure.compare import Comparison, RouteMeasurement, Sweep, SweepPoint
+    from symbackprop.measure.sweep import Sweep, SweepPoint
 
     points = []
     for x, seconds in ((1, 1.0), (2, 0.5), (3, 0.01)):
@@ -629,8 +625,8 @@ class _GonePipe:
 def test_the_worker_ends_quietly_when_its_parent_is_gone(fail_on, monkeypatch, capfd):
     # killed while the worker sends a result (BrokenPipeError) or waits for
     # a task (EOFError): the worker returns, without a traceback
-    monkeypatch.setattr("symbackprop.measure.compare._watch_parent", lambda parent: None)
-    from symbackprop.measure.compare import _serve
+    monkeypatch.setattr("symbackprop.measure.worker._watch_parent", lambda parent: None)
+    from symbackprop.measure.worker import _serve
 
     assert _serve(_GonePipe(fail_on), os.getppid()) is None
     assert capfd.readouterr().err == ""

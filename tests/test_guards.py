@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from symbackprop.cli import main
 from symbackprop.engine.cnn import cnn_from_spec
 from symbackprop.guards import MODEL_TERM_LIMIT, check_model_terms, cnn_terms, dense_terms
 from symbackprop.layers.pooling import PoolMax
-from symbackprop.measure.compare import sweep, sweep_sizes
+from symbackprop.measure.sweep import sweep, sweep_sizes
 
 # --- models too large to build are refused before anything is built -------------------
 
@@ -275,3 +276,34 @@ def test_wrong_arguments_get_the_projects_error(name, shared):
     finally:
         signal.signal(signal.SIGALRM, previous)
     assert not failures, f"{name}: " + "\n".join(failures)
+
+
+def test_the_readme_limits_are_the_ones_the_code_enforces():
+    # The table is written by hand; every number in it must be the constant
+    # that the refusal uses, so the two cannot drift apart.
+    from symbackprop import guards
+    from symbackprop.calculus.solving import SOLVE_SECONDS
+    from symbackprop.functions import parsing
+    from symbackprop.numeric import params
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- limits -->", 1)[1].split("<!-- /limits -->", 1)[0]
+    rows = {line.split("|")[1].strip(): line.split("|")[2] for line in table.strip().splitlines()[2:]}
+
+    def says(row: str, *values: float) -> None:
+        for value in values:
+            assert f"{value:,}" in rows[row], f"README limits, {row!r}: expected {value:,} in {rows[row]!r}"
+
+    says("a model (any command)", guards.MODEL_TERM_LIMIT)
+    says("the direct route (`derive`, `verify`)", guards.DIRECT_ROUTE_LIMIT)
+    says("chain-rule paths listed (`--expand`)", guards.PATH_LIMIT)
+    says("`verify --points`", guards.MAX_POINTS)
+    says("`train --epochs`, `calc gd` steps", guards.MAX_STEPS)
+    says("`compare --batch`", guards.MAX_BATCH)
+    says("`compare --sweep --points`", guards.MAX_SWEEP_POINTS, guards.SWEEP_LARGEST["width"])
+    says("a number in a formula, option or data file", parsing.MAX_DIGITS)
+    says("a formula multiplied out", parsing.MAX_DEGREE)
+    says("a formula's text, its nesting", parsing.MAX_LENGTH, parsing.MAX_DEPTH)
+    says("exact solving in `calc minimum` / `lagrange`", int(SOLVE_SECONDS))
+    says("a parameter file", params._JSON_BYTES_PER_VALUE, params._NPZ_BYTES_PER_VALUE)
+    assert params._JSON_BYTES == params._NPZ_BYTES == 64 * 1024

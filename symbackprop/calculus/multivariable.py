@@ -5,6 +5,8 @@ a function is parsed (only through :func:`~symbackprop.functions.parsing.parse_e
 with an allow-list of variable names), its variables are the allowed names it
 uses, and its gradient ∇f and Hessian are derived by SymPy. Variables are
 real, so that equations such as ∇f = 0 are solved over the real numbers.
+The pieces the chapter's derivations show it with (its points, vectors,
+Hessians and partial derivatives) are made here too.
 
 >>> f = parse_function("x**2 + 3*x*y")
 >>> f.variables
@@ -26,6 +28,7 @@ from ..errors import ExpressionError, NotDifferentiableError, echo
 from ..functions.parsing import CONSTANTS, FUNCTIONS, parse_expression
 from ..guards import check_sequence
 from ..notation.latex import SYMBOL_LATEX, book_latex
+from ..notation.symbols import Partial
 
 #: Variable names a typed function may use unless the caller names others.
 DEFAULT_VARIABLES: tuple[str, ...] = ("x", "y", "z")
@@ -146,6 +149,44 @@ def shown_matrix(matrix: sp.Matrix) -> sp.Expr:
     (6, (2, 2))
     """
     return matrix[0, 0] if matrix.shape == (1, 1) else matrix
+
+
+def shown_point(point: dict[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol]) -> sp.Expr:
+    """A point ``{x: a, …}`` as shown, in the order of ``variables``; a variable it leaves free shows itself.
+
+    >>> x, y = sp.symbols("x y")
+    >>> shown_point({x: 1, y: 2}, (x, y)), shown_point({x: -y}, (x, y))
+    ((1, 2), (-y, y))
+    """
+    return shown_vector([point.get(v, v) for v in variables])
+
+
+def function_of(f: MultivariableFunction, name: str = "f") -> sp.Expr:
+    """``f(x, y, …)``: the function named ``name`` of f's variables, for the left side of an equation.
+
+    >>> function_of(parse_function("x*y"), "z")
+    z(x, y)
+    """
+    return sp.Function(name)(*f.variables)
+
+
+def partial_symbols(f: MultivariableFunction, name: str = "f") -> list[Partial]:
+    """The names ∂f/∂x, ∂f/∂y, … of f's partial derivatives, for the left side of an equation.
+
+    >>> partial_symbols(parse_function("x*y"), "z")
+    [∂z/∂x, ∂z/∂y]
+    """
+    # The project's ∂/∂ object keeps the book's order ∂z/∂x Δx when printed.
+    return [Partial(sp.Symbol(name), v) for v in f.variables]
+
+
+def plural(n: int, word: str) -> str:
+    """``n word``, with the plural s unless n is 1.
+
+    >>> plural(1, "stationary point"), plural(2, "set")
+    ('1 stationary point', '2 sets')
+    """
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def exact_number(value: object, *, what: str = "number") -> sp.Expr:

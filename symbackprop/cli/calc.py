@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from ..calculus import descent, minimum, regression
+from ..calculus import approximation, descent, lagrange, minimum, regression, solving
 from ..calculus.multivariable import DEFAULT_VARIABLES
 from ..documents.derivation import Derivation
 from ..errors import DataError, OutputPathError
@@ -104,8 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _seconds_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--seconds", type=float, default=minimum.SOLVE_SECONDS,
-        help=f"time for the exact solution before a numeric answer is given instead (default {minimum.SOLVE_SECONDS:g})",
+        "--seconds", type=float, default=solving.SOLVE_SECONDS,
+        help=f"time for the exact solution before a numeric answer is given instead (default {solving.SOLVE_SECONDS:g})",
     )
 
 
@@ -118,16 +118,16 @@ def _minimum(args) -> Derivation:
 
 
 def _lagrange(args) -> Derivation:
-    return minimum.lagrange(args.function, args.constraint, _vars(args), seconds=args.seconds).derivation
+    return lagrange.lagrange(args.function, args.constraint, _vars(args), seconds=args.seconds).derivation
 
 
 def _approx(args) -> Derivation:
     direction = _numbers(args.direction) if args.direction else None
-    return minimum.approximation(args.function, _numbers(args.at), direction, _vars(args)).derivation
+    return approximation.approximation(args.function, _numbers(args.at), direction, _vars(args)).derivation
 
 
 def _steepest(args) -> Derivation:
-    return minimum.steepest_descent(args.function, _numbers(args.at), _vars(args))
+    return approximation.steepest_descent(args.function, _numbers(args.at), _vars(args))
 
 
 def _gd(args) -> Derivation:

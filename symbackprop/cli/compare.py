@@ -10,7 +10,9 @@ from rich.console import Console
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
 from ..guards import SWEEP_LARGEST
-from ..measure.compare import ROUTES, compare, default_points, sweep, sweep_sizes
+from ..measure.compare import compare
+from ..measure.stages import ROUTES
+from ..measure.sweep import default_points, sweep, sweep_sizes
 from .options import (
     activation_from_args,
     add_network_options,

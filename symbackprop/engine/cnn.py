@@ -45,7 +45,7 @@ from ..layers.pooling import MaxPooling, winner
 from ..layers.protocol import book_symbol
 from ..notation.symbols import index_text
 from .network import LayeredModel
-from .routes import _atomize, _atomizer
+from .routes import atomize, atomizer
 
 
 def _pair(value, what: str) -> tuple[int, int]:
@@ -179,7 +179,7 @@ def cnn_from_spec(spec: str, activation: str | Activation = "sigmoid", cost: str
 
 def _activation_slope(model: ConvolutionalNetwork, z: sp.Symbol) -> sp.Expr:
     """``a'(z)`` written in layer quantities (``σ' = a(1 − a)``) as the route writes it."""
-    return _atomize(model.activation.derivative(z), _atomizer(model))
+    return atomize(model.activation.derivative(z), atomizer(model))
 
 
 def book_unit_errors(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
@@ -192,11 +192,11 @@ def book_unit_errors(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
     a^F_112*delta^O_1*w^O_1111*(1 - a^F_112)*winner(2, a^F_111, a^F_112, a^F_121, a^F_122)
     """
     out, conv, pool = model.output, model.convolution, model.pooling
-    reverse = _atomizer(model)
+    reverse = atomizer(model)
     deltas: dict[sp.Symbol, sp.Expr] = {}
     delta_O = [sp.Symbol("delta" + z.name[1:]) for z in out.z]
     for n, z in enumerate(out.z):
-        dC_da = _atomize(sp.diff(model.cost_expression, out.a[n]), reverse)
+        dC_da = atomize(sp.diff(model.cost_expression, out.a[n]), reverse)
         deltas[delta_O[n]] = dC_da * _activation_slope(model, z)
     ph, pw = model.pool
     for k, zmap in enumerate(conv.z):

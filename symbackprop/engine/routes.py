@@ -92,8 +92,12 @@ def _iterative_visit(root: sp.Basic, ops: dict[sp.Basic, int]) -> int:
 
 # --- local derivatives ---------------------------------------------------------
 
-def _atomizer(model: LayeredModel) -> dict[sp.Expr, sp.Symbol]:
-    """``{a(z^l_j): a^l_j, …}``: definitions that can be read back as their names."""
+def atomizer(model: LayeredModel) -> dict[sp.Expr, sp.Symbol]:
+    """``{a(z^l_j): a^l_j, …}``: definitions that can be read back as their names.
+
+    >>> atomizer(Network([1, 1]))
+    {b^2_1 + w^2_11*x_1: z^2_1, sigmoid(z^2_1): a^2_1}
+    """
     return {
         definition: symbol
         for symbol, definition in model.definitions.items()
@@ -101,7 +105,13 @@ def _atomizer(model: LayeredModel) -> dict[sp.Expr, sp.Symbol]:
     }
 
 
-def _atomize(expr: sp.Expr, reverse: dict[sp.Expr, sp.Symbol]) -> sp.Expr:
+def atomize(expr: sp.Expr, reverse: dict[sp.Expr, sp.Symbol]) -> sp.Expr:
+    """``expr`` with every definition in ``reverse`` written as its name.
+
+    >>> net = Network([1, 1])
+    >>> atomize(sp.diff(net.definition("a^2_1"), net.symbol("z^2_1")), atomizer(net))
+    a^2_1*(1 - a^2_1)
+    """
     # Derivatives of an undefined activation must keep their argument: a'(z)
     # is not a function of a(z).
     protected = {d: sp.Dummy() for d in expr.atoms(sp.Derivative, sp.Subs)}
@@ -119,7 +129,7 @@ def local_derivative(model: LayeredModel, of: sp.Symbol, wrt: sp.Symbol) -> sp.E
     a^2_1 - t_1
     """
     equation = model.cost_expression if of == COST else model.definitions[of]
-    return _atomize(sp.diff(equation, wrt), _atomizer(model))
+    return atomize(sp.diff(equation, wrt), atomizer(model))
 
 
 def _term_derivative(term: sp.Expr, s: sp.Symbol) -> sp.Expr:
@@ -224,7 +234,7 @@ def delta_route(model: LayeredModel) -> DeltaRoute:
     """
     check_model(model, "delta_route")
     start = time.perf_counter()
-    reverse = _atomizer(model)
+    reverse = atomizer(model)
     units = {u: layer for layer in model.layers for u in layer.units}
     delta_of = {u: d for layer in model.layers for u, d in zip(layer.units, layer.unit_errors)}
     parameters = set(model.parameters)
@@ -242,7 +252,7 @@ def delta_route(model: LayeredModel) -> DeltaRoute:
             if s in model.definitions or s in parameters:
                 local = sp.Add(*(_term_derivative(term, s) for term in used))
                 if not local.is_Atom:
-                    local = _atomize(local, reverse)
+                    local = atomize(local, reverse)
                 if local != 0:
                     contributions[s].append(adjoint * local)
 
@@ -382,11 +392,16 @@ def count_paths(model: LayeredModel, parameter) -> int:
     """
     check_model(model, "count_paths")
     p = model.parameter(parameter)
-    counts = _path_counts(model)
+    counts = path_counts(model)
     return counts.get(p, 0)
 
 
-def _users(model: LayeredModel) -> dict[sp.Symbol, list[sp.Symbol]]:
+def consumers(model: LayeredModel) -> dict[sp.Symbol, list[sp.Symbol]]:
+    """The quantities whose definitions use each symbol (``C`` included).
+
+    >>> consumers(Network([1, 1]))[sp.Symbol("w^2_11")]
+    [z^2_1]
+    """
     users: dict[sp.Symbol, list[sp.Symbol]] = defaultdict(list)
     for symbol, definition in model.definitions.items():
         for s in sorted(definition.free_symbols, key=sp.default_sort_key):
@@ -396,8 +411,13 @@ def _users(model: LayeredModel) -> dict[sp.Symbol, list[sp.Symbol]]:
     return users
 
 
-def _path_counts(model: LayeredModel) -> dict[sp.Symbol, int]:
-    users = _users(model)
+def path_counts(model: LayeredModel) -> dict[sp.Symbol, int]:
+    """How many chain-rule paths lead from each quantity to ``C``.
+
+    >>> path_counts(Network([2, 3, 2]))[sp.Symbol("w^2_11")]
+    2
+    """
+    users = consumers(model)
     counts: dict[sp.Symbol, int] = {COST: 1}
     for q in reversed(list(model.definitions)):
         counts[q] = sum(counts.get(u, 0) for u in users.get(q, []))
@@ -424,7 +444,7 @@ def chain_rule_expansion(model: LayeredModel, parameter, *, force: bool = False)
             f"{p} reaches C along {total} paths (limit {PATH_LIMIT}): too many to list. "
             "Use the δ route, or force it with force=True (CLI: --force)"
         )
-    users = _users(model)
+    users = consumers(model)
     paths: list[tuple[Partial, ...]] = []
     values: dict[Partial, sp.Expr] = {}
 

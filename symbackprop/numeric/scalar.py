@@ -35,7 +35,13 @@ from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
 from .stable import stable_logs
 
 
-def _modules(backend: str, model: LayeredModel | None = None) -> list:
+def lambdify_modules(backend: str, model: LayeredModel | None = None) -> list:
+    """The ``modules`` for ``lambdify``: the stable functions, the model's own
+    activations' implementations, then NumPy or mpmath.
+
+    >>> lambdify_modules("mpmath")[-1]
+    'mpmath'
+    """
     own: dict = dict(STABLE_NUMPY if backend == "numpy" else STABLE_MPMATH)
     for layer in model.layers if model is not None else ():
         act = layer.activation
@@ -60,7 +66,12 @@ def _sigmoid_outputs(model: LayeredModel) -> dict[sp.Symbol, sp.Expr]:
     return found
 
 
-def _safe_names(symbols: Sequence[sp.Symbol]) -> dict[sp.Symbol, sp.Symbol]:
+def code_names(symbols: Sequence[sp.Symbol]) -> dict[sp.Symbol, sp.Symbol]:
+    """Python names for the book's symbols in generated code.
+
+    >>> code_names(sp.symbols("w^2_11 b^2_1"))
+    {w^2_11: q0, b^2_1: q1}
+    """
     # Book names like w^2_11 are not Python identifiers; the generated code
     # uses q0, q1, ... and keeps the mapping.
     return {s: sp.Symbol(f"q{n}") for n, s in enumerate(symbols)}
@@ -180,7 +191,7 @@ def compile_scalar(
 
         function = lambdify_llvm(args, exprs, common)
         return CompiledGradient(model, kind, backend, tuple(model.parameters), cost, gradients, common, function)
-    names = _safe_names(args + [s for s, _ in common])
+    names = code_names(args + [s for s, _ in common])
     safe_common = [(names[s], e.xreplace(names)) for s, e in common]
     safe_exprs = [e.xreplace(names) for e in exprs]
     if kind == "delta":
@@ -192,7 +203,7 @@ def compile_scalar(
     function = sp.lambdify(
         [names[a] for a in args],
         safe_exprs,
-        modules=_modules(backend, model),
+        modules=lambdify_modules(backend, model),
         cse=cse,
         use_imps=False,
         docstring_limit=0,
@@ -230,11 +241,11 @@ class ScalarModel:
         # cancelled: cross-entropy's δ^L = a − t instead of a 0/0 at saturation
         self.compiled = compile_scalar(self.network, delta_route(self.network).cancelled(), backend)
         net = self.network
-        names = _safe_names(list(net.inputs) + list(net.parameters) + list(net.definitions))
+        names = code_names(list(net.inputs) + list(net.parameters) + list(net.definitions))
         self._forward = sp.lambdify(
             [names[s] for s in list(net.inputs) + list(net.parameters)],
             [names[a] for a in net.output_layer.outputs],
-            modules=_modules("numpy", net),
+            modules=lambdify_modules("numpy", net),
             cse=lambda exprs: ([(names[s], e.xreplace(names)) for s, e in net.definitions.items()], exprs),
             use_imps=False,
             docstring_limit=0,

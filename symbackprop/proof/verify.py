@@ -8,14 +8,17 @@ Three independent checks, each per parameter:
 - **numeric**: both routes evaluated at random points with 50 significant
   digits (mpmath);
 - **finite differences**: central differences of ``C`` itself at 50 digits,
-  at two steps ``h`` and ``h/2`` combined by Richardson extrapolation. The
-  two steps also estimate the differences' own error (truncation, of order
+  at three steps ``h``, ``h/2``, ``h/4``, the last two combined by Richardson
+  extrapolation. The steps also estimate the differences' own error (truncation, of order
   ``h²·|∂³C/∂p³|``, and rounding, of order ``ε|C|/h``): a gap that this error
   can explain is *inconclusive*, not a disagreement. An inconclusive check
   does not spoil the verdict when another check of the same parameter
   agrees.
 
 A student's own formula can be checked the same way with :func:`verify_claim`.
+The module is a little over 500 lines because the three checks and the
+claim check share their points, tolerances and report; split apart, each
+would import the others' details.
 
 >>> report = verify(Network([2, 2, 1]), exact=True)
 >>> report.ok, len(report.checks)
@@ -487,13 +490,13 @@ def verify_claim(
 
 
 def _mp_lambdify(model: LayeredModel, args: Sequence[sp.Symbol], exprs):
-    from ..numeric.scalar import _modules, _safe_names
+    from ..numeric.scalar import code_names, lambdify_modules
 
-    names = _safe_names(list(args))
+    names = code_names(list(args))
     return sp.lambdify(
         [names[a] for a in args],
         [e.xreplace(names) for e in exprs],
-        modules=_modules("mpmath", model),
+        modules=lambdify_modules("mpmath", model),
         cse=True,
         use_imps=False,
         docstring_limit=0,

@@ -1,0 +1,359 @@
+"""One route measured stage by stage: derived, sized, compiled, run on a batch
+and (the direct route) proved equal to the δ route, in this process.
+
+Why the direct route explodes is a count, not a guess. By the chain rule a
+written-out ``∂C/∂p`` is a sum with one product per path from ``p`` to ``C``;
+a parameter of layer ``l`` has ``Π_{m>l} n_m`` of them. The δ route uses each
+local derivative once:
+
+>>> net = Network([12, 3, 2])
+>>> chain_rule_terms(net, "direct"), chain_rule_terms(net, "delta")
+(86, 60)
+>>> deep = Network([4, 4, 4, 4, 4])
+>>> chain_rule_terms(deep, "direct"), chain_rule_terms(deep, "delta")
+(1700, 148)
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import sympy as sp
+from sympy.core.cache import clear_cache
+
+from ..engine.network import Network
+from ..engine.routes import (
+    DirectRoute,
+    ExpressionSize,
+    consumers,
+    delta_route,
+    direct_route,
+    expression_size,
+    path_counts,
+)
+from ..errors import NetworkSpecError, SymbackpropError
+
+#: The routes, in the order of every table.
+ROUTES = ("direct", "delta", "written-out", "array")
+ROUTE_TITLES = {
+    "direct": "direct",
+    "delta": "δ recurrence",
+    "written-out": "δ written out",
+    "array": "δ as arrays",
+}
+#: Routes whose work grows with the number of chain-rule paths.
+PATH_ROUTES = ("direct", "written-out")
+OVER_CAP = "over the cap"
+FAILED = "failed"
+NOT_COMPUTABLE = "no numbers"
+
+
+# --- counting ------------------------------------------------------------------
+
+def chain_rule_terms(model: Network, route: str) -> int:
+    """How many chain-rule products a route's formulas hold.
+
+    ``direct`` and ``written-out`` hold one product per path from a
+    parameter to ``C`` (``Σ_p paths(p)``); ``delta`` and ``array`` one per
+    local derivative ``∂d/∂q``, each used once (the edges of the network's
+    graph that lead to ``C``).
+
+    >>> chain_rule_terms(Network([2, 2, 1]), "direct")
+    9
+    """
+    if route in PATH_ROUTES:
+        counts = path_counts(model)
+        return sum(counts.get(p, 0) for p in model.parameters)
+    if route in ("delta", "array"):
+        users = consumers(model)
+        owned = set(model.definitions) | set(model.parameters)
+        return sum(len(users.get(q, [])) for q in owned)
+    raise NetworkSpecError(f"unknown route {route!r}; the routes are {', '.join(ROUTES)}")
+
+
+# --- one route, measured --------------------------------------------------------
+
+#: The stages of a measurement, in order; a route over the cap keeps the
+#: figures of the stages it finished.
+STAGES = ("derive", "size", "compile", "evaluate", "prove")
+
+
+@dataclass(frozen=True)
+class RouteMeasurement:
+    """The figures of one route on one network.
+
+    ``status`` is ``ok``; :data:`OVER_CAP` (stopped at the time cap during
+    stage ``unfinished``, or not run, ``unfinished`` None, because a smaller
+    network already was over it); :data:`NOT_COMPUTABLE` (derived and sized,
+    but the activation has no numeric values, so nothing is compiled); or
+    :data:`FAILED` (``reason`` says why). Figures of finished stages are kept
+    whatever the status. Times are seconds; ``evaluate_seconds`` is the
+    median of several runs of one full gradient on the batch, and
+    ``evaluate_spread`` their first and third quartiles; ``gradient``
+    holds the values of ``∂C_T/∂p`` it computed, parameter by parameter;
+    ``proved`` counts the gradients proved exactly equal to the δ route's
+    (the direct route only).
+
+    >>> RouteMeasurement("direct", OVER_CAP, unfinished="compile").finished("derive")
+    True
+    """
+
+    route: str
+    status: str
+    derive_seconds: float | None = None
+    size: ExpressionSize | None = None
+    cse_ops: int | None = None
+    terms: int | None = None
+    compile_seconds: float | None = None
+    evaluate_seconds: float | None = None
+    evaluate_spread: tuple[float, float] | None = None
+    gradient: tuple[float, ...] | None = None
+    proved: int | None = None
+    proof_seconds: float | None = None
+    unfinished: str | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Every stage finished."""
+        return self.status == "ok"
+
+    def finished(self, stage: str) -> bool:
+        """Whether ``stage`` (one of :data:`STAGES`) ran to its end."""
+        if self.status == "ok":
+            return True
+        if self.status == NOT_COMPUTABLE:
+            return stage in ("derive", "size", "prove")
+        return self.unfinished is not None and STAGES.index(stage) < STAGES.index(self.unfinished)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network as names (so that a worker process can rebuild it).
+
+    >>> NetworkSpec((2, 2, 1), "tanh").network()
+    Network(2-2-1, activation=tanh, cost=squared)
+    """
+
+    sizes: tuple[int, ...]
+    activation: str | tuple[str, ...] = "sigmoid"
+    cost: str = "squared"
+
+    def network(self) -> Network:
+        activation = self.activation if isinstance(self.activation, str) else list(self.activation)
+        return Network(list(self.sizes), activation=activation, cost=self.cost)
+
+
+def _timed(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> tuple[float, tuple[float, float]]:
+    """Seconds per call over ``repeats`` loops of at least ``budget`` seconds:
+    the median, and the first and third quartiles (the spread a comparison
+    must clear before it names a faster route).
+
+    >>> median, (low, high) = _timed(lambda: sum(range(100)))
+    >>> 0 < low <= median <= high
+    True
+    """
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    loops = max(1, min(10_000, int(budget / max(once, 1e-7))))
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        samples.append((time.perf_counter() - start) / loops)
+    low, median, high = np.percentile(samples, [25, 50, 75])
+    return float(median), (float(low), float(high))
+
+
+def _batch(sizes: Sequence[int], batch: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    from ..numeric.dense import dense_initial_params
+
+    rng = np.random.default_rng(seed)
+    params = dense_initial_params(sizes, rng, "fan-in")
+    X = rng.random((batch, sizes[0]))
+    T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], batch)]
+    return params, X, T
+
+
+def _flat(params: dict[str, np.ndarray], sizes: Sequence[int]) -> list[float]:
+    # The order of Network.parameters: per layer, w^l_{ji} row by row, then b^l_j.
+    values: list[float] = []
+    for l in range(2, len(sizes) + 1):
+        values += params[f"W{l}"].ravel().tolist() + params[f"b{l}"].ravel().tolist()
+    return values
+
+
+def _cse_ops(exprs: Sequence[sp.Basic]) -> int:
+    definitions, reduced = sp.cse(list(exprs), order="none")
+    return expression_size([rhs for _, rhs in definitions] + list(reduced)).tree_ops
+
+
+def _computable(net: Network) -> bool:
+    return not any(
+        layer.activation.is_generic or layer.activation.not_trainable_because for layer in net.layers
+    )
+
+
+@functools.cache
+def warm_up() -> None:
+    """Compile and run a tiny network by both paths, once per process, so that
+    the first route measured does not pay for loading lambdify's and NumPy's
+    machinery.
+
+    >>> warm_up()
+    """
+    from ..numeric.array_form import derive_arrays
+    from ..numeric.arrays import compile_arrays
+    from ..numeric.scalar import compile_scalar
+
+    net = Network([1, 1])
+    compile_scalar(net)({p: 0.5 for p in net.parameters}, np.ones((2, 1)), np.ones((2, 1)))
+    compile_arrays(derive_arrays(net)).gradient(np.ones((1, 2)), np.ones((1, 2)), np.ones((1, 1)), np.ones((1, 1)))
+    clear_cache()
+
+
+def _derive(net: Network, route: str):
+    """The route's derivation: what to size and how to compile and run it."""
+    if route == "array":
+        from ..numeric.array_form import derive_arrays
+
+        derivation = derive_arrays(net)
+        exprs = (
+            [value for _, value in derivation.forward]
+            + list(derivation.products.values())
+            + list(derivation.deltas.values())
+            + list(derivation.gradients.values())
+        )
+        return derivation, exprs
+    if route == "direct":
+        derived = direct_route(net, force=True)
+        return derived, list(derived.gradients.values())
+    if route == "delta":
+        derived = delta_route(net)
+        exprs = list(net.definitions.values()) + list(derived.deltas.values()) + list(derived.gradients.values())
+        return derived, exprs
+    if route == "written-out":
+        start = time.perf_counter()
+        via = delta_route(net)
+        gradients = {p: via.expanded(p) for p in net.parameters}
+        derived = DirectRoute(net, net.cost_substituted(), gradients, time.perf_counter() - start)
+        return derived, list(gradients.values())
+    raise NetworkSpecError(f"unknown route {route!r}; the routes are {', '.join(ROUTES)}")
+
+
+def _runner(net: Network, route: str, derived, batch: int, seed: int) -> Callable[[], list[float]]:
+    """Compile the route; a call computes the gradient of the batch."""
+    params, X, T = _batch(net.sizes, batch, seed)
+    if route == "array":
+        from ..numeric.arrays import compile_arrays
+
+        compiled = compile_arrays(derived)
+        arrays = [a for l in range(2, net.depth + 1) for a in (params[f"W{l}"], params[f"b{l}"][:, None])]
+        return lambda: compiled.gradient(X.T, T.T, *arrays)
+    from ..numeric.scalar import compile_scalar
+
+    function = compile_scalar(net, derived)
+    values = dict(zip(net.parameters, _flat(params, net.sizes)))
+    return lambda: function(values, X, T)
+
+
+def _gradient_values(route: str, out) -> tuple[float, ...]:
+    if route == "array":
+        return tuple(float(v) for value in out[1:] for v in np.asarray(value).ravel())
+    return tuple(out[1].values())
+
+
+def measure_stages(
+    spec: NetworkSpec, route: str, batch: int = 64, seed: int = 0, prove: bool = False
+) -> Iterator[RouteMeasurement]:
+    """Measure one route stage by stage (:data:`STAGES`), yielding the figures
+    so far after each: derive, size (operations, distinct nodes, after CSE,
+    chain-rule terms), compile, evaluate one gradient on the batch, and (the
+    direct route, with ``prove``) prove it equal to the δ route.
+
+    >>> [m.unfinished for m in measure_stages(NetworkSpec((2, 1)), "delta", batch=4)]
+    ['size', 'compile', 'evaluate', None]
+    """
+    # Each route starts from an empty SymPy cache: no route reuses another's work.
+    clear_cache()
+    net = spec.network()
+    start = time.perf_counter()
+    derived, exprs = _derive(net, route)
+    result = RouteMeasurement(route, OVER_CAP, derive_seconds=time.perf_counter() - start, unfinished="size")
+    yield result
+    result = replace(result, size=expression_size(exprs), cse_ops=_cse_ops(exprs),
+                     terms=chain_rule_terms(net, route), unfinished="compile")
+    if _computable(net):
+        yield result
+        start = time.perf_counter()
+        run = _runner(net, route, derived, batch, seed)
+        result = replace(result, compile_seconds=time.perf_counter() - start, unfinished="evaluate")
+        yield result
+        seconds, spread = _timed(run)
+        result = replace(result, gradient=_gradient_values(route, run()), evaluate_seconds=seconds,
+                         evaluate_spread=spread)
+    else:
+        result = replace(result, status=NOT_COMPUTABLE)
+    if prove and route == "direct":
+        yield replace(result, unfinished="prove")
+        result = replace(result, **_prove_direct(net, derived))
+    yield replace(result, status="ok" if result.status == OVER_CAP else result.status, unfinished=None)
+
+
+def measured_safely(spec: NetworkSpec, route: str, batch: int, seed: int, prove: bool) -> Iterator[RouteMeasurement]:
+    """:func:`measure_stages`, with a failure of SymPy or NumPy on a network too
+    big for them reported as the route's status instead of raised.
+
+    >>> *_, last = measured_safely(NetworkSpec((2, 1)), "delta", batch=4, seed=0, prove=False)
+    >>> last.status, last.unfinished
+    ('ok', None)
+    """
+    last = RouteMeasurement(route, FAILED, unfinished="derive")
+    try:
+        for last in measure_stages(spec, route, batch, seed, prove):
+            yield last
+    except SymbackpropError:
+        raise
+    except RecursionError:
+        yield replace(last, status=FAILED, reason="too deep for SymPy (its recursion limit)")
+    except MemoryError:
+        yield replace(last, status=FAILED, reason="out of memory")
+    except Exception as exc:  # reported with the route, so that a sweep keeps its other rows
+        yield replace(last, status=FAILED, reason=f"{type(exc).__name__}: {exc}")
+
+
+def measure_route(spec: NetworkSpec, route: str, batch: int = 64, seed: int = 0, prove: bool = False) -> RouteMeasurement:
+    """Derive one route, size it, compile it and time one gradient on a batch,
+    in this process, without a cap.
+
+    >>> m = measure_route(NetworkSpec((2, 2, 1)), "delta", batch=8)
+    >>> m.status, m.terms, len(m.gradient)
+    ('ok', 15, 9)
+    """
+    *_, result = measure_stages(spec, route, batch, seed, prove)
+    return result
+
+
+def _prove_direct(net: Network, direct: DirectRoute) -> dict:
+    """Prove every direct gradient equal to the δ route's, written out."""
+    from ..proof.verify import prove_equal
+
+    start = time.perf_counter()
+    via = delta_route(net)
+    proved = sum(bool(prove_equal(g, via.expanded(p))) for p, g in direct.gradients.items())
+    return {"proved": proved, "proof_seconds": time.perf_counter() - start}
+
+
+__all__ = [
+    "NetworkSpec",
+    "RouteMeasurement",
+    "chain_rule_terms",
+    "measure_route",
+    "measure_stages",
+]
