@@ -63,7 +63,7 @@ TARGETS = (
          "_numeric_functions", "_evaluate", "_relative", "verify", "_central_difference", "_fd_verdict", "verify_claim",
          "_check_points", "_numerically_equal"),
         ("NUMERIC_TOLERANCE", "FD_STEP", "FD_TOLERANCE", "FD_ERROR_MARGIN"),
-        ("tests/test_checkers_fail.py", str(_relative(_verify)), "tests/test_routes.py"),
+        ("tests/test_finite_differences.py", "tests/test_checkers_fail.py", str(_relative(_verify)), "tests/test_routes.py"),
         (
             ("route.expanded(p))\n            report.checks.append(Check(p, EXACT, verdict,",
              "route.expanded(p))\n            report.checks.append(Check(p, EXACT, True,",
