@@ -10,6 +10,7 @@ from rich.console import Console
 
 from ..engine.network import Network
 from ..errors import ExpressionError, NetworkSpecError, echo
+from ..functions.costs import weight_decay_rate
 from ..functions.parsing import parse_number
 
 #: The book's network, 12-3-2: what most commands build when no --layers is given.
@@ -34,6 +35,30 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
         default="squared",
         help="squared, cross-entropy, or an expression in a and t (default squared)",
     )
+    add_weight_decay_option(parser)
+
+
+def add_weight_decay_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--weight-decay", type=weight_decay, default=sp.S.Zero, metavar="λ",
+        help="L2 weight decay: the cost gains (λ/2) Σ w² over the weights, not the biases (default 0)",
+    )
+
+
+def weight_decay(text: str) -> sp.Expr:
+    """``--weight-decay λ``: a number 0 or more, read exactly.
+
+    >>> weight_decay("0.001")
+    1/1000
+    >>> weight_decay("-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: the weight decay λ must be 0 or more; got -1
+    """
+    try:
+        return weight_decay_rate(text)
+    except NetworkSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_layers(text: str) -> list[int]:
@@ -128,7 +153,10 @@ def activation_from_args(args: argparse.Namespace) -> str | list[str]:
 
 
 def network_from_args(args: argparse.Namespace) -> Network:
-    return Network(parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost)
+    return Network(
+        parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost,
+        weight_decay=args.weight_decay,
+    )
 
 
 def console() -> Console:

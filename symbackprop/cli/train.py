@@ -14,8 +14,8 @@ from ..numeric.datasets import Dataset, data_path
 from ..numeric.params import check_save_path, load_params, save_params
 from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_classes, train
 from ..numeric.trainable import describe
+from .options import add_weight_decay_option, real_number, whole_number
 from .options import console as make_console
-from .options import real_number, whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "uses the full batch like the book)")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the initial values and batch order (default 0)")
     p.add_argument("--history", action="store_true", help="print C_T after every epoch")
+    add_weight_decay_option(p)
     p.set_defaults(run=run)
 
 
@@ -60,13 +61,15 @@ def run(args: argparse.Namespace) -> int:
     if args.save is not None:
         check_save_path(args.save)
     data = spec.load()
-    model = spec.make_model(args.path)
+    # Only a model with weight decay needs the factory to take it.
+    model = spec.make_model(args.path, args.weight_decay) if args.weight_decay != 0 else spec.make_model(args.path)
     params = initial_from(args.init, spec, model)
     seconds = getattr(model, "compile_seconds", None)
     compiled = f" (derived and compiled in {seconds:.2f} s)" if seconds is not None else ""
     console.print(
         f"[bold]{spec.name}[/]: {len(data.X)} training examples; {describe(model)} network, "
         f"{args.path} path{compiled}; η = {eta}, "
+        + (f"weight decay λ = {args.weight_decay}, " if args.weight_decay != 0 else "")
         + ("full batch" if batch is None or batch >= len(data.X) else f"batches of {batch}")
         + f", {epochs} epochs, start: {args.init or f'normal random (seed {args.seed})'}"
     )

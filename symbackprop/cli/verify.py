@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         if args.layers is not None:
             raise NetworkSpecError("--cnn and --layers describe two different networks; give one of them")
 
+        if args.weight_decay != 0:
+            raise NetworkSpecError("--weight-decay applies to the fully connected networks of --layers, not to --cnn")
         net = cnn_from_spec(args.cnn, args.activation, args.cost)
     else:
         if args.layers is None:

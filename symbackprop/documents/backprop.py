@@ -194,6 +194,13 @@ def delta_steps(
         (output_rule.lhs, output_rule.result) if model.cost.name == "squared" else (output_rule.lhs, output_rule.chain)
     )
     hidden = [(d, route.deltas[d]) for layer in reversed(model.layers[:-1]) for d in layer.unit_errors]
+    if model.weight_decay != 0:
+        weight_rule = rules["decayed weight"]
+        reaches = ("a bias reaches C only through the weighted input of its unit; a weight also directly, "
+                   f"through the weight decay (λ/2) Σ w² in C (here λ = {model.weight_decay})")
+    else:
+        weight_rule = rules["weight"]
+        reaches = "a weight or bias reaches C only through the weighted input of its unit"
     steps = [
         Step(
             "Unit error",
@@ -202,10 +209,10 @@ def delta_steps(
         ),
         Step(
             "Gradients from unit errors",
-            "a weight or bias reaches C only through the weighted input of its unit",
+            reaches,
             [
-                (rules["weight"].lhs, rules["weight"].chain),
-                (rules["weight"].lhs, rules["weight"].result),
+                (weight_rule.lhs, weight_rule.chain),
+                (weight_rule.lhs, weight_rule.result),
                 (rules["bias"].lhs, rules["bias"].result),
             ],
         ),

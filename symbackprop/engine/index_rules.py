@@ -35,6 +35,8 @@ L = sp.Symbol("L", integer=True, positive=True)
 w, b, z, a, delta, t = (sp.IndexedBase(name) for name in ("w", "b", "z", "a", "delta", "t"))
 #: ``n[l]``: how many units layer ``l`` has.
 n = sp.IndexedBase("n")
+#: λ, the rate of weight decay.
+LAMBDA = sp.Symbol("lambda")
 
 #: The matrix view: W^{l+1} (n_{l+1} × n_l), δ^{l+1}, δ^l and a'(z^l) as columns.
 W_next = sp.MatrixSymbol("W^{l+1}", n[l + 1], n[l])
@@ -67,6 +69,16 @@ def squared_cost() -> sp.Expr:
     return sp.Sum(sp.Rational(1, 2) * (t[k] - a[L, k]) ** 2, (k, 1, n[L]))
 
 
+def weight_decay_sum() -> sp.Expr:
+    """The weight decay in ``C``: ``(λ/2) Σ_{p=2}^{L} Σ_q Σ_r (w^p_{qr})²``, over every weight.
+
+    >>> weight_decay_sum()
+    Sum(lambda*w[p, q, r]**2/2, (r, 1, n[p - 1]), (q, 1, n[p]), (p, 2, L))
+    """
+    p, q, r = sp.symbols("p q r", integer=True, positive=True)
+    return sp.Sum(LAMBDA / 2 * w[p, q, r] ** 2, (r, 1, n[p - 1]), (q, 1, n[p]), (p, 2, L))
+
+
 @dataclass(frozen=True)
 class Rule:
     """One rule of the δ route: ``lhs = chain = result``, where ``chain`` is the
@@ -81,8 +93,9 @@ class Rule:
 def _collapse(expr: sp.Expr) -> sp.Expr:
     """Carry out the sums over Kronecker deltas.
 
-    SymPy guards the surviving term with ``i ≤ n``; here every free index is
-    a unit of its layer, so the guard holds and the term is kept.
+    SymPy guards the surviving term with ``i ≤ n`` (or, summing over the
+    layers, ``2 ≤ l ≤ L``); here every free index is a unit of its layer and
+    ``l`` a layer with weights, so the guard holds and the term is kept.
     """
     for _ in range(4):
         expr = expr.doit()
@@ -92,11 +105,19 @@ def _collapse(expr: sp.Expr) -> sp.Expr:
         kept = {}
         for piece in guarded:
             (value, condition), *_ = piece.args
-            if not (isinstance(condition, sp.LessThan) and condition.lhs in (i, j) and condition.rhs.has(n)):
+            if not all(_in_range_guard(c) for c in sp.And.make_args(condition)):
                 raise ValueError(f"unexpected condition {condition} in {piece}")
             kept[piece] = value
         expr = expr.xreplace(kept)
     return expr
+
+
+def _in_range_guard(condition: sp.Basic) -> bool:
+    # i ≤ n[…], j ≤ n[…], 2 ≤ l, l ≤ L: a unit within its layer, a layer with weights.
+    if not isinstance(condition, (sp.LessThan, sp.GreaterThan)):
+        return False
+    small, large = (condition.lhs, condition.rhs) if isinstance(condition, sp.LessThan) else (condition.rhs, condition.lhs)
+    return (small in (i, j) and large.has(n)) or (small == 2 and large == l) or (small == l and large == L)
 
 
 def _as_outputs(expr: sp.Expr) -> sp.Expr:
@@ -116,12 +137,16 @@ def index_rules() -> dict[str, Rule]:
 
     ``definition``: ``δ^l_j = ∂C/∂z^l_j``; ``weight``: ``∂C/∂w^l_{ji}``;
     ``bias``: ``∂C/∂b^l_j``; ``output``: ``δ^L_j`` for the squared error;
-    ``recurrence``: ``δ^l_i`` from the layer above.
+    ``recurrence``: ``δ^l_i`` from the layer above; ``decayed weight``:
+    ``∂C/∂w^l_{ji}`` when ``C`` holds the weight decay :func:`weight_decay_sum`,
+    which then uses the weight directly too.
 
     >>> index_rules()["output"].result
     (a[L, j] - t[j])*Derivative(a(z[L, j]), z[L, j])
     >>> index_rules()["bias"].result
     delta[l, j]
+    >>> index_rules()["decayed weight"].result
+    lambda*w[l, j, i] + a[l - 1, i]*delta[l, j]
     """
     chain_w = sp.Sum(Partial(COST, z[l, k]) * Partial(z[l, k], w[l, j, i]), (k, 1, n[l]))
     weight = sp.Sum(delta[l, k] * sp.diff(weighted_input(l, k), w[l, j, i]), (k, 1, n[l]))
@@ -141,6 +166,11 @@ def index_rules() -> dict[str, Rule]:
             delta[L, j], Partial(COST, a[L, j]) * Partial(a[L, j], z[L, j]), output
         ),
         "recurrence": Rule(delta[l, i], chain_r, sp.factor_terms(_collapse(recurrence))),
+        "decayed weight": Rule(
+            Partial(COST, w[l, j, i]),
+            chain_w + Partial(weight_decay_sum(), w[l, j, i]),
+            _collapse(weight) + _collapse(sp.diff(weight_decay_sum(), w[l, j, i])),
+        ),
     }
 
 

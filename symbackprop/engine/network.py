@@ -21,7 +21,7 @@ import sympy as sp
 
 from ..errors import ArgumentError, NetworkSpecError, UnknownNameError, echo
 from ..functions.activations import Activation, get_activation
-from ..functions.costs import Cost, check_cost_fits_outputs, get_cost
+from ..functions.costs import Cost, check_cost_fits_outputs, get_cost, weight_decay_rate, weight_decay_term
 from ..guards import check_model_terms, dense_terms
 from ..layers.dense import Dense
 from ..layers.protocol import Layer
@@ -62,6 +62,8 @@ class LayeredModel:
     layers: tuple[Layer, ...]
     targets: tuple[sp.Symbol, ...]
     cost: Cost
+    #: λ of the weight decay ``(λ/2) Σ w²`` in ``C`` (over the layers' weights, not the biases).
+    weight_decay: sp.Expr = sp.S.Zero
 
     def _finish(self) -> None:
         self.definitions: dict[sp.Symbol, sp.Expr] = {}
@@ -72,7 +74,12 @@ class LayeredModel:
         )
         self._parameter_set = frozenset(self.parameters)
         check_cost_fits_outputs(self.cost, self.output_layer.activation)
-        self.cost_expression: sp.Expr = self.cost(self.output_layer.outputs, self.targets)
+        # The decay term is part of C itself, so every route differentiates it
+        # like any other term: C is one more consumer of each weight.
+        self.weights: tuple[sp.Symbol, ...] = tuple(w for layer in self.layers for w in layer.weights)
+        self.cost_expression: sp.Expr = self.cost(self.output_layer.outputs, self.targets) + weight_decay_term(
+            self.weight_decay, self.weights
+        )
         self._symbols = {s.name: s for s in self.all_symbols()}
         self._full: dict[sp.Symbol, sp.Expr] | None = None
 
@@ -251,6 +258,14 @@ class Network(LayeredModel):
     ``sizes`` lists the widths of all layers, input first (the book's
     example is ``[12, 3, 2]``). ``activation`` is one activation for every
     layer or one per layer 2..L; ``cost`` is a cost name or expression.
+    ``weight_decay`` is λ ≥ 0 of L2 weight decay: ``C`` gains ``(λ/2) Σ w²``
+    over the weights (not the biases), so that ``∂C/∂w^l_{ji}`` gains
+    ``λ w^l_{ji}``. The term is in the cost of each example, so
+    ``C_T = Σ_k C_k`` holds it once per example and the mean cost
+    ``C_T/n`` is the mean error plus ``(λ/2) Σ w²`` whatever n.
+
+    >>> Network([1, 1], activation="identity", weight_decay="0.01").cost_expression
+    w^2_11**2/200 + (-a^2_1 + t_1)**2/2
 
     >>> net = Network([2, 2, 1], activation=["tanh", "sigmoid"])
     >>> [layer.activation.name for layer in net.layers]
@@ -272,8 +287,10 @@ class Network(LayeredModel):
         sizes: Sequence[int],
         activation: str | Activation | Sequence[str | Activation] = "sigmoid",
         cost: str | Cost = "squared",
+        weight_decay: object = 0,
     ) -> None:
         self.sizes = _check_sizes(sizes)
+        self.weight_decay = weight_decay_rate(weight_decay)
         count = len(self.sizes) - 1
         if isinstance(activation, (str, Activation)):
             activations = [get_activation(activation)] * count
@@ -317,7 +334,8 @@ class Network(LayeredModel):
 
     def __repr__(self) -> str:
         acts = ",".join(sorted({layer.activation.name for layer in self.layers}))
-        return f"Network({self.describe()}, activation={acts}, cost={self.cost.name})"
+        decay = f", weight_decay={self.weight_decay}" if self.weight_decay != 0 else ""
+        return f"Network({self.describe()}, activation={acts}, cost={self.cost.name}{decay})"
 
 
 def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:

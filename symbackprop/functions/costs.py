@@ -21,7 +21,7 @@ import sympy as sp
 from ..errors import ExpressionError, NetworkSpecError, UnknownNameError, echo
 from .activations import Activation
 from .elementary import REAL_FUNCTIONS, sigmoid
-from .parsing import parse_expression
+from .parsing import parse_expression, parse_number
 
 
 @dataclass(frozen=True)
@@ -127,3 +127,48 @@ def check_cost_fits_outputs(cost: Cost, output: Activation) -> None:
             f"output activation {output.name} can leave (0, 1); give the output layer the sigmoid, "
             "or use the squared cost"
         )
+
+
+def weight_decay_rate(value: object) -> sp.Expr:
+    """The rate λ ≥ 0 of weight decay, the term ``(λ/2) Σ w²`` a network adds to
+    its cost. Typed text is read by :func:`~symbackprop.functions.parsing.parse_number`
+    (so ``"0.001"`` is exactly 1/1000); a SymPy symbol keeps λ symbolic, for
+    derivations.
+
+    >>> weight_decay_rate("0.001"), weight_decay_rate(0), weight_decay_rate(sp.Symbol("lambda"))
+    (1/1000, 0, lambda)
+    >>> weight_decay_rate("-1/2")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: the weight decay λ must be 0 or more; got -1/2
+    """
+    if isinstance(value, str):
+        try:
+            rate = parse_number(value)
+        except ExpressionError as exc:
+            raise NetworkSpecError(f"the weight decay λ must be a number; {exc}") from None
+    elif isinstance(value, (int, float, sp.Number)) and not isinstance(value, bool):
+        rate = sp.sympify(value)
+    elif isinstance(value, sp.Symbol):
+        if value.is_negative or value.is_extended_real is False:
+            raise NetworkSpecError(f"the weight decay λ must be 0 or more; the symbol {value} is not")
+        return value
+    else:
+        raise NetworkSpecError(
+            f"the weight decay λ must be a number 0 or more (or a SymPy symbol); got {value!r:.60}"
+        )
+    if not rate.is_finite or not rate.is_extended_real:
+        raise NetworkSpecError(f"the weight decay λ must be a finite number; got {value!r:.60}")
+    if rate < 0:
+        raise NetworkSpecError(f"the weight decay λ must be 0 or more; got {rate}")
+    return rate
+
+
+def weight_decay_term(rate: sp.Expr, weights: Sequence[sp.Symbol]) -> sp.Expr:
+    """``(λ/2) Σ w²`` over ``weights``, one term per weight so that each weight's
+    local derivative reads only its own term.
+
+    >>> weight_decay_term(sp.Symbol("lambda"), sp.symbols("w_1 w_2"))
+    lambda*w_1**2/2 + lambda*w_2**2/2
+    """
+    return sp.Add(*(rate / 2 * w**2 for w in weights))

@@ -61,7 +61,8 @@ class Dense(Layer):
         self.b = sp.ImmutableMatrix([quantity("b", index, j + 1) for j in range(width)])
         self.z = tuple(quantity("z", index, j + 1) for j in range(width))
         self.a = tuple(quantity("a", index, j + 1) for j in range(width))
-        self.parameters = tuple(self.W) + tuple(self.b)
+        self.weights = tuple(self.W)
+        self.parameters = self.weights + tuple(self.b)
         self.units = self.z
         self.outputs = self.a
         equations: dict[sp.Symbol, sp.Expr] = {}

@@ -6,6 +6,8 @@ so a new kind of layer (convolution, pooling) plugs into the same engine.
 
 A layer has
 - ``parameters``: the symbols gradient descent adjusts;
+- ``weights``: those of the parameters that weight decay shrinks (not the
+  biases);
 - ``units``: the weighted inputs ``z`` that carry a unit error ``δ = ∂C/∂z``;
 - ``outputs``: the values the next layer reads (``a``);
 - ``equations``: each of its quantities defined in terms of the previous
@@ -33,6 +35,8 @@ class Layer:
 
     index: int
     parameters: tuple[sp.Symbol, ...]
+    #: The parameters weight decay's ``(λ/2) Σ w²`` sums over; none unless a layer says.
+    weights: tuple[sp.Symbol, ...] = ()
     units: tuple[sp.Symbol, ...]
     outputs: tuple[sp.Symbol, ...]
     equations: dict[sp.Symbol, sp.Expr]

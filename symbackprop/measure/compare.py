@@ -317,6 +317,7 @@ def compare(
     cap: float | None = 60.0,
     seed: int = 0,
     prove: bool = True,
+    weight_decay: object = 0,
 ) -> Comparison:
     """Measure the four routes on one network.
 
@@ -326,7 +327,8 @@ def compare(
     is stopped after ``cap`` seconds, keeping the stages it finished (in a
     script, call it under ``if __name__ == "__main__":``, as for any
     ``multiprocessing`` code); ``cap=None`` runs in this process. ``prove``
-    also proves every direct gradient equal to the δ route's.
+    also proves every direct gradient equal to the δ route's. ``weight_decay``
+    is λ of the network's L2 weight decay (see :class:`Network`).
 
     >>> c = compare([2, 2, 1], batch=8, cap=None)
     >>> [row.route for row in c.rows]
@@ -336,7 +338,9 @@ def compare(
     """
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
         raise NetworkSpecError(f"the network to compare is a list of layer sizes such as [12, 3, 2]; got {sizes!r:.60}")
-    spec = NetworkSpec(tuple(sizes), activation if isinstance(activation, str) else tuple(activation), cost)
+    spec = NetworkSpec(
+        tuple(sizes), activation if isinstance(activation, str) else tuple(activation), cost, weight_decay
+    )
     net = spec.network()
     check_run_settings(batch, cap, seed)
     worker = Worker() if cap is not None else None

@@ -142,10 +142,11 @@ class NetworkSpec:
     sizes: tuple[int, ...]
     activation: str | tuple[str, ...] = "sigmoid"
     cost: str = "squared"
+    weight_decay: object = 0
 
     def network(self) -> Network:
         activation = self.activation if isinstance(self.activation, str) else list(self.activation)
-        return Network(list(self.sizes), activation=activation, cost=self.cost)
+        return Network(list(self.sizes), activation=activation, cost=self.cost, weight_decay=self.weight_decay)
 
 
 def _timed(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> tuple[float, tuple[float, float]]:

@@ -292,6 +292,7 @@ def sweep(
     cap: float | None = 20.0,
     seed: int = 0,
     on_route: Callable[[tuple[int, ...], str], None] | None = None,
+    weight_decay: object = 0,
 ) -> Sweep:
     """Compare the routes on each network of a sweep, smallest first.
 
@@ -299,7 +300,8 @@ def sweep(
     stages it finished, and is not run again on the larger networks that
     follow: its work only grows. Ctrl-C ends the sweep: the points measured
     so far are returned with ``interrupted`` set. ``on_route(sizes, route)``
-    is called before each route is measured.
+    is called before each route is measured. ``weight_decay`` is λ of every
+    network's L2 weight decay.
 
     >>> s = sweep("depth", [2, 2, 1], [1, 2], batch=4, cap=None)
     >>> [p.comparison.parameters for p in s.points]
@@ -308,7 +310,7 @@ def sweep(
     check_run_settings(batch, cap, seed)
     networks = sweep_sizes(over, base, points)
     act = activation if isinstance(activation, str) else tuple(activation)
-    specs = [(x, NetworkSpec(tuple(sizes), act, cost)) for x, sizes in networks]
+    specs = [(x, NetworkSpec(tuple(sizes), act, cost, weight_decay)) for x, sizes in networks]
     # Built before any work, so that bad sizes or names fail at once.
     parameters = [spec.network().parameter_count for _, spec in specs]
     result = Sweep(over, tuple(base), cap=cap)

@@ -88,6 +88,13 @@ class BookLatexPrinter(BookOrder, LatexPrinter):
         joiner = "" if compact_indices(expr.indices[1:]) else ","
         return "%s^{%s}_{%s}" % (base, indices[0], joiner.join(indices[1:]))
 
+    def _print_Pow(self, expr, **kwargs):
+        # w^{p}_{qr} squared: an indexed quantity already has a superscript,
+        # so its power needs parentheses, as a symbol such as w^{2}_{11} gets.
+        if isinstance(expr.base, sp.Indexed) and expr.exp.is_Integer and expr.exp > 1:
+            return r"\left(%s\right)^{%s}" % (self._print(expr.base), self._print(expr.exp))
+        return super()._print_Pow(expr, **kwargs)
+
     def _print_Subs(self, expr):
         # Subs(Derivative(a(ξ), ξ), ξ, z) is a'(z) evaluated at a compound z.
         derivative, (var,), (point,) = expr.args[0], expr.args[1], expr.args[2]

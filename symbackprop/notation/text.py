@@ -94,10 +94,11 @@ class BookTextPrinter(BookOrder, StrPrinter):
         return "∂%s/∂%s" % (self._print(expr.numerator), self._print(expr.denominator))
 
     def _print_Sum(self, expr):
-        (k, lo, hi), body = expr.limits[0], expr.function
-        return "Σ_{%s=%s}^{%s} %s" % (
-            self._print(k), self._print(lo), self._print(hi), self.parenthesize(body, PRECEDENCE["Mul"])
-        )
+        # Sum(f, inner, …, outer): the outermost sign is written first.
+        text = self.parenthesize(expr.function, PRECEDENCE["Mul"])
+        for k, lo, hi in expr.limits:
+            text = "Σ_{%s=%s}^{%s} %s" % (self._print(k), self._print(lo), self._print(hi), text)
+        return text
 
     def _print_HadamardProduct(self, expr):
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)

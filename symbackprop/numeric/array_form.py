@@ -7,7 +7,10 @@ batch, ``u`` is the row of ``m`` ones that copies the bias to every example)::
 
     z^l[j,k] = Σ_h w^l[j,h] a^{l−1}[h,k] + b^l[j,0] u[0,k]
     a^l[j,k] = a(z^l[j,k])
-    C_T      = Σ_{j,k} c(a^L[j,k], t[j,k])
+    C_T      = Σ_{j,k} c(a^L[j,k], t[j,k]) + Σ_k (λ/2) Σ_l Σ_{j,h} w^l[j,h]²
+
+(the last sum is the weight decay of a network that has one, once per
+example as in ``C_T = Σ_k C_k``; ``C_T`` is then one more user of ``w^l``)
 
 and the derivation is the δ route's, entry by entry: the adjoint of a
 quantity ``Y[i,k]`` is ``Σ_{j,k'} G_X[j,k'] ∂X[j,k']/∂Y[i,k]`` over the
@@ -82,7 +85,9 @@ class ArrayDerivation:
     expression in whole arrays (``products`` names the matrix products it
     uses). ``gradients`` maps ``W2``, ``b2``, … to ``∂C_T/∂W^l`` as a matrix
     expression; ``entry_deltas`` keeps each ``δ^l[i,k]`` as derived, in index
-    form, before the matrix products were recognised.
+    form, before the matrix products were recognised. ``weight_decay`` is λ
+    and ``decay_entries`` the entrywise ``(λ/2) (W^l)²`` of each layer, whose
+    sums, once per example, ``C_T`` adds to its error terms.
     """
 
     activations: tuple[Activation, ...]
@@ -98,6 +103,8 @@ class ArrayDerivation:
     gradients: dict[str, sp.MatrixExpr]
     seconds: float = 0.0
     widths: tuple[sp.Symbol, ...] = field(default=())
+    weight_decay: sp.Expr = sp.S.Zero
+    decay_entries: tuple[sp.Expr, ...] = field(default=())
 
     def layer(self, l: int) -> ArrayLayer:
         return self.layers[l - 2]
@@ -254,8 +261,13 @@ def derive_arrays(
     targets = sp.MatrixSymbol("t", widths[-1], M)
     out = layers[-1]
     cost_entry = network.cost.term(out.a[I, K], targets[I, K])
-    # C_T = Σ_{j,k} c(a^L[j,k], t[j,k]); its adjoint for a^L[i,k]:
-    cost_total = sp.Sum(cost_entry.xreplace({I: j, K: k2}), (j, 0, out.width - 1), (k2, 0, M - 1))
+    decay = network.weight_decay
+    decay_entries = tuple(decay / 2 * layer.W[I, K] ** 2 for layer in layers) if decay != 0 else ()
+    # C_T = Σ_{j,k} c(a^L[j,k], t[j,k]) + Σ_k (λ/2) Σ_l Σ_{j,h} W^l[j,h]²; its adjoint for a^L[i,k]:
+    cost_total = sp.Sum(cost_entry.xreplace({I: j, K: k2}), (j, 0, out.width - 1), (k2, 0, M - 1)) + sp.Add(*(
+        sp.Sum(entry.xreplace({I: j, K: h}), (j, 0, layer.width - 1), (h, 0, layer.W.shape[1] - 1), (k2, 0, M - 1))
+        for entry, layer in zip(decay_entries, layers)
+    ))
     adjoint_a = _in_range(_collapse(sp.diff(cost_total, out.a[I, K]).doit()))
 
     products: dict[sp.Symbol, sp.MatrixExpr] = {}
@@ -275,7 +287,8 @@ def derive_arrays(
         # The gradients and the next adjoint read δ^l as a named array.
         z_template = _fresh_bound(layer.z_equation).xreplace({I: j, K: k2})
         users = [(layer.delta[I, K], z_template, (j, layer.width), (k2, M))]
-        w_entry = _adjoint(users, layer.W[I, K])
+        # C_T itself uses W^l when it holds the weight decay.
+        w_entry = _adjoint(users, layer.W[I, K]) + _in_range(_collapse(sp.diff(cost_total, layer.W[I, K]).doit()))
         b_entry = _adjoint(users, layer.b[I, K])
         gradients[f"W{layer.index}"] = _to_matrix(w_entry, (I, K))
         gradients[f"b{layer.index}"] = _to_matrix(b_entry, (I, K))
@@ -305,6 +318,8 @@ def derive_arrays(
         gradients,
         time.perf_counter() - start,
         widths,
+        decay,
+        tuple(_split_entrywise(entry, products, f"PW{n}") for n, entry in enumerate(decay_entries)),
     )
 
 

@@ -49,6 +49,12 @@ class ArrayPrinter(NumPyPrinter):
 
     def _print_MatMul(self, expr):
         factors = list(expr.args)
+        scalars = [f for f in factors if not f.is_Matrix]
+        if scalars:
+            # A number times a matrix, such as the m λ W^l of weight decay: not a matrix product.
+            matrices = [f for f in factors if f.is_Matrix]
+            rest = sp.MatMul(*matrices) if len(matrices) > 1 else matrices[0]
+            return "%s*%s" % (self.parenthesize(sp.Mul(*scalars), 50), self.parenthesize(rest, 50))
         if factors[-1] == ONES:
             return self._print(sp.MatMul(*factors[:-1]) if len(factors) > 2 else factors[0])
         if factors[-1] == ONES.T:
@@ -79,6 +85,8 @@ def _code_names(expr: sp.Basic) -> sp.Basic:
 
 
 _total = sp.Function("total")
+#: The number of columns of an array: the batch size m of the inputs a^1.
+_columns = sp.Function("columns")
 
 
 @dataclass
@@ -118,11 +126,20 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
         for product in sorted(value.atoms(sp.Symbol) & set(derivation.products), key=str):
             steps.append((product, derivation.products[product]))
         steps.append((sp.Symbol(layer.delta.name), value))
+    if derivation.weight_decay.free_symbols:
+        raise ArgumentError(
+            f"the weight decay λ = {derivation.weight_decay} is a symbol; give it a number to compute gradients"
+        )
+    if derivation.decay_entries:
+        # m appears in the gradients of a decayed W^l (m λ W^l) and in C_T's decay term.
+        steps.append((M, _columns(derivation.inputs)))
     params = [m for layer in derivation.layers for m in (layer.W, layer.b)]
     args = [_code_names(derivation.inputs), _code_names(derivation.targets)] + [_code_names(p) for p in params]
-    outputs = [_total(derivation.cost_entry)] + list(derivation.gradients.values())
+    decay = M * sp.Add(*(_total(entry) for entry in derivation.decay_entries))
+    outputs = [_total(derivation.cost_entry) + decay] + list(derivation.gradients.values())
     common = [(_code_names(lhs), _code_names(rhs)) for lhs, rhs in steps]
-    modules = [{**_NUMPY, **_own_functions(derivation), "total": np.sum, "numpy": np}, "numpy"]
+    modules = [{**_NUMPY, **_own_functions(derivation), "total": np.sum, "columns": lambda a: a.shape[1],
+                "numpy": np}, "numpy"]
     printer = ArrayPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True})
     gradient = sp.lambdify(
         args, [_code_names(o) for o in outputs], modules=modules, printer=printer,
@@ -228,7 +245,7 @@ def _reuse_key(network: Network) -> tuple | None:
 
     acts = tuple(layer.activation for layer in network.layers)
     if all(ACTIVATIONS.get(a.name) is a for a in acts) and COSTS.get(network.cost.name) is network.cost:
-        return tuple(a.name for a in acts), network.cost.name
+        return tuple(a.name for a in acts), network.cost.name, network.weight_decay
     return None
 
 
@@ -274,10 +291,11 @@ def verify_arrays(
     route = delta_route(network).cancelled()
     d = derive_arrays(network)
     sizes = dict(zip(d.widths, network.sizes)) | {M: batch}
-    parameters = set(network.parameters)
+    # What every example shares: the parameters and a symbolic weight decay λ.
+    shared = set(network.parameters) | network.weight_decay.free_symbols
 
     def example(symbol: sp.Symbol, k: int) -> sp.Symbol:
-        return symbol if symbol in parameters else sp.Symbol(f"{symbol.name}^({k + 1})")
+        return symbol if symbol in shared else sp.Symbol(f"{symbol.name}^({k + 1})")
 
     scalar_of: dict[sp.Basic, sp.Basic] = {}
     for k in range(batch):

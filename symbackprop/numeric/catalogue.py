@@ -4,7 +4,9 @@ Every one is a :class:`DatasetSpec` in :data:`DATASETS`: how to load it,
 which model to build for it and how to train it by default. A new one is one
 call to :func:`register`, as the chapter-5 ``cnn123`` is at the end of this
 module. ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the
-``--path`` option) and returns any :class:`~symbackprop.numeric.trainable.Trainable`.
+``--path`` option), and with ``--weight-decay λ`` also λ as a second
+argument (a factory of models without weight decay refuses a λ other than
+0); it returns any :class:`~symbackprop.numeric.trainable.Trainable`.
 
 >>> spec = dataset_spec("cnn123")
 >>> spec.eta, spec.epochs, spec.book_init
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..engine.network import Network
 from ..errors import UnknownNameError, echo
 from .arrays import ArrayModel
 from .cnn_arrays import book_digits, cnn_model
@@ -33,7 +36,7 @@ class DatasetSpec:
     name: str
     summary: str
     load: Callable[[], Dataset]
-    make_model: Callable[[str], object]
+    make_model: Callable[..., object]
     eta: float
     epochs: int
     batch_size: int | None = None
@@ -83,13 +86,16 @@ def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "
 
     >>> dense_model([2, 1])("scalar").describe()
     '2-1'
+    >>> dense_model([2, 1])("array", "1/100").network.weight_decay
+    1/100
     """
 
-    def make(path: str):
+    def make(path: str, weight_decay: object = 0):
+        network = Network(list(sizes), activation=activation, cost=cost, weight_decay=weight_decay)
         if path == "array":
-            return ArrayModel(list(sizes), activation=activation, cost=cost, init=init)
+            return ArrayModel(network, init=init)
         if path == "scalar":
-            return ScalarModel(list(sizes), activation=activation, cost=cost, init=init)
+            return ScalarModel(network, init=init)
         raise UnknownNameError(f"unknown path {path!r}; use array or scalar")
 
     return make

@@ -29,8 +29,9 @@ import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine.cnn import ConvolutionalNetwork
-from ..errors import DataError, NotDifferentiableError, UnknownNameError
+from ..errors import DataError, NetworkSpecError, NotDifferentiableError, UnknownNameError
 from ..functions.activations import NUMPY_FUNCTIONS, Activation
+from ..functions.costs import weight_decay_rate
 from .datasets import Dataset, data_path, load_image_file, pixels
 from .params import read_param_file
 
@@ -314,12 +315,19 @@ class CNNScalar(CNNArrays):
         return C, self.arrays_from_symbols(by_symbol)
 
 
-def cnn_model(path: str = "array") -> CNNArrays:
-    """The book's CNN for the trainer, on the ``array`` or ``scalar`` path.
+def cnn_model(path: str = "array", weight_decay: object = 0) -> CNNArrays:
+    """The book's CNN for the trainer, on the ``array`` or ``scalar`` path
+    (without weight decay, which only fully connected networks have).
 
     >>> cnn_model("array").describe()
     '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional'
+    >>> cnn_model("array", 0.1)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: weight decay applies to the fully connected networks; the CNN has none
     """
+    if weight_decay_rate(weight_decay) != 0:
+        raise NetworkSpecError("weight decay applies to the fully connected networks; the CNN has none")
     if path == "array":
         return CNNArrays()
     if path == "scalar":

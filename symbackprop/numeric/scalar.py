@@ -172,6 +172,10 @@ def compile_scalar(
                 raise NotDifferentiableError(
                     "the generic activation a(z) has no values; choose a concrete activation to compute numbers"
                 )
+    if model.weight_decay.free_symbols:
+        raise ArgumentError(
+            f"the weight decay λ = {model.weight_decay} is a symbol; give it a number to compute gradients"
+        )
     route = delta_route(model) if route is None else route
     args = list(model.inputs) + list(model.targets) + list(model.parameters)
     if isinstance(route, DeltaRoute):

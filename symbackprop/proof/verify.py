@@ -321,6 +321,12 @@ def verify(
         report.notes.append("the generic activation a(z) has no values: only the exact proof applies")
         numeric = finite_differences = False
         exact = True
+    if model.weight_decay.free_symbols and (numeric or finite_differences):
+        report.notes.append(
+            f"the weight decay λ = {model.weight_decay} is a symbol, not a number: only the exact proof applies"
+        )
+        numeric = finite_differences = False
+        exact = True
     route = delta_route(model)
     needs_direct = exact or numeric
     direct = direct_route(model, chosen, force=force) if needs_direct else None
