@@ -249,8 +249,9 @@ def test_registry_collects_providers_and_reports_their_real_errors(tmp_path, mon
         all_documents(providers=("clash",), topics=own)
 
 
-def test_default_registry_holds_the_four_topics():
-    assert {"neuron-and-activations", "backprop-12-3-2", "delta-recurrence", "cross-entropy"} == set(TOPICS)
+def test_default_registry_holds_the_five_topics():
+    assert {"neuron-and-activations", "backprop-12-3-2", "delta-recurrence", "cross-entropy",
+            "weight-decay"} == set(TOPICS)
 
 
 @pytest.fixture(scope="module")

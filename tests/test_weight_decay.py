@@ -248,3 +248,15 @@ def test_compare_and_sweep_build_their_networks_with_the_weight_decay():
     assert NetworkSpec((2, 2, 1), "tanh", "squared", "1/10").network().weight_decay == sp.Rational(1, 10)
     with pytest.raises(NetworkSpecError, match="weight decay"):
         NetworkSpec((2, 1), weight_decay="-1").network()
+
+
+def test_the_weight_decay_document_shows_what_the_engine_derived():
+    from symbackprop.documents.topics import weight_decay
+
+    doc = weight_decay()
+    net = Network([2, 2, 1], weight_decay=LAM)
+    route = delta_route(net)
+    gradients = dict(doc.steps[3].equations)
+    assert gradients == {k: route.gradients[k.denominator] for k in gradients}
+    assert "the decay term holds no $a^L$" in doc.steps[3].note
+    assert "agree" in doc.steps[-1].note and "NOT" not in doc.steps[-1].note

@@ -7,7 +7,7 @@ Other modules contribute their own topics: a module listed in
 contributes nothing.
 
 >>> sorted(TOPICS)
-['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations']
+['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations', 'weight-decay']
 """
 
 from __future__ import annotations
@@ -215,6 +215,84 @@ def cross_entropy() -> Derivation:
     )
 
 
+def weight_decay() -> Derivation:
+    """L2 weight decay: ``C`` gains ``(λ/2) Σ w²``, and the δ route derives ``λ w``.
+
+    >>> doc = weight_decay()
+    >>> doc.steps[2].equations[0][1]
+    lambda*w^2_11
+    """
+    from ..numeric.array_form import derive_arrays
+
+    lam = index_form.LAMBDA
+    net = Network([2, 2, 1], weight_decay=lam)
+    plain = Network([2, 2, 1])
+    route, plain_route = delta_route(net), delta_route(plain)
+    w, b = net.symbol("w^2_11"), net.symbol("b^2_1")
+    rule = index_rules()["decayed weight"]
+    unchanged = route.deltas == plain_route.deltas
+    exact = verify(Network([2, 2, 1], activation="generic", weight_decay=lam), exact=True)
+    numeric = verify(Network([2, 2, 1], weight_decay=sp.Rational(1, 10)))
+    arrays = derive_arrays(net)
+    return Derivation(
+        "Weight decay (L2)",
+        [
+            Step(
+                "The cost with weight decay",
+                "the error of one example plus (λ/2) times the sum of the squared weights, not the biases; "
+                "for a 2-2-1 sigmoid network, then for any network in index notation",
+                [(COST, net.cost_expression), (COST, index_form.squared_cost() + index_form.weight_decay_sum())],
+            ),
+            Step(
+                "C uses each weight directly",
+                "so $C$ is one more consumer of every weight: the last path is $C$'s own use of the weight, "
+                "the single factor ∂C/∂w of its decay term",
+                [(Partial(COST, w), sp.Add(*(sp.Mul(*path, evaluate=False)
+                                            for path in _paths(net, w)), evaluate=False))],
+            ),
+            Step(
+                "The local derivative",
+                "SymPy differentiates the decay term of $C$ by the weight, as it differentiates any equation",
+                [(Partial(COST, w), local_derivative(net, COST, w))],
+            ),
+            Step(
+                "Gradients by the δ route",
+                "the route sums over the consumers of each weight, $C$ among them; a bias gains nothing",
+                [(Partial(COST, p), route.gradients[p]) for p in (w, net.symbol("w^3_12"), b)],
+                note=("The unit errors are those of the network without decay: the decay term holds no $a^L$."
+                      if unchanged else "The unit errors differ from those without decay."),
+            ),
+            Step(
+                "Any layer, in index notation",
+                "the Kronecker deltas of the derivative collapse the sums over layers and units",
+                [(rule.lhs, rule.chain), (rule.lhs, rule.result)],
+            ),
+            Step(
+                "The array form",
+                "over a batch of m examples C_T = Σ_k C_k holds the decay once per example, so the "
+                "matrix gradient gains m λ W^l",
+                [(Partial(sp.Symbol("C_T"), arrays.layer(l).W), arrays.gradients[f"W{l}"]) for l in (2, 3)],
+            ),
+            Step(
+                "Verified",
+                "both routes, with the generic activation and a symbolic λ, and with λ = 1/10",
+                [],
+                note=f"Symbolic λ: {verdict_sentence(exact)} λ = 1/10: {verdict_sentence(numeric)}",
+            ),
+        ],
+        intro="Weight decay adds (λ/2) Σ w² over the weights to the cost of each example, "
+        "with λ ≥ 0, so that gradient descent also shrinks every weight. Nothing is added to "
+        "the derivation by hand: the cost is one more equation that uses the weights.",
+        book_order=True,
+    )
+
+
+def _paths(model: Network, parameter: sp.Symbol) -> list:
+    from ..engine.routes import chain_rule_expansion
+
+    return chain_rule_expansion(model, parameter).paths
+
+
 def book_network() -> Derivation:
     """The book's 12-3-2 network (4×3-pixel images of 0 and 1), both ways.
 
@@ -236,6 +314,7 @@ TOPICS: dict[str, Callable[[], Derivation]] = {
     "backprop-12-3-2": book_network,
     "delta-recurrence": delta_recurrence,
     "cross-entropy": cross_entropy,
+    "weight-decay": weight_decay,
 }
 
 
@@ -248,7 +327,7 @@ def all_documents(
     exists but fails to import raises, as it should.
 
     >>> sorted(all_documents(providers=("symbackprop.no_such_module",)))
-    ['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations']
+    ['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations', 'weight-decay']
     """
     documents = {stem: build() for stem, build in (TOPICS if topics is None else topics).items()}
     for name in providers:
