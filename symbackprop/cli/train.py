@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ParameterFileError
+from ..layers.pooling import POOLINGS
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
 from ..numeric.params import check_save_path, load_params, save_params
@@ -48,6 +49,8 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--path", choices=["array", "scalar"], default="array",
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
                    "weight, as the book's spreadsheet); default array")
+    p.add_argument("--pooling", choices=list(POOLINGS),
+                   help="the CNN's pooling (cnn123): max, the book's (default), or average")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.save is not None:
         check_save_path(args.save)
     data = spec.load()
-    model = spec.make_model(args.path)
+    model = spec.model(args.path, pooling=args.pooling)
     params = initial_from(args.init, spec, model)
     seconds = getattr(model, "compile_seconds", None)
     compiled = f" (derived and compiled in {seconds:.2f} s)" if seconds is not None else ""
