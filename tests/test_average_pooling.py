@@ -244,3 +244,18 @@ def test_unknown_pooling_on_the_command_line_exits_2(capsys):
 def test_bad_block_is_refused_for_average_pooling_too():
     with pytest.raises(NetworkSpecError, match="does not divide"):
         ConvolutionalNetwork(pool=3, pooling="average")
+
+
+# --- the derivation document -------------------------------------------------------------------------------
+
+def test_document_carries_the_derived_equal_share(book_average):
+    from symbackprop.documents.cnn import documents
+
+    net, route = book_average
+    doc = documents()["cnn-average-pooling"]
+    rows = {str(lhs): rhs for step in doc.steps for lhs, _, rhs in step.rows()}
+    d = net.symbol("delta^F_111")
+    assert rows[str(d)] == route.deltas[d]
+    shares = [rhs for step in doc.steps if step.title == "Derivative of the mean" for _, _, rhs in step.rows()]
+    assert shares == [sp.Rational(1, 4)] * 4
+    assert "NOT" not in doc.text() and "average-pool" in doc.title
