@@ -259,3 +259,12 @@ def test_document_carries_the_derived_equal_share(book_average):
     shares = [rhs for step in doc.steps if step.title == "Derivative of the mean" for _, _, rhs in step.rows()]
     assert shares == [sp.Rational(1, 4)] * 4
     assert "NOT" not in doc.text() and "average-pool" in doc.title
+
+
+def test_winner_proofs_refuse_average_pooling_at_once():
+    from symbackprop.proof.winners import all_winner_choices, prove_with_winners
+
+    net = ConvolutionalNetwork((3, 3), 1, 2, pool=2, outputs=1, pooling="average")
+    for call in (lambda: prove_with_winners(net), lambda: all_winner_choices(net)):
+        with pytest.raises(NetworkSpecError, match="average pooling has no winners to fix"):
+            call()
