@@ -222,7 +222,7 @@ def test_train_takes_weight_decay_from_the_command_line(capsys):
 def test_bad_weight_decay_on_the_command_line_is_one_line_and_exit_2(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "weight decay" in err.replace("-", " ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "weight decay" in err.replace("-", " ").replace("_", " ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_derive_and_verify_take_weight_decay_from_the_command_line(capsys):

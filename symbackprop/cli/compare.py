@@ -70,7 +70,7 @@ def _compare(args: argparse.Namespace, sizes: list[int], activation) -> int:
     cap = 60.0 if args.cap is None else args.cap
     with console.status(f"measuring {len(ROUTES)} routes on {'-'.join(map(str, sizes))}…"):
         result = compare(sizes, activation, args.cost, batch=args.batch, cap=cap, seed=args.seed,
-                         prove=not args.no_proof, weight_decay=args.weight_decay)
+                         prove=not args.no_proof, weight_decay=args.weight_decay or 0)
     if args.format == "markdown":
         console.print(result.markdown(), markup=False, highlight=False)
     else:
@@ -126,7 +126,7 @@ def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
                             completed=(len(started) - 1) * len(ROUTES) + ROUTES.index(route))
 
         result = sweep(args.sweep, sizes, points, activation, args.cost, batch=args.batch, cap=cap,
-                       seed=args.seed, on_route=on_route, weight_decay=args.weight_decay)
+                       seed=args.seed, on_route=on_route, weight_decay=args.weight_decay or 0)
     if args.format == "markdown":
         console.print(result.markdown(), markup=False, highlight=False)
     else:

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec = dataset_spec(args.dataset)
-    model = spec.make_model(args.path)
+    model = spec.model(args.path, pooling=args.pooling)
     params = params_from(args.params, spec, model, "--params")  # before the data: a wrong file fails fast
     data = spec.load()
     report(make_console(), model, params, data)

@@ -40,7 +40,7 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
 
 def add_weight_decay_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--weight-decay", type=weight_decay, default=sp.S.Zero, metavar="λ",
+        "--weight-decay", type=weight_decay, metavar="λ",
         help="L2 weight decay: the cost gains (λ/2) Σ w² over the weights, not the biases (default 0)",
     )
 
@@ -155,7 +155,7 @@ def activation_from_args(args: argparse.Namespace) -> str | list[str]:
 def network_from_args(args: argparse.Namespace) -> Network:
     return Network(
         parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost,
-        weight_decay=args.weight_decay,
+        weight_decay=0 if args.weight_decay is None else args.weight_decay,
     )
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ParameterFileError
+from ..layers.pooling import POOLINGS
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
 from ..numeric.params import check_save_path, load_params, save_params
@@ -49,6 +50,8 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--path", choices=["array", "scalar"], default="array",
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
                    "weight, as the book's spreadsheet); default array")
+    p.add_argument("--pooling", choices=list(POOLINGS),
+                   help="the CNN's pooling (cnn123): max, the book's (default), or average")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,15 +64,14 @@ def run(args: argparse.Namespace) -> int:
     if args.save is not None:
         check_save_path(args.save)
     data = spec.load()
-    # Only a model with weight decay needs the factory to take it.
-    model = spec.make_model(args.path, args.weight_decay) if args.weight_decay != 0 else spec.make_model(args.path)
+    model = spec.model(args.path, pooling=args.pooling, weight_decay=args.weight_decay)
     params = initial_from(args.init, spec, model)
     seconds = getattr(model, "compile_seconds", None)
     compiled = f" (derived and compiled in {seconds:.2f} s)" if seconds is not None else ""
     console.print(
         f"[bold]{spec.name}[/]: {len(data.X)} training examples; {describe(model)} network, "
         f"{args.path} path{compiled}; η = {eta}, "
-        + (f"weight decay λ = {args.weight_decay}, " if args.weight_decay != 0 else "")
+        + (f"weight decay λ = {args.weight_decay}, " if args.weight_decay is not None else "")
         + ("full batch" if batch is None or batch >= len(data.X) else f"batches of {batch}")
         + f", {epochs} epochs, start: {args.init or f'normal random (seed {args.seed})'}"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import NetworkSpecError
+from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
 from .options import BOOK_LAYERS, add_network_options, network_from_args, whole_number
 from .options import console as make_console
@@ -31,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cnn", nargs="?", const="6x6,3,3x3,2x2,3", metavar="SHAPE",
                    help="verify the chapter-5 CNN instead of --layers: image,filters,filter,pool,outputs "
                    "(default 6x6,3,3x3,2x2,3, the book's); --activation and --cost apply")
+    p.add_argument("--pooling", choices=list(POOLINGS),
+                   help="with --cnn: max, the book's (default), or average pooling")
     p.set_defaults(run=run)
 
 
@@ -43,10 +46,12 @@ def run(args: argparse.Namespace) -> int:
         if args.layers is not None:
             raise NetworkSpecError("--cnn and --layers describe two different networks; give one of them")
 
-        if args.weight_decay != 0:
+        if args.weight_decay is not None:
             raise NetworkSpecError("--weight-decay applies to the fully connected networks of --layers, not to --cnn")
-        net = cnn_from_spec(args.cnn, args.activation, args.cost)
+        net = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max")
     else:
+        if args.pooling is not None:
+            raise NetworkSpecError("--pooling is an option of --cnn: a fully connected network has no pooling")
         if args.layers is None:
             args.layers = BOOK_LAYERS
         net = network_from_args(args)
