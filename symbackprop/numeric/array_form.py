@@ -288,7 +288,7 @@ def derive_arrays(
     for layer in layers:
         forward.append((layer.z, _to_matrix(layer.z_equation, (I, K))))
         forward.append((layer.a, _split_entrywise(layer.a_equation, products, f"P{layer.index}")))
-    outputs = {sp.Symbol(out.a.name): sp.Symbol(out.z.name)} if out.activation.function is sigmoid else {}
+    outputs = {sp.Symbol(out.a.name): sigmoid(sp.Symbol(out.z.name))} if out.activation.function is sigmoid else {}
     cost_arrays = _split_entrywise(cost_entry, products, "PC")
     cost_arrays = stable_logs(cost_arrays, outputs)
     return ArrayDerivation(
