@@ -164,3 +164,11 @@ def test_atomize_names_the_softmax_by_its_output(generic_net):
     z = generic_net.output_layer.z
     local = atomize(sp.diff(generic_net.definition("a^3_1"), z[1]), atomizer(generic_net))
     assert local == -a[0] * a[1]
+
+
+def test_the_array_path_refuses_a_softmax_output_with_the_reason():
+    from symbackprop.errors import NotDifferentiableError
+    from symbackprop.numeric.arrays import ArrayModel
+
+    with pytest.raises(NotDifferentiableError, match="layer 3 \\(softmax\\) each read every unit's z.*--path scalar"):
+        ArrayModel(Network([2, 2, 3], output="softmax", cost=CCE))
