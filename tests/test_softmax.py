@@ -172,3 +172,15 @@ def test_the_array_path_refuses_a_softmax_output_with_the_reason():
 
     with pytest.raises(NotDifferentiableError, match="layer 3 \\(softmax\\) each read every unit's z.*--path scalar"):
         ArrayModel(Network([2, 2, 3], output="softmax", cost=CCE))
+
+
+def test_cli_verifies_and_derives_a_softmax_output(capsys):
+    from symbackprop.cli import main
+
+    softmax_net = ["--layers", "2,2,3", "--output", "softmax", "--cost", CCE]
+    assert main(["verify", *softmax_net, "--activation", "tanh", "--exact"]) == 0
+    assert "t_1 + t_2 + t_3 = 1" in capsys.readouterr().out
+    assert main(["derive", *softmax_net, "--param", "b^3_1"]) == 0
+    out = capsys.readouterr().out
+    assert "∂a^3_1/∂z^3_2 = -a^3_1*a^3_2" in out
+    assert "δ^3_1 = a^3_1*t_2 + a^3_1*t_3 - t_1*(1 - a^3_1)" in out and "δ^3_1 = a^3_1 - t_1" in out
