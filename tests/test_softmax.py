@@ -184,3 +184,24 @@ def test_cli_verifies_and_derives_a_softmax_output(capsys):
     out = capsys.readouterr().out
     assert "∂a^3_1/∂z^3_2 = -a^3_1*a^3_2" in out
     assert "δ^3_1 = a^3_1*t_2 + a^3_1*t_3 - t_1*(1 - a^3_1)" in out and "δ^3_1 = a^3_1 - t_1" in out
+
+
+def test_cli_trains_a_softmax_output_on_the_scalar_path(capsys):
+    from symbackprop.cli import main
+
+    assert main(["train", "digits01", "--output", "softmax", "--epochs", "30", "--eta", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "12-3-2 network, scalar path" in out and "accuracy 100.00%" in out
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["train", "digits01", "--output", "softmax", "--path", "array"], "--path scalar"),
+    (["train", "cnn123", "--output", "softmax"], "for the fully connected networks"),
+])
+def test_cli_refuses_a_softmax_where_it_is_not_computed(args, fragment):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "symbackprop", *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert fragment in result.stderr

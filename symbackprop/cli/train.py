@@ -45,9 +45,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_dataset_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}")
-    p.add_argument("--path", choices=["array", "scalar"], default="array",
+    p.add_argument("--path", choices=["array", "scalar"],
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
-                   "weight, as the book's spreadsheet); default array")
+                   "weight, as the book's spreadsheet); default array, scalar with --output softmax")
+    p.add_argument("--output", choices=["softmax"],
+                   help="softmax: a softmax output layer trained on the categorical cross-entropy "
+                   "(default: the data set's network)")
+
+
+def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
+    """The data set's model on the chosen path (``--path``; by default the
+    array path, or the scalar path for a softmax output, which only it computes)."""
+    if args.path is None:
+        args.path = "scalar" if args.output else "array"
+    return spec.make_model(args.path, args.output)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.save is not None:
         check_save_path(args.save)
     data = spec.load()
-    model = spec.make_model(args.path)
+    model = model_from_args(spec, args)
     params = initial_from(args.init, spec, model)
     seconds = getattr(model, "compile_seconds", None)
     compiled = f" (derived and compiled in {seconds:.2f} s)" if seconds is not None else ""

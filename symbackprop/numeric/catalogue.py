@@ -3,8 +3,9 @@
 Every one is a :class:`DatasetSpec` in :data:`DATASETS`: how to load it,
 which model to build for it and how to train it by default. A new one is one
 call to :func:`register`, as the chapter-5 ``cnn123`` is at the end of this
-module. ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the
-``--path`` option) and returns any :class:`~symbackprop.numeric.trainable.Trainable`.
+module. ``make_model(path, output)`` receives ``"array"`` or ``"scalar"`` (the
+``--path`` option) and None or ``"softmax"`` (``--output``), and returns any
+:class:`~symbackprop.numeric.trainable.Trainable`.
 
 >>> spec = dataset_spec("cnn123")
 >>> spec.eta, spec.epochs, spec.book_init
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..engine.network import Network
 from ..errors import UnknownNameError, echo
 from .arrays import ArrayModel
 from .cnn_arrays import book_digits, cnn_model
@@ -33,7 +35,7 @@ class DatasetSpec:
     name: str
     summary: str
     load: Callable[[], Dataset]
-    make_model: Callable[[str], object]
+    make_model: Callable[[str, str | None], object]
     eta: float
     epochs: int
     batch_size: int | None = None
@@ -79,17 +81,22 @@ def load_dataset(name: str) -> Dataset:
 
 
 def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
-    """A model factory for a fully connected network on either path.
+    """A model factory for a fully connected network on either path; with
+    ``output="softmax"``, a softmax output layer and the categorical
+    cross-entropy (the scalar path computes it, the array path refuses it).
 
     >>> dense_model([2, 1])("scalar").describe()
     '2-1'
+    >>> dense_model([2, 2])("scalar", "softmax").network
+    Network(2-2, activation=softmax, cost=categorical-cross-entropy)
     """
 
-    def make(path: str):
+    def make(path: str, output: str | None = None):
+        network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost, output=output)
         if path == "array":
-            return ArrayModel(list(sizes), activation=activation, cost=cost, init=init)
+            return ArrayModel(network, init=init)
         if path == "scalar":
-            return ScalarModel(list(sizes), activation=activation, cost=cost, init=init)
+            return ScalarModel(network, init=init)
         raise UnknownNameError(f"unknown path {path!r}; use array or scalar")
 
     return make
