@@ -63,7 +63,8 @@ TARGETS = (
          "_numeric_functions", "_evaluate", "_relative", "verify", "_central_difference", "_fd_verdict", "verify_claim",
          "_check_points", "_numerically_equal"),
         ("NUMERIC_TOLERANCE", "FD_STEP", "FD_TOLERANCE", "FD_ERROR_MARGIN"),
-        ("tests/test_finite_differences.py", "tests/test_checkers_fail.py", str(_relative(_verify)), "tests/test_routes.py"),
+        ("tests/test_finite_differences.py", "tests/test_checkers_fail.py", str(_relative(_verify)), "tests/test_routes.py",
+         "tests/test_guards.py"),
         (
             ("route.expanded(p))\n            report.checks.append(Check(p, EXACT, verdict,",
              "route.expanded(p))\n            report.checks.append(Check(p, EXACT, True,",
@@ -209,7 +210,7 @@ def mutants(target: Target) -> list[Mutant]:
 def _copy_tree(into: Path) -> None:
     shutil.copytree(ROOT / "symbackprop", into / "symbackprop", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", into / "tests", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("conftest.py", "pyproject.toml"):
+    for name in ("conftest.py", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, into / name)
 
 

@@ -482,3 +482,30 @@ def test_values_too_large_for_50_digits_stop_the_numeric_checks(net, monkeypatch
     assert report.notes == ["the values at random point 2 are too large to compute with 50 digits; "
                             "numeric checks stopped (the exact proof, --exact, does not evaluate)"]
     assert _x1_at(net, 2) not in [sp.Float(v, 50) for v in seen]
+
+
+# --- the one-line summary says what the checks found ------------------------------------------
+
+
+def test_the_summary_names_the_largest_difference_whenever_one_was_measured():
+    from symbackprop import Network, verify
+
+    both = verify(Network([1, 1]), exact=True, finite_differences=False).summary()
+    assert both.startswith("all 4 checks agree (exact, 50-digit numeric)")
+    assert "; largest relative difference " in both  # the exact checks measure none, the numeric ones do
+    assert "largest" not in verify(Network([1, 1]), exact=True, numeric=False, finite_differences=False).summary()
+
+
+def test_the_summary_explains_an_inconclusive_check_that_does_not_spoil_the_verdict():
+    from symbackprop.proof.verify import FINITE, NUMERIC, Check, VerificationReport
+
+    w, b = sp.symbols("w^2_11 b^2_1")
+    report = VerificationReport("t", [Check(w, NUMERIC, True, 1e-45), Check(w, FINITE, None, 1e-9),
+                                      Check(b, NUMERIC, True, 1e-46), Check(b, FINITE, True, 1e-30)])
+    assert report.ok
+    summary = report.summary()
+    assert summary.startswith("3 of 4 checks agree, 1 inconclusive (w^2_11)")
+    assert "finite differences cannot resolve the gap there" in summary
+    spoiled = VerificationReport("t", [Check(w, FINITE, None, 1e-9), Check(b, NUMERIC, False, 1e-3)])
+    assert not spoiled.ok
+    assert "cannot resolve" not in spoiled.summary() and "1 differ (b^2_1)" in spoiled.summary()

@@ -228,14 +228,43 @@ def prove_equal(left: sp.Expr, right: sp.Expr) -> bool | None:
     True
     """
     difference = check_expression(left, "the left side") - check_expression(right, "the right side")
-    atoms = difference.atoms(sp.Function, sp.Subs, sp.Derivative)
+    atoms, has_denominator = _function_values(difference)
     abstract = difference.xreplace({a: sp.Dummy() for a in atoms})
-    numerator, _ = sp.fraction(sp.together(abstract))
+    numerator = sp.fraction(sp.together(abstract))[0] if has_denominator else abstract
     if sp.expand(numerator) == 0:
         return True
     if sp.expand(difference) == 0:
         return True
     return None
+
+
+def _function_values(expr: sp.Expr) -> tuple[set[sp.Expr], bool]:
+    """The outermost function values of ``expr`` (``a(z)``, ``σ(z)``, ``a'(z)``,
+    ``winner(…)``) and whether anything outside them divides.
+
+    A written-out gradient shares its subexpressions many times over, so this
+    walks each distinct node once, where ``atoms`` walks the whole tree.
+
+    >>> x = sp.Symbol("x")
+    >>> _function_values(sp.sin(sp.exp(x)) + sp.sin(sp.exp(x))**2 / x)
+    ({sin(exp(x))}, True)
+    """
+    values: set[sp.Expr] = set()
+    divides = False
+    seen: set[sp.Expr] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, (sp.Function, sp.Subs, sp.Derivative)):
+            values.add(node)
+            continue
+        if node.is_Pow and node.exp.is_negative:
+            divides = True
+        stack.extend(node.args)
+    return values, divides
 
 
 def random_point(model: LayeredModel, seed: int) -> dict[sp.Symbol, mpmath.mpf]:
