@@ -196,7 +196,7 @@ def test_cli_trains_a_softmax_output_on_the_scalar_path(capsys):
 
 @pytest.mark.parametrize("args,fragment", [
     (["train", "digits01", "--output", "softmax", "--path", "array"], "--path scalar"),
-    (["train", "cnn123", "--output", "softmax"], "for the fully connected networks"),
+    (["train", "cnn123", "--output", "softmax"], "cnn123's network has no softmax output layer"),
 ])
 def test_cli_refuses_a_softmax_where_it_is_not_computed(args, fragment):
     import subprocess

@@ -8,7 +8,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import ParameterFileError
+from ..errors import NetworkSpecError, ParameterFileError
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
 from ..numeric.params import check_save_path, load_params, save_params
@@ -58,7 +58,12 @@ def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
     array path, or the scalar path for a softmax output, which only it computes)."""
     if args.path is None:
         args.path = "scalar" if args.output else "array"
-    return spec.make_model(args.path, args.output)
+    if args.output is None:
+        return spec.make_model(args.path)
+    if spec.softmax_model is None:
+        raise NetworkSpecError(f"{spec.name}'s network has no softmax output layer; --output softmax is for "
+                               f"{', '.join(s.name for s in DATASETS.values() if s.softmax_model)}")
+    return spec.softmax_model(args.path)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,9 +3,10 @@
 Every one is a :class:`DatasetSpec` in :data:`DATASETS`: how to load it,
 which model to build for it and how to train it by default. A new one is one
 call to :func:`register`, as the chapter-5 ``cnn123`` is at the end of this
-module. ``make_model(path, output)`` receives ``"array"`` or ``"scalar"`` (the
-``--path`` option) and None or ``"softmax"`` (``--output``), and returns any
-:class:`~symbackprop.numeric.trainable.Trainable`.
+module. ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the
+``--path`` option) and returns any :class:`~symbackprop.numeric.trainable.Trainable`;
+``softmax_model(path)``, where there is one, the same network with a softmax
+output layer (``--output softmax``).
 
 >>> spec = dataset_spec("cnn123")
 >>> spec.eta, spec.epochs, spec.book_init
@@ -35,11 +36,12 @@ class DatasetSpec:
     name: str
     summary: str
     load: Callable[[], Dataset]
-    make_model: Callable[[str, str | None], object]
+    make_model: Callable[[str], object]
     eta: float
     epochs: int
     batch_size: int | None = None
     book_init: str | None = None
+    softmax_model: Callable[[str], object] | None = None
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -80,18 +82,21 @@ def load_dataset(name: str) -> Dataset:
     return dataset_spec(name).load()
 
 
-def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
+def dense_model(
+    sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book",
+    output: str | None = None,
+):
     """A model factory for a fully connected network on either path; with
     ``output="softmax"``, a softmax output layer and the categorical
     cross-entropy (the scalar path computes it, the array path refuses it).
 
     >>> dense_model([2, 1])("scalar").describe()
     '2-1'
-    >>> dense_model([2, 2])("scalar", "softmax").network
+    >>> dense_model([2, 2], output="softmax")("scalar").network
     Network(2-2, activation=softmax, cost=categorical-cross-entropy)
     """
 
-    def make(path: str, output: str | None = None):
+    def make(path: str):
         network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost, output=output)
         if path == "array":
             return ArrayModel(network, init=init)
@@ -105,10 +110,12 @@ def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "
 register(DatasetSpec(
     "digits01", "the book's 64 images of 0 and 1 in 4×3 pixels; the 12-3-2 network",
     load_digits01, dense_model([12, 3, 2]), eta=0.2, epochs=50, book_init="book_nn_4_4_init.json",
+    softmax_model=dense_model([12, 3, 2], output="softmax"),
 ))
 register(DatasetSpec(
     "digits8x8", "scikit-learn's 1,797 handwritten digits in 8×8 pixels; a 64-32-10 network",
     load_digits8x8, dense_model([64, 32, 10], init="fan-in"), eta=0.5, epochs=60, batch_size=16,
+    softmax_model=dense_model([64, 32, 10], init="fan-in", output="softmax"),
 ))
 
 

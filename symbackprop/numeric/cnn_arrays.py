@@ -29,7 +29,7 @@ import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine.cnn import ConvolutionalNetwork
-from ..errors import DataError, NetworkSpecError, NotDifferentiableError, UnknownNameError
+from ..errors import DataError, NotDifferentiableError, UnknownNameError
 from ..functions.activations import NUMPY_FUNCTIONS, Activation
 from .datasets import Dataset, data_path, load_image_file, pixels
 from .params import read_param_file
@@ -314,18 +314,12 @@ class CNNScalar(CNNArrays):
         return C, self.arrays_from_symbols(by_symbol)
 
 
-def cnn_model(path: str = "array", output: str | None = None) -> CNNArrays:
+def cnn_model(path: str = "array") -> CNNArrays:
     """The book's CNN for the trainer, on the ``array`` or ``scalar`` path.
 
     >>> cnn_model("array").describe()
     '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional'
-    >>> cnn_model("array", "softmax")
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.NetworkSpecError: the CNN's output layer has sigmoid outputs; --output softmax is for the fully connected networks
     """
-    if output is not None:
-        raise NetworkSpecError("the CNN's output layer has sigmoid outputs; --output softmax is for the fully connected networks")
     if path == "array":
         return CNNArrays()
     if path == "scalar":
