@@ -74,7 +74,7 @@ def cnn_terms(
 ) -> int:
     """Terms of a convolutional network's local equations, and its pixels: each
     feature-map unit sums ``fh·fw`` products and a bias, each pooled value is
-    the max of ``ph·pw`` units, each output sums every pooled value and a bias.
+    the max or mean of ``ph·pw`` units, each output sums every pooled value and a bias.
 
     >>> cnn_terms((6, 6), 3, (3, 3), (2, 2), 3)
     666

@@ -196,7 +196,7 @@ def test_cli_trains_a_softmax_output_on_the_scalar_path(capsys):
 
 @pytest.mark.parametrize("args,fragment", [
     (["train", "digits01", "--output", "softmax", "--path", "array"], "--path scalar"),
-    (["train", "cnn123", "--output", "softmax"], "cnn123's network has no softmax output layer"),
+    (["train", "cnn123", "--output", "softmax"], "the cnn123 model has no output option; it is an option of digits01, digits8x8"),
 ])
 def test_cli_refuses_a_softmax_where_it_is_not_computed(args, fragment):
     import subprocess

@@ -8,7 +8,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import NetworkSpecError, ParameterFileError
+from ..errors import ParameterFileError
+from ..layers.pooling import POOLINGS
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
 from ..numeric.params import check_save_path, load_params, save_params
@@ -48,9 +49,11 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--path", choices=["array", "scalar"],
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
                    "weight, as the book's spreadsheet); default array, scalar with --output softmax")
+    p.add_argument("--pooling", choices=list(POOLINGS),
+                   help="the CNN's pooling (cnn123): max, the book's (default), or average")
     p.add_argument("--output", choices=["softmax"],
                    help="softmax: a softmax output layer trained on the categorical cross-entropy "
-                   "(default: the data set's network)")
+                   "(digits01, digits8x8; default: the data set's network)")
 
 
 def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
@@ -58,12 +61,7 @@ def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
     array path, or the scalar path for a softmax output, which only it computes)."""
     if args.path is None:
         args.path = "scalar" if args.output else "array"
-    if args.output is None:
-        return spec.make_model(args.path)
-    if spec.softmax_model is None:
-        raise NetworkSpecError(f"{spec.name}'s network has no softmax output layer; --output softmax is for "
-                               f"{', '.join(s.name for s in DATASETS.values() if s.softmax_model)}")
-    return spec.softmax_model(args.path)
+    return spec.model(args.path, pooling=args.pooling, output=args.output)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import NetworkSpecError
+from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
 from .options import BOOK_LAYERS, add_network_options, add_output_option, network_from_args, whole_number
 from .options import console as make_console
@@ -32,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cnn", nargs="?", const="6x6,3,3x3,2x2,3", metavar="SHAPE",
                    help="verify the chapter-5 CNN instead of --layers: image,filters,filter,pool,outputs "
                    "(default 6x6,3,3x3,2x2,3, the book's); --activation and --cost apply")
+    p.add_argument("--pooling", choices=list(POOLINGS),
+                   help="with --cnn: max, the book's (default), or average pooling")
     p.set_defaults(run=run)
 
 
@@ -46,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
         if args.output is not None:
             raise NetworkSpecError("--output softmax is for --layers networks; the CNN's output layer has --activation")
 
-        net = cnn_from_spec(args.cnn, args.activation, args.cost)
+        net = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max")
     else:
+        if args.pooling is not None:
+            raise NetworkSpecError("--pooling is an option of --cnn: a fully connected network has no pooling")
         if args.layers is None:
             args.layers = BOOK_LAYERS
         net = network_from_args(args)

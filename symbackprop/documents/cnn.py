@@ -3,7 +3,8 @@
 Every formula is the engine's (derived by :func:`~symbackprop.engine.routes.delta_route`
 from the layers' local equations) and is compared with the book's own in the
 text; the filter gradient is shown to be a correlation of the input with the
-map of unit errors.
+map of unit errors. The same chapter with average pooling in place of max
+pooling is a second document.
 """
 
 from __future__ import annotations
@@ -69,30 +70,41 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
     is_correlation = all(_same(a, b) for a, b in zip(correlation.doit(), gradient))
     last = conv.w[0][fh - 1][fw - 1]
 
-    def matches(derived: sp.Expr, book: sp.Expr, what: str) -> str:
+    def matches(derived: sp.Expr, book: sp.Expr, what: str, formula: str = "the book's formula") -> str:
         verdict = "is" if _same(derived, book) else "is NOT"
-        return f"The derived {what} {verdict} the book's formula (their difference expands to 0)."
+        return f"The derived {what} {verdict} {formula} (their difference expands to 0)."
 
+    partials = [(Partial(zP, x), pool.equations[zP].diff(x)) for x in block]
+    if pool.kind == "max":
+        pooling = Step("Max pooling", "each pooled value is the largest output of its block, and $a^P = z^P$",
+                       [(zP, model.definitions[zP]), (aP, model.definitions[aP])])
+        derivative = Step("Derivative of Max", "the indicator of the block's winner, the position of its first "
+                          "largest input in row-major order: beaten strictly by no earlier input and by no later "
+                          "one, so at a tie exactly one input gets 1 and the indicators sum to 1",
+                          [(sp.Function("winner")(*block), winner(1, *block).definition()), *partials])
+        reach, formula = "and only if it won its block", "the book's formula"
+    else:
+        ph, pw = model.pool
+        pooling = Step("Average pooling", "each pooled value is the mean of its block's outputs, and "
+                       "$a^P = z^P$", [(zP, model.definitions[zP]), (aP, model.definitions[aP])])
+        derivative = Step("Derivative of the mean", f"every input of a block counts alike: each partial "
+                          f"derivative is $1/(p_h p_w) = 1/{ph * pw}$, whatever the values", partials)
+        reach = f"and every input of a block takes an equal share, 1/{ph * pw}, of its error"
+        formula = "the book's formula with this share in place of the winner's indicator"
     steps = [
         Step("Convolution", "each filter slides over the image without being flipped: a correlation, "
              "stride 1, no padding",
              [(z11, model.definitions[z11]), (a11, model.definitions[a11])]),
-        Step("Max pooling", "each pooled value is the largest output of its block, and $a^P = z^P$",
-             [(zP, model.definitions[zP]), (aP, model.definitions[aP])]),
+        pooling,
         Step("Output layer", "every output unit is connected to every pooled value",
              [(out.z[0], model.definitions[out.z[0]]), (out.a[0], model.definitions[out.a[0]])]),
         Step("Cost", "the squared error of one image", [(C, model.cost_expression)]),
-        Step("Derivative of Max", "the indicator of the block's winner, the position of its first largest "
-             "input in row-major order: beaten strictly by no earlier input and by no later one, so at a "
-             "tie exactly one input gets 1 and the indicators sum to 1",
-             [(sp.Function("winner")(*block), winner(1, *block).definition()),
-              *((Partial(zP, x), pool.equations[zP].diff(x)) for x in block)]),
+        derivative,
         Step("Output unit error", "the unit error of an output unit, derived by the engine from the "
              "local equations",
              [(dO, route.deltas[dO])], note=matches(route.deltas[dO], book_d[dO], "unit error")),
-        Step("Convolution unit error", "the error reaches a feature-map unit only through its pooled "
-             "value, and only if it won its block",
-             [(dF, route.deltas[dF])], note=matches(route.deltas[dF], book_d[dF], "unit error")),
+        Step("Convolution unit error", f"the error reaches a feature-map unit only through its pooled value, {reach}",
+             [(dF, route.deltas[dF])], note=matches(route.deltas[dF], book_d[dF], "unit error", formula)),
         Step("Filter weight and bias gradients", "each filter weight is used at every position of the "
              "feature map, so its gradient sums the unit errors of the whole map",
              [(Partial(C, w11), route.gradients[w11]), (Partial(C, b1), route.gradients[b1])],
@@ -111,17 +123,25 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
     return Derivation(
         f"Backpropagation through the {model.describe()} network",
         steps,
-        intro="The book's chapter 5. The unit errors are derived by the same engine as for the fully "
-        "connected network, from the local equations of a convolution, a max-pooling and an output "
-        "layer; `symbackprop verify --cnn --exact` proves that they give the direct derivative.",
+        intro=("The book's chapter 5" if pool.kind == "max" else "The book's chapter 5 with average pooling "
+               "in place of its max pooling")
+        + ". The unit errors are derived by the same engine as for the fully connected network, from the "
+        f"local equations of a convolution, {'an' if pool.kind[0] in 'aeiou' else 'a'} {pool.kind}-pooling "
+        "and an output layer; "
+        f"`symbackprop verify --cnn{'' if pool.kind == 'max' else ' --pooling ' + pool.kind} --exact` proves "
+        "that they give the direct derivative.",
         book_order=True,
     )
 
 def documents() -> dict[str, Derivation]:
-    """The chapter-5 derivation, by file stem: the book's network (sigmoid).
+    """The chapter-5 derivations, by file stem: the book's network (sigmoid),
+    and the same network with average pooling.
 
-    >>> doc = documents()["cnn"]
-    >>> len(doc.steps) >= 8
-    True
+    >>> docs = documents()
+    >>> len(docs["cnn"].steps) >= 8, docs["cnn-average-pooling"].steps[1].title
+    (True, 'Average pooling')
     """
-    return {"cnn": _derivation(ConvolutionalNetwork())}
+    return {
+        "cnn": _derivation(ConvolutionalNetwork()),
+        "cnn-average-pooling": _derivation(ConvolutionalNetwork(pooling="average")),
+    }

@@ -1,7 +1,8 @@
 """Chapter 5: the convolutional network, built from three kinds of layer on the same engine.
 
-A convolution layer (filters ``w^{F_k}_{uv}``, biases ``b^F_k``), a max-pooling
-layer (a symbolic ``Max`` per block) and a fully connected output layer
+A convolution layer (filters ``w^{F_k}_{uv}``, biases ``b^F_k``), a pooling
+layer (a symbolic ``Max`` per block, the book's, or the block's mean with
+``pooling="average"``) and a fully connected output layer
 (``w^O_{k,n,ij}``, ``b^O_n``) are :class:`~symbackprop.layers.protocol.Layer` s like the
 dense layer: they state their local equations and nothing else, and
 :func:`~symbackprop.engine.routes.delta_route` derives the book's unit errors from
@@ -41,7 +42,7 @@ from ..functions.costs import Cost, get_cost
 from ..guards import check_model_terms, cnn_terms
 from ..layers.convolution import Convolution
 from ..layers.output import FullyConnectedOutput
-from ..layers.pooling import MaxPooling, winner
+from ..layers.pooling import pooling_kind, winner
 from ..layers.protocol import book_symbol
 from ..notation.symbols import index_text
 from .network import LayeredModel
@@ -58,12 +59,15 @@ def _pair(value, what: str) -> tuple[int, int]:
 # --- the network --------------------------------------------------------------
 
 class ConvolutionalNetwork(LayeredModel):
-    """Image → convolution (``filters`` of ``filter_size``) → max pooling →
+    """Image → convolution (``filters`` of ``filter_size``) → pooling →
     ``outputs`` units. The defaults are the book's network (6×6 → 3 filters
-    3×3 → 4×4 maps → 2×2 pooling → 3 sigmoid outputs, squared error).
+    3×3 → 4×4 maps → 2×2 max pooling → 3 sigmoid outputs, squared error);
+    ``pooling="average"`` pools by the block's mean instead.
 
     >>> ConvolutionalNetwork((8, 8), 4, 3, pool=3, outputs=2).parameter_count
     74
+    >>> ConvolutionalNetwork(pooling="average").definition("z^P_111")
+    a^F_111/4 + a^F_112/4 + a^F_121/4 + a^F_122/4
     >>> ConvolutionalNetwork((6, 6), 3, (7, 3))
     Traceback (most recent call last):
     ...
@@ -83,7 +87,9 @@ class ConvolutionalNetwork(LayeredModel):
         outputs: int = 3,
         activation: str | Activation = "sigmoid",
         cost: str | Cost = "squared",
+        pooling: str = "max",
     ) -> None:
+        pooling_layer = pooling_kind(pooling)
         self.image_shape = _pair(image, "the image size")
         self.filter_size = _pair(filter_size, "the filter size")
         self.pool = _pair(pool, "the pooling block")
@@ -103,7 +109,7 @@ class ConvolutionalNetwork(LayeredModel):
         self.inputs = tuple(s for row in self.image for s in row)
         self.targets = tuple(sp.Symbol(f"t_{n}") for n in range(1, outputs + 1))
         conv = Convolution(2, self.image, filters, self.filter_size, self.activation)
-        pooling = MaxPooling(3, conv.a, self.pool)
+        pooling = pooling_layer(3, conv.a, self.pool)
         out = FullyConnectedOutput(4, pooling.a, outputs, self.activation)
         for n in range(1, outputs + 1):
             book_symbol("delta", "O", (n,))
@@ -134,8 +140,11 @@ class ConvolutionalNetwork(LayeredModel):
     def describe(self) -> str:
         # Compound adjectives, like "12-3-2": messages go on "… network".
         (h, w), (fh, fw), (ph, pw) = self.image_shape, self.filter_size, self.pool
+        # the book's max pooling goes unnamed, as it always has
+        kind = "" if self.pooling.kind == "max" else f" {self.pooling.kind}"
         return (
-            f"{h}x{w}-input, {self.filters}-filter {fh}x{fw}, {ph}x{pw}-pool, {self.outputs}-output convolutional"
+            f"{h}x{w}-input, {self.filters}-filter {fh}x{fw}, {ph}x{pw}{kind}-pool, "
+            f"{self.outputs}-output convolutional"
         )
 
     def naming_hint(self) -> str:
@@ -148,11 +157,16 @@ class ConvolutionalNetwork(LayeredModel):
         return f"ConvolutionalNetwork({self.describe()}, activation={self.activation.name}, cost={self.cost.name})"
 
 
-def cnn_from_spec(spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared"):
-    """A CNN from ``image,filters,filter,pool,outputs`` text (sizes as ``6x6`` or ``6``).
+def cnn_from_spec(
+    spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared", pooling: str = "max"
+):
+    """A CNN from ``image,filters,filter,pool,outputs`` text (sizes as ``6x6`` or ``6``),
+    pooling by ``pooling`` (``max`` or ``average``).
 
     >>> cnn_from_spec("6x6,3,3x3,2x2,3").parameter_count
     69
+    >>> cnn_from_spec("4x4,1,3x3,2x2,1", pooling="average").describe()
+    '4x4-input, 1-filter 3x3, 2x2 average-pool, 1-output convolutional'
     >>> cnn_from_spec("6x6,3,3x3")
     Traceback (most recent call last):
     ...
@@ -172,7 +186,7 @@ def cnn_from_spec(spec: str, activation: str | Activation = "sigmoid", cost: str
             f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
         ) from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
-    return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost)
+    return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling)
 
 
 # --- the book's formulas, to compare the derived ones with --------------------------
@@ -185,11 +199,16 @@ def _activation_slope(model: ConvolutionalNetwork, z: sp.Symbol) -> sp.Expr:
 def book_unit_errors(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
     """The book's unit errors, typed from chapter 5:
     ``δ^O_n = ∂C/∂a^O_n · a'(z^O_n)`` and
-    ``δ^F_{k,ij} = (Σ_n δ^O_n w^O_{k,n,i'j'}) [a^F_{k,ij} wins its block] a'(z^F_{k,ij})``.
+    ``δ^F_{k,ij} = (Σ_n δ^O_n w^O_{k,n,i'j'}) [a^F_{k,ij} wins its block] a'(z^F_{k,ij})``;
+    with average pooling every input of a block takes an equal share of its error,
+    ``δ^F_{k,ij} = (1/(ph·pw)) (Σ_n δ^O_n w^O_{k,n,i'j'}) a'(z^F_{k,ij})``.
 
     >>> net = ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(2, 2), outputs=1)
     >>> book_unit_errors(net)[net.symbol("delta^F_112")]
     a^F_112*delta^O_1*w^O_1111*(1 - a^F_112)*winner(2, a^F_111, a^F_112, a^F_121, a^F_122)
+    >>> net = ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(2, 2), outputs=1, pooling="average")
+    >>> book_unit_errors(net)[net.symbol("delta^F_112")]
+    a^F_112*delta^O_1*w^O_1111*(1 - a^F_112)/4
     """
     out, conv, pool = model.output, model.convolution, model.pooling
     reverse = atomizer(model)
@@ -205,8 +224,11 @@ def book_unit_errors(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
                 ip, jp = i // ph, j // pw
                 m = (i % ph) * pw + (j % pw) + 1
                 back = sp.Add(*(delta_O[n] * out.w[n][k][ip][jp] for n in range(len(out.z))))
-                indicator = winner(m, *pool.blocks[k][ip][jp])
-                deltas[sp.Symbol("delta" + z.name[1:])] = back * indicator * _activation_slope(model, z)
+                if pool.kind == "average":
+                    share = sp.Rational(1, ph * pw)
+                else:
+                    share = winner(m, *pool.blocks[k][ip][jp])
+                deltas[sp.Symbol("delta" + z.name[1:])] = back * share * _activation_slope(model, z)
     return deltas
 
 

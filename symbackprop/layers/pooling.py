@@ -1,4 +1,5 @@
-"""Max pooling, and the honest derivative of ``max``.
+"""Pooling layers: max pooling (the book's) with the honest derivative of
+``max``, and average pooling.
 
 ``∂ max(x_1…x_n)/∂x_m`` is the indicator :class:`winner` ``[x_m is the
 block's maximum]``. At a tie the *first* maximal input in row-major order
@@ -7,6 +8,9 @@ wins (1) and the others get 0, so the indicators of a block always sum to 1
 compiled code in :mod:`symbackprop.numeric.cnn_arrays`. SymPy's own
 ``Max.diff`` (Heaviside products, ``H(0) = 1/2``) would give every tied
 input ½, which sums to 3/2 at a triple tie; hence :class:`PoolMax`.
+
+Average pooling needs nothing of the kind: its block mean is a sum, and SymPy's
+derivative of it, ``1/(ph·pw)`` for every input, is already exact.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ..errors import NetworkSpecError
+from ..errors import NetworkSpecError, UnknownNameError, echo
 from ..functions.activations import get_activation
 from .protocol import Layer, book_symbol
 
@@ -116,17 +120,16 @@ class PoolMax(sp.Max):
 
     _pythoncode = _mpmathcode
 
-class MaxPooling(Layer):
-    """Max pooling over non-overlapping ``ph×pw`` blocks:
-    ``z^P_{k,ij} = max`` of block ``(i, j)`` of ``a^F_k``, and ``a^P = z^P``.
+class Pooling(Layer):
+    """Pooling over non-overlapping ``ph×pw`` blocks: ``z^P_{k,ij}`` =
+    :meth:`combine` of block ``(i, j)`` of ``a^F_k``, and ``a^P = z^P``.
     It has no parameters and no unit errors of its own (the book's δs live in
-    the convolution and output layers).
-
-    >>> from symbackprop import ConvolutionalNetwork
-    >>> net = ConvolutionalNetwork((4, 4), 1, (2, 2), pool=(1, 3), outputs=1)
-    >>> net.layers[1].equations[net.symbol("z^P_111")]
-    Max(a^F_111, a^F_112, a^F_113)
+    the convolution and output layers). A kind of pooling is a subclass that
+    says how a block combines; the δ route derives its derivative.
     """
+
+    #: the name of the kind, as ``ConvolutionalNetwork(pooling=…)`` takes it
+    kind: str
 
     def __init__(self, index: int, maps: Sequence, block: tuple[int, int]) -> None:
         rows, cols = len(maps[0]), len(maps[0][0])
@@ -154,9 +157,63 @@ class MaxPooling(Layer):
         for k in range(len(maps)):
             for i in range(R):
                 for j in range(Q):
-                    equations[self.z[k][i][j]] = PoolMax(*self.blocks[k][i][j])
+                    equations[self.z[k][i][j]] = self.combine(self.blocks[k][i][j])
         for k in range(len(maps)):
             for i in range(R):
                 for j in range(Q):
                     equations[self.a[k][i][j]] = self.activation(self.z[k][i][j])
         self.equations = equations
+
+    def combine(self, block: tuple[sp.Expr, ...]) -> sp.Expr:
+        """``z^P`` of one block from its inputs, in row-major order."""
+        raise NotImplementedError
+
+
+class MaxPooling(Pooling):
+    """Max pooling, the book's: ``z^P_{k,ij} = max`` of block ``(i, j)`` of
+    ``a^F_k``, as a :class:`PoolMax`.
+
+    >>> from symbackprop import ConvolutionalNetwork
+    >>> net = ConvolutionalNetwork((4, 4), 1, (2, 2), pool=(1, 3), outputs=1)
+    >>> net.layers[1].equations[net.symbol("z^P_111")]
+    Max(a^F_111, a^F_112, a^F_113)
+    """
+
+    kind = "max"
+
+    def combine(self, block: tuple[sp.Expr, ...]) -> sp.Expr:
+        return PoolMax(*block)
+
+
+class AveragePooling(Pooling):
+    """Average pooling: ``z^P_{k,ij} = (1/(ph·pw)) Σ_{block} a^F_k``.
+
+    >>> from symbackprop import ConvolutionalNetwork
+    >>> net = ConvolutionalNetwork((4, 4), 1, (2, 2), pool=(1, 3), outputs=1, pooling="average")
+    >>> net.layers[1].equations[net.symbol("z^P_111")]
+    a^F_111/3 + a^F_112/3 + a^F_113/3
+    """
+
+    kind = "average"
+
+    def combine(self, block: tuple[sp.Expr, ...]) -> sp.Expr:
+        return sp.Add(*block) / len(block)
+
+
+#: The kinds of pooling by name; the first is the book's.
+POOLINGS: dict[str, type[Pooling]] = {cls.kind: cls for cls in (MaxPooling, AveragePooling)}
+
+
+def pooling_kind(name: object) -> type[Pooling]:
+    """The pooling layer called ``name`` (``max`` or ``average``).
+
+    >>> pooling_kind("average").__name__
+    'AveragePooling'
+    >>> pooling_kind("mean")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.UnknownNameError: unknown pooling 'mean'; use max or average
+    """
+    if not isinstance(name, str) or name not in POOLINGS:
+        raise UnknownNameError(f"unknown pooling {echo(name)}; use {' or '.join(POOLINGS)}")
+    return POOLINGS[name]

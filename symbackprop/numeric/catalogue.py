@@ -4,9 +4,9 @@ Every one is a :class:`DatasetSpec` in :data:`DATASETS`: how to load it,
 which model to build for it and how to train it by default. A new one is one
 call to :func:`register`, as the chapter-5 ``cnn123`` is at the end of this
 module. ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the
-``--path`` option) and returns any :class:`~symbackprop.numeric.trainable.Trainable`;
-``softmax_model(path)``, where there is one, the same network with a softmax
-output layer (``--output softmax``).
+``--path`` option), and the keyword options named in ``model_options`` (such
+as the CNN's ``pooling``, or a dense network's ``output="softmax"``), and returns
+any :class:`~symbackprop.numeric.trainable.Trainable`.
 
 >>> spec = dataset_spec("cnn123")
 >>> spec.eta, spec.epochs, spec.book_init
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..engine.network import Network
-from ..errors import UnknownNameError, echo
+from ..errors import NetworkSpecError, UnknownNameError, echo
 from .arrays import ArrayModel
 from .cnn_arrays import book_digits, cnn_model
 from .datasets import Dataset, load_digits01, load_digits8x8
@@ -41,7 +41,29 @@ class DatasetSpec:
     epochs: int
     batch_size: int | None = None
     book_init: str | None = None
-    softmax_model: Callable[[str], object] | None = None
+    #: the keyword options make_model takes besides the path
+    model_options: tuple[str, ...] = ()
+
+    def model(self, path: str, **options: object) -> object:
+        """``make_model(path, …)`` with the options given (None: not given), refusing
+        one that this data set's model does not take.
+
+        >>> dataset_spec("cnn123").model("array", pooling="average").describe()
+        '6x6-input, 3-filter 3x3, 2x2 average-pool, 3-output convolutional'
+        >>> dataset_spec("digits01").model("array", pooling="average")
+        Traceback (most recent call last):
+        ...
+        symbackprop.errors.NetworkSpecError: the digits01 model has no pooling option; it is an option of cnn123
+        """
+        given = {name: value for name, value in options.items() if value is not None}
+        for name in given:
+            if name not in self.model_options:
+                takers = [s.name for s in DATASETS.values() if name in s.model_options]
+                raise NetworkSpecError(
+                    f"the {self.name} model has no {name} option; "
+                    + (f"it is an option of {', '.join(takers)}" if takers else "no data set's model has it")
+                )
+        return self.make_model(path, **given)
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -82,21 +104,18 @@ def load_dataset(name: str) -> Dataset:
     return dataset_spec(name).load()
 
 
-def dense_model(
-    sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book",
-    output: str | None = None,
-):
-    """A model factory for a fully connected network on either path; with
-    ``output="softmax"``, a softmax output layer and the categorical
+def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
+    """A model factory for a fully connected network on either path; with the
+    option ``output="softmax"``, a softmax output layer and the categorical
     cross-entropy (the scalar path computes it, the array path refuses it).
 
     >>> dense_model([2, 1])("scalar").describe()
     '2-1'
-    >>> dense_model([2, 2], output="softmax")("scalar").network
+    >>> dense_model([2, 2])("scalar", output="softmax").network
     Network(2-2, activation=softmax, cost=categorical-cross-entropy)
     """
 
-    def make(path: str):
+    def make(path: str, output: str | None = None):
         network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost, output=output)
         if path == "array":
             return ArrayModel(network, init=init)
@@ -110,16 +129,17 @@ def dense_model(
 register(DatasetSpec(
     "digits01", "the book's 64 images of 0 and 1 in 4×3 pixels; the 12-3-2 network",
     load_digits01, dense_model([12, 3, 2]), eta=0.2, epochs=50, book_init="book_nn_4_4_init.json",
-    softmax_model=dense_model([12, 3, 2], output="softmax"),
+    model_options=("output",),
 ))
 register(DatasetSpec(
     "digits8x8", "scikit-learn's 1,797 handwritten digits in 8×8 pixels; a 64-32-10 network",
     load_digits8x8, dense_model([64, 32, 10], init="fan-in"), eta=0.5, epochs=60, batch_size=16,
-    softmax_model=dense_model([64, 32, 10], init="fan-in", output="softmax"),
+    model_options=("output",),
 ))
 
 
 register(DatasetSpec(
-    "cnn123", "the book's 96 images of 1, 2 and 3 in 6×6 pixels; the chapter-5 CNN (3 filters 3×3, 2×2 max pooling)",
-    book_digits, cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json",
+    "cnn123", "the book's 96 images of 1, 2 and 3 in 6×6 pixels; the chapter-5 CNN (3 filters 3×3, 2×2 max pooling, "
+    "or average pooling with --pooling average)",
+    book_digits, cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json", model_options=("pooling",),
 ))

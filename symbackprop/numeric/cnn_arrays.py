@@ -4,7 +4,7 @@ The kernels are the book's formulas that :mod:`symbackprop.engine.cnn` derives, 
 array operation each (no Python loop over pixels): the convolution is an
 ``einsum`` over a sliding-window view of the images, pooling a reshape and an
 ``argmax`` (the *first* maximum wins a tie, the convention of
-:class:`symbackprop.layers.pooling.winner`), and the filter gradient the same sliding
+:class:`symbackprop.layers.pooling.winner`) or a mean (average pooling), and the filter gradient the same sliding
 sum with the δ map in place of the filter. The activation, its derivative
 and the cost's derivative are compiled from the symbolic network's own
 expressions; :func:`check_against_symbolic` compares everything with the
@@ -49,12 +49,14 @@ class CNNArrays:
 
     >>> CNNArrays(image=(8, 8), filters=4, pool=3).parameter_shapes["out_W"]
     (3, 4, 2, 2)
+    >>> CNNArrays(pooling="average").describe()
+    '6x6-input, 3-filter 3x3, 2x2 average-pool, 3-output convolutional'
     """
 
     def __init__(self, image=(6, 6), filters=3, filter_size=(3, 3), pool=(2, 2), outputs=3,
-                 activation="sigmoid", cost="squared") -> None:
+                 activation="sigmoid", cost="squared", pooling="max") -> None:
         # The symbolic network validates the shapes and supplies a(z), a'(z), C.
-        net = ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost)
+        net = ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling)
         self.network = net
         act = net.activation
         if act.is_generic or act.not_trainable_because:
@@ -71,7 +73,7 @@ class CNNArrays:
         self.input_shape = net.image_shape
         self.output_size = outputs
         self.output_bounds = act.bounds
-        self.filter_size, self.pool = net.filter_size, net.pool
+        self.filter_size, self.pool, self.pooling = net.filter_size, net.pool, net.pooling.kind
         rows, cols = net.convolution.map_shape
         self.map_shape = (rows, cols)
         R, Q = net.pooling.pooled_shape
@@ -98,7 +100,8 @@ class CNNArrays:
 
     def forward(self, params: Params, X) -> dict[str, np.ndarray]:
         """Every layer quantity for a batch: ``zF, aF`` (n, K, rows, cols),
-        ``aP`` and the winner's position in its block (n, K, R, Q), ``zO, aO`` (n, N).
+        ``aP`` and, with max pooling, the winner's position in its block ``win``
+        (n, K, R, Q), ``zO, aO`` (n, N).
 
         >>> f = CNNArrays().forward(book_initial_params(), book_digits().X[:2])
         >>> f["aF"].shape, f["aP"].shape, f["aO"].shape
@@ -114,14 +117,18 @@ class CNNArrays:
         ph, pw = self.pool
         R, Q = rows // ph, cols // pw
         blocks = aF.reshape(n, R, ph, Q, pw, K).transpose(0, 5, 1, 3, 2, 4).reshape(n, K, R, Q, ph * pw)
-        win = blocks.argmax(axis=-1)  # the first maximum: winner()'s tie rule
-        aP = np.take_along_axis(blocks, win[..., None], axis=-1)[..., 0]
+        if self.pooling == "max":
+            win = blocks.argmax(axis=-1)  # the first maximum: winner()'s tie rule
+            pooled = {"win": win, "aP": np.take_along_axis(blocks, win[..., None], axis=-1)[..., 0]}
+        else:
+            pooled = {"aP": blocks.mean(axis=-1)}
+        aP = pooled["aP"]
         zO = aP.reshape(n, -1) @ W.reshape(len(W), -1).T + b
 
         def as_maps(m: np.ndarray) -> np.ndarray:
             return m.reshape(n, rows, cols, K).transpose(0, 3, 1, 2)
 
-        return {"windows": windows, "zF": as_maps(zF), "aF": as_maps(aF), "win": win, "aP": aP,
+        return {"windows": windows, "zF": as_maps(zF), "aF": as_maps(aF), **pooled,
                 "zO": zO, "aO": self._a(zO), "_zF": zF, "_aF": aF}
 
     def predict(self, params: Params, X) -> np.ndarray:
@@ -135,7 +142,9 @@ class CNNArrays:
     def deltas(self, params: Params, X, T) -> dict[str, np.ndarray]:
         """The unit errors, as the book writes them:
         ``δ^O_n = ∂C/∂a^O_n a'(z^O_n)``, and ``δ^F_{k,ij}`` = the error
-        ``Σ_n δ^O_n w^O_{k,n,i'j'}`` sent back to the block's winner only, times ``a'(z^F_{k,ij})``.
+        ``Σ_n δ^O_n w^O_{k,n,i'j'}`` sent back to the block's winner only (max pooling)
+        or shared equally, ``1/(ph·pw)`` each, by the block's inputs (average
+        pooling), times ``a'(z^F_{k,ij})``.
 
         >>> d = CNNArrays().deltas(book_initial_params(), book_digits().X[:1], book_digits().T[:1])
         >>> d["dF"].shape, int((d["dF"] != 0).sum())
@@ -148,8 +157,11 @@ class CNNArrays:
         back = (dO @ W.reshape(len(W), -1)).reshape(f["aP"].shape)
         n, K, R, Q = back.shape
         ph, pw = self.pool
-        routed = np.zeros((n, K, R, Q, ph * pw))
-        np.put_along_axis(routed, f["win"][..., None], back[..., None], axis=-1)  # [a^F wins its block]
+        if self.pooling == "max":
+            routed = np.zeros((n, K, R, Q, ph * pw))
+            np.put_along_axis(routed, f["win"][..., None], back[..., None], axis=-1)  # [a^F wins its block]
+        else:
+            routed = np.repeat(back[..., None] / (ph * pw), ph * pw, axis=-1)  # ∂z^P/∂a^F = 1/(ph·pw)
         routed = routed.reshape(n, K, R, Q, ph, pw).transpose(0, 2, 4, 3, 5, 1).reshape(-1, K)
         dF = routed * self._slope(f["_zF"], f["_aF"])  # (n·rows·cols, K)
         rows, cols = self.map_shape
@@ -314,14 +326,17 @@ class CNNScalar(CNNArrays):
         return C, self.arrays_from_symbols(by_symbol)
 
 
-def cnn_model(path: str = "array") -> CNNArrays:
-    """The book's CNN for the trainer, on the ``array`` or ``scalar`` path.
+def cnn_model(path: str = "array", pooling: str = "max") -> CNNArrays:
+    """The book's CNN for the trainer, on the ``array`` or ``scalar`` path,
+    pooling by ``max`` (the book's) or ``average``.
 
     >>> cnn_model("array").describe()
     '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional'
+    >>> cnn_model("array", pooling="average").pooling
+    'average'
     """
     if path == "array":
-        return CNNArrays()
+        return CNNArrays(pooling=pooling)
     if path == "scalar":
-        return CNNScalar()
+        return CNNScalar(pooling=pooling)
     raise UnknownNameError(f"unknown path {path!r}; use array or scalar")

@@ -39,6 +39,7 @@ def prove_with_winners(model: ConvolutionalNetwork, choices=None) -> dict[tuple,
     >>> sorted(proofs), all(all(v.values()) for v in proofs.values())
     ([(0,), (1,)], True)
     """
+    _require_winners(model)
     full = model.full_substitution()
     blocks = [blk for m in model.pooling.blocks for row in m for blk in row]
     index_of = {}
@@ -77,6 +78,15 @@ def all_winner_choices(model: ConvolutionalNetwork):
     >>> len(list(all_winner_choices(ConvolutionalNetwork((3, 3), 2, 2, pool=2, outputs=1))))
     16
     """
+    _require_winners(model)
     ph, pw = model.pool
     count = sum(1 for m in model.pooling.blocks for row in m for _ in row)
     return itertools.product(range(ph * pw), repeat=count)
+
+
+def _require_winners(model: ConvolutionalNetwork) -> None:
+    # Only a max has winners; a mean has none to fix, and verify(exact=True) proves it already.
+    if model.pooling.kind != "max":
+        raise NetworkSpecError(
+            f"{model.pooling.kind} pooling has no winners to fix; prove its routes with verify(model, exact=True)"
+        )
