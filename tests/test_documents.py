@@ -250,7 +250,8 @@ def test_registry_collects_providers_and_reports_their_real_errors(tmp_path, mon
 
 
 def test_default_registry_holds_the_four_topics():
-    assert {"neuron-and-activations", "backprop-12-3-2", "delta-recurrence", "cross-entropy"} == set(TOPICS)
+    assert {"neuron-and-activations", "backprop-12-3-2", "delta-recurrence", "cross-entropy",
+            "softmax-cross-entropy"} == set(TOPICS)
 
 
 @pytest.fixture(scope="module")
