@@ -37,6 +37,8 @@ def test_verify_claim_exit_codes(capsys):
         (["verify", "--layers", "3"], "at least two layers"),
         (["verify", "--activation", "sigmod"], "unknown activation"),
         (["verify", "--cost", "hinge"], "unknown cost"),
+        (["verify", "--cost", "categorical-cross-entropy"], "needs outputs that form a distribution"),
+        (["verify", "--cnn", "--output", "softmax"], "for --layers networks"),
         (["verify", "--activation", "__import__('os').system('ls')"], "only plain function names"),
         (["verify", "--layers", "2,2,1", "--param", "w^9_11"], "no quantity"),
         (["verify", "--layers", "2,2,1", "--param", "x_1"], "not a parameter"),

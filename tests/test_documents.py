@@ -249,9 +249,9 @@ def test_registry_collects_providers_and_reports_their_real_errors(tmp_path, mon
         all_documents(providers=("clash",), topics=own)
 
 
-def test_default_registry_holds_the_five_topics():
+def test_default_registry_holds_the_six_topics():
     assert {"neuron-and-activations", "backprop-12-3-2", "delta-recurrence", "cross-entropy",
-            "weight-decay"} == set(TOPICS)
+            "softmax-cross-entropy", "weight-decay"} == set(TOPICS)
 
 
 @pytest.fixture(scope="module")

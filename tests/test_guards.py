@@ -187,7 +187,7 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
         "train": dict(model=model, X=[[1.0]], T=[[1.0]], params=params, eta=0.2, epochs=2, batch_size=None,
                       seed=0, progress=False),
         "verify_arrays": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", batch=1),
-        "Network": dict(sizes=[1, 1], activation="sigmoid", cost="squared", weight_decay="1/10"),
+        "Network": dict(sizes=[1, 1], activation="sigmoid", cost="squared", weight_decay="1/10", output=None),
         "approximation": dict(text="x*y", at=(1, 2), direction=None, variables=("x", "y"),
                               steps=("0.1", "0.01")),
         "book_latex": dict(expr=sp.Symbol("w^2_11")),

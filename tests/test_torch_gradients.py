@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from symbackprop import Network
 from symbackprop.numeric.arrays import ArrayModel
 from symbackprop.numeric.cnn_arrays import CNNArrays
 from symbackprop.numeric.scalar import ScalarModel
@@ -42,12 +43,17 @@ def _agree(model, case: dict) -> None:
 DENSE = [c for c in CASES if c["model"] == "dense"]
 
 
+SOFTMAX = [c for c in CASES if c["model"] == "softmax"]
+
+
 def test_the_fixture_covers_every_activation_and_cost():
     activations = {"sigmoid", "tanh", "relu", "identity", "softsign"}
     assert {c["activation"][0] for c in DENSE if c["cost"] == "squared"} == activations
     assert {c["activation"][0] for c in DENSE if c["cost"] == "cross-entropy"} == activations
     assert all(c["activation"][1] == "sigmoid" for c in DENSE if c["cost"] == "cross-entropy")
     assert [c["model"] for c in CASES].count("cnn") == 1
+    assert {c["activation"][0] for c in SOFTMAX} == {"sigmoid", "tanh"}
+    assert max(c["scale"] for c in SOFTMAX) == 1000
 
 
 @pytest.mark.parametrize("case", DENSE, ids=_name)
@@ -65,3 +71,9 @@ def test_cnn_array_gradient_is_pytorchs():
     model = CNNArrays(tuple(case["image"]), case["filters"], tuple(case["filter_size"]), tuple(case["pool"]),
                       case["outputs"])
     _agree(model, case)
+
+
+@pytest.mark.parametrize("case", SOFTMAX, ids=lambda c: f"{c['activation'][0]} softmax, logits x{c['scale']:g}")
+def test_softmax_scalar_path_gradient_is_pytorchs_cross_entropy_of_the_logits(case):
+    net = Network(case["sizes"], case["activation"][0], case["cost"], output="softmax")
+    _agree(ScalarModel(net), case)

@@ -12,7 +12,7 @@ from ..documents.backprop import network_derivation
 from ..documents.derivation import text_prose
 from ..errors import OutputPathError
 from ..files import check_output_path, write_text
-from .options import add_network_options, network_from_args
+from .options import add_network_options, add_output_option, network_from_args
 
 FORMATS = ("text", "latex", "markdown")
 #: A file name for each format, for messages about --out.
@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "notation. LaTeX output is a standalone document for pdflatex.",
     )
     add_network_options(p, default_layers="2,2,1")
+    add_output_option(p)
     p.add_argument("--param", help="the parameter to derive, e.g. w^2_11 (default: the first weight, w^2_11)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("--expand", action="store_true",

@@ -6,7 +6,7 @@ import argparse
 
 from ..numeric.catalogue import dataset_spec
 from .options import console as make_console
-from .train import add_dataset_argument, params_from, report
+from .train import add_dataset_argument, model_from_args, params_from, report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec = dataset_spec(args.dataset)
-    model = spec.model(args.path, pooling=args.pooling)
+    model = model_from_args(spec, args)
     params = params_from(args.params, spec, model, "--params")  # before the data: a wrong file fails fast
     data = spec.load()
     report(make_console(), model, params, data)

@@ -33,9 +33,27 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
     parser.add_argument(
         "--cost",
         default="squared",
-        help="squared, cross-entropy, or an expression in a and t (default squared)",
+        help="squared, cross-entropy, categorical-cross-entropy (with --output softmax), or an expression "
+        "in a and t (default squared)",
     )
     add_weight_decay_option(parser)
+
+
+def add_output_option(parser: argparse.ArgumentParser) -> None:
+    """``--output softmax``, for the commands that build the network with
+    :func:`network_from_args`.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_output_option(p)
+    >>> p.parse_args(["--output", "softmax"]).output
+    'softmax'
+    """
+    parser.add_argument(
+        "--output",
+        choices=["softmax"],
+        help="softmax: layer L is a softmax over its weighted inputs, and --activation names "
+        "the hidden layers' (default: layer L has the activation too)",
+    )
 
 
 def add_weight_decay_option(parser: argparse.ArgumentParser) -> None:
@@ -155,7 +173,7 @@ def activation_from_args(args: argparse.Namespace) -> str | list[str]:
 def network_from_args(args: argparse.Namespace) -> Network:
     return Network(
         parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost,
-        weight_decay=0 if args.weight_decay is None else args.weight_decay,
+        weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output,
     )
 
 

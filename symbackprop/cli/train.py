@@ -41,17 +41,28 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "uses the full batch like the book)")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the initial values and batch order (default 0)")
     p.add_argument("--history", action="store_true", help="print C_T after every epoch")
-    add_weight_decay_option(p)
     p.set_defaults(run=run)
 
 
 def add_dataset_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}")
-    p.add_argument("--path", choices=["array", "scalar"], default="array",
+    p.add_argument("--path", choices=["array", "scalar"],
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
-                   "weight, as the book's spreadsheet); default array")
+                   "weight, as the book's spreadsheet); default array, scalar with --output softmax")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="the CNN's pooling (cnn123): max, the book's (default), or average")
+    p.add_argument("--output", choices=["softmax"],
+                   help="softmax: a softmax output layer trained on the categorical cross-entropy "
+                   "(digits01, digits8x8; default: the data set's network)")
+    add_weight_decay_option(p)
+
+
+def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
+    """The data set's model on the chosen path (``--path``; by default the
+    array path, or the scalar path for a softmax output, which only it computes)."""
+    if args.path is None:
+        args.path = "scalar" if args.output else "array"
+    return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if args.save is not None:
         check_save_path(args.save)
     data = spec.load()
-    model = spec.model(args.path, pooling=args.pooling, weight_decay=args.weight_decay)
+    model = model_from_args(spec, args)
     params = initial_from(args.init, spec, model)
     seconds = getattr(model, "compile_seconds", None)
     compiled = f" (derived and compiled in {seconds:.2f} s)" if seconds is not None else ""

@@ -7,7 +7,7 @@ import argparse
 from ..errors import NetworkSpecError
 from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
-from .options import BOOK_LAYERS, add_network_options, network_from_args, whole_number
+from .options import BOOK_LAYERS, add_network_options, add_output_option, network_from_args, whole_number
 from .options import console as make_console
 
 
@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "symbolic proof. Exit 0 when everything agrees, 1 otherwise.",
     )
     add_network_options(p)
+    add_output_option(p)
     # No default here, so that --layers next to --cnn can be refused; without
     # either, the book's network.
     p.set_defaults(layers=None)
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.layers is not None:
             raise NetworkSpecError("--cnn and --layers describe two different networks; give one of them")
+        if args.output is not None:
+            raise NetworkSpecError("--output softmax is for --layers networks; the CNN's output layer has --activation")
 
         if args.weight_decay is not None:
             raise NetworkSpecError("--weight-decay applies to the fully connected networks of --layers, not to --cnn")

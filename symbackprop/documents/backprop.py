@@ -86,9 +86,14 @@ def model_steps(model: Network) -> list[Step]:
     zs = [(s, d) for s, d in model.definitions.items() if s in {u for la in model.layers for u in la.units}]
     activations = [(s, d) for s, d in model.definitions.items() if (s, d) not in zs]
     slopes = []
-    for act in {layer.activation.name: layer.activation for layer in model.layers}.values():
+    for layer in {layer.activation.name: layer for layer in model.layers}.values():
+        first, own = layer.outputs[0], layer.units[0]
+        if model.definitions[first].free_symbols != {own}:
+            # a softmax: each output reads every z, so its slope is a Jacobian, in outputs
+            slopes += [(Partial(first, z), local_derivative(model, first, z)) for z in layer.units[:2]]
+            continue
         zeta = sp.Symbol("z")
-        slopes.append((sp.Derivative(act(zeta), zeta), act.derivative(zeta)))
+        slopes.append((sp.Derivative(layer.activation(zeta), zeta), layer.activation.derivative(zeta)))
     k = sp.Symbol("k")
     total = sp.Sum(sp.Indexed("C", k), (k, 1, sp.Symbol("N")))
     return [
@@ -189,10 +194,21 @@ def delta_steps(
     if model.cost.name == "cross-entropy":
         cancelled = route.cancelled()
         last += [(d, cancelled.deltas[d]) for d in output_layer.unit_errors if cancelled.deltas[d] != route.deltas[d]]
+    if model.target_constraint is not None:
+        constrained = route.constrained()
+        last += [(model.target_constraint.lhs, model.target_constraint.rhs)]
+        last += [(d, constrained.deltas[d]) for d in output_layer.unit_errors]
     output_rule = rules["output"]
     general_output = (
         (output_rule.lhs, output_rule.result) if model.cost.name == "squared" else (output_rule.lhs, output_rule.chain)
     )
+    output_reaches = "$z^L_j$ reaches $C$ only through $a^L_j$"
+    first, own = output_layer.outputs[0], output_layer.units[0]
+    if model.definitions[first].free_symbols != {own}:
+        # a softmax: every a^L_k reads z^L_j
+        L, j, k, a, z = index_form.L, index_form.j, index_form.k, index_form.a, index_form.z
+        general_output = (output_rule.lhs, sp.Sum(Partial(COST, a[L, k]) * Partial(a[L, k], z[L, j]), (k, 1, index_form.n[L])))
+        output_reaches = "$z^L_j$ reaches $C$ through every output $a^L_k$ of the softmax"
     hidden = [(d, route.deltas[d]) for layer in reversed(model.layers[:-1]) for d in layer.unit_errors]
     if model.weight_decay != 0:
         weight_rule = rules["decayed weight"]
@@ -218,7 +234,9 @@ def delta_steps(
         ),
         Step(
             "Output layer",
-            "$z^L_j$ reaches $C$ only through $a^L_j$; then this network's output layer and cost",
+            f"{output_reaches}; then this network's output layer and cost"
+            + ("; the targets are assumed to sum to 1 (a one-hot class), which turns the derived "
+               "$\\delta^L$ into $a^L - t$" if model.target_constraint is not None else ""),
             [general_output, *last],
         ),
         Step(

@@ -7,7 +7,7 @@ Other modules contribute their own topics: a module listed in
 contributes nothing.
 
 >>> sorted(TOPICS)
-['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations', 'weight-decay']
+['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations', 'softmax-cross-entropy', 'weight-decay']
 """
 
 from __future__ import annotations
@@ -293,6 +293,52 @@ def _paths(model: Network, parameter: sp.Symbol) -> list:
     return chain_rule_expansion(model, parameter).paths
 
 
+def softmax_cross_entropy() -> Derivation:
+    """A softmax output with the categorical cross-entropy: the engine derives
+    ``δ^L_k = a^L_k Σ_j t_j − t_k``, and ``Σ_j t_j = 1`` makes it ``a^L_k − t_k``.
+
+    >>> softmax_cross_entropy().steps[3].equations[-1][1]
+    a^3_3 - t_3
+    """
+    net = Network([2, 2, 3], activation="generic", output="softmax", cost="categorical-cross-entropy")
+    route = delta_route(net)
+    constrained = route.constrained()
+    layer = net.output_layer
+    a, z = layer.outputs, layer.units
+    report = verify(net, exact=True)
+    return Derivation(
+        "A softmax output with the categorical cross-entropy",
+        [
+            Step(
+                "The softmax layer",
+                "the dense layer's weighted sums, normalized: every output reads every weighted input",
+                [(a[0], net.definitions[a[0]]), (a[0], net.definitions[a[0]].rewrite(sp.exp))],
+            ),
+            Step("The cost", "the categorical cross-entropy of one example, for a 2-2-3 network",
+                 [(COST, net.cost_expression)]),
+            Step(
+                "The local derivatives",
+                "the cost by each output, and the softmax's Jacobian $a_j(\\delta_{jk} - a_k)$, written in its outputs",
+                [(Partial(COST, a[0]), local_derivative(net, COST, a[0]))]
+                + [(Partial(a[j], z[0]), local_derivative(net, a[j], z[0])) for j in range(3)],
+            ),
+            Step(
+                "The output unit errors",
+                "$z^L_k$ reaches $C$ through every $a^L_j$: the engine sums the three paths, true for every "
+                "$t$; the targets of one example are a distribution (a one-hot class), and with that the sum "
+                "of the targets in each $\\delta$ is 1",
+                [(d, route.deltas[d]) for d in layer.unit_errors]
+                + [(net.target_constraint.lhs, net.target_constraint.rhs)]
+                + [(d, constrained.deltas[d]) for d in layer.unit_errors],
+                note=verdict_sentence(report),
+            ),
+        ],
+        intro="Beyond the book: a softmax output layer, whose outputs $a^L_j = e^{z^L_j} / \\sum_k e^{z^L_k}$ "
+        "are a distribution over the classes, with the cost $C = -\\sum_j t_j \\log(a^L_j)$. Its unit error is "
+        "$a^L_j - t_j$, as for the sigmoid with the cross-entropy, once the targets sum to 1.",
+    )
+
+
 def book_network() -> Derivation:
     """The book's 12-3-2 network (4×3-pixel images of 0 and 1), both ways.
 
@@ -314,6 +360,7 @@ TOPICS: dict[str, Callable[[], Derivation]] = {
     "backprop-12-3-2": book_network,
     "delta-recurrence": delta_recurrence,
     "cross-entropy": cross_entropy,
+    "softmax-cross-entropy": softmax_cross_entropy,
     "weight-decay": weight_decay,
 }
 
@@ -327,7 +374,7 @@ def all_documents(
     exists but fails to import raises, as it should.
 
     >>> sorted(all_documents(providers=("symbackprop.no_such_module",)))
-    ['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations', 'weight-decay']
+    ['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations', 'softmax-cross-entropy', 'weight-decay']
     """
     documents = {stem: build() for stem, build in (TOPICS if topics is None else topics).items()}
     for name in providers:

@@ -25,6 +25,7 @@ from ..functions.costs import Cost, check_cost_fits_outputs, get_cost, weight_de
 from ..guards import check_model_terms, dense_terms
 from ..layers.dense import Dense
 from ..layers.protocol import Layer
+from ..layers.softmax import Softmax
 from ..notation.symbols import index_text, parse_symbol_name, split_indices
 
 _XI = sp.Symbol("xi")
@@ -82,6 +83,32 @@ class LayeredModel:
         )
         self._symbols = {s.name: s for s in self.all_symbols()}
         self._full: dict[sp.Symbol, sp.Expr] | None = None
+
+    @property
+    def target_constraint(self) -> sp.Eq | None:
+        """What the targets are assumed to satisfy, or None: ``Σ_j t_j = 1`` for a
+        cost that compares distributions (the categorical cross-entropy).
+
+        >>> Network([2, 2], output="softmax", cost="categorical-cross-entropy").target_constraint
+        Eq(t_1 + t_2, 1)
+        """
+        if not self.cost.targets_sum_to_one:
+            return None
+        return sp.Eq(sp.Add(*self.targets), 1, evaluate=False)
+
+    def under_target_constraint(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` for targets that satisfy :attr:`target_constraint`: with
+        ``Σ_j t_j = 1`` the last target is ``t_n = 1 − Σ_{j<n} t_j``, so two
+        expressions equal under the constraint become equal here.
+
+        >>> net = Network([1, 2], output="softmax", cost="categorical-cross-entropy")
+        >>> net.under_target_constraint(sp.Symbol("t_1") + sp.Symbol("t_2"))
+        1
+        """
+        if self.target_constraint is None:
+            return expr
+        *first, last = self.targets
+        return expr.xreplace({last: 1 - sp.Add(*first)})
 
     @property
     def output_layer(self) -> Layer:
@@ -267,11 +294,21 @@ class Network(LayeredModel):
     >>> Network([1, 1], activation="identity", weight_decay="0.01").cost_expression
     w^2_11**2/200 + (-a^2_1 + t_1)**2/2
 
+    ``output="softmax"`` makes layer L a :class:`~symbackprop.layers.softmax.Softmax`
+    layer; ``activation`` then names the hidden layers' activations (one, or
+    one per layer 2..L−1).
+
     >>> net = Network([2, 2, 1], activation=["tanh", "sigmoid"])
     >>> [layer.activation.name for layer in net.layers]
     ['tanh', 'sigmoid']
     >>> net.describe()
     '2-2-1'
+    >>> Network([2, 2, 3], activation="tanh", output="softmax", cost="categorical-cross-entropy")
+    Network(2-2-3, activation=softmax,tanh, cost=categorical-cross-entropy)
+    >>> Network([2, 3], output="sparsemax")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.UnknownNameError: unknown output layer 'sparsemax'; use softmax, or leave output out for outputs a(z^L_j) of the activation
     >>> Network([3])
     Traceback (most recent call last):
     ...
@@ -288,10 +325,18 @@ class Network(LayeredModel):
         activation: str | Activation | Sequence[str | Activation] = "sigmoid",
         cost: str | Cost = "squared",
         weight_decay: object = 0,
+        output: str | None = None,
     ) -> None:
         self.sizes = _check_sizes(sizes)
         self.weight_decay = weight_decay_rate(weight_decay)
-        count = len(self.sizes) - 1
+        if output is not None and str(output).strip().lower() != "softmax":
+            raise UnknownNameError(
+                f"unknown output layer {echo(output)}; use softmax, or leave output out for outputs "
+                "a(z^L_j) of the activation"
+            )
+        softmax_output = output is not None
+        # a softmax output layer has no activation of its own: the list names layers 2..L−1
+        count = len(self.sizes) - 1 - softmax_output
         if isinstance(activation, (str, Activation)):
             activations = [get_activation(activation)] * count
         elif not isinstance(activation, Sequence):
@@ -314,6 +359,8 @@ class Network(LayeredModel):
             layer = Dense(l, previous, width, act)
             layers.append(layer)
             previous = layer.a
+        if softmax_output:
+            layers.append(Softmax(len(self.sizes), previous, self.sizes[-1]))
         self.layers = tuple(layers)
         self._finish()
 

@@ -199,6 +199,34 @@ class DeltaRoute:
         }
         return DeltaRoute(self.model, deltas, self.gradients, self.unit_of, self.seconds)
 
+    def constrained(self) -> DeltaRoute:
+        """The same route with the model's constraint on its targets applied:
+        each δ equation is expanded and collected by the layer quantities, and
+        wherever the whole sum ``Σ_j t_j`` stands it is replaced by 1. The
+        rewritten δs equal the derived ones for targets that sum to 1 (a
+        one-hot class), not for others. For a softmax output with the
+        categorical cross-entropy the derived
+        ``δ^L_k = −t_k(1 − a^L_k) + Σ_{j≠k} t_j a^L_k = a^L_k Σ_j t_j − t_k``
+        becomes ``a^L_k − t_k``. Without a constraint the route is unchanged.
+
+        >>> net = Network([1, 2], output="softmax", cost="categorical-cross-entropy")
+        >>> route = delta_route(net)
+        >>> route.deltas[net.symbol("delta^2_1")]
+        a^2_1*t_2 - t_1*(1 - a^2_1)
+        >>> route.constrained().deltas[net.symbol("delta^2_1")]
+        a^2_1 - t_1
+        """
+        constraint = self.model.target_constraint
+        if constraint is None:
+            return self
+        quantities = set(self.model.definitions) | set(self.deltas)
+        deltas = {}
+        for d, e in self.deltas.items():
+            collected = sp.collect(sp.expand(e), sorted(e.free_symbols & quantities, key=sp.default_sort_key))
+            applied = collected.xreplace({constraint.lhs: constraint.rhs})
+            deltas[d] = e if applied == collected else applied
+        return DeltaRoute(self.model, deltas, self.gradients, self.unit_of, self.seconds)
+
     def formulas(self) -> list[str]:
         """Every δ equation, then every gradient, as one LaTeX formula each.
 

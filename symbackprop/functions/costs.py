@@ -9,6 +9,8 @@ set of n examples the total cost is ``C_T = Σ_k C_k``.
 (-a_1 + t_1)**2/2
 >>> get_cost("cross-entropy").term(a, t)
 -t_1*log(a_1) - (1 - t_1)*log(1 - a_1)
+>>> get_cost("categorical-cross-entropy").term(a, t)
+-t_1*log(a_1)
 """
 
 from __future__ import annotations
@@ -22,14 +24,20 @@ from ..errors import ExpressionError, NetworkSpecError, UnknownNameError, echo
 from .activations import Activation
 from .elementary import REAL_FUNCTIONS, sigmoid
 from .parsing import parse_expression, parse_number
+from .softmax import softmax
 
 
 @dataclass(frozen=True)
 class Cost:
-    """A cost that sums one term per output unit: ``C = Σ_j term(a_j, t_j)``."""
+    """A cost that sums one term per output unit: ``C = Σ_j term(a_j, t_j)``.
+
+    ``targets_sum_to_one``: the targets are a distribution, ``Σ_j t_j = 1``
+    (a one-hot class), an assumption the model states and its derivation uses.
+    """
 
     name: str
     term: Callable[[sp.Expr, sp.Expr], sp.Expr]
+    targets_sum_to_one: bool = False
 
     def __call__(self, outputs: Sequence[sp.Expr], targets: Sequence[sp.Expr]) -> sp.Expr:
         """The cost of one example from the outputs ``a^L`` and targets ``t``.
@@ -51,16 +59,22 @@ def _cross_entropy(a: sp.Expr, t: sp.Expr) -> sp.Expr:
     return -(t * sp.log(a) + (1 - t) * sp.log(1 - a))
 
 
+def _categorical_cross_entropy(a: sp.Expr, t: sp.Expr) -> sp.Expr:
+    return -t * sp.log(a)
+
+
 BUILTIN: dict[str, Cost] = {
     "squared": Cost("squared", _squared),
     "cross-entropy": Cost("cross-entropy", _cross_entropy),
+    "categorical-cross-entropy": Cost("categorical-cross-entropy", _categorical_cross_entropy, True),
 }
-_ALIASES = {"mse": "squared", "squared-error": "squared", "crossentropy": "cross-entropy",
+_ALIASES = {"categorical_cross_entropy": "categorical-cross-entropy", "cce": "categorical-cross-entropy",
+            "mse": "squared", "squared-error": "squared", "crossentropy": "cross-entropy",
             "cross_entropy": "cross-entropy", "xent": "cross-entropy"}
 
 
 def get_cost(spec: str | Cost) -> Cost:
-    """A cost by name (``squared``, ``cross-entropy``) or as a safe expression in
+    """A cost by name (``squared``, ``cross-entropy``, ``categorical-cross-entropy``) or as a safe expression in
     ``a`` and ``t`` (one output unit's term, summed over the units).
 
     >>> import sympy as sp
@@ -70,7 +84,7 @@ def get_cost(spec: str | Cost) -> Cost:
     >>> get_cost("hinge")
     Traceback (most recent call last):
     ...
-    symbackprop.errors.UnknownNameError: unknown cost 'hinge'; use squared, cross-entropy, or an expression in a and t such as '(t - a)**2/2'
+    symbackprop.errors.UnknownNameError: unknown cost 'hinge'; use squared, cross-entropy, categorical-cross-entropy, or an expression in a and t such as '(t - a)**2/2'
     """
     if isinstance(spec, Cost):
         return spec
@@ -80,7 +94,7 @@ def get_cost(spec: str | Cost) -> Cost:
         return BUILTIN[name]
     if key.replace("-", "_").isidentifier() and key not in ("a", "t"):
         raise UnknownNameError(
-            f"unknown cost {echo(key)}; use squared, cross-entropy, or an expression in a "
+            f"unknown cost {echo(key)}; use squared, cross-entropy, categorical-cross-entropy, or an expression in a "
             "and t such as '(t - a)**2/2'"
         )
     return custom_cost(key)
@@ -103,15 +117,18 @@ def custom_cost(text: str) -> Cost:
 
 
 def check_cost_fits_outputs(cost: Cost, output: Activation) -> None:
-    """Refuse the cross-entropy on an output layer whose values can leave (0, 1).
+    """Refuse a cost whose logs the output layer's values make undefined or wrong.
 
     The cross-entropy takes ``log a^L`` and ``log(1 − a^L)``: with outputs
     outside (0, 1), as tanh or the identity give, one of them is the log of
-    a negative number and the cost is NaN, whatever the parameters. Every
-    network is checked here when it is built, so deriving, verifying,
-    comparing and training all refuse the same pairs. Only the sigmoid's
-    outputs are known to lie in (0, 1). The generic activation ``a(z)`` is
-    allowed: it has no values, and what is derived with it is a formal
+    a negative number and the cost is NaN, whatever the parameters. Only the
+    sigmoid's and the softmax's outputs are known to lie in (0, 1). The
+    categorical cross-entropy ``−Σ_j t_j log a^L_j`` compares two
+    distributions: its outputs must be one, which only the softmax makes
+    (each in (0, 1), summing to 1). Every network is checked here when it is
+    built, so deriving, verifying, comparing and training all refuse the
+    same pairs. The generic activation ``a(z)`` is allowed with the
+    cross-entropy: it has no values, and what is derived with it is a formal
     identity, true for every activation whose outputs the cost accepts.
 
     >>> from symbackprop.functions.activations import get_activation
@@ -120,8 +137,18 @@ def check_cost_fits_outputs(cost: Cost, output: Activation) -> None:
     Traceback (most recent call last):
     ...
     symbackprop.errors.NetworkSpecError: the cross-entropy takes log a^L and log(1 − a^L), so the outputs must lie in (0, 1), but the output activation tanh can leave (0, 1); give the output layer the sigmoid, or use the squared cost
+    >>> check_cost_fits_outputs(get_cost("categorical-cross-entropy"), get_activation("sigmoid"))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: the categorical cross-entropy −Σ_j t_j log a^L_j needs outputs that form a distribution (a softmax), but the output activation is sigmoid; build the network with a softmax output layer (output="softmax", CLI: --output softmax), or use the cross-entropy
     """
-    if cost.name == "cross-entropy" and output.function is not sigmoid and not output.is_generic:
+    if cost.targets_sum_to_one and output.function is not softmax:
+        raise NetworkSpecError(
+            "the categorical cross-entropy −Σ_j t_j log a^L_j needs outputs that form a distribution "
+            f"(a softmax), but the output activation is {output.name}; build the network with a softmax "
+            'output layer (output="softmax", CLI: --output softmax), or use the cross-entropy'
+        )
+    if cost.name == "cross-entropy" and output.function not in (sigmoid, softmax) and not output.is_generic:
         raise NetworkSpecError(
             "the cross-entropy takes log a^L and log(1 − a^L), so the outputs must lie in (0, 1), but the "
             f"output activation {output.name} can leave (0, 1); give the output layer the sigmoid, "

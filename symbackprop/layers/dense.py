@@ -71,8 +71,18 @@ class Dense(Layer):
                 sp.Add(*(self.W[j, i] * self.inputs[i] for i in range(n_in))) + self.b[j]
             )
         for j in range(width):
-            equations[self.a[j]] = activation(self.z[j])
+            equations[self.a[j]] = self.output_equation(j)
         self.equations = equations
+
+    def output_equation(self, j: int) -> sp.Expr:
+        """``a^l_{j+1}``'s equation: the activation of its own weighted input.
+
+        >>> import sympy as sp
+        >>> from symbackprop.functions.activations import get_activation
+        >>> Dense(2, sp.symbols("x_1:2"), 2, get_activation("tanh")).output_equation(1)
+        tanh(z^2_2)
+        """
+        return self.activation(self.z[j])
 
     @property
     def width(self) -> int:

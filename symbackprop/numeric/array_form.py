@@ -239,6 +239,15 @@ def derive_arrays(
     'delta^3 = (a^3 - t) ⊙ (Derivative(a(z^3), z^3))'
     """
     network = numeric_network(sizes_or_network, activation, cost)
+    for layer in network.layers:
+        for z, a in zip(layer.units, layer.outputs):
+            # a^l[i,k] = a(z^l[i,k]) is the one shape of equation this path writes as arrays
+            if layer.equations[a].free_symbols != {z}:
+                raise NotDifferentiableError(
+                    f"the outputs of layer {layer.index} ({layer.activation.name}) each read every unit's z, "
+                    "but the array path computes activations entry by entry; use the scalar path "
+                    "(ScalarModel, CLI: --path scalar)"
+                )
     start = time.perf_counter()
     depth = network.depth
     widths = tuple(sp.Symbol(f"n_{l}", integer=True, positive=True) for l in range(1, depth + 1))
@@ -301,7 +310,7 @@ def derive_arrays(
     for layer in layers:
         forward.append((layer.z, _to_matrix(layer.z_equation, (I, K))))
         forward.append((layer.a, _split_entrywise(layer.a_equation, products, f"P{layer.index}")))
-    outputs = {sp.Symbol(out.a.name): sp.Symbol(out.z.name)} if out.activation.function is sigmoid else {}
+    outputs = {sp.Symbol(out.a.name): sigmoid(sp.Symbol(out.z.name))} if out.activation.function is sigmoid else {}
     cost_arrays = _split_entrywise(cost_entry, products, "PC")
     cost_arrays = stable_logs(cost_arrays, outputs)
     return ArrayDerivation(

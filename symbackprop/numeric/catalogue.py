@@ -5,7 +5,8 @@ which model to build for it and how to train it by default. A new one is one
 call to :func:`register`, as the chapter-5 ``cnn123`` is at the end of this
 module. ``make_model(path)`` receives ``"array"`` or ``"scalar"`` (the
 ``--path`` option), and the keyword options named in ``model_options`` (such
-as the CNN's ``pooling`` or a fully connected network's ``weight_decay``), and returns any :class:`~symbackprop.numeric.trainable.Trainable`.
+as the CNN's ``pooling``, a dense network's ``output="softmax"`` or its
+``weight_decay``), and returns any :class:`~symbackprop.numeric.trainable.Trainable`.
 
 >>> spec = dataset_spec("cnn123")
 >>> spec.eta, spec.epochs, spec.book_init
@@ -104,16 +105,21 @@ def load_dataset(name: str) -> Dataset:
 
 
 def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
-    """A model factory for a fully connected network on either path.
+    """A model factory for a fully connected network on either path; with the
+    option ``output="softmax"``, a softmax output layer and the categorical
+    cross-entropy (the scalar path computes it, the array path refuses it).
 
     >>> dense_model([2, 1])("scalar").describe()
     '2-1'
     >>> dense_model([2, 1])("array", weight_decay="1/100").network.weight_decay
     1/100
+    >>> dense_model([2, 2])("scalar", output="softmax").network
+    Network(2-2, activation=softmax, cost=categorical-cross-entropy)
     """
 
-    def make(path: str, weight_decay: object = 0):
-        network = Network(list(sizes), activation=activation, cost=cost, weight_decay=weight_decay)
+    def make(path: str, output: str | None = None, weight_decay: object = 0):
+        network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost,
+                          weight_decay=weight_decay, output=output)
         if path == "array":
             return ArrayModel(network, init=init)
         if path == "scalar":
@@ -126,12 +132,12 @@ def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "
 register(DatasetSpec(
     "digits01", "the book's 64 images of 0 and 1 in 4×3 pixels; the 12-3-2 network",
     load_digits01, dense_model([12, 3, 2]), eta=0.2, epochs=50, book_init="book_nn_4_4_init.json",
-    model_options=("weight_decay",),
+    model_options=("output", "weight_decay"),
 ))
 register(DatasetSpec(
     "digits8x8", "scikit-learn's 1,797 handwritten digits in 8×8 pixels; a 64-32-10 network",
     load_digits8x8, dense_model([64, 32, 10], init="fan-in"), eta=0.5, epochs=60, batch_size=16,
-    model_options=("weight_decay",),
+    model_options=("output", "weight_decay"),
 ))
 
 

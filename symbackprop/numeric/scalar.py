@@ -54,16 +54,17 @@ def lambdify_modules(backend: str, model: LayeredModel | None = None) -> list:
 BACKENDS = ("numpy", "symengine", "mpmath")
 
 
-def _sigmoid_outputs(model: LayeredModel) -> dict[sp.Symbol, sp.Expr]:
-    """``{a^L_j: z^L_j}`` for output units whose activation is the sigmoid."""
+def _stable_outputs(model: LayeredModel) -> dict[sp.Symbol, sp.Expr]:
+    """``{a^L_j: σ(z^L_j)}`` or ``{a^L_j: softmax(j, z^L_1, …)}``: the output
+    units whose logs :func:`~symbackprop.numeric.stable.stable_logs` rewrites."""
     from ..functions.elementary import sigmoid
+    from ..functions.softmax import softmax
 
-    found = {}
-    for a in model.output_layer.outputs:
-        definition = model.definitions.get(a)
-        if isinstance(definition, sigmoid):
-            found[a] = definition.args[0]
-    return found
+    return {
+        a: model.definitions[a]
+        for a in model.output_layer.outputs
+        if isinstance(model.definitions.get(a), (sigmoid, softmax))
+    }
 
 
 def code_names(symbols: Sequence[sp.Symbol]) -> dict[sp.Symbol, sp.Symbol]:
@@ -188,7 +189,7 @@ def compile_scalar(
         common = []
     gradients = dict(route.gradients)
     if backend != "symengine":
-        cost = stable_logs(cost, _sigmoid_outputs(model))
+        cost = stable_logs(cost, _stable_outputs(model))
     exprs = [cost] + [gradients[p] for p in model.parameters]
     if backend == "symengine":
         from .symengine_backend import lambdify_llvm
@@ -242,8 +243,9 @@ class ScalarModel:
         self.init = check_init(init)
         self.network = numeric_network(sizes_or_network, activation, cost)
         start = time.perf_counter()
-        # cancelled: cross-entropy's δ^L = a − t instead of a 0/0 at saturation
-        self.compiled = compile_scalar(self.network, delta_route(self.network).cancelled(), backend)
+        # cancelled: cross-entropy's δ^L = a − t instead of a 0/0 at saturation;
+        # constrained: the categorical cross-entropy's δ^L = a − t for one-hot targets
+        self.compiled = compile_scalar(self.network, delta_route(self.network).cancelled().constrained(), backend)
         net = self.network
         names = code_names(list(net.inputs) + list(net.parameters) + list(net.definitions))
         self._forward = sp.lambdify(
