@@ -42,6 +42,11 @@ def _built_terms(model) -> int:
     return len(model.inputs) + sum(terms(e) for e in model.definitions.values())
 
 
+#: A refusal up front takes milliseconds; building what is refused would take
+#: minutes. The bound only tells the two apart, with room for a busy machine.
+UP_FRONT = 10.0
+
+
 @pytest.mark.parametrize("sizes", [[1, 1], [2, 3, 1], [12, 3, 2], [4, 4, 4, 4], [7, 1, 5]])
 def test_dense_estimate_is_what_the_network_builds(sizes):
     assert dense_terms(sizes) == _built_terms(Network(sizes))
@@ -84,7 +89,7 @@ def test_huge_models_are_refused_before_they_are_built(build):
     start = time.perf_counter()
     with pytest.raises(SizeLimitError, match="terms in its equations; the engine builds at most 100,000"):
         build()
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < UP_FRONT
 
 
 # --- counts that would run for hours are capped in the library -------------------------
@@ -113,7 +118,7 @@ def test_sweep_caps_its_points(over, points):
         sweep_sizes(over, [12, 3, 2], points)
     with pytest.raises(NetworkSpecError, match=f"a sweep over {over} takes 1 to 40 points"):
         sweep(over, [12, 3, 2], points, cap=None)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < UP_FRONT
 
 
 @pytest.mark.parametrize(
@@ -134,7 +139,7 @@ def test_the_command_line_refuses_at_once(args, fragment, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1, err
-    assert time.perf_counter() - start < 1
+    assert time.perf_counter() - start < UP_FRONT
 
 
 # --- every public entry point checks its arguments -------------------------------------
