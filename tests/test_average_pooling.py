@@ -165,23 +165,6 @@ def test_array_gradient_equals_finite_differences():
             assert abs(numeric - grads[name][index]) < 1e-7 * max(1.0, abs(numeric)), (name, index)
 
 
-def test_array_gradient_equals_torch_autograd(average_model):
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
-    F = torch.nn.functional
-    data = book_digits()
-    params = _random_params(average_model, 4)
-    _, grads = average_model.cost_and_gradient(params, data.X, data.T)
-    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
-    x = torch.tensor(data.X, dtype=torch.float64)[:, None]
-    aF = torch.sigmoid(F.conv2d(x, tp["filters"][:, None], tp["filter_bias"]))  # no flip: correlation
-    aP = F.avg_pool2d(aF, 2)
-    aO = torch.sigmoid(torch.einsum("nkij,mkij->nm", aP, tp["out_W"]) + tp["out_b"])
-    cost = 0.5 * ((torch.tensor(data.T) - aO) ** 2).sum()
-    cost.backward()
-    for name in params:
-        np.testing.assert_allclose(grads[name], tp[name].grad.numpy(), rtol=1e-10, atol=1e-12)
-
-
 # --- training on the book's 96 images -------------------------------------------------------------------
 
 def test_a_short_run_on_cnn123_lowers_the_cost():

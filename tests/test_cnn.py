@@ -177,17 +177,18 @@ def test_array_gradient_equals_finite_differences():
             assert abs(numeric - grads[name][index]) < 1e-6 * max(1.0, abs(numeric)), (name, index)
 
 
-def test_array_gradient_equals_torch_autograd():
+@pytest.mark.parametrize("pooling", ["max", "average"])
+def test_array_gradient_equals_torch_autograd(pooling):
     torch = pytest.importorskip("torch", reason="PyTorch is not installed")
     F = torch.nn.functional
-    model = CNNArrays()
+    model = CNNArrays(pooling=pooling)
     data = book_digits()
     params = _random_params(model, 4)
     _, grads = model.cost_and_gradient(params, data.X, data.T)
     tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
     x = torch.tensor(data.X, dtype=torch.float64)[:, None]
     aF = torch.sigmoid(F.conv2d(x, tp["filters"][:, None], tp["filter_bias"]))  # no flip: correlation
-    aP = F.max_pool2d(aF, 2)
+    aP = F.max_pool2d(aF, 2) if pooling == "max" else F.avg_pool2d(aF, 2)
     aO = torch.sigmoid(torch.einsum("nkij,mkij->nm", aP, tp["out_W"]) + tp["out_b"])
     cost = 0.5 * ((torch.tensor(data.T) - aO) ** 2).sum()
     cost.backward()
