@@ -16,19 +16,20 @@ from __future__ import annotations
 ECHO_LIMIT = 60
 
 
-def echo(text: object, limit: int = ECHO_LIMIT) -> str:
-    """User text as a message quotes it: in quotes, and cut short when long,
-    so that a mistyped 100 KB option still gives a one-line error.
+def echo(value: object, limit: int = ECHO_LIMIT) -> str:
+    """A value as a message quotes it: text in quotes, anything else as Python
+    writes it, and cut short when long, so that a mistyped 100 KB option
+    still gives a one-line error.
 
-    >>> echo("x + 1")
-    "'x + 1'"
+    >>> echo("x + 1"), echo(None), echo([1, 2])
+    ("'x + 1'", 'None', '[1, 2]')
     >>> echo("1," * 5000)
     "'1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,'… (10,000 characters)"
     """
-    shown = str(text)
-    if len(shown) <= limit:
-        return repr(shown)
-    return f"{shown[:limit]!r}… ({len(shown):,} characters)"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else f"{value[:limit]!r}… ({len(value):,} characters)"
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}… ({len(shown):,} characters)"
 
 
 class SymbackpropError(Exception):

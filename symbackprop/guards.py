@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import sympy as sp
 
-from .errors import ArgumentError, DataError, SizeLimitError
+from .errors import ArgumentError, DataError, SizeLimitError, echo
 
 #: The most terms a model's local equations may have (about 6 s to build).
 MODEL_TERM_LIMIT = 100_000
@@ -125,7 +125,7 @@ def check_trainable(model: object) -> None:
     if any(not hasattr(model, name) for name in TRAINABLE):
         raise ArgumentError(
             "the model must be a trainable model such as ArrayModel([12, 3, 2]) (one with "
-            f"{', '.join(TRAINABLE[:-1])} and {TRAINABLE[-1]}); got {_show(model)}"
+            f"{', '.join(TRAINABLE[:-1])} and {TRAINABLE[-1]}); got {echo(model)}"
         )
 
 
@@ -140,7 +140,7 @@ def check_sequence(value: object, what: str) -> list:
     symbackprop.errors.ArgumentError: the start point must be a list or tuple; got 1.5
     """
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ArgumentError(f"{what} must be a list or tuple; got {_show(value)}")
+        raise ArgumentError(f"{what} must be a list or tuple; got {echo(value)}")
     return list(value)
 
 
@@ -153,7 +153,7 @@ def check_mapping(value: object, what: str) -> Mapping:
     symbackprop.errors.ArgumentError: the parameters must be a dictionary of named values; got []
     """
     if not isinstance(value, Mapping):
-        raise ArgumentError(f"{what} must be a dictionary of named values; got {_show(value)}")
+        raise ArgumentError(f"{what} must be a dictionary of named values; got {echo(value)}")
     return value
 
 
@@ -166,7 +166,7 @@ def check_path(value: object, what: str) -> str | os.PathLike:
     symbackprop.errors.ArgumentError: the parameter file must be a file name (text or a pathlib.Path); got None
     """
     if not isinstance(value, (str, os.PathLike)):
-        raise ArgumentError(f"{what} must be a file name (text or a pathlib.Path); got {_show(value)}")
+        raise ArgumentError(f"{what} must be a file name (text or a pathlib.Path); got {echo(value)}")
     return value
 
 
@@ -188,10 +188,7 @@ def check_expression(value: object, what: str) -> sp.Expr:
         if isinstance(expr, sp.Expr):
             return expr
     raise ArgumentError(
-        f"{what} must be a SymPy expression or a number (parse text with parse_expression); got {_show(value)}"
+        f"{what} must be a SymPy expression or a number (parse text with parse_expression); got {echo(value)}"
     )
 
 
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
