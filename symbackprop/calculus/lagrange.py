@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..documents.derivation import Derivation, Step
+from ..documents.derivation import Derivation, Step, counted
 from ..errors import ExpressionError, NoSolutionError
 from .minimum import bound_kind
 from .multivariable import (
@@ -26,7 +26,6 @@ from .multivariable import (
     math_prose,
     notation,
     parse_function,
-    plural,
     require_smooth,
     shown_point,
 )
@@ -92,10 +91,10 @@ def _lagrange_count(solutions: list[ConstrainedPoint]) -> str:
     solved = sum(1 for s in solutions if s.multiplier != NO_LAMBDA)
     parts = [
         "no real solution of the system" if not solved
-        else f"{plural(solved, 'real solution')} with {'its multiplier' if solved == 1 else 'their multipliers'} λ"
+        else f"{counted(solved, 'real solution')} with {'its multiplier' if solved == 1 else 'their multipliers'} λ"
     ]
     if solved < len(solutions):
-        parts.append(f"{plural(len(solutions) - solved, 'point')} of the constraint where ∇g = 0, which no λ "
+        parts.append(f"{counted(len(solutions) - solved, 'point')} of the constraint where ∇g = 0, which no λ "
                      "solves (λ = none), yet where f may be extreme")
     if any(s.multiplier == ANY_LAMBDA for s in solutions):
         parts.append("λ = any where ∇g = 0 and ∇f = 0, so that every λ solves the system")

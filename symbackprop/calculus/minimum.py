@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..documents.derivation import Derivation, Step
+from ..documents.derivation import Derivation, Step, counted
 from ..errors import NoSolutionError
 from .multivariable import (
     DEFAULT_VARIABLES,
@@ -28,7 +28,6 @@ from .multivariable import (
     notation,
     parse_function,
     partial_symbols,
-    plural,
     require_smooth,
     shown_matrix,
     shown_point,
@@ -247,8 +246,8 @@ def _minimum(f: MultivariableFunction, condition: str) -> MinimumResult:
     count = " and ".join(
         part
         for part in (
-            plural(isolated, "stationary point") if isolated else "",
-            plural(len(candidates) - isolated, "set") + " of stationary points" if sets else "",
+            counted(isolated, "stationary point") if isolated else "",
+            counted(len(candidates) - isolated, "set") + " of stationary points" if sets else "",
         )
         if part
     )

@@ -180,15 +180,6 @@ def partial_symbols(f: MultivariableFunction, name: str = "f") -> list[Partial]:
     return [Partial(sp.Symbol(name), v) for v in f.variables]
 
 
-def plural(n: int, word: str) -> str:
-    """``n word``, with the plural s unless n is 1.
-
-    >>> plural(1, "stationary point"), plural(2, "set")
-    ('1 stationary point', '2 sets')
-    """
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def exact_number(value: object, *, what: str = "number") -> sp.Expr:
     """A number typed by the user as an exact SymPy number (``"0.1"`` is 1/10).
 
