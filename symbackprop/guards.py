@@ -110,7 +110,20 @@ def check_count(value: object, what: str, low: int, high: int, error: type[Excep
     return int(value)
 
 
-#: What :class:`~symbackprop.train.Trainable` asks of a model.
+def check_seed(seed: int | None) -> None:
+    """Refuse a seed NumPy's generators cannot take (they take whole numbers ≥ 0;
+    None draws fresh entropy).
+
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the seed must be a whole number ≥ 0 (got -1); any such number gives a reproducible run
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
+
+
+#: What :class:`~symbackprop.numeric.trainable.Trainable` asks of a model.
 TRAINABLE = ("parameter_shapes", "input_shape", "output_size", "cost_and_gradient", "predict")
 
 

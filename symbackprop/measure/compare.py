@@ -28,7 +28,7 @@ import numpy as np
 
 from ..engine.routes import estimate_direct_work
 from ..errors import NetworkSpecError
-from ..guards import MAX_BATCH
+from ..guards import MAX_BATCH, check_seed
 from .stages import (
     FAILED,
     NOT_COMPUTABLE,
@@ -299,7 +299,6 @@ def check_run_settings(batch: int, cap: float | None, seed: int) -> None:
     ...
     symbackprop.errors.NetworkSpecError: the time cap must be a positive number of seconds; got 0
     """
-    from ..numeric.train import check_seed
 
     check_seed(seed)
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
-from ..guards import MAX_STEPS, check_trainable
+from ..guards import MAX_STEPS, check_seed, check_trainable
 from .params import check_params
 from .trainable import Params, Trainable, describe
 
@@ -208,19 +208,6 @@ def _is_real(value: object) -> bool:
 
 def _is_whole(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def check_seed(seed: int | None) -> None:
-    """Refuse a seed NumPy's generators cannot take (they take whole numbers ≥ 0;
-    None draws fresh entropy).
-
-    >>> check_seed(-1)
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.DataError: the seed must be a whole number ≥ 0 (got -1); any such number gives a reproducible run
-    """
-    if seed is not None and (not _is_whole(seed) or seed < 0):
-        raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
 
 
 def train(

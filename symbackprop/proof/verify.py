@@ -40,7 +40,7 @@ from ..engine.routes import DeltaRoute, DirectRoute, delta_route, direct_route
 from ..errors import DataError, ExpressionError
 from ..functions.activations import generic_a
 from ..functions.parsing import parse_expression
-from ..guards import MAX_POINTS, check_expression, check_sequence
+from ..guards import MAX_POINTS, check_expression, check_seed, check_sequence
 from ..numeric.scalar import compile_scalar
 
 DIGITS = 50
@@ -561,7 +561,6 @@ def _check_points(points: int, seed: int) -> None:
     ...
     symbackprop.errors.DataError: the number of random points must be a positive integer up to 1,000 (at 50 digits each takes about 50 ms on 12-3-2), got 1000000000
     """
-    from ..numeric.train import check_seed
 
     if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_POINTS:
         raise DataError(
