@@ -603,3 +603,9 @@ def test_steepest_descent_at_a_far_point_shows_its_huge_numbers_rounded():
     # Near the origin everything stays exact.
     near = steepest_descent("x**2 + y**2", (3, 2)).steps[-1]
     assert near.equations[1][1] == sp.sqrt(52)
+
+
+def test_true_is_not_a_number_of_steps():
+    # bool is an int in Python: True ran one step of descent.
+    with pytest.raises(DataError, match="the number of steps must be a whole number from 1 to 1,000,000; got True"):
+        gradient_descent("x**2", start=[1], eta="0.1", steps=True)

@@ -30,7 +30,7 @@ import sympy as sp
 
 from ..documents.derivation import Derivation, Step
 from ..errors import DataError
-from ..guards import MAX_STEPS, check_sequence
+from ..guards import MAX_STEPS, check_count, check_sequence
 from .multivariable import (
     DEFAULT_VARIABLES,
     MultivariableFunction,
@@ -132,8 +132,7 @@ def gradient_descent(
     f = parse_function(text, variables)
     require_smooth(f)
     rate = positive_eta(eta)
-    if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-        raise DataError(f"the number of steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+    steps = check_count(steps, "the number of steps", 1, MAX_STEPS)
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
         raise DataError(f"the tolerance on |∇f| must be a number ≥ 0, got {tol!r}")
     origin = f.at(start)
