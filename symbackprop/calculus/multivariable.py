@@ -259,7 +259,7 @@ def _check_names(variables: Sequence[str]) -> None:
     seen = set()
     for name in check_sequence(variables, "the variables"):
         if not isinstance(name, str):
-            raise ExpressionError(f"variable names are text such as 'x'; got {name!r:.40} (--vars)")
+            raise ExpressionError(f"variable names are text such as 'x'; got {echo(name)} (--vars)")
         if not name.isidentifier() or name.startswith("_") or keyword.iskeyword(name):
             raise ExpressionError(
                 f"variable name {name!r} is not a name: use letters, digits and _, starting with a letter (--vars)"

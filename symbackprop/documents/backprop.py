@@ -34,7 +34,7 @@ from ..engine.routes import (
     expression_size,
     local_derivative,
 )
-from ..errors import ArgumentError, SizeLimitError, UnknownNameError
+from ..errors import ArgumentError, SizeLimitError, UnknownNameError, echo
 from ..notation.latex import book_latex
 from ..proof.verify import VerificationReport, verify
 from .derivation import Derivation, Step, counted
@@ -365,7 +365,7 @@ def network_derivation(
     """
     if not isinstance(model, Network):
         # The convolutional network has its own document: cnn.documents().
-        raise ArgumentError(f"network_derivation derives a fully connected Network such as Network([2, 2, 1]); got {model!r:.60}")
+        raise ArgumentError(f"network_derivation derives a fully connected Network such as Network([2, 2, 1]); got {echo(model)}")
     p = choose_parameter(model, parameter)
     work = estimate_direct_work(model)
     if work > DIRECT_ROUTE_LIMIT and not force:

@@ -275,7 +275,7 @@ def check_model(model: object, who: str) -> None:
     """
     if not isinstance(model, LayeredModel):
         raise ArgumentError(
-            f"{who} needs a model such as Network([12, 3, 2]) or ConvolutionalNetwork(); got {model!r:.60}"
+            f"{who} needs a model such as Network([12, 3, 2]) or ConvolutionalNetwork(); got {echo(model)}"
         )
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..errors import ArgumentError, SizeLimitError
+from ..errors import ArgumentError, SizeLimitError, echo
 from ..guards import DIRECT_ROUTE_LIMIT, PATH_LIMIT, check_sequence
 from ..notation.latex import DISPLAY_LIMIT, book_latex, display_math, equation_latex
 from ..notation.symbols import COST, Partial
@@ -66,7 +66,7 @@ def expression_size(exprs) -> ExpressionSize:
     """
     exprs = check_sequence(exprs, "the expressions to size")
     if not all(isinstance(expr, sp.Basic) for expr in exprs):
-        raise ArgumentError(f"every expression to size must be a SymPy expression; got {exprs!r:.80}")
+        raise ArgumentError(f"every expression to size must be a SymPy expression; got {echo(exprs)}")
     ops: dict[sp.Basic, int] = {}
     total = sum(_iterative_visit(expr, ops) for expr in exprs)
     return ExpressionSize(total, len(ops))

@@ -182,10 +182,10 @@ def weight_decay_rate(value: object) -> sp.Expr:
         return value
     else:
         raise NetworkSpecError(
-            f"the weight decay λ must be a number 0 or more (or a SymPy symbol); got {value!r:.60}"
+            f"the weight decay λ must be a number 0 or more (or a SymPy symbol); got {echo(value)}"
         )
     if not rate.is_finite or not rate.is_extended_real:
-        raise NetworkSpecError(f"the weight decay λ must be a finite number; got {value!r:.60}")
+        raise NetworkSpecError(f"the weight decay λ must be a finite number; got {echo(value)}")
     if rate < 0:
         raise NetworkSpecError(f"the weight decay λ must be 0 or more; got {rate}")
     return rate

@@ -158,9 +158,9 @@ def parse_expression(
     if not isinstance(text, str):
         raise ExpressionError(f"{what} must be text, got {type(text).__name__}")
     if not (isinstance(names, Mapping) or callable(names)):
-        raise ArgumentError(f"names must be a dictionary of names or a function of a name; got {names!r:.60}")
+        raise ArgumentError(f"names must be a dictionary of names or a function of a name; got {echo(names)}")
     if functions is not None and not isinstance(functions, Mapping):
-        raise ArgumentError(f"functions must be a dictionary of names and callables; got {functions!r:.60}")
+        raise ArgumentError(f"functions must be a dictionary of names and callables; got {echo(functions)}")
     source = text.strip()
     if not source:
         raise ExpressionError(f"{what} is empty")

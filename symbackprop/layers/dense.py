@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ..errors import ArgumentError, NetworkSpecError
+from ..errors import ArgumentError, NetworkSpecError, echo
 from ..functions.activations import Activation
 from ..guards import check_model_terms, check_sequence
 from ..notation.symbols import quantity
@@ -45,11 +45,11 @@ class Dense(Layer):
             raise NetworkSpecError(f"a layer with equations is numbered l = 2, 3, …; got {index!r}")
         self.inputs = tuple(check_sequence(inputs, f"the inputs of layer {index}"))
         if not all(isinstance(s, sp.Symbol) for s in self.inputs):
-            raise ArgumentError(f"the inputs of layer {index} must be SymPy symbols; got {self.inputs!r:.80}")
+            raise ArgumentError(f"the inputs of layer {index} must be SymPy symbols; got {echo(self.inputs)}")
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise NetworkSpecError(f"layer {index} has width {width!r}; a layer needs a positive integer number of units")
         if not isinstance(activation, Activation):
-            raise ArgumentError(f"the activation must be an Activation, such as get_activation('tanh'); got {activation!r:.60}")
+            raise ArgumentError(f"the activation must be an Activation, such as get_activation('tanh'); got {echo(activation)}")
         n_in = len(self.inputs)
         check_model_terms(f"layer {index} ({width} units of {n_in} inputs)", width * (n_in + 2), "choose a narrower layer")
         self.index = index

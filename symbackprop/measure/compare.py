@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..engine.routes import estimate_direct_work
-from ..errors import NetworkSpecError
+from ..errors import NetworkSpecError, echo
 from ..guards import MAX_BATCH, check_seed
 from .stages import (
     FAILED,
@@ -336,7 +336,7 @@ def compare(
     (9, True)
     """
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
-        raise NetworkSpecError(f"the network to compare is a list of layer sizes such as [12, 3, 2]; got {sizes!r:.60}")
+        raise NetworkSpecError(f"the network to compare is a list of layer sizes such as [12, 3, 2]; got {echo(sizes)}")
     spec = NetworkSpec(
         tuple(sizes), activation if isinstance(activation, str) else tuple(activation), cost, weight_decay
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import NetworkSpecError
+from ..errors import NetworkSpecError, echo
 from ..guards import MAX_SWEEP_POINTS, SWEEP_LARGEST
 from .compare import Comparison, check_run_settings, compact_count, format_seconds, measure_all
 from .growth import GrowthLaw, fit_growth
@@ -230,7 +230,7 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
     if over not in ("depth", "width"):
         raise NetworkSpecError(f"a sweep is over depth or width; got {over!r}")
     if isinstance(base, (str, bytes)) or not isinstance(base, Sequence):
-        raise NetworkSpecError(f"the network of a sweep is a list of layer sizes such as [12, 3, 2]; got {base!r:.60}")
+        raise NetworkSpecError(f"the network of a sweep is a list of layer sizes such as [12, 3, 2]; got {echo(base)}")
     base = list(base)
     if len(base) < 3:
         raise NetworkSpecError(
@@ -243,7 +243,7 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
         )
     largest = SWEEP_LARGEST[over]
     if isinstance(points, (str, bytes)) or not isinstance(points, Sequence):
-        raise NetworkSpecError(f"the points of a sweep are a list of whole numbers such as [1, 2, 3]; got {points!r:.60}")
+        raise NetworkSpecError(f"the points of a sweep are a list of whole numbers such as [1, 2, 3]; got {echo(points)}")
     if not points or len(points) > MAX_SWEEP_POINTS or any(
         isinstance(x, bool) or not isinstance(x, int) or not 1 <= x <= largest for x in points
     ):

@@ -21,7 +21,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
 
 from ..engine.network import Network
-from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError
+from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError, echo
 from ..functions.activations import NUMPY_FUNCTIONS
 from ..guards import MAX_SYMBOLIC_BATCH, check_count
 from .array_form import ONES, ArrayDerivation, I, K, M, derive_arrays
@@ -112,7 +112,7 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
     """
     if not isinstance(derivation, ArrayDerivation):
         raise ArgumentError(
-            f"compile_arrays compiles what derive_arrays returns, such as derive_arrays([12, 3, 2]); got {derivation!r:.60}"
+            f"compile_arrays compiles what derive_arrays returns, such as derive_arrays([12, 3, 2]); got {echo(derivation)}"
         )
     for act in derivation.activations:
         act.require_trainable()

@@ -28,7 +28,7 @@ import sympy as sp
 
 from ..engine.network import LayeredModel, check_model
 from ..engine.routes import DeltaRoute, DirectRoute, delta_route
-from ..errors import ArgumentError, DataError, NotDifferentiableError, UnknownNameError
+from ..errors import ArgumentError, DataError, NotDifferentiableError, UnknownNameError, echo
 from ..functions.activations import MPMATH_FUNCTIONS, NUMPY_FUNCTIONS
 from .stable import MPMATH_FUNCTIONS as STABLE_MPMATH
 from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
@@ -162,7 +162,7 @@ def compile_scalar(
     """
     check_model(model, "compile_scalar")
     if route is not None and not isinstance(route, (DeltaRoute, DirectRoute)):
-        raise ArgumentError(f"the route must be delta_route(model) or direct_route(model); got {route!r:.60}")
+        raise ArgumentError(f"the route must be delta_route(model) or direct_route(model); got {echo(route)}")
     if backend not in BACKENDS:
         raise UnknownNameError(f"unknown backend {backend!r}; use {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}")
     if backend in ("numpy", "symengine"):
