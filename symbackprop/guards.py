@@ -123,25 +123,6 @@ def check_seed(seed: int | None) -> None:
         raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
 
 
-#: What :class:`~symbackprop.numeric.trainable.Trainable` asks of a model.
-TRAINABLE = ("parameter_shapes", "input_shape", "output_size", "cost_and_gradient", "predict")
-
-
-def check_trainable(model: object) -> None:
-    """Refuse an object that is not a trainable model (ArrayModel, ScalarModel, CNNArrays, …).
-
-    >>> check_trainable(None)
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.ArgumentError: the model must be a trainable model such as ArrayModel([12, 3, 2]) (one with parameter_shapes, input_shape, output_size, cost_and_gradient and predict); got None
-    """
-    if any(not hasattr(model, name) for name in TRAINABLE):
-        raise ArgumentError(
-            "the model must be a trainable model such as ArrayModel([12, 3, 2]) (one with "
-            f"{', '.join(TRAINABLE[:-1])} and {TRAINABLE[-1]}); got {echo(model)}"
-        )
-
-
 def check_sequence(value: object, what: str) -> list:
     """``value`` as a list, refusing text and anything that is not a collection.
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from ..errors import ParameterFileError
 from ..files import check_output_path, open_for_reading, parse_json, read_text, write_atomically
-from ..guards import check_mapping, check_path, check_trainable
-from .trainable import Params, Trainable, describe
+from ..guards import check_mapping, check_path
+from .trainable import Params, Trainable, check_trainable, describe
 
 
 def check_params(model: Trainable, params: Mapping[str, object], where: str = "parameters") -> Params:

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
-from ..guards import MAX_STEPS, check_seed, check_trainable
+from ..guards import MAX_STEPS, check_seed
 from .params import check_params
-from .trainable import Params, Trainable, describe
+from .trainable import Params, Trainable, check_trainable, describe
 
 
 def initial_params(model: Trainable, seed: int | None = 0) -> Params:

@@ -56,6 +56,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..errors import ArgumentError, echo
+
 Params = dict[str, np.ndarray]
 
 
@@ -101,3 +103,23 @@ def describe(model: Trainable) -> str:
     '12-3-2'
     """
     return model.describe() if hasattr(model, "describe") else type(model).__name__
+
+
+#: What :class:`Trainable` asks of a model, read from its definition.
+TRAINABLE = (*Trainable.__annotations__,
+             *(name for name, member in vars(Trainable).items() if callable(member) and not name.startswith("_")))
+
+
+def check_trainable(model: object) -> None:
+    """Refuse an object that is not a trainable model (ArrayModel, ScalarModel, CNNArrays, …).
+
+    >>> check_trainable(None)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the model must be a trainable model such as ArrayModel([12, 3, 2]) (one with parameter_shapes, input_shape, output_size, cost_and_gradient and predict); got None
+    """
+    if not isinstance(model, Trainable):
+        raise ArgumentError(
+            "the model must be a trainable model such as ArrayModel([12, 3, 2]) (one with "
+            f"{', '.join(TRAINABLE[:-1])} and {TRAINABLE[-1]}); got {echo(model)}"
+        )
