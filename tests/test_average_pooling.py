@@ -148,23 +148,6 @@ def test_array_unit_errors_share_equally_within_a_block(average_model):
     assert np.allclose(blocks, blocks[..., :1], rtol=1e-12) and (blocks != 0).all()
 
 
-def test_array_gradient_equals_finite_differences():
-    model = CNNArrays((5, 5), 2, 2, pool=2, outputs=2, pooling="average")
-    rng = np.random.default_rng(8)
-    X, T = rng.standard_normal((6, 5, 5)), rng.random((6, 2))
-    params = _random_params(model, 9)
-    _, grads = model.cost_and_gradient(params, X, T)
-    h = 1e-6
-    for name, shape in model.parameter_shapes.items():
-        for index in np.ndindex(shape):
-            up = {k: v.copy() for k, v in params.items()}
-            down = {k: v.copy() for k, v in params.items()}
-            up[name][index] += h
-            down[name][index] -= h
-            numeric = (model.cost_and_gradient(up, X, T)[0] - model.cost_and_gradient(down, X, T)[0]) / (2 * h)
-            assert abs(numeric - grads[name][index]) < 1e-7 * max(1.0, abs(numeric)), (name, index)
-
-
 # --- training on the book's 96 images -------------------------------------------------------------------
 
 def test_a_short_run_on_cnn123_lowers_the_cost():

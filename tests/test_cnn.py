@@ -160,11 +160,23 @@ def test_array_gradient_equals_the_symbolic_delta_route():
         assert check_against_symbolic(model, _random_params(model, seed), data.X[::6], data.T[::6]) < 1e-12
 
 
-def test_array_gradient_equals_finite_differences():
-    model = CNNArrays()
-    data = book_digits()
-    params = _random_params(model, 3)
-    _, grads = model.cost_and_gradient(params, data.X, data.T)
+def _finite_difference_case(pooling: str):
+    """A model, a batch and its parameters: the book's CNN on its images, or a
+    5×5 average-pooling CNN with two outputs on random ones."""
+    if pooling == "max":
+        model = CNNArrays()
+        data = book_digits()
+        return model, data.X, data.T, _random_params(model, 3), 1e-6
+    model = CNNArrays((5, 5), 2, 2, pool=2, outputs=2, pooling="average")
+    rng = np.random.default_rng(8)
+    X, T = rng.standard_normal((6, 5, 5)), rng.random((6, 2))
+    return model, X, T, _random_params(model, 9), 1e-7
+
+
+@pytest.mark.parametrize("pooling", ["max", "average"])
+def test_array_gradient_equals_finite_differences(pooling):
+    model, X, T, params, tolerance = _finite_difference_case(pooling)
+    _, grads = model.cost_and_gradient(params, X, T)
     h = 1e-6
     for name, shape in model.parameter_shapes.items():
         for index in np.ndindex(shape):
@@ -172,9 +184,8 @@ def test_array_gradient_equals_finite_differences():
             down = {k: v.copy() for k, v in params.items()}
             up[name][index] += h
             down[name][index] -= h
-            numeric = (model.cost_and_gradient(up, data.X, data.T)[0]
-                       - model.cost_and_gradient(down, data.X, data.T)[0]) / (2 * h)
-            assert abs(numeric - grads[name][index]) < 1e-6 * max(1.0, abs(numeric)), (name, index)
+            numeric = (model.cost_and_gradient(up, X, T)[0] - model.cost_and_gradient(down, X, T)[0]) / (2 * h)
+            assert abs(numeric - grads[name][index]) < tolerance * max(1.0, abs(numeric)), (name, index)
 
 
 @pytest.mark.parametrize("pooling", ["max", "average"])
