@@ -104,8 +104,7 @@ def _residual(index, inputs, outputs, spec):
 
 
 def _equations(index, inputs, outputs, spec):
-    units = spec.get("units")
-    return EquationLayer(index, inputs, _width(spec), spec["output"], units=units if units is not None else ("z",))
+    return EquationLayer(index, inputs, _width(spec), spec["output"], units=spec.get("units"))
 
 
 for _kind in (

@@ -19,7 +19,7 @@ Each weighted input carries its unit error, ``δ^l_j = ∂C/∂z^l_j`` and
 any built-in layer's.
 
 >>> import sympy as sp
->>> layer = EquationLayer(2, sp.symbols("x_1 x_2"), 2, "z*sigmoid(z')", units=("z", "z'"))
+>>> layer = EquationLayer(2, sp.symbols("x_1 x_2"), 2, "z*sigmoid(z')")
 >>> layer.equations[layer.a[0]]
 z^2_1*sigmoid(z'^2_1)
 >>> layer.equations[layer.units[2]]
@@ -44,6 +44,8 @@ from .protocol import Layer
 #: A weighted input's name: z with 0 or more primes.
 _UNIT_NAME = re.compile(r"^z'*$")
 #: A primed name in user text (not a call a'(…), which the parser reads as a derivative).
+#: The weighted inputs a text uses, when the layer does not list them.
+_USED = re.compile(r"(?<![\w'])(z'*)(?![\w'(])")
 _PRIMED = re.compile(r"\b([A-Za-z]\w*)('+)(?!\s*\()")
 
 
@@ -58,7 +60,7 @@ def _safe(name: str) -> str:
 class EquationLayer(Layer):
     """A layer ``l`` of ``width`` units whose output ``a^l_j`` is ``output``,
     a formula in the unit's weighted inputs ``units`` (``z`` and primed ``z'``,
-    ``z''``, …), each ``Σ_i w^l_{ji} a^{l−1}_i + b^l_j`` with its own weights.
+    ``z''``, …; by default those the text uses), each ``Σ_i w^l_{ji} a^{l−1}_i + b^l_j`` with its own weights.
 
     >>> import sympy as sp
     >>> layer = EquationLayer(2, sp.symbols("x_1:2"), 2, "exp(z)/sum(exp(z))")
@@ -67,14 +69,16 @@ class EquationLayer(Layer):
     >>> EquationLayer(2, sp.symbols("x_1:2"), 1, "z*sigmoid(y)")
     Traceback (most recent call last):
     ...
-    symbackprop.errors.ExpressionError: the output of layer 2: unknown name 'y' in "z*sigmoid(y)"; it may use z (this unit's weighted input), sum(…) over the layer's units, numbers and the parser's functions
+    symbackprop.errors.ExpressionError: the output of layer 2: unknown name 'y' in 'z*sigmoid(y)'; it may use z (this unit's weighted input), sum(…) over the layer's units, numbers and the parser's functions
     """
 
     def __init__(
-        self, index: int, inputs: Sequence[sp.Symbol], width: int, output: str, units: Sequence[str] = ("z",)
+        self, index: int, inputs: Sequence[sp.Symbol], width: int, output: str, units: Sequence[str] | None = None
     ) -> None:
         self.index = index
         self.inputs = tuple(check_sequence(inputs, f"the inputs of layer {index}"))
+        if units is None:
+            units = sorted(set(_USED.findall(output)) or {"z"}, key=len) if isinstance(output, str) else ("z",)
         names = tuple(check_sequence(units, f"the weighted inputs of layer {index}"))
         if not names or len(set(names)) != len(names) or not all(
             isinstance(n, str) and _UNIT_NAME.match(n) for n in names
