@@ -48,7 +48,7 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}")
     p.add_argument("--path", choices=["array", "scalar"],
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
-                   "weight, as the book's spreadsheet); default array, scalar with --output softmax")
+                   "weight, as the book's spreadsheet); default array")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="the CNN's pooling (cnn123): max, the book's (default), or average")
     p.add_argument("--output", choices=["softmax"],
@@ -58,10 +58,9 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
 
 
 def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
-    """The data set's model on the chosen path (``--path``; by default the
-    array path, or the scalar path for a softmax output, which only it computes)."""
+    """The data set's model on the chosen path (``--path``; by default the array path)."""
     if args.path is None:
-        args.path = "scalar" if args.output else "array"
+        args.path = "array"
     return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay)
 
 

@@ -100,7 +100,7 @@ def _residual(index, inputs, outputs, spec):
         raise NetworkSpecError(
             f"width {echo(spec['width'])} does not match layer {source}'s {len(skip)}, whose outputs the skip adds"
         )
-    return Residual(index, inputs, get_activation(spec.get("activation", "sigmoid")), skip)
+    return Residual(index, inputs, get_activation(spec.get("activation", "sigmoid")), skip, source)
 
 
 def _equations(index, inputs, outputs, spec):

@@ -126,7 +126,7 @@ class EquationLayer(Layer):
             equations[self.a[j]] = self.unit_output(formula, j)
         self.equations = equations
         self.formula = formula
-        placeholder = self._placeholders[names[0]]
+        placeholder = self.placeholders[names[0]]
         self.activation = Activation(output, lambda v: formula.xreplace({placeholder: v}))
 
     @property
@@ -134,8 +134,8 @@ class EquationLayer(Layer):
         return len(self.a)
 
     def _parse(self, text: str) -> sp.Expr:
-        self._placeholders = {name: sp.Dummy(name) for name in self.unit_names}
-        known = {_safe(name): symbol for name, symbol in self._placeholders.items()}
+        self.placeholders = {name: sp.Dummy(name) for name in self.unit_names}
+        known = {_safe(name): symbol for name, symbol in self.placeholders.items()}
         hint = (
             f"it may use {', '.join(self.unit_names)} (this unit's weighted input{'s' if len(known) > 1 else ''}), "
             "sum(…) over the layer's units, numbers and the parser's functions"
@@ -155,7 +155,7 @@ class EquationLayer(Layer):
                 raise ExpressionError(
                     f"the output of layer {self.index} {echo(text)}: sum(…) takes one argument and no sum inside it"
                 )
-        if not formula.free_symbols & set(self._placeholders.values()):
+        if not formula.free_symbols & set(self.placeholders.values()):
             raise ExpressionError(f"the output of layer {self.index} {echo(text)} does not use a weighted input; {hint}")
         return formula
 
@@ -168,7 +168,7 @@ class EquationLayer(Layer):
         z^3_1/(z^3_1**2 + z^3_2**2)
         """
         def unit(k: int) -> dict[sp.Symbol, sp.Symbol]:
-            return {p: self.z[name][k] for name, p in self._placeholders.items()}
+            return {p: self.z[name][k] for name, p in self.placeholders.items()}
 
         sums = {
             s: sp.Add(*(s.args[0].xreplace(unit(k)) for k in range(self.width))) for s in formula.atoms(layer_sum)

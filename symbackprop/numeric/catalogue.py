@@ -107,7 +107,7 @@ def load_dataset(name: str) -> Dataset:
 def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
     """A model factory for a fully connected network on either path; with the
     option ``output="softmax"``, a softmax output layer and the categorical
-    cross-entropy (the scalar path computes it, the array path refuses it).
+    cross-entropy.
 
     >>> dense_model([2, 1])("scalar").describe()
     '2-1'
