@@ -15,7 +15,7 @@ from ..numeric.datasets import Dataset, data_path
 from ..numeric.params import check_save_path, load_params, save_params
 from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_classes, train
 from ..numeric.trainable import describe
-from .options import add_weight_decay_option, real_number, whole_number
+from .options import add_model_option, add_weight_decay_option, real_number, whole_number
 from .options import console as make_console
 
 
@@ -55,13 +55,22 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
                    help="softmax: a softmax output layer trained on the categorical cross-entropy "
                    "(digits01, digits8x8; default: the data set's network)")
     add_weight_decay_option(p)
+    add_model_option(p)
 
 
 def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
     """The data set's model on the chosen path (``--path``; by default the array path)."""
     if args.path is None:
         args.path = "array"
-    return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay)
+    network = None
+    if args.model is not None:
+        from ..engine.model_file import read_model
+        from .options import check_model_alone
+
+        check_model_alone(args, {})
+        network = read_model(args.model)
+    return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay,
+                      model=network)
 
 
 def run(args: argparse.Namespace) -> int:

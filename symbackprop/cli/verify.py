@@ -7,7 +7,14 @@ import argparse
 from ..errors import NetworkSpecError
 from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
-from .options import BOOK_LAYERS, add_network_options, add_output_option, network_from_args, whole_number
+from .options import (
+    BOOK_LAYERS,
+    add_model_option,
+    add_network_options,
+    add_output_option,
+    network_from_args,
+    whole_number,
+)
 from .options import console as make_console
 
 
@@ -21,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_network_options(p)
     add_output_option(p)
+    add_model_option(p)
     # No default here, so that --layers next to --cnn can be refused; without
     # either, the book's network.
     p.set_defaults(layers=None)
@@ -44,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
     if args.cnn is not None:
         from ..engine.cnn import cnn_from_spec
 
-        if args.layers is not None:
-            raise NetworkSpecError("--cnn and --layers describe two different networks; give one of them")
+        if args.layers is not None or args.model is not None:
+            raise NetworkSpecError(
+                f"--cnn and {'--layers' if args.model is None else '--model'} describe two different networks; give one of them"
+            )
         if args.output is not None:
             raise NetworkSpecError("--output softmax is for --layers networks; the CNN's output layer has --activation")
 
