@@ -18,7 +18,10 @@ from .calculus.lagrange import lagrange
 from .calculus.minimum import minimum
 from .documents.backprop import network_derivation
 from .documents.derivation import Derivation, Step
+from .documents.graph import model_derivation
 from .engine.cnn import ConvolutionalNetwork
+from .engine.model import Model
+from .engine.model_file import read_model
 from .engine.network import LayeredModel, Network
 from .engine.routes import (
     ChainRuleExpansion,
@@ -46,7 +49,9 @@ from .functions.activations import Activation, get_activation
 from .functions.costs import Cost, get_cost
 from .functions.parsing import parse_expression
 from .layers.dense import Dense
+from .layers.equations import EquationLayer
 from .layers.protocol import Layer
+from .layers.residual import Residual
 from .notation.latex import book_latex
 from .numeric.array_form import derive_arrays
 from .numeric.arrays import ArrayModel, compile_arrays, verify_arrays
@@ -66,6 +71,11 @@ __all__ = [
     "Derivation",
     "Step",
     "network_derivation",
+    "model_derivation",
+    "Model",
+    "read_model",
+    "EquationLayer",
+    "Residual",
     "ArrayModel",
     "ScalarModel",
     "Trainable",

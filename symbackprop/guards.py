@@ -50,6 +50,8 @@ MAX_STEPS = 1_000_000
 MAX_SYMBOLIC_BATCH = 16
 #: Examples in the batch of a route comparison.
 MAX_BATCH = 100_000
+#: Bytes of a model file (a few lines per layer; anything larger is not one).
+MODEL_FILE_LIMIT = 1_000_000
 #: Networks in one sweep, and the largest depth and width a sweep goes to:
 #: beyond, even the δ recurrence takes minutes per network.
 MAX_SWEEP_POINTS = 40

@@ -300,6 +300,7 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
             assert f"{value:,}" in rows[row], f"README limits, {row!r}: expected {value:,} in {rows[row]!r}"
 
     says("a model (any command)", guards.MODEL_TERM_LIMIT)
+    says("a model file (`--model`)", guards.MODEL_FILE_LIMIT)
     says("the direct route (`derive`, `verify`)", guards.DIRECT_ROUTE_LIMIT)
     says("chain-rule paths listed (`--expand`)", guards.PATH_LIMIT)
     says("`verify --points`", guards.MAX_POINTS)

@@ -196,7 +196,10 @@ def build_layer(index: int, outputs: list[tuple[sp.Symbol, ...]], spec: Mapping)
     try:
         return kind.build(index, outputs[-1], outputs, spec)
     except SymbackpropError as exc:
-        raise type(exc)(f"{where}: {_message(exc)}") from None
+        message = _message(exc)
+        # A layer's own message may already say which layer it is.
+        own = f"layer {index}: "
+        raise type(exc)(f"{where}: {message[len(own):] if message.startswith(own) else message}") from None
 
 
 def _message(exc: Exception) -> str:

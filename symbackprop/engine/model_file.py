@@ -43,17 +43,17 @@ from pathlib import Path
 
 from ..errors import NetworkSpecError, SymbackpropError, echo
 from ..files import parse_json, read_text
+from ..guards import MODEL_FILE_LIMIT
 from .model import Model
 
-#: A model file is a few lines per layer; a larger one is not a model file.
-MODEL_FILE_LIMIT = 1_000_000
 _TOP_KEYS = ("inputs", "layers", "cost", "weight_decay")
 
 
 def read_model(path: str | os.PathLike) -> Model:
     """The :class:`~symbackprop.engine.model.Model` a ``.json`` or ``.toml`` file describes."""
     path = Path(path)
-    text = read_text(path, "model file", NetworkSpecError, MODEL_FILE_LIMIT, "a model file describes layers in a few lines each")
+    text = read_text(path, "model file", NetworkSpecError, MODEL_FILE_LIMIT,
+                     f"a model file describes its layers in a few lines each, in at most {MODEL_FILE_LIMIT:,} bytes")
     if path.suffix.lower() == ".toml":
         document, positions = _toml(text, path)
     elif path.suffix.lower() == ".json":

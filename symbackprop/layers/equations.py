@@ -69,7 +69,7 @@ class EquationLayer(Layer):
     >>> EquationLayer(2, sp.symbols("x_1:2"), 1, "z*sigmoid(y)")
     Traceback (most recent call last):
     ...
-    symbackprop.errors.ExpressionError: the output of layer 2: unknown name 'y' in 'z*sigmoid(y)'; it may use z (this unit's weighted input), sum(…) over the layer's units, numbers and the parser's functions
+    symbackprop.errors.ExpressionError: layer 2: unknown name 'y' in 'z*sigmoid(y)'; it may use z (this unit's weighted input), sum(…) over the layer's units, numbers and the parser's functions
     """
 
     def __init__(
@@ -141,22 +141,22 @@ class EquationLayer(Layer):
             "sum(…) over the layer's units, numbers and the parser's functions"
         )
         if not isinstance(text, str):
-            raise ExpressionError(f"the output of layer {self.index} must be text such as 'z*sigmoid(z)'; got {echo(text)}")
+            raise ExpressionError(f"layer {self.index}: the output must be text such as 'z*sigmoid(z)'; got {echo(text)}")
         try:
             formula = parse_expression(
                 _PRIMED.sub(lambda m: m.group(1) + "_prime" * len(m.group(2)), text), known,
-                functions={"sum": layer_sum}, what=f"the output of layer {self.index}",
+                functions={"sum": layer_sum}, what="the output",
             )
         except ExpressionError as exc:
             message = re.sub(r"(\w)((?:_prime)+)", lambda m: m.group(1) + "'" * (len(m.group(2)) // 6), str(exc))
-            raise ExpressionError(f"the output of layer {self.index}: {_unquote(message, self.index)}; {hint}") from None
+            raise ExpressionError(f"layer {self.index}: {message}; {hint}") from None
         for s in formula.atoms(layer_sum):
             if s.atoms(layer_sum) != {s} or len(s.args) != 1:
                 raise ExpressionError(
-                    f"the output of layer {self.index} {echo(text)}: sum(…) takes one argument and no sum inside it"
+                    f"layer {self.index}: the output {echo(text)}: sum(…) takes one argument and no sum inside it"
                 )
         if not formula.free_symbols & set(self.placeholders.values()):
-            raise ExpressionError(f"the output of layer {self.index} {echo(text)} does not use a weighted input; {hint}")
+            raise ExpressionError(f"layer {self.index}: the output {echo(text)} does not use a weighted input; {hint}")
         return formula
 
     def unit_output(self, formula: sp.Expr, j: int) -> sp.Expr:
@@ -175,7 +175,3 @@ class EquationLayer(Layer):
         }
         return formula.xreplace(sums).xreplace(unit(j))
 
-
-def _unquote(message: str, index: int) -> str:
-    # parse_expression names what it parsed; the layer's number is already said.
-    return message.replace(f"the output of layer {index} ", "", 1)
