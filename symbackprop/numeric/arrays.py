@@ -123,11 +123,14 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
                 "the generic activation a(z) has no values; choose a concrete activation to compute numbers"
             )
     steps: list[tuple[sp.Basic, sp.Basic]] = list(derivation.forward)
+    computed: set[sp.Symbol] = set()
     for layer in reversed(derivation.layers):
         for unit in layer.units:
             value = derivation.deltas[unit.delta]
-            for product in sorted(value.atoms(sp.Symbol) & set(derivation.products), key=str):
+            # A product two δs read (a skip's source and the layer above it) is computed once.
+            for product in sorted((value.atoms(sp.Symbol) & set(derivation.products)) - computed, key=str):
                 steps.append((product, derivation.products[product]))
+                computed.add(product)
             steps.append((sp.Symbol(unit.delta.name), value))
     if derivation.weight_decay.free_symbols:
         raise ArgumentError(
