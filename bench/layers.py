@@ -26,8 +26,10 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 import argparse  # noqa: E402
+import datetime  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 from readme import write_block  # noqa: E402
@@ -133,12 +135,15 @@ def main(argv=None) -> int:
             print(f"{name}: the hand-written backprop differs by {difference:.1e} relative", file=sys.stderr)
             failed = True
             continue
-        ours = median_per_call(lambda: arrays.cost_and_gradient(params, X, T), repeats=repeats, budget=budget)
-        theirs = median_per_call(lambda: hand(params, X, T), repeats=repeats, budget=budget)
+        ours = median_per_call(partial(arrays.cost_and_gradient, params, X, T), repeats=repeats, budget=budget)
+        theirs = median_per_call(partial(hand, params, X, T), repeats=repeats, budget=budget)
         lines.append(f"| {name} | {setup:.2f} | {ours[0] * 1e6:.0f} [{ours[1] * 1e6:.0f}–{ours[2] * 1e6:.0f}] | "
                      f"{theirs[0] * 1e6:.0f} [{theirs[1] * 1e6:.0f}–{theirs[2] * 1e6:.0f}] | {ours[0] / theirs[0]:.2f}× |")
         print(lines[-1], file=sys.stderr, flush=True)
-    table = "\n".join(lines)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    header = (f"{datetime.date.today()} · os.cpu_count() = {os.cpu_count()} · load average at the end {load} "
+              f"(1, 5, 15 min) · numpy {np.__version__}")
+    table = "\n".join([header, "", *lines])
     print(table)
     if args.readme and not failed:
         write_block("layers", table)
