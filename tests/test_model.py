@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from symbackprop.engine.model import Model
 from symbackprop.engine.network import Network
@@ -177,3 +179,21 @@ def test_the_array_path_trains_each_kind_on_the_books_digits(specs, cost, eta):
     result = train(model, data.X, data.T, eta=eta, epochs=100, seed=0)
     assert result.problem is None
     assert accuracy(model, result.params, data.X, data.labels) == 1.0
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(width=st.integers(1, 3), hidden=st.integers(1, 3), skip=st.integers(1, 2), seed=st.integers(0, 2**16))
+def test_any_residual_arrangement_gives_the_scalar_paths_gradient_on_the_array_path(width, hidden, skip, seed):
+    # skip = 1 adds the inputs themselves (width = the input width), skip = 2 the first hidden layer's outputs
+    layers = [{"kind": "dense", "width": width, "activation": "tanh"}]
+    layers += [{"kind": "dense", "width": width, "activation": "tanh"} for _ in range(hidden - 1)]
+    layers += [{"kind": "residual", "skip": skip, "activation": "tanh"}, {"kind": "dense", "width": 2}]
+    model = Model(width, layers)
+    arrays, scalar = ArrayModel(model), ScalarModel(model)
+    params = arrays.initial_params(np.random.default_rng(seed))
+    X, T = _batch(arrays, n=3, seed=seed)
+    cost_a, grad_a = arrays.cost_and_gradient(params, X, T)
+    cost_s, grad_s = scalar.cost_and_gradient(params, X, T)
+    assert cost_a == pytest.approx(cost_s, rel=1e-12)
+    for name in params:
+        np.testing.assert_allclose(grad_a[name], grad_s[name], rtol=1e-10, atol=1e-12)
