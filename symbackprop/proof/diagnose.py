@@ -37,14 +37,21 @@ from fractions import Fraction
 import sympy as sp
 
 from ..engine.network import LayeredModel, Network, check_model, replace_quantities
-from ..engine.routes import DeltaRoute, chain_rule_expansion, count_paths, delta_route, direct_route, local_derivative
+from ..engine.routes import (
+    DeltaRoute,
+    chain_rule_expansion,
+    count_paths,
+    delta_route,
+    direct_route,
+    local_derivative,
+)
 from ..errors import ExpressionError, UnknownNameError
 from ..functions.activations import BUILTIN, generic_a
 from ..functions.parsing import parse_expression
 from ..guards import check_expression, check_seed
 from ..layers.dense import Dense
 from ..notation.latex import book_latex
-from ..notation.symbols import COST, index_text, parse_symbol_name, split_indices
+from ..notation.symbols import index_text, parse_symbol_name, split_indices
 from ..notation.text import book_text
 from .verify import DIGITS, prove_equal
 
@@ -482,7 +489,7 @@ def _transposed(case: _Case) -> Diagnosis | None:
         if case.stand_ins.keys() - swap.keys():
             continue
         if not case.everywhere(
-                lambda v: _close(v(corrected), case.truth_at(v))):
+                lambda v, c=corrected: _close(v(c), case.truth_at(v))):
             continue
         if case.proves(case.write_out(corrected), case.truth):
             pairs = ", ".join(f"{book_text(w)} where {book_text(t)} belongs" for w, t in swapped_pairs.items())
@@ -555,7 +562,8 @@ def _other_activation(case: _Case) -> Diagnosis | None:
     if not isinstance(model, Network):
         return None
     generic = generic_gradient(model, case.parameter)
-    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    # A softmax layer has no a'(z) of its own to swap for another.
+    dense = [layer for layer in model.layers if type(layer) is Dense]
     slopes = {layer.index: {
         sp.Derivative(generic_a(z), z): (a, z) for z, a in zip(layer.z, layer.a)} for layer in dense}
     if not any(generic.has(d) for table in slopes.values() for d in table):
@@ -601,7 +609,7 @@ def _dropped_path(case: _Case) -> Diagnosis | None:
     groups: dict[frozenset[int], str] = {}
     for k, path in enumerate(paths):
         groups.setdefault(frozenset([k]), "the chain-rule path " + _path_text(case.parameter, path))
-    for k, path in enumerate(paths):
+    for path in paths:
         for factor in path:
             members = frozenset(i for i, other in enumerate(paths) if factor in other)
             if 1 < len(members) < len(paths):
