@@ -130,14 +130,19 @@ class ClaimDiagnosis:
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def point_text(self) -> str:
+    def point_text(self, full: bool = False) -> str:
         """The point where claim and gradient differ: the values of the
-        quantities the claim names, and how many more there are (all in
-        :attr:`point`)."""
-        named = [s for s in self.point if s in self.claim.free_symbols]
+        quantities the claim names and how many more there are, or with
+        ``full`` every value.
+
+        >>> d = diagnose(Network([1, 1]), "b^2_1", "a^2_1 - t_1")
+        >>> d.point_text(full=True)
+        'x_1 = 3/16, t_1 = 1/2, w^2_11 = 13/16, b^2_1 = -3/4'
+        """
+        named = [s for s in self.point if full or s in self.claim.free_symbols]
         shown = ", ".join(f"{book_text(s)} = {self.point[s]}" for s in named)
         rest = len(self.point) - len(named)
-        more = f"{rest} more inputs, targets and parameters of exact rationals (.point)" if rest else ""
+        more = f"{rest} more inputs, targets and parameters of exact rationals" if rest else ""
         return ", ".join(part for part in (shown, more) if part)
 
     def latex(self) -> str:
