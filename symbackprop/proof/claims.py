@@ -152,7 +152,7 @@ def split_claim(text: str) -> tuple[str, str]:
     symbackprop.errors.ExpressionError: a claim reads ∂C/∂p = formula (or dC/dp = …, \\frac{\\partial C}{\\partial p} = …); got 'delta^3_1'
     """
     match = _LEFT.match(text)
-    if match is None:
+    if match is None or not (match.group("p1") or match.group("p2")).strip():
         raise ExpressionError(
             "a claim reads ∂C/∂p = formula (or dC/dp = …, \\frac{\\partial C}{\\partial p} = …); "
             f"got {echo(text.strip())}"
