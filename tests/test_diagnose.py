@@ -316,3 +316,19 @@ def test_cli_claims_exit_codes(tmp_path, capsys):
     assert main(["verify", "--layers", "2,2,1", "--claims", str(bad)]) == 2
     assert "line 2:" in capsys.readouterr().err
 
+
+
+def test_the_wrong_claims_document_holds_proved_identities():
+    from symbackprop.documents.wrong_claims import wrong_claims
+
+    net = network(BOOK)
+    full = delta_route(net).full_substitution()
+    doc = wrong_claims()
+    assert len(doc.steps) == 4
+    for step in doc.steps[1:]:
+        (partial, claim, relation), (left, right) = step.equations
+        assert relation == "≠"
+        gradient = direct_route(net, [partial.args[1]]).gradients[partial.args[1]]
+        written = net.substitute(claim).xreplace(full)
+        assert prove_equal(written, gradient) is None
+        assert prove_equal(net.substitute(left).xreplace(full), net.substitute(right).xreplace(full))
