@@ -56,11 +56,20 @@ from .numeric.params import load_params, save_params
 from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
 from .numeric.train import TrainingResult, accuracy, train
 from .numeric.trainable import Trainable
+from .proof.backprop_check import BackpropReport, check_backprop
+from .proof.claims import ClaimsReport, check_claims
+from .proof.diagnose import ClaimDiagnosis, diagnose
 from .proof.verify import VerificationReport, prove_equal, verify, verify_claim
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackpropReport",
+    "ClaimDiagnosis",
+    "ClaimsReport",
+    "check_backprop",
+    "check_claims",
+    "diagnose",
     "CNNArrays",
     "ConvolutionalNetwork",
     "Derivation",
