@@ -50,6 +50,7 @@ from ..functions.activations import BUILTIN, generic_a
 from ..functions.parsing import parse_expression
 from ..guards import check_expression, check_seed
 from ..layers.dense import Dense
+from ..layers.softmax import Softmax
 from ..notation.latex import book_latex
 from ..notation.symbols import index_text, parse_symbol_name, split_indices
 from ..notation.text import book_text
@@ -549,7 +550,7 @@ def generic_gradient(model: Network, parameter) -> sp.Expr:
     w^3_11*(a^3_1 - t_1)*Derivative(a(z^2_1), z^2_1)*Derivative(a(z^3_1), z^3_1)
     """
     twin = Network(model.sizes, activation="generic", cost=model.cost, weight_decay=model.weight_decay,
-                   output="softmax" if not isinstance(model.output_layer, Dense) else None)
+                   output="softmax" if isinstance(model.output_layer, Softmax) else None)
     route = delta_route(twin)
     written: dict[sp.Symbol, sp.Expr] = {}
     for delta, equation in route.deltas.items():
@@ -600,6 +601,33 @@ def _other_activation(case: _Case) -> Diagnosis | None:
                     book_latex(_slope_in_a(layer.activation, a, z)))
                 return Diagnosis(OTHER_ACTIVATION, text, latex, (case.claim, wrong))
     return None
+
+
+def _softmax_as_sigmoid(case: _Case) -> Diagnosis | None:
+    """The sigmoid's derivative used for a softmax layer: ``∂a^L_j/∂z^L_k``
+    taken as 0 for ``j ≠ k`` (it is ``−a^L_j a^L_k``), i.e. every chain-rule
+    path that crosses from ``z^L_k`` to another unit's ``a^L_j`` left out."""
+    model = case.model
+    layer = model.output_layer
+    if not isinstance(layer, Softmax) or count_paths(model, case.parameter) > _PATHS_TRIED:
+        return None
+    crossing = {(a, z) for j, a in enumerate(layer.a) for k, z in enumerate(layer.z) if j != k}
+    expansion = chain_rule_expansion(model, case.parameter)
+    crossed = [path for path in expansion.paths
+               if any(tuple(f.args) in crossing for f in path)]
+    if not crossed:
+        return None
+    dropped = sp.Add(*(sp.Mul(*(expansion.values[f] for f in path)) for path in crossed))
+    if not case.everywhere(lambda v: _close(case.claim_at(v) + v(dropped), case.truth_at(v))):
+        return None
+    if not case.proves(case.written + case.write_out(dropped), case.truth):
+        return None
+    a = layer.a[0]
+    text = (f"the claim uses the sigmoid's derivative {book_text(a * (1 - a))} for the softmax of layer "
+            f"{layer.index}: it leaves out ∂a^{layer.index}_j/∂z^{layer.index}_k = −a^{layer.index}_j "
+            f"a^{layer.index}_k for j ≠ k, the {len(crossed)} path{'s' if len(crossed) > 1 else ''} across units")
+    latex = r"\text{claim} + %s = \frac{\partial C}{\partial %s}" % (book_latex(dropped), book_latex(case.parameter))
+    return Diagnosis(OTHER_ACTIVATION, text, latex, (case.claim + dropped, case.route.gradients[case.parameter]))
 
 
 def _dropped_path(case: _Case) -> Diagnosis | None:
@@ -674,5 +702,6 @@ def _unshared(case: _Case) -> Diagnosis:
 
 #: The patterns, in the order they are tried.
 PATTERNS: tuple[Callable[[_Case], Diagnosis | None], ...] = (
-    _constant_factor, _missing_factor, _transposed, _other_parameter, _other_activation, _dropped_path,
+    _constant_factor, _missing_factor, _transposed, _other_parameter, _other_activation, _softmax_as_sigmoid,
+    _dropped_path,
 )
