@@ -113,3 +113,12 @@ def test_cli_check_exit_codes(capsys):
     assert "KeyError" in capsys.readouterr().out
     assert main(["check", "nothing.py:g", "--layers", "2,3,2"]) == 2
     assert "no such Python file" in capsys.readouterr().err
+
+
+def test_cli_check_cnn(capsys):
+    cnn = FIXTURES / "cnn.py"
+    assert main(["check", f"{cnn}:correct", "--cnn"]) == 0
+    assert main(["check", f"{cnn}:wrong_sign", "--cnn"]) == 1
+    assert "wrong sign" in capsys.readouterr().out
+    assert main(["check", f"{cnn}:correct", "--cnn", "--layers", "2,2"]) == 2
+    assert main(["check", f"{cnn}:correct", "--pooling", "max"]) == 2

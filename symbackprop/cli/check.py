@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import NetworkSpecError
+from ..layers.pooling import POOLINGS
 from ..proof.backprop_check import check_backprop
-from .options import add_network_options, add_output_option, network_from_args, real_number, whole_number
+from .options import (
+    BOOK_LAYERS,
+    add_network_options,
+    add_output_option,
+    network_from_args,
+    real_number,
+    whole_number,
+)
 from .options import console as make_console
 
 
@@ -23,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("function", metavar="MODULE.py:FUNCTION", help="the gradient function to check")
     add_network_options(p)
     add_output_option(p)
+    # No default here, so that --layers next to --cnn can be refused; without either, the book's network.
+    p.set_defaults(layers=None)
+    p.add_argument("--cnn", nargs="?", const="6x6,3,3x3,2x2,3", metavar="SHAPE",
+                   help="check a gradient of the chapter-5 CNN instead of --layers: image,filters,filter,pool,outputs "
+                   "(default 6x6,3,3x3,2x2,3, the book's); blocks filters, filter_bias, out_W, out_b")
+    p.add_argument("--pooling", choices=list(POOLINGS), help="with --cnn: max (default) or average pooling")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the random points (default 0)")
     p.add_argument("--timeout", type=real_number, default=60.0,
                    help="seconds the function may take for all points together (default 60)")
@@ -31,7 +46,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # A model object, not sizes: a model read from a file takes the same path.
-    model = network_from_args(args)
+    if args.cnn is not None:
+        from ..engine.cnn import cnn_from_spec
+
+        if args.layers is not None or args.output is not None or args.weight_decay is not None:
+            raise NetworkSpecError("--layers, --output and --weight-decay describe a fully connected network, "
+                                   "not --cnn; give one of them")
+        model = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max")
+    elif args.pooling is not None:
+        raise NetworkSpecError("--pooling is an option of --cnn: a fully connected network has no pooling")
+    else:
+        args.layers = args.layers or BOOK_LAYERS
+        model = network_from_args(args)
     console = make_console()
     report = check_backprop(model, args.function, seed=args.seed, timeout=args.timeout)
     if report.crash is not None:

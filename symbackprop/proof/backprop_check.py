@@ -31,6 +31,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from ..engine.cnn import ConvolutionalNetwork
 from ..engine.network import LayeredModel, Network
 from ..errors import ArgumentError, echo
 from ..functions.activations import NUMPY_FUNCTIONS
@@ -153,16 +154,21 @@ class BackpropReport:
 
 def as_trainable(model: object):
     """The numeric model of ``model``: a symbolic :class:`Network` becomes
-    its :class:`~symbackprop.numeric.arrays.ArrayModel`; a trainable model
-    (the CNN's :class:`CNNArrays`) is used as it is.
+    its :class:`~symbackprop.numeric.arrays.ArrayModel`, a
+    :class:`ConvolutionalNetwork` its :class:`CNNArrays`; a trainable model
+    is used as it is.
 
     >>> as_trainable(Network([2, 1])).parameter_shapes
     {'W2': (1, 2), 'b2': (1,)}
     """
     from ..numeric.arrays import ArrayModel
+    from ..numeric.cnn_arrays import CNNArrays
 
     if isinstance(model, Network):
         return ArrayModel(model)
+    if isinstance(model, ConvolutionalNetwork):
+        return CNNArrays(model.image_shape, model.filters, model.filter_size, model.pool, model.outputs,
+                         model.activation, model.cost, model.pooling.kind)
     if isinstance(model, LayeredModel):
         raise ArgumentError(f"check_backprop checks a Network or a trainable array model; got {echo(model)}")
     check_trainable(model)
