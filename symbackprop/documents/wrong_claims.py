@@ -18,7 +18,8 @@ from ..engine.routes import delta_route
 from ..errors import NotDifferentiableError
 from ..notation.latex import book_latex
 from ..notation.symbols import COST, Partial
-from ..proof.diagnose import DROPPED_PATH, MISSING, TRANSPOSED, ClaimDiagnosis, diagnose
+from ..proof.diagnose import ClaimDiagnosis, diagnose
+from ..proof.mistakes import DROPPED_PATH, MISSING, TRANSPOSED
 from .derivation import Derivation, Step
 
 #: (title, parameter, the claim as a student writes it, why one writes it, the pattern, what it means)
