@@ -70,11 +70,14 @@ def test_the_edge_points_are_called():
     assert np.all(tied.X == tied.X[:, :1, :1])
 
 
-def test_cnn_layout():
-    cnn = CNNArrays()
-    assert check_backprop(cnn, f"{FIXTURES / 'cnn.py'}:correct").ok
-    report = check_backprop(cnn, f"{FIXTURES / 'cnn.py'}:mean_not_sum")
+def test_cnn_layout(capsys):
+    cnn = FIXTURES / "cnn.py"
+    assert main(["check", f"{cnn}:correct", "--cnn", "4x4,1,3x3,2x2,2"]) == 0
+    report = check_backprop(CNNArrays(image=(4, 4), filters=1, outputs=2), f"{cnn}:mean_not_sum")
     assert set(patterns(report).values()) == {"mean instead of sum (1/m)"}
+    assert "tied pooling" in " ".join(report.points)
+    assert main(["check", f"{cnn}:correct", "--cnn", "--layers", "2,2"]) == 2
+    assert main(["check", f"{cnn}:correct", "--pooling", "max"]) == 2
 
 
 def test_a_crash_reports_the_checked_codes_own_traceback():
@@ -114,11 +117,3 @@ def test_cli_check_exit_codes(capsys):
     assert main(["check", "nothing.py:g", "--layers", "2,3,2"]) == 2
     assert "no such Python file" in capsys.readouterr().err
 
-
-def test_cli_check_cnn(capsys):
-    cnn = FIXTURES / "cnn.py"
-    assert main(["check", f"{cnn}:correct", "--cnn"]) == 0
-    assert main(["check", f"{cnn}:wrong_sign", "--cnn"]) == 1
-    assert "wrong sign" in capsys.readouterr().out
-    assert main(["check", f"{cnn}:correct", "--cnn", "--layers", "2,2"]) == 2
-    assert main(["check", f"{cnn}:correct", "--pooling", "max"]) == 2

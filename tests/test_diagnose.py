@@ -194,7 +194,7 @@ def test_missing_or_extra_local_factor_is_named(spec, data):
     assert sp.simplify(named - factor) == 0
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=6)
 @given(st.sampled_from(["sigmoid", "tanh"]), st.data())
 def test_transposed_weights_are_named(activation, data):
     net = network((1, 2, 2, 2), activation)
@@ -239,7 +239,7 @@ def test_another_activations_derivative_is_named(spec, data):
     assert f"{other}'s derivative" in d.diagnosis.text and f"layer {layer.index}" in d.diagnosis.text
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=8)
 @given(st.sampled_from([(1, 1, 2), (1, 2, 2), (2, 1, 2), (1, 2, 1, 2)]), st.sampled_from(["sigmoid", "tanh"]),
        st.data())
 def test_a_dropped_chain_rule_path_is_named(sizes, activation, data):
