@@ -32,6 +32,7 @@ ALL = ("W2", "b2", "W3", "b3")
     ("correct", dict.fromkeys(ALL, RIGHT)),
     ("transposed_weight_gradient", {"W2": "transposed", "b2": RIGHT, "W3": "transposed", "b3": RIGHT}),
     ("missing_output_slope", dict.fromkeys(ALL, "missing a'(z^3)")),
+    ("missing_hidden_slope", {"W2": "missing a'(z^2)", "b2": "missing a'(z^2)", "W3": RIGHT, "b3": RIGHT}),
     ("mean_not_sum", dict.fromkeys(ALL, "mean instead of sum (1/m)")),
     ("wrong_sign", dict.fromkeys(ALL, "wrong sign")),
     ("shifted_layers", dict.fromkeys(ALL, "layers shifted")),

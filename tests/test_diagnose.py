@@ -310,6 +310,12 @@ def test_a_line_that_is_not_a_claim_names_its_number():
         split_claim("∂C/∂ = 1")
 
 
+def test_cli_verify_claim_prints_the_diagnosis(capsys):
+    assert main(["verify", "--layers", "2,2,1", "--param", "w^3_11", "--claim", "(a^3_1 - t_1)*a^2_1"]) == 1
+    out = capsys.readouterr().out
+    assert "missing factor: the factor sigmoid'(z^3_1)" in out and "exact rationals" in out
+
+
 def test_cli_claims_exit_codes(tmp_path, capsys):
     right = tmp_path / "right.txt"
     right.write_text("dC/db^3_1 = delta^3_1\n∂C/∂w^3_11 = delta^3_1 a^2_1\n", encoding="utf-8")

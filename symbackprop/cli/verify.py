@@ -76,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
             net, exact=args.exact, points=args.points, seed=args.seed, parameters=params, force=args.force
         )
     console.print(report.table())
+    if args.claim is not None and not report.ok:
+        from ..proof.diagnose import diagnose
+
+        console.print(diagnose(net, args.param, args.claim, seed=args.seed, force=args.force).text(),
+                      markup=False, highlight=False)
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(("[green]" if report.ok else "[bold red]") + report.summary() + "[/]")

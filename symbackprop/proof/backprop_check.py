@@ -110,10 +110,11 @@ class BackpropReport:
 
         >>> print(BackpropReport("t", ["p"], [BlockResult("W2", WRONG, "wrong sign", "−1 × ∂C_T/∂W2")]).text())
         t
+        called at: p
           W2: wrong (wrong sign): −1 × ∂C_T/∂W2
         0 of 1 blocks are right; wrong: W2
         """
-        lines = [self.title]
+        lines = [self.title, "called at: " + ", ".join(self.points)]
         if self.crash is not None:
             lines.append(self.crash.rstrip())
         for b in self.blocks:
@@ -126,7 +127,7 @@ class BackpropReport:
         """A rich table: block, verdict, pattern, explanation."""
         from rich.table import Table
 
-        table = Table(title=self.title)
+        table = Table(title=self.title, caption="called at: " + ", ".join(self.points))
         for column in ("block", "verdict", "pattern", "explanation"):
             table.add_column(column)
         for b in self.blocks:
