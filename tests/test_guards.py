@@ -216,7 +216,25 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
                        parameters=None, force=False),
         "verify_claim": dict(model=net, parameter="w^2_11", claim="(a^2_1 - t_1)*a^2_1*(1 - a^2_1)*x_1",
                              points=1, seed=0, force=False),
+        "diagnose": dict(model=net, parameter="b^2_1", claim="delta^2_1", seed=0, force=False),
+        "check_claims": dict(model=net, text="dC/db^2_1 = delta^2_1", seed=0, force=False),
+        "check_backprop": dict(model=net, function=f"{_gradient_file(shared['folder'])}:gradient", seed=0,
+                               timeout=60.0),
     }
+
+
+def _gradient_file(folder: Path) -> Path:
+    """A right gradient function of the 1-1 sigmoid network, for check_backprop."""
+    path = folder / "gradient.py"
+    path.write_text(
+        "import numpy as np\n"
+        "def gradient(params, X, T):\n"
+        "    a = 1 / (1 + np.exp(-(X @ params['W2'].T + params['b2'])))\n"
+        "    delta = (a - T) * a * (1 - a)\n"
+        "    return {'W2': delta.T @ X, 'b2': delta.sum(axis=0)}\n",
+        encoding="utf-8",
+    )
+    return path
 
 
 #: Public names that are not entry points for user values: the exceptions,
@@ -224,6 +242,7 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
 RECORDS = {
     "Activation", "ChainRuleExpansion", "CompiledGradient", "Cost", "DeltaRoute", "Derivation",
     "DirectRoute", "Layer", "LayeredModel", "Step", "Trainable", "TrainingResult", "VerificationReport",
+    "BackpropReport", "ClaimDiagnosis", "ClaimsReport",
 }
 
 

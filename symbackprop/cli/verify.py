@@ -94,7 +94,7 @@ def _claims(args: argparse.Namespace, net, console) -> int:
 
     if args.claim is not None or args.param is not None:
         raise NetworkSpecError("--claims reads every claim from its file; leave out --claim and --param")
-    sheet = check_claims(net, read_text(args.claims, "claims file", DataError), seed=args.seed)
+    sheet = check_claims(net, read_text(args.claims, "claims file", DataError), seed=args.seed, force=args.force)
     console.print(sheet.table())
     for row in sheet.rows:
         if row.diagnosis.point is not None:

@@ -35,9 +35,9 @@ from ..engine.cnn import ConvolutionalNetwork
 from ..engine.network import LayeredModel, Network
 from ..errors import ArgumentError, echo
 from ..functions.activations import NUMPY_FUNCTIONS
-from ..guards import check_seed
 from ..layers.dense import Dense
 from ..numeric.trainable import check_trainable
+from .diagnose import require_seed
 from .user_code import UserCodeFailed, run_user_function
 
 #: Agreement: every entry within this fraction of the point's largest gradient entry.
@@ -230,7 +230,7 @@ def check_backprop(model, function: str, *, seed: int = 0, timeout: float = 60.0
     >>> [(b.name, b.pattern) for b in report.blocks]
     [('W2', 'mean instead of sum (1/m)'), ('b2', None)]
     """
-    check_seed(seed)
+    require_seed(seed)
     trainable = as_trainable(model)
     points = checking_points(trainable, seed)
     report = BackpropReport(f"{function} against ∂C_T/∂p of the {trainable.describe()} network",

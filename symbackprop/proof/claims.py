@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from ..engine.network import LayeredModel, check_model
 from ..errors import ExpressionError, SymbackpropError, echo
-from .diagnose import ClaimDiagnosis, diagnose
+from .diagnose import ClaimDiagnosis, diagnose, require_seed
 
 #: The left side of a claim: ∂C/∂p, dC/dp, \partial C/\partial p or \frac{\partial C}{\partial p}.
 _LEFT = re.compile(
@@ -161,9 +161,10 @@ def split_claim(text: str) -> tuple[str, str]:
     return parameter, match.group("rhs").strip()
 
 
-def check_claims(model: LayeredModel, text: str, *, seed: int = 0) -> ClaimsReport:
+def check_claims(model: LayeredModel, text: str, *, seed: int = 0, force: bool = False) -> ClaimsReport:
     """Diagnose every claim of a sheet (see the module's text). A line that
-    cannot be read raises :class:`ExpressionError` naming its number.
+    cannot be read raises :class:`ExpressionError` naming its number;
+    ``force`` builds the direct route of a network past its size limit.
 
     >>> check_claims(Network([1, 1]), "dC/db^2_1 = delta^2_1\\ndC/db^2_1 = (")
     Traceback (most recent call last):
@@ -171,6 +172,7 @@ def check_claims(model: LayeredModel, text: str, *, seed: int = 0) -> ClaimsRepo
     symbackprop.errors.ExpressionError: line 2: cannot parse claimed gradient '(': '(' was never closed
     """
     check_model(model, "check_claims")
+    require_seed(seed)
     if not isinstance(text, str):
         raise ExpressionError(f"the claims must be text, one ∂C/∂p = … per line; got {echo(text)}")
     report = ClaimsReport(f"claims for the {model.describe()} network")
@@ -179,7 +181,7 @@ def check_claims(model: LayeredModel, text: str, *, seed: int = 0) -> ClaimsRepo
             continue
         try:
             parameter, formula = split_claim(line)
-            diagnosis = diagnose(model, plain_formula(parameter), plain_formula(formula), seed=seed)
+            diagnosis = diagnose(model, plain_formula(parameter), plain_formula(formula), seed=seed, force=force)
         except SymbackpropError as exc:
             raise type(exc)(f"line {number}: {exc}") from None
         report.rows.append(ClaimRow(number, line.strip(), diagnosis))

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..engine.network import LayeredModel, check_model
-from ..errors import UnknownNameError
+from ..errors import DataError, UnknownNameError
 from ..functions.activations import BUILTIN, generic_a
 from ..functions.parsing import parse_expression
 from ..guards import check_expression, check_seed
@@ -188,6 +188,20 @@ def parse_claim_tolerant(model: LayeredModel, text: str) -> tuple[sp.Expr, dict[
 
 # --- the diagnosis ---------------------------------------------------------------------------
 
+def require_seed(seed: int) -> None:
+    """A seed that fixes the random points: a whole number ≥ 0 (not None,
+    which would draw new points each run; a diagnosis is reproducible).
+
+    >>> require_seed(None)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the seed of the random points must be a whole number ≥ 0, got None
+    """
+    if seed is None:
+        raise DataError("the seed of the random points must be a whole number ≥ 0, got None")
+    check_seed(seed)
+
+
 def diagnose(model: LayeredModel, parameter, claim: str | sp.Expr, *, seed: int = 0,
              force: bool = False) -> ClaimDiagnosis:
     """Check a claimed ``∂C/∂p`` and, when it is wrong, find a point where it
@@ -201,7 +215,7 @@ def diagnose(model: LayeredModel, parameter, claim: str | sp.Expr, *, seed: int 
     'right'
     """
     check_model(model, "diagnose")
-    check_seed(seed)
+    require_seed(seed)
     p = model.parameter(parameter)
     if isinstance(claim, str):
         claimed, stand_ins = parse_claim_tolerant(model, claim)
@@ -216,6 +230,8 @@ def diagnose(model: LayeredModel, parameter, claim: str | sp.Expr, *, seed: int 
             names = ", ".join(f"{s} (the network has {t})" for s, t in stand_ins.items())
             raise UnknownNameError(f"the claim names weights this {model.describe()} network lacks: {names}")
         report.diagnosis = found
+        report.notes.append(f"{', '.join(map(str, stand_ins))} {'is not a weight' if len(stand_ins) == 1 else 'are not weights'} "
+                            f"of the {model.describe()} network, so the claim has no value at any point")
         return report
     if case.proves(case.written, case.truth):
         report.verdict = RIGHT
