@@ -1,4 +1,4 @@
-"""``symbackprop train``: gradient descent on a registered data set."""
+"""``symbackprop train``: gradient descent on a registered data set or a data file."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import ParameterFileError
+from ..errors import DataError, ParameterFileError
 from ..layers.pooling import POOLINGS
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
+from ..numeric.optimizers import OPTIMIZERS, Momentum, parse_schedule
 from ..numeric.params import check_save_path, load_params, save_params
-from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_classes, train
+from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_classes, total_cost, train
 from ..numeric.trainable import describe
+from . import data_files
+from .json_output import print_json, quiet_console
 from .options import add_weight_decay_option, real_number, whole_number
 from .options import console as make_console
+from .plot import check_plot_path, training_chart, write_chart
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "book unless --batch-size is given. Exit 0 when training went well; 1 when it failed (C_T rose, or "
         "stalled with the outputs pinned at the activation's bounds), and then --save writes nothing "
         "unless --force is given; 2 for bad input or when C_T overflowed. Data sets: "
-        + "; ".join(f"{s.name}: {s.summary}" for s in DATASETS.values()),
+        + "; ".join(f"{s.name}: {s.summary}" for s in DATASETS.values())
+        + "; or a data file: .csv with a header row (--target or --targets), or .npz (X and T or labels)",
     )
     add_dataset_argument(p)
     p.add_argument("--init", help="initial parameters: 'book' (the book's own values) or a .npz/.json file; "
@@ -41,11 +46,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "uses the full batch like the book)")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the initial values and batch order (default 0)")
     p.add_argument("--history", action="store_true", help="print C_T after every epoch")
+    p.add_argument("--standardize", action="store_true",
+                   help="data files: standardise each input, x' = (x − μ)/σ with the training examples' mean "
+                   "and standard deviation (saved with the parameters, so evaluate applies the same)")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="gd",
+                   help="update rule: gd, the book's w ← w − η ∂C_T/∂w (default); momentum, v ← μ v − η ∂C_T/∂w, "
+                   "w ← w + v; adam (see the README)")
+    p.add_argument("--momentum", type=real_number, metavar="μ",
+                   help="with --optimizer momentum: the momentum μ, from 0 to below 1 (default 0.9)")
+    p.add_argument("--lr-decay", type=parse_schedule, metavar="SCHEDULE",
+                   help="learning-rate schedule: exp:γ (η_e = η γ^(e−1)) or step:γ:k (η × γ every k epochs)")
+    p.add_argument("--plot", help="draw C_T per epoch (and the held-out accuracy, or cost) into this .svg "
+                   "(or .png, with CairoSVG installed)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables (see the README)")
     p.set_defaults(run=run)
 
 
 def add_dataset_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}")
+    p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}; or a data file, .csv or .npz")
+    data_files.add_data_file_options(p)
     p.add_argument("--path", choices=["array", "scalar"],
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
                    "weight, as the book's spreadsheet); default array, scalar with --output softmax")
@@ -66,14 +85,17 @@ def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    console = make_console()
+    console = quiet_console() if args.json else make_console()
+    if data_files.is_data_file(args.dataset):
+        return data_files.train_file(args, console)
+    data_files.refuse_file_options(args)
     spec = dataset_spec(args.dataset)
     eta = spec.eta if args.eta is None else args.eta
     epochs = spec.epochs if args.epochs is None else args.epochs
     batch = spec.batch_size if args.batch_size is None else args.batch_size
     check_settings(eta, epochs, batch, args.seed)
-    if args.save is not None:
-        check_save_path(args.save)
+    optimizer = optimizer_from_args(args)
+    check_outputs(args)
     data = spec.load()
     model = model_from_args(spec, args)
     params = initial_from(args.init, spec, model)
@@ -81,23 +103,85 @@ def run(args: argparse.Namespace) -> int:
     compiled = f" (derived and compiled in {seconds:.2f} s)" if seconds is not None else ""
     console.print(
         f"[bold]{spec.name}[/]: {len(data.X)} training examples; {describe(model)} network, "
-        f"{args.path} path{compiled}; η = {eta}, "
+        f"{args.path} path{compiled}; {rule(optimizer, eta, args.lr_decay)}, "
         + (f"weight decay λ = {args.weight_decay}, " if args.weight_decay is not None else "")
         + ("full batch" if batch is None or batch >= len(data.X) else f"batches of {batch}")
         + f", {epochs} epochs, start: {args.init or f'normal random (seed {args.seed})'}"
     )
-    result = train(model, data.X, data.T, params, eta=eta, epochs=epochs, batch_size=batch,
-                   seed=args.seed, progress=console.is_terminal)
+    held_out = data.test_X is not None
+    track = (lambda p: accuracy(model, p, data.test_X, data.test_labels)) if args.plot and held_out else None
+    result = train(model, data.X, data.T, params, eta=eta, epochs=epochs, batch_size=batch, seed=args.seed,
+                   progress=console.is_terminal, optimizer=optimizer, schedule=args.lr_decay, track=track)
     console.print(cost_table(result, every=1 if args.history else None))
     report(console, model, result.params, data, result)
+    figures = {
+        "accuracy": accuracy(model, result.params, data.X, data.labels),
+        "held_out_accuracy": accuracy(model, result.params, data.test_X, data.test_labels) if held_out else None,
+        "held_out_cost": None,
+    }
+    return finish(args, console, model, result, eta, spec.name, len(data.X),
+                  len(data.test_X) if held_out else 0, data.classes, figures, "held-out accuracy")
+
+
+def optimizer_from_args(args: argparse.Namespace):
+    """The update rule named by ``--optimizer`` (and ``--momentum``)."""
+    if args.momentum is not None and args.optimizer != "momentum":
+        raise DataError(f"--momentum is the μ of --optimizer momentum; the {args.optimizer} rule has none")
+    if args.optimizer == "momentum" and args.momentum is not None:
+        return Momentum(args.momentum)
+    return OPTIMIZERS[args.optimizer]()
+
+
+def rule(optimizer, eta: float, schedule) -> str:
+    """The update rule and learning rate, for the first line of a run."""
+    return f"{optimizer.describe()}, η = {eta}" + (f" ({schedule.describe()})" if schedule is not None else "")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse a --save or --plot file that could not be written, before training."""
+    if args.save is not None:
+        check_save_path(args.save)
+    if args.plot is not None:
+        check_plot_path(args.plot)
+
+
+def finish(args, console: Console, model, result: TrainingResult, eta: float, name: str, examples: int,
+           held_out: int, classes, figures: dict, held_out_label: str, notes=None) -> int:
+    """The end of every run: the verdict, the saved parameters, the chart and
+    the JSON document; the exit status."""
     if result.problem:
         console.print(f"[bold red]training failed: {result.problem}[/]")
+    saved = None
     if args.save is not None:
         if result.problem and not args.force:
             console.print(f"[bold red]parameters not saved to {args.save}[/] (--force saves them anyway)")
         else:
-            path = save_params(args.save, model, result.params)
-            console.print(f"parameters saved to {path}")
+            saved = save_params(args.save, model, result.params, notes)
+            console.print(f"parameters saved to {saved}")
+    if args.plot is not None:
+        path = check_plot_path(args.plot)
+        write_chart(path, training_chart(result.history, result.tracked, held_out_label,
+                                         f"Training {describe(model)} on {name}"))
+        console.print(f"chart of C_T per epoch written to {path}")
+    if args.json:
+        print_json({
+            "command": "train",
+            "data": name,
+            "network": describe(model),
+            "optimizer": args.optimizer,
+            "eta": eta,
+            "lr_decay": args.lr_decay.describe() if args.lr_decay is not None else None,
+            "epochs": len(result.history) - 1,
+            "examples": examples,
+            "held_out_examples": held_out,
+            "classes": [str(c) for c in classes] if classes is not None else None,
+            "history": result.history,
+            "final_cost": result.final_cost,
+            **figures,
+            "problem": result.problem,
+            "saved": str(saved) if saved is not None else None,
+            "seconds": result.seconds,
+        })
     return 1 if result.problem else 0
 
 
@@ -135,8 +219,6 @@ def cost_table(result: TrainingResult, every: int | None = None) -> Table:
 
 def report(console: Console, model, params, data: Dataset, result: TrainingResult | None = None) -> None:
     """Final cost and accuracy, then the held-out examples."""
-    from ..numeric.train import total_cost
-
     cost = result.final_cost if result is not None else total_cost(model, params, data.X, data.T)
     correct = accuracy(model, params, data.X, data.labels)
     console.print(

@@ -139,7 +139,7 @@ def _read_csv(path, target: str | None, targets: Sequence[str] | None, classes: 
     names = tuple(header[c] for c in input_columns)
     if target is not None:
         labels, order = _encode(path, raw_labels, lines, classes, target)
-        return Table(array, _one_hot(labels, len(order)), names, order, labels, order, str(path))
+        return Table(array, _one_hot(labels, len(order)), names, (target,), labels, order, str(path))
     return Table(array[:, input_columns], array[:, target_columns], names,
                  tuple(header[c] for c in target_columns), source=str(path))
 
@@ -287,7 +287,7 @@ def _read_npz(path, classes: Sequence[str] | None) -> Table:
         )
     texts = [str(v) if raw.dtype.kind != "S" else v.decode("utf-8", "replace") for v in raw.tolist()]
     labels, order = _encode(path, texts, range(1, len(texts) + 1), classes, "labels")
-    return Table(X, _one_hot(labels, len(order)), inputs, order, labels, order, str(path))
+    return Table(X, _one_hot(labels, len(order)), inputs, ("labels",), labels, order, str(path))
 
 
 def _npz_numbers(path, array: np.ndarray, name: str, ndim: int, rows: int | None = None) -> np.ndarray:
