@@ -24,6 +24,7 @@ from ..numeric.train import accuracy, check_settings, total_cost, train
 from ..numeric.trainable import describe
 from .json_output import print_json
 from .options import parse_layers, real_number
+from .training import check_outputs, cost_table, finish, optimizer_from_args, rule
 
 #: Training defaults for a data file: small batches, like digits8x8.
 ETA, EPOCHS, BATCH_SIZE = 0.1, 100, 16
@@ -114,8 +115,6 @@ def _describe_table(table: Table, notes: DataNotes | None) -> str:
 
 def train_file(args: argparse.Namespace, console: Console) -> int:
     """``symbackprop train FILE``."""
-    from .train import check_outputs, cost_table, finish, optimizer_from_args, rule
-
     eta = ETA if args.eta is None else args.eta
     epochs = EPOCHS if args.epochs is None else args.epochs
     batch = BATCH_SIZE if args.batch_size is None else args.batch_size

@@ -232,7 +232,7 @@ def _size_of(model: Trainable | None) -> tuple[int, str]:
     values = sum(math.prod(shape) for shape in model.parameter_shapes.values())
     # Room for the data notes too: a mean and a scale per input, a name per class.
     notes = 2 * math.prod(model.input_shape) + model.output_size
-    return values + notes, f"the {values:,} parameters of the {describe(model)} network (and its data notes) take"
+    return values + notes, f"the {values:,} parameters of the {describe(model)} network take"
 
 
 def _read_npz(path: Path, model: Trainable | None, values: int, limit: int, why: str) -> dict[str, np.ndarray]:
