@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 from rich.console import Console
 
-from ..errors import ParameterFileError
+from ..errors import DataError, ParameterFileError
 from ..layers.pooling import POOLINGS
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
@@ -53,12 +53,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "w ← w + v; adam (see the README)")
     p.add_argument("--momentum", type=real_number, metavar="μ",
                    help="with --optimizer momentum: the momentum μ, from 0 to below 1 (default 0.9)")
-    p.add_argument("--lr-decay", type=parse_schedule, metavar="SCHEDULE",
+    p.add_argument("--lr-decay", type=lr_decay, metavar="SCHEDULE",
                    help="learning-rate schedule: exp:γ (η_e = η γ^(e−1)) or step:γ:k (η × γ every k epochs)")
     p.add_argument("--plot", help="draw C_T per epoch (and the held-out accuracy, or cost) into this .svg "
                    "(or .png, with CairoSVG installed)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables (see the README)")
     p.set_defaults(run=run)
+
+
+def lr_decay(text: str):
+    """``--lr-decay``, read by :func:`~symbackprop.numeric.optimizers.parse_schedule`.
+
+    >>> lr_decay("exp:0.5").describe()
+    'η × 0.5 each epoch'
+    """
+    try:
+        return parse_schedule(text)
+    except DataError as exc:  # argparse shows an ArgumentTypeError's own message
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_dataset_argument(p: argparse.ArgumentParser) -> None:

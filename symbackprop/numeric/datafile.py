@@ -39,8 +39,11 @@ from ..guards import MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, check_path, check_see
 __all__ = ["Standardizer", "Table", "read_data_file", "split"]
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_TOO_LARGE = (f"a data file has at most {MAX_DATA_FILE_BYTES:,} bytes and {MAX_DATA_VALUES:,} values, "
-              "so that it fits in memory; use a sample of it")
+
+
+def _too_large() -> str:
+    return (f"a data file has at most {MAX_DATA_FILE_BYTES:,} bytes and {MAX_DATA_VALUES:,} values, "
+            "so that it fits in memory; use a sample of it")
 
 
 @dataclass
@@ -97,8 +100,8 @@ def read_data_file(
 # --- CSV ------------------------------------------------------------------------
 
 def _read_csv(path, target: str | None, targets: Sequence[str] | None, classes: Sequence[str] | None) -> Table:
-    text = read_text(path, "data file", DataError, MAX_DATA_FILE_BYTES, _TOO_LARGE)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    text = read_text(path, "data file", DataError, MAX_DATA_FILE_BYTES, _too_large())
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
@@ -125,7 +128,7 @@ def _read_csv(path, target: str | None, targets: Sequence[str] | None, classes: 
                     f"names {len(header)} columns; give every row one value per column"
                 )
             if (len(values) + 1) * len(header) > MAX_DATA_VALUES:
-                raise DataError(f"{path}, line {line}: more than {MAX_DATA_VALUES:,} values; {_TOO_LARGE}")
+                raise DataError(f"{path}, line {line}: more than {MAX_DATA_VALUES:,} values; {_too_large()}")
             numeric = input_columns if target is not None else range(len(header))
             values.append([_number(path, line, c, header[c], row[c]) for c in numeric])
             if target is not None:
@@ -245,7 +248,7 @@ def _one_hot(labels: np.ndarray, count: int) -> np.ndarray:
 # --- .npz -----------------------------------------------------------------------
 
 def _read_npz(path, classes: Sequence[str] | None) -> Table:
-    why = _TOO_LARGE
+    why = _too_large()
     with open_for_reading(path, "data file", DataError, MAX_DATA_FILE_BYTES, why) as stream:
         try:
             if stream.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
@@ -295,7 +298,7 @@ def _npz_numbers(path, array: np.ndarray, name: str, ndim: int, rows: int | None
         raise DataError(f"{path}: {name} must be a non-empty table of numbers (examples × columns); "
                         f"got {array.dtype} values of shape {array.shape}")
     if array.size > MAX_DATA_VALUES:
-        raise DataError(f"{path}: {name} holds {array.size:,} values; {_TOO_LARGE}")
+        raise DataError(f"{path}: {name} holds {array.size:,} values; {_too_large()}")
     if rows is not None and len(array) != rows:
         raise DataError(f"{path}: {name} has {len(array)} rows for {rows} examples in X; give one row per example")
     array = np.asarray(array, dtype=float)
