@@ -25,9 +25,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import DataError, echo
+from ..errors import ArgumentError, DataError, echo
 
-__all__ = ["Adam", "ExponentialDecay", "GradientDescent", "Momentum", "OPTIMIZERS", "StepDecay"]
+__all__ = ["Adam", "ExponentialDecay", "GradientDescent", "Momentum", "OPTIMIZERS", "StepDecay", "check_optimizer",
+           "check_schedule", "parse_schedule"]
 
 
 def _check_real(value: object, what: str, low: float, high: float, closed_low: bool = False) -> float:
@@ -184,6 +185,38 @@ class ExponentialDecay:
 
     def describe(self) -> str:
         return f"η × {self.gamma:g} each epoch"
+
+
+def check_optimizer(optimizer: object) -> GradientDescent | Momentum | Adam:
+    """An update rule: one with ``start(params)`` and ``step(params, gradient, eta)``.
+
+    >>> check_optimizer("adam")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the optimizer must be an update rule such as Momentum(0.9) or Adam() (one with start and step methods); got 'adam'
+    """
+    if not all(callable(getattr(optimizer, name, None)) for name in ("start", "step")):
+        raise ArgumentError(
+            "the optimizer must be an update rule such as Momentum(0.9) or Adam() (one with start and step "
+            f"methods); got {echo(optimizer)}"
+        )
+    return optimizer
+
+
+def check_schedule(schedule: object) -> StepDecay | ExponentialDecay | None:
+    """None (η throughout) or a schedule: one with ``rate(eta, epoch)``.
+
+    >>> check_schedule(0.99)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ArgumentError: the schedule must be None or a learning-rate schedule such as ExponentialDecay(0.99) or StepDecay(0.5, 100); got 0.99
+    """
+    if schedule is not None and not callable(getattr(schedule, "rate", None)):
+        raise ArgumentError(
+            "the schedule must be None or a learning-rate schedule such as ExponentialDecay(0.99) or "
+            f"StepDecay(0.5, 100); got {echo(schedule)}"
+        )
+    return schedule
 
 
 def parse_schedule(text: str) -> StepDecay | ExponentialDecay:

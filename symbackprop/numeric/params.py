@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterFileError
+from ..errors import ArgumentError, ParameterFileError, echo
 from ..files import check_output_path, open_for_reading, parse_json, read_text, write_atomically
 from ..guards import check_mapping, check_path
 from .trainable import Params, Trainable, check_trainable, describe
@@ -143,6 +143,8 @@ def save_params(
     """
     path = check_save_path(path)
     params = check_params(model, params)
+    if notes is not None and not isinstance(notes, DataNotes):
+        raise ArgumentError(f"notes must be None or DataNotes (the classes and input statistics); got {echo(notes)}")
     extra = {} if notes is None else {NOTES_KEY: check_notes(notes.document(), model, "the data notes").document()}
 
     def write(stream) -> None:

@@ -27,9 +27,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ArgumentError, DataError, echo
 from ..guards import MAX_STEPS, check_seed
-from .optimizers import GradientDescent
+from .optimizers import (
+    Adam,
+    ExponentialDecay,
+    GradientDescent,
+    Momentum,
+    StepDecay,
+    check_optimizer,
+    check_schedule,
+)
 from .params import check_params
 from .trainable import Params, Trainable, check_trainable, describe
 
@@ -224,8 +232,8 @@ def train(
     batch_size: int | None = None,
     seed: int | None = 0,
     progress: bool = False,
-    optimizer=None,
-    schedule=None,
+    optimizer: GradientDescent | Momentum | Adam | None = None,
+    schedule: StepDecay | ExponentialDecay | None = None,
     track: Callable[[Params], float] | None = None,
 ) -> TrainingResult:
     """Gradient descent ``p ← p − η ∂C_T/∂p``, or another update rule.
@@ -255,7 +263,11 @@ def train(
     import time
 
     check_settings(eta, epochs, batch_size, seed)
-    optimizer = GradientDescent() if optimizer is None else optimizer
+    optimizer = GradientDescent() if optimizer is None else check_optimizer(optimizer)
+    check_schedule(schedule)
+    if track is not None and not callable(track):
+        raise ArgumentError(f"track must be None or a function of the parameters, such as a held-out accuracy; "
+                            f"got {echo(track)}")
     if T is None:
         raise DataError("training needs targets T, one row per example (one-hot for classes)")
     X, T = check_data(model, X, T)
