@@ -166,7 +166,13 @@ def shared(tmp_path_factory) -> dict[str, object]:
         "params": params,
         "saved": symbackprop.save_params(folder / "p.npz", model, params),
         "derivation": symbackprop.derive_arrays([1, 1], activation="identity"),
+        "data": _write(folder / "d.csv", "x,k\n1,a\n2,b\n"),
     }
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def _valid_calls(shared) -> dict[str, dict[str, object]]:
@@ -189,6 +195,12 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
         "derive_arrays": dict(sizes_or_network=[1, 1], activation="identity", cost="squared"),
         "load_dataset": dict(name="digits01"),
         "load_params": dict(path=shared["saved"], model=model),
+        "read_data_file": dict(path=shared["data"], target="k", targets=None, classes=None),
+        "Adam": dict(beta1=0.9, beta2=0.999, epsilon=1e-8),
+        "ExponentialDecay": dict(gamma=0.5),
+        "GradientDescent": dict(),
+        "Momentum": dict(mu=0.5),
+        "StepDecay": dict(gamma=0.5, every=2),
         "save_params": dict(path=shared["folder"] / "q.npz", model=model, params=params, notes=None),
         "train": dict(model=model, X=[[1.0]], T=[[1.0]], params=params, eta=0.2, epochs=2, batch_size=None,
                       seed=0, progress=False, optimizer=Momentum(0.5), schedule=ExponentialDecay(0.5),

@@ -31,10 +31,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import DataError, echo
+from ..errors import ArgumentError, DataError, echo
 from ..files import open_for_reading, read_text
 from ..functions.parsing import MAX_DIGITS
-from ..guards import MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, check_path, check_seed
+from ..guards import MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, check_path, check_seed, check_sequence
 
 __all__ = ["Standardizer", "Table", "read_data_file", "split"]
 
@@ -87,6 +87,10 @@ def read_data_file(
     symbackprop.errors.DataError: data.txt: a data file is .csv (with a header row) or .npz (arrays X and T or labels)
     """
     check_path(path, "the data file")
+    if target is not None and not isinstance(target, str):
+        raise ArgumentError(f"target must be a column's name; got {echo(target)}")
+    targets = None if targets is None else _names(targets, "targets")
+    classes = None if classes is None else _names(classes, "classes")
     suffix = os.path.splitext(str(path))[1].lower()
     if suffix == ".csv":
         return _read_csv(path, target, targets, classes)
@@ -95,6 +99,13 @@ def read_data_file(
             raise DataError(f"{path}: --target and --targets name CSV columns; an .npz has X and T or labels")
         return _read_npz(path, classes)
     raise DataError(f"{path}: a data file is .csv (with a header row) or .npz (arrays X and T or labels)")
+
+
+def _names(value: object, what: str) -> list[str]:
+    names = check_sequence(value, what)
+    if not all(isinstance(name, str) for name in names):
+        raise ArgumentError(f"{what} must be a list of names (text); got {echo(value)}")
+    return names
 
 
 # --- CSV ------------------------------------------------------------------------
