@@ -141,3 +141,14 @@ def test_a_bad_value_in_a_data_file_is_one_line_with_line_and_column(tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"symbackprop: error: {path}, line 3, column 2 ('y'): the value is 'four', not a number; "
                    "every input (and --targets) value must be a decimal number"]
+
+
+def test_plot_as_png_where_a_renderer_is_installed(blobs, tmp_path, capsys):
+    from symbackprop.cli.plot import _renderer
+
+    if _renderer() is None:
+        pytest.skip("neither CairoSVG nor rsvg-convert is installed")
+    chart = tmp_path / "cost.png"
+    assert main(["train", str(blobs), "--target", "colour", "--layers", "4,3", "--epochs", "3",
+                 "--plot", str(chart)]) == 0
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..engine.network import Network
 from ..errors import DataError, NetworkSpecError
@@ -82,6 +83,8 @@ def refuse_file_options(args: argparse.Namespace) -> None:
 def model_for(args: argparse.Namespace, sizes: list[int]):
     """The network of ``--layers`` etc. on the array path (the scalar path for
     ``--output softmax`` or ``--path scalar``)."""
+    if args.pooling is not None:
+        raise NetworkSpecError("--pooling is an option of the cnn123 data set; a data file trains a dense network")
     activation = [a.strip() for a in (args.activation or "sigmoid").split(";")]
     cost = args.cost or ("categorical-cross-entropy" if args.output else "squared")
     network = Network(sizes, activation=activation[0] if len(activation) == 1 else activation, cost=cost,
@@ -110,7 +113,7 @@ def _describe_table(table: Table, notes: DataNotes | None) -> str:
         what = f"classes, in the order of the output units: {', '.join(table.classes)}"
     else:
         what = f"targets: {', '.join(table.targets)}"
-    return f"inputs: {inputs}{scaled}; {what}"
+    return escape(f"inputs: {inputs}{scaled}; {what}")
 
 
 def train_file(args: argparse.Namespace, console: Console) -> int:
@@ -134,7 +137,7 @@ def train_file(args: argparse.Namespace, console: Console) -> int:
                       None if scaler is None else scaler.mean, None if scaler is None else scaler.scale)
     model = model_for(args, _sizes(args, table, [table.X.shape[1], HIDDEN, table.T.shape[1]]))
     console.print(
-        f"[bold]{args.dataset}[/]: {len(training.X)} training examples"
+        f"[bold]{escape(args.dataset)}[/]: {len(training.X)} training examples"
         + (f", {len(held.X)} held out (seed {args.seed})" if held is not None else "")
         + f"; {_describe_table(table, notes)}"
     )
@@ -229,7 +232,7 @@ def evaluate_file(args: argparse.Namespace, console: Console) -> int:
         table.X = scaler.apply(table.X)
         if held is not None:
             held.X = scaler.apply(held.X)
-    console.print(f"[bold]{args.dataset}[/]: {len(table.X)} examples; {describe(model)} network; "
+    console.print(f"[bold]{escape(args.dataset)}[/]: {len(table.X)} examples; {describe(model)} network; "
                   f"{_describe_table(table, notes)}")
     figures = _figures(console, model, params, table, held)
     if args.json:

@@ -1,12 +1,15 @@
 """``train --plot``: the cost ``C_T`` per epoch, and a held-out figure, as a chart.
 
 Drawn with the project's own SVG charts (:mod:`symbackprop.measure.chart`);
-a ``.png`` is the same chart rendered by CairoSVG, when it is installed.
+a ``.png`` is the same chart rendered by CairoSVG or by ``rsvg-convert``
+(librsvg), whichever is installed.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,18 +27,26 @@ def check_plot_path(path: str | os.PathLike) -> Path:
     >>> check_plot_path("cost.pdf")
     Traceback (most recent call last):
     ...
-    symbackprop.errors.OutputPathError: cost.pdf: a chart is .svg (or .png with CairoSVG installed)
+    symbackprop.errors.OutputPathError: cost.pdf: a chart is .svg (or .png with a renderer installed)
     """
-    path = check_output_path(path, (".svg", ".png"), "a chart is .svg (or .png with CairoSVG installed)",
+    path = check_output_path(path, (".svg", ".png"), "a chart is .svg (or .png with a renderer installed)",
                              "cost.svg", OutputPathError)
-    if path.suffix.lower() == ".png":
-        try:
-            import cairosvg  # noqa: F401
-        except ImportError:
-            raise OutputPathError(
-                f"{path}: a .png chart needs CairoSVG (pip install cairosvg); a .svg chart needs nothing"
-            ) from None
+    if path.suffix.lower() == ".png" and _renderer() is None:
+        raise OutputPathError(
+            f"{path}: a .png chart needs CairoSVG (pip install cairosvg) or rsvg-convert (librsvg); "
+            "a .svg chart needs nothing"
+        )
     return path
+
+
+def _renderer() -> str | None:
+    """``"cairosvg"`` or the path of ``rsvg-convert``, whichever is installed; None if neither."""
+    try:
+        import cairosvg  # noqa: F401
+
+        return "cairosvg"
+    except ImportError:
+        return shutil.which("rsvg-convert")
 
 
 def epochs_shown(count: int) -> list[int]:
@@ -71,11 +82,20 @@ def training_chart(history: Sequence[float], held_out: Sequence[float], held_out
 
 
 def write_chart(path: Path, svg: str) -> None:
-    """Write the chart as SVG, or as PNG through CairoSVG."""
-    if path.suffix.lower() == ".png":
+    """Write the chart as SVG, or as PNG through the installed renderer."""
+    if path.suffix.lower() != ".png":
+        write_text(path, svg)
+        return
+    renderer = _renderer()
+    if renderer == "cairosvg":
         import cairosvg
 
         png = cairosvg.svg2png(bytestring=svg.encode("utf-8"))
-        write_atomically(path, lambda stream: stream.write(png))
     else:
-        write_text(path, svg)
+        done = subprocess.run([renderer, "--format", "png"], input=svg.encode("utf-8"), capture_output=True,
+                              timeout=60, check=False)
+        if done.returncode != 0:
+            raise OutputPathError(f"{path}: rsvg-convert could not render the chart "
+                                  f"({done.stderr.decode(errors='replace').strip()[:200]}); write a .svg instead")
+        png = done.stdout
+    write_atomically(path, lambda stream: stream.write(png))

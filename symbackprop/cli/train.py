@@ -39,10 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save", help="write the trained parameters to this .npz or .json file")
     p.add_argument("--force", action="store_true",
                    help="with --save: save the parameters even when training failed (the exit status stays 1)")
-    p.add_argument("--eta", type=real_number, help="learning rate η (default: the data set's, 0.2 for digits01)")
-    p.add_argument("--epochs", type=whole_number, help="passes over the training set (default: the data set's)")
+    p.add_argument("--eta", type=real_number, help="learning rate η (default: the data set's, 0.2 for digits01; 0.1 for a data file)")
+    p.add_argument("--epochs", type=whole_number, help="passes over the training set (default: the data set's; 100 for a data file)")
     p.add_argument("--batch-size", type=whole_number, help="examples per step (default: the data set's; digits01 "
-                   "uses the full batch like the book)")
+                   "uses the full batch like the book; 16 for a data file)")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the initial values and batch order (default 0)")
     p.add_argument("--history", action="store_true", help="print C_T after every epoch")
     p.add_argument("--standardize", action="store_true",
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-decay", type=lr_decay, metavar="SCHEDULE",
                    help="learning-rate schedule: exp:γ (η_e = η γ^(e−1)) or step:γ:k (η × γ every k epochs)")
     p.add_argument("--plot", help="draw C_T per epoch (and the held-out accuracy, or cost) into this .svg "
-                   "(or .png, with CairoSVG installed)")
+                   "(or .png, with CairoSVG or rsvg-convert installed)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables (see the README)")
     p.set_defaults(run=run)
 
@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(cost_table(result, every=1 if args.history else None))
     report(console, model, result.params, data, result)
     figures = {
+        "cost": result.final_cost,
         "accuracy": accuracy(model, result.params, data.X, data.labels),
         "held_out_accuracy": accuracy(model, result.params, data.test_X, data.test_labels) if held_out else None,
         "held_out_cost": None,

@@ -48,10 +48,15 @@ def _too_large() -> str:
 
 @dataclass
 class Table:
-    """Examples read from a data file: inputs ``X``, targets ``T``, and for
-    classes the ``labels`` (indices into ``classes``); the column names of
-    the inputs and targets; ``lines`` the line of each example in the file
-    (its row in an ``.npz``)."""
+    """Examples read from a data file: inputs ``X``, targets ``T``, the names
+    of the input and target columns, and for classes the ``labels``
+    (indices into ``classes``, the order of the output units).
+
+    >>> t = Table(np.array([[1.0], [2.0]]), np.array([[0.0, 1.0], [1.0, 0.0]]), ("x",), ("kind",),
+    ...           np.array([1, 0]), ("a", "b"))
+    >>> t.is_classification, t.rows(np.array([1])).labels.tolist()
+    (True, [0])
+    """
 
     X: np.ndarray
     T: np.ndarray
@@ -361,8 +366,10 @@ class Standardizer:
 
     @classmethod
     def fit(cls, X: np.ndarray) -> Standardizer:
+        """The statistics of the training inputs ``X``."""
         scale = X.std(axis=0)
         return cls(X.mean(axis=0), np.where(scale > 0, scale, 1.0))
 
     def apply(self, X: np.ndarray) -> np.ndarray:
+        """``(X − μ) / σ``, column by column."""
         return (X - self.mean) / self.scale

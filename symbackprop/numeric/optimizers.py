@@ -54,6 +54,7 @@ class GradientDescent:
         """Nothing to remember between steps."""
 
     def step(self, params: Mapping[str, np.ndarray], gradient: Mapping[str, np.ndarray], eta: float) -> None:
+        """One update of every parameter, in place."""
         for name, value in params.items():
             value -= eta * gradient[name]
 
@@ -83,9 +84,11 @@ class Momentum:
         self.velocity: dict[str, np.ndarray] = {}
 
     def start(self, params: Mapping[str, np.ndarray]) -> None:
+        """A velocity of 0 for every parameter."""
         self.velocity = {name: np.zeros_like(value) for name, value in params.items()}
 
     def step(self, params: Mapping[str, np.ndarray], gradient: Mapping[str, np.ndarray], eta: float) -> None:
+        """One update of every parameter and its velocity, in place."""
         for name, value in params.items():
             v = self.velocity[name]
             v *= self.mu
@@ -125,11 +128,13 @@ class Adam:
         self.steps = 0
 
     def start(self, params: Mapping[str, np.ndarray]) -> None:
+        """Moments of 0, and the step count s from the start."""
         self.m = {name: np.zeros_like(value) for name, value in params.items()}
         self.v = {name: np.zeros_like(value) for name, value in params.items()}
         self.steps = 0
 
     def step(self, params: Mapping[str, np.ndarray], gradient: Mapping[str, np.ndarray], eta: float) -> None:
+        """One update of every parameter and its moments, in place."""
         self.steps += 1
         correct1 = 1 - self.beta1 ** self.steps
         correct2 = 1 - self.beta2 ** self.steps
@@ -164,6 +169,7 @@ class StepDecay:
         self.every = int(every)
 
     def rate(self, eta: float, epoch: int) -> float:
+        """``η_e`` of epoch ``e`` (1, 2, …)."""
         return eta * self.gamma ** ((epoch - 1) // self.every)
 
     def describe(self) -> str:
@@ -181,6 +187,7 @@ class ExponentialDecay:
         self.gamma = _check_real(gamma, "the decay factor γ", 0.0, 1.0 + 1e-12)
 
     def rate(self, eta: float, epoch: int) -> float:
+        """``η_e`` of epoch ``e`` (1, 2, …)."""
         return eta * self.gamma ** (epoch - 1)
 
     def describe(self) -> str:
