@@ -62,6 +62,8 @@ def write(tmp_path, text: str, name: str = "d.csv"):
     ("x,y,k\n1,2,a\n3,oops,b\n", {"target": "k"}, "line 3, column 2 ('y'): the value is 'oops', not a number"),
     ("x,y,k\n1,2,a\n3,,b\n", {"target": "k"}, "line 3, column 2 ('y'): the value is empty"),
     ("x,y,k\n1,2,a\n3,nan,b\n", {"target": "k"}, "line 3, column 2 ('y'): the value is 'nan', not a number"),
+    ("x,y,k\n1,2,a\n3,٣,b\n", {"target": "k"}, "line 3, column 2 ('y'): the value is '٣', not a number"),
+    ("x,y,k\n1,2,a\n3,1_000,b\n", {"target": "k"}, "the value is '1_000', not a number"),
     ("x,y,k\n1,2,a\n3,4,b,5\n", {"target": "k"}, "line 3: the row has 4 values, but the header (line 1) names 3"),
     ("x,y,k\n1,2,a\n3,4\n", {"target": "k"}, "line 3: the row has 2 values"),
     ("x,y,k\n1,2,a\n3,4,b\n", {"target": "kind"}, "no column named 'kind' in the header; the columns are 'x', 'y', 'k'"),

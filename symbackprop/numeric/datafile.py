@@ -38,7 +38,7 @@ from ..guards import MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, check_path, check_see
 
 __all__ = ["Standardizer", "Table", "read_data_file", "split"]
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _too_large() -> str:
