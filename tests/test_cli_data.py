@@ -90,9 +90,23 @@ def test_regression_from_csv_reports_held_out_cost(tmp_path, capsys):
     assert status == 0 and trained["classes"] is None and trained["held_out_accuracy"] is None
     # A linear model fits a linear law: the held-out cost all but vanishes.
     assert trained["held_out_cost"] < 1e-6
-    _, evaluated = run_json(capsys, "evaluate", str(path), "--params", str(saved), "--test-fraction", "0.25",
-                            "--activation", "identity")
+    # The identity activation is saved with the parameters: evaluate builds the same network.
+    assert json.loads(saved.read_text())["data"]["network"] == {"activation": "identity"}
+    _, evaluated = run_json(capsys, "evaluate", str(path), "--params", str(saved), "--test-fraction", "0.25")
     assert evaluated["held_out_cost"] == trained["held_out_cost"]
+
+
+def test_a_softmax_network_with_weight_decay_is_evaluated_as_it_was_trained(blobs, tmp_path, capsys):
+    saved = tmp_path / "soft.npz"
+    status, trained = run_json(capsys, "train", str(blobs), "--target", "colour", "--layers", "4,3", "--output",
+                               "softmax", "--weight-decay", "0.001", "--epochs", "5", "--save", str(saved))
+    assert status == 0
+    _, evaluated = run_json(capsys, "evaluate", str(blobs), "--params", str(saved))
+    assert evaluated["cost"] == trained["final_cost"] and evaluated["accuracy"] == trained["accuracy"]
+    # An option given to evaluate wins over the saved one: without decay, C_T loses (λ/2) Σ w² per example.
+    _, other = run_json(capsys, "evaluate", str(blobs), "--params", str(saved), "--weight-decay", "0")
+    weights = np.load(saved)["W2"]
+    assert other["cost"] == pytest.approx(evaluated["cost"] - 300 * 0.0005 * float((weights ** 2).sum()), rel=1e-12)
 
 
 def test_npz_data_files_train_too(tmp_path, capsys):

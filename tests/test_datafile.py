@@ -174,11 +174,13 @@ def test_standardised_inputs_have_mean_0_and_deviation_1():
 def test_data_notes_round_trip_with_the_parameters(tmp_path, suffix):
     model = ArrayModel([2, 3])
     params = {"W2": np.arange(6.0).reshape(3, 2), "b2": np.ones(3)}
-    notes = DataNotes(("x", "y"), ("kind",), ("a", "b", "c"), np.array([0.5, -1.0]), np.array([2.0, 0.25]))
+    notes = DataNotes(("x", "y"), ("kind",), ("a", "b", "c"), np.array([0.5, -1.0]), np.array([2.0, 0.25]),
+                      {"activation": "tanh", "weight_decay": "1/100"})
     path = save_params(tmp_path / f"p{suffix}", model, params, notes)
     back = load_notes(path, model)
     assert back.inputs == ("x", "y") and back.targets == ("kind",) and back.classes == ("a", "b", "c")
     assert back.mean.tolist() == [0.5, -1.0] and back.scale.tolist() == [2.0, 0.25]
+    assert back.network == {"activation": "tanh", "weight_decay": "1/100"}
     assert all(np.array_equal(load_params(path, model)[k], params[k]) for k in params)
     assert load_notes(save_params(tmp_path / f"q{suffix}", model, params), model) is None
 
@@ -190,6 +192,8 @@ def test_data_notes_round_trip_with_the_parameters(tmp_path, suffix):
     ({"inputs": ["x", "y"], "targets": ["k"], "mean": [0, 0], "scale": [1, 0]}, "'scale' must be positive"),
     ({"inputs": ["x", "y"], "targets": ["k"], "mean": [0], "scale": [1, 1]}, "'mean' must be 2 finite numbers"),
     ({"inputs": ["x", "y"], "targets": ["k"], "eval": "1"}, "not what 'train --save' writes"),
+    ({"inputs": ["x", "y"], "targets": ["k"], "network": {"code": "1"}}, "'network' must name some of activation"),
+    ({"inputs": ["x", "y"], "targets": ["k"], "network": {"cost": 1}}, "'network' must name some of activation"),
 ])
 def test_data_notes_are_checked_on_load(tmp_path, notes, fragment):
     import json

@@ -3,8 +3,9 @@
 The network is built from ``--layers``, ``--activation``, ``--cost`` (and
 ``--output``, ``--weight-decay``); a held-out share (``--test-fraction``)
 is drawn with ``--seed``, so ``evaluate`` with the same two options holds
-out the same examples. The classes' order and the inputs' standardisation
-are saved with the parameters and applied again by ``evaluate``.
+out the same examples. The classes' order, the inputs' standardisation and
+the options that built the network are saved with the parameters and
+applied again by ``evaluate``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,18 @@ from rich.markup import escape
 
 from ..engine.network import Network
 from ..errors import DataError, NetworkSpecError
+from ..functions.costs import weight_decay_rate
 from ..numeric.arrays import ArrayModel
 from ..numeric.datafile import Standardizer, Table, read_data_file, split
-from ..numeric.params import DataNotes, load_notes, load_params, read_param_file
+from ..numeric.params import (
+    MAX_OPTION_LENGTH,
+    NETWORK_OPTIONS,
+    NOTES_KEY,
+    DataNotes,
+    load_notes,
+    load_params,
+    read_param_file,
+)
 from ..numeric.scalar import ScalarModel
 from ..numeric.train import accuracy, check_settings, total_cost, train
 from ..numeric.trainable import describe
@@ -94,6 +104,24 @@ def model_for(args: argparse.Namespace, sizes: list[int]):
     return (ScalarModel if args.path == "scalar" else ArrayModel)(network, init="fan-in")
 
 
+def _network_options(args: argparse.Namespace) -> dict[str, str]:
+    """The options that built the network, as typed, to be saved with it."""
+    given = {name: getattr(args, name) for name in NETWORK_OPTIONS}
+    return {name: str(value) for name, value in given.items() if value is not None}
+
+
+def _saved_network_options(args: argparse.Namespace) -> None:
+    """Fill the network options not given to ``evaluate`` from the parameter file's notes."""
+    notes = read_param_file(args.params)[1].get(NOTES_KEY)
+    saved = notes.get("network") if isinstance(notes, dict) else None
+    if not isinstance(saved, dict):
+        return
+    for name in NETWORK_OPTIONS:
+        value = saved.get(name)
+        if getattr(args, name) is None and isinstance(value, str) and len(value) <= MAX_OPTION_LENGTH:
+            setattr(args, name, weight_decay_rate(value) if name == "weight_decay" else value)
+
+
 def _sizes(args: argparse.Namespace, table: Table, default: list[int]) -> list[int]:
     sizes = parse_layers(args.layers) if args.layers is not None else default
     inputs, outputs = table.X.shape[1], table.T.shape[1]
@@ -134,7 +162,8 @@ def train_file(args: argparse.Namespace, console: Console) -> int:
         if held is not None:
             held.X = scaler.apply(held.X)
     notes = DataNotes(table.inputs, table.targets, table.classes,
-                      None if scaler is None else scaler.mean, None if scaler is None else scaler.scale)
+                      None if scaler is None else scaler.mean, None if scaler is None else scaler.scale,
+                      _network_options(args))
     model = model_for(args, _sizes(args, table, [table.X.shape[1], HIDDEN, table.T.shape[1]]))
     console.print(
         f"[bold]{escape(args.dataset)}[/]: {len(training.X)} training examples"
@@ -208,6 +237,7 @@ def sizes_from_file(path: str) -> list[int]:
 
 def evaluate_file(args: argparse.Namespace, console: Console) -> int:
     """``symbackprop evaluate FILE --params P``."""
+    _saved_network_options(args)
     sizes = parse_layers(args.layers) if args.layers is not None else sizes_from_file(args.params)
     model = model_for(args, sizes)
     params = load_params(args.params, model)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import ArgumentError, ParameterFileError, echo
 from ..files import check_output_path, open_for_reading, parse_json, read_text, write_atomically
+from ..functions.parsing import MAX_LENGTH
 from ..guards import check_mapping, check_path
 from .trainable import Params, Trainable, check_trainable, describe
 
@@ -350,7 +351,9 @@ class DataNotes:
     again: the names of the input and target columns, the classes in the
     order of the output units (None for numeric targets), and the mean
     ``μ`` and scale ``σ`` that standardised each input (None when the inputs
-    were used as they are).
+    were used as they are), and the options that built the network
+    (``activation``, ``cost``, ``output``, ``weight_decay`` as typed), so
+    that it can be built again without them.
 
     >>> DataNotes(("x", "y"), ("kind",), ("a", "b")).document()
     {'inputs': ['x', 'y'], 'targets': ['kind'], 'classes': ['a', 'b']}
@@ -361,6 +364,7 @@ class DataNotes:
     classes: tuple[str, ...] | None = None
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
+    network: dict[str, str] | None = None
 
     def document(self) -> dict[str, object]:
         """The notes as JSON values."""
@@ -370,6 +374,8 @@ class DataNotes:
         if self.mean is not None:
             document["mean"] = np.asarray(self.mean, dtype=float).tolist()
             document["scale"] = np.asarray(self.scale, dtype=float).tolist()
+        if self.network is not None:
+            document["network"] = dict(self.network)
         return document
 
 
@@ -383,7 +389,7 @@ def check_notes(document: object, model: Trainable, where: str) -> DataNotes:
     symbackprop.errors.ParameterFileError: p.json: the data notes list 3 classes, but the 1-2 network has 2 output units
     """
     size, outputs = math.prod(model.input_shape), model.output_size
-    if not isinstance(document, dict) or set(document) - {"inputs", "targets", "classes", "mean", "scale"}:
+    if not isinstance(document, dict) or set(document) - {"inputs", "targets", "classes", "mean", "scale", "network"}:
         raise ParameterFileError(f"{where}: the data notes are not what 'train --save' writes")
 
     def names(key: str, count: int | None) -> tuple[str, ...]:
@@ -412,7 +418,22 @@ def check_notes(document: object, model: Trainable, where: str) -> DataNotes:
         if np.any(scale <= 0):
             raise ParameterFileError(f"{where}: the data notes' 'scale' must be positive")
         notes.mean, notes.scale = mean, scale
+    if "network" in document:
+        network = document["network"]
+        if not (isinstance(network, dict) and set(network) <= set(NETWORK_OPTIONS)
+                and all(isinstance(v, str) and len(v) <= MAX_OPTION_LENGTH for v in network.values())):
+            raise ParameterFileError(
+                f"{where}: the data notes' 'network' must name some of {', '.join(NETWORK_OPTIONS)} with "
+                f"text of at most {MAX_OPTION_LENGTH:,} characters each"
+            )
+        notes.network = dict(network)
     return notes
+
+
+#: The options that build a network, as the data notes keep them.
+NETWORK_OPTIONS = ("activation", "cost", "output", "weight_decay")
+#: The longest text an option may have: a formula's.
+MAX_OPTION_LENGTH = MAX_LENGTH
 
 
 def load_notes(path: str | os.PathLike, model: Trainable) -> DataNotes | None:
