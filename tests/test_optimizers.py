@@ -129,3 +129,18 @@ def test_divergence_is_still_reported_with_adam():
 def test_bad_settings_say_what_to_give(make, fragment):
     with pytest.raises(DataError, match=fragment.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         make()
+
+
+def test_momentum_and_adam_reach_a_cost_in_fewer_epochs_than_plain_descent():
+    # The claim of the README's table (bench/optimizers.py), from the book's start: epochs, not seconds.
+    data = load_digits01()
+    model = ArrayModel([12, 3, 2])
+    book = load_params(data_path("book_nn_4_4_init.json"), model)
+
+    def epochs_to(optimizer, eta: float, target: float = 0.1) -> int:
+        history = train(model, data.X, data.T, book, eta=eta, epochs=300, optimizer=optimizer).history
+        return next(e for e, cost in enumerate(history) if cost <= target)
+
+    plain = epochs_to(GradientDescent(), 0.2)
+    assert epochs_to(Momentum(0.9), 0.2) < plain / 3
+    assert epochs_to(Adam(), 0.1) < plain / 1.5
