@@ -57,15 +57,26 @@ from .numeric.array_form import derive_arrays
 from .numeric.arrays import ArrayModel, compile_arrays, verify_arrays
 from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
+from .numeric.datafile import read_data_file
+from .numeric.optimizers import Adam, ExponentialDecay, GradientDescent, Momentum, StepDecay
 from .numeric.params import load_params, save_params
 from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
 from .numeric.train import TrainingResult, accuracy, train
 from .numeric.trainable import Trainable
+from .proof.backprop_check import BackpropReport, check_backprop
+from .proof.claims import ClaimsReport, check_claims
+from .proof.diagnose import ClaimDiagnosis, diagnose
 from .proof.verify import VerificationReport, prove_equal, verify, verify_claim
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackpropReport",
+    "ClaimDiagnosis",
+    "ClaimsReport",
+    "check_backprop",
+    "check_claims",
+    "diagnose",
     "CNNArrays",
     "ConvolutionalNetwork",
     "Derivation",
@@ -88,6 +99,12 @@ __all__ = [
     "save_params",
     "train",
     "verify_arrays",
+    "Adam",
+    "ExponentialDecay",
+    "GradientDescent",
+    "Momentum",
+    "StepDecay",
+    "read_data_file",
     "Activation",
     "ArgumentError",
     "ChainRuleExpansion",

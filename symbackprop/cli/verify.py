@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true", help="also prove each identity symbolically")
     p.add_argument("--param", help="check only this parameter (e.g. w^2_11)")
     p.add_argument("--claim", help="a formula for --param's gradient to check, e.g. 'delta^2_1*x_1'")
+    p.add_argument("--claims", metavar="FILE",
+                   help="a sheet of claims, one ∂C/∂p = formula per line (plain or LaTeX-ish): each is "
+                   "checked and a wrong one diagnosed; exit 0 all right, 1 any wrong")
+    p.add_argument("--full-point", action="store_true",
+                   help="with --claims: list every value of the point where a wrong claim differs")
     p.add_argument("--points", type=whole_number, default=2, help="random points for the numeric checks (default 2)")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the random points (default 0)")
     p.add_argument("--force", action="store_true", help="build the direct route even when it is huge")
@@ -69,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             args.layers = BOOK_LAYERS
         net = network_from_args(args)
     console = make_console()
+    if args.claims is not None:
+        return _claims(args, net, console)
     if args.claim is not None:
         if args.param is None:
             raise UnknownNameError("--claim needs --param: which parameter's gradient is claimed")
@@ -79,7 +86,30 @@ def run(args: argparse.Namespace) -> int:
             net, exact=args.exact, points=args.points, seed=args.seed, parameters=params, force=args.force
         )
     console.print(report.table())
+    if args.claim is not None and not report.ok:
+        from ..proof.diagnose import diagnose
+
+        console.print(diagnose(net, args.param, args.claim, seed=args.seed, force=args.force).text(),
+                      markup=False, highlight=False)
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(("[green]" if report.ok else "[bold red]") + report.summary() + "[/]")
     return 0 if report.ok else 1
+
+
+def _claims(args: argparse.Namespace, net, console) -> int:
+    from ..errors import DataError
+    from ..files import read_text
+    from ..proof.claims import check_claims
+
+    if args.claim is not None or args.param is not None:
+        raise NetworkSpecError("--claims reads every claim from its file; leave out --claim and --param")
+    sheet = check_claims(net, read_text(args.claims, "claims file", DataError), seed=args.seed, force=args.force)
+    console.print(sheet.table())
+    for row in sheet.rows:
+        if row.diagnosis.point is not None:
+            d = row.diagnosis
+            console.print(f"line {row.line}: at {d.point_text(full=args.full_point)}: claim {d.claimed_value:.12g}, gradient {d.true_value:.12g}",
+                          markup=False, highlight=False)
+    console.print(("[green]" if sheet.ok else "[bold red]") + sheet.summary() + "[/]")
+    return 0 if sheet.ok else 1

@@ -32,7 +32,10 @@ from .backprop import network_derivation, verdict_sentence
 from .derivation import Derivation, Step
 
 #: Modules that may contribute documents (chapter 2, the CNN).
-PROVIDERS = ("symbackprop.calculus.chapter", "symbackprop.documents.cnn", "symbackprop.documents.graph")
+PROVIDERS = (
+    "symbackprop.calculus.chapter", "symbackprop.documents.cnn", "symbackprop.documents.wrong_claims",
+    "symbackprop.documents.graph",
+)
 
 _Z = sp.Symbol("z")
 _ACTIVATION_HEADINGS = {
