@@ -49,9 +49,7 @@ from .functions.activations import Activation, get_activation
 from .functions.costs import Cost, get_cost
 from .functions.parsing import parse_expression
 from .layers.dense import Dense
-from .layers.equations import EquationLayer
 from .layers.protocol import Layer
-from .layers.residual import Residual
 from .notation.latex import book_latex
 from .numeric.array_form import derive_arrays
 from .numeric.arrays import ArrayModel, compile_arrays, verify_arrays
@@ -85,8 +83,6 @@ __all__ = [
     "model_derivation",
     "Model",
     "read_model",
-    "EquationLayer",
-    "Residual",
     "ArrayModel",
     "ScalarModel",
     "Trainable",

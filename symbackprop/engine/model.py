@@ -38,7 +38,7 @@ import sympy as sp
 from ..errors import NetworkSpecError, SymbackpropError, UnknownNameError, echo
 from ..functions.activations import get_activation
 from ..functions.costs import Cost, get_cost, weight_decay_rate
-from ..guards import check_mapping, check_sequence
+from ..guards import check_mapping, check_model_terms, check_sequence
 from ..layers.dense import Dense
 from ..layers.equations import EquationLayer
 from ..layers.protocol import Layer
@@ -135,6 +135,8 @@ class Model(LayeredModel):
     ) -> None:
         if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
             raise NetworkSpecError(f"inputs {echo(inputs)} is not a positive whole number of input units")
+        # Refused before a symbol exists: each input is a term of every unit of layer 2.
+        check_model_terms(f"a model of {inputs:,} inputs", inputs, "choose fewer inputs")
         specs = check_sequence(layers, "the layers")
         if not specs:
             raise NetworkSpecError("a model needs at least one layer after its inputs")
@@ -182,7 +184,7 @@ def build_layer(index: int, outputs: list[tuple[sp.Symbol, ...]], spec: Mapping)
     symbackprop.errors.NetworkSpecError: layer 2 ('dense'): unknown key 'skip'; a dense layer has width, activation
     """
     name = spec.get("kind")
-    if name not in LAYER_KINDS:
+    if not isinstance(name, str) or name not in LAYER_KINDS:
         raise UnknownNameError(f"layer {index}: unknown kind {echo(name)}; kinds: {', '.join(sorted(LAYER_KINDS))}")
     kind = LAYER_KINDS[name]
     where = f"layer {index} ({echo(name)})"

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from ..errors import NetworkSpecError, SymbackpropError, echo
 from ..files import parse_json, read_text
-from ..guards import MODEL_FILE_LIMIT
+from ..guards import MODEL_FILE_LIMIT, check_path
 from .model import Model
 
 _TOP_KEYS = ("inputs", "layers", "cost", "weight_decay")
@@ -51,7 +51,7 @@ _TOP_KEYS = ("inputs", "layers", "cost", "weight_decay")
 
 def read_model(path: str | os.PathLike) -> Model:
     """The :class:`~symbackprop.engine.model.Model` a ``.json`` or ``.toml`` file describes."""
-    path = Path(path)
+    path = Path(check_path(path, "the model file"))
     text = read_text(path, "model file", NetworkSpecError, MODEL_FILE_LIMIT,
                      f"a model file describes its layers in a few lines each, in at most {MODEL_FILE_LIMIT:,} bytes")
     if path.suffix.lower() == ".toml":

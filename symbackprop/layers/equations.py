@@ -43,10 +43,10 @@ from .protocol import Layer
 
 #: A weighted input's name: z with 0 or more primes.
 _UNIT_NAME = re.compile(r"^z'*$")
-#: A primed name in user text (not a call a'(…), which the parser reads as a derivative).
+#: A primed weighted input in user text (z', z''), which the parser would read as a quote.
 #: The weighted inputs a text uses, when the layer does not list them.
 _USED = re.compile(r"(?<![\w'])(z'*)(?![\w'(])")
-_PRIMED = re.compile(r"\b([A-Za-z]\w*)('+)(?!\s*\()")
+_PRIMED = re.compile(r"(?<![\w'])(z)('+)(?!\s*\()")
 
 
 class layer_sum(sp.Function):
