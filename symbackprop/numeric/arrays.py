@@ -139,6 +139,7 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
     if derivation.decay_entries:
         # m appears in the gradients of a decayed W^l (m λ W^l) and in C_T's decay term.
         steps.append((M, _columns(derivation.inputs)))
+    steps, forward_count = _name_repeated_calls(steps, len(derivation.forward))
     params = [m for layer in derivation.layers for unit in layer.units for m in (unit.W, unit.b)]
     args = [_code_names(derivation.inputs), _code_names(derivation.targets)] + [_code_names(p) for p in params]
     decay = M * sp.Add(*(_total(entry) for entry in derivation.decay_entries))
@@ -154,12 +155,39 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
     last = derivation.layers[-1].a
     forward = sp.lambdify(
         [args[0]] + args[2:], _code_names(sp.Symbol(last.name)), modules=modules,
-        printer=printer, cse=lambda exprs: (common[: len(derivation.forward)], exprs),
+        printer=printer, cse=lambda exprs: (common[:forward_count], exprs),
         use_imps=False, docstring_limit=0,
     )
     import inspect
 
     return CompiledArrays(derivation, gradient, forward, inspect.getsource(gradient))
+
+
+def _name_repeated_calls(steps: list[tuple], forward_count: int) -> tuple[list[tuple], int]:
+    """Each activation value the steps use more than once (``σ(z'^2)`` of a gated
+    layer in its output and both its δs, ``tanh(z^4)`` of a residual layer in
+    its output and its δ) computed once, as a named step before its first use;
+    also how many steps the forward pass now has.
+
+    >>> z = sp.Symbol("z")
+    >>> _name_repeated_calls([(sp.Symbol("a"), z * sp.tanh(z)), (sp.Symbol("d"), 1 - sp.tanh(z)**2)], 1)
+    ([(F0, tanh(z)), (a, F0*z), (d, 1 - F0**2)], 2)
+    """
+    uses: dict[sp.Expr, int] = {}
+    for _, value in steps:
+        for call in value.atoms(sp.Function):
+            uses[call] = uses.get(call, 0) + value.count(call)
+    repeated = sorted((call for call, n in uses.items() if n > 1), key=sp.default_sort_key)
+    named: dict[sp.Expr, sp.Symbol] = {}
+    out: list[tuple] = []
+    for position, (lhs, value) in enumerate(steps):
+        for call in repeated:
+            if call not in named and value.has(call):
+                named[call] = sp.Symbol(f"F{len(named)}")
+                out.append((named[call], call))
+                forward_count += position < forward_count
+        out.append((lhs, value.xreplace(named)))
+    return out, forward_count
 
 
 def _own_functions(derivation: ArrayDerivation) -> dict:
