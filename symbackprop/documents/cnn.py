@@ -56,19 +56,19 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
     zP, aP = pool.z[0][0][0], pool.a[0][0][0]
     dO = sp.Symbol("delta" + out.z[0].name[1:])
     dF = sp.Symbol("delta" + z11.name[1:])
-    w11, b1, wO = conv.w[0][0][0], conv.b[0], out.w[0][0][0][0]
+    w11, b1, wO = conv.w[0][0][0][0], conv.b[0], out.w[0][0][0][0]
     block = pool.blocks[0][0][0]
     C = COST
     rows, cols = conv.map_shape
     fh, fw = model.filter_size
     delta_map = sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Symbol("delta" + conv.z[0][i][j].name[1:]))
     correlation = Correlation(sp.ImmutableMatrix(model.image), delta_map)
-    gradient = sp.ImmutableMatrix(fh, fw, lambda u, v: route.gradients[conv.w[0][u][v]])
+    gradient = sp.ImmutableMatrix(fh, fw, lambda u, v: route.gradients[conv.w[0][0][u][v]])
     # The gradient matrix by its name: a matrix of fractions would crowd its rows.
     filter_matrix = sp.Symbol("W^F1")
     SYMBOL_LATEX[filter_matrix.name] = r"W^{F_{1}}"
     is_correlation = all(_same(a, b) for a, b in zip(correlation.doit(), gradient))
-    last = conv.w[0][fh - 1][fw - 1]
+    last = conv.w[0][0][fh - 1][fw - 1]
 
     def matches(derived: sp.Expr, book: sp.Expr, what: str, formula: str = "the book's formula") -> str:
         verdict = "is" if _same(derived, book) else "is NOT"
