@@ -200,10 +200,15 @@ class ConvolutionalNetwork(LayeredModel):
 
 
 def cnn_from_spec(
-    spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared", pooling: str = "max"
+    spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared", pooling: str = "max",
+    *, channels: int = 1, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
 ):
     """A CNN from ``image,filters,filter,pool,outputs`` text (sizes as ``6x6`` or ``6``),
-    pooling by ``pooling`` (``max`` or ``average``).
+    pooling by ``pooling`` (``max`` or ``average``), reading ``channels`` maps
+    with its filters moved by ``stride`` over ``padding`` rings of zeros.
+
+    >>> cnn_from_spec("5x5,2,3x3,3x3,1", channels=2, stride=2, padding=1).describe()
+    '2-channel 5x5-input, 2-filter 3x3 stride 2 padding 1, 3x3-pool, 1-output convolutional'
 
     >>> cnn_from_spec("6x6,3,3x3,2x2,3").parameter_count
     69
@@ -228,7 +233,8 @@ def cnn_from_spec(
             f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
         ) from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
-    return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling)
+    return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling,
+                                channels=channels, stride=stride, padding=padding)
 
 
 # --- the book's formulas, to compare the derived ones with --------------------------

@@ -79,7 +79,8 @@ class CNNArrays:
         term = net.cost.term(a, t)
         self._cost = _numpy_function(act, term, (a, t))
         self._dcost = _numpy_function(act, sp.diff(term, a), (a, t))
-        self.input_shape = net.image_shape
+        # what the trainer checks a batch against: one channel keeps the book's (rows, columns)
+        self.input_shape = net.image_shape if net.channels == 1 else (net.channels, *net.image_shape)
         self.output_size = outputs
         self.output_bounds = act.bounds
         self.filter_size, self.pool, self.pooling = net.filter_size, net.pool, net.pooling.kind
@@ -102,10 +103,10 @@ class CNNArrays:
     def _images(self, X) -> np.ndarray:
         """The batch as ``(n, C, rows, columns)``; one channel may leave out its axis."""
         X = np.asarray(X, dtype=float)
-        (h, w), C = self.input_shape, self.channels
+        (h, w), C = self.network.image_shape, self.channels
         if C == 1 and X.ndim == 3 and X.shape[1:] == (h, w):
             return X[:, None]
-        if X.ndim != 4 or X.shape[1:] != (C, h, w):
+        if X.ndim != 4 or X.shape[1:] != (C, h, w) or not len(X):
             wanted = f"(n, {h}, {w}): n images of {h}x{w} pixels" if C == 1 else (
                 f"(n, {C}, {h}, {w}): n images of {C} channels of {h}x{w} pixels")
             raise DataError(f"images have shape {X.shape}; this {self.describe()} network reads {wanted}")
