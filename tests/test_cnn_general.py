@@ -71,7 +71,7 @@ def test_a_stride_that_does_not_divide_is_refused_with_sizes_that_work():
     [
         ({"stride": 0}, "the stride must be a positive integer"),
         ({"padding": -1}, "the padding must be a whole number from 0"),
-        ({"padding": 3}, "padding 3 is as wide as the filter"),
+        ({"padding": 3}, "padding 3 is not less than the filter"),
         ({"channels": 0}, "the number of channels must be a positive integer"),
         ({"input_errors": "yes"}, "input_errors is True or False"),
     ],
@@ -368,3 +368,42 @@ def test_the_book_digits_train_with_padding_through_the_catalogue():
 def test_cnn_from_spec_takes_the_options():
     net = cnn_from_spec("5x5,2,3x3,3x3,1", channels=2, stride=2, padding=1)
     assert net.convolution.map_shape == (3, 3) and net.channels == 2
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+def test_cli_verify_cnn_with_channels_stride_and_padding(capsys):
+    from symbackprop.cli import main
+
+    args = ["verify", "--cnn", "4x4,2,2x2,1x3,1", "--channels", "2", "--stride", "2", "--padding", "1"]
+    assert main([*args, "--activation", "generic", "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "w^F2_212" in out and "all 25 checks agree" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["verify", "--cnn", "6x6,1,3x3,1x1,1", "--stride", "2"], "use an image of 5 or 7 rows"),
+        (["verify", "--stride", "2"], "--stride is an option of --cnn"),
+        (["verify", "--cnn", "--padding", "3"], "padding 3 is not less than the filter"),
+        (["verify", "--cnn", "--stride", "2x1x1"], "is not a size"),
+        (["train", "digits01", "--padding", "1"], "the digits01 model has no padding option"),
+        (["train", "cnn123", "--padding", "1", "--init", "book"], "needs (3, 3, 3, 3)"),
+    ],
+)
+def test_cli_refuses_bad_convolution_options_in_one_line(args, message, capsys):
+    from symbackprop.cli import main
+
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_trains_cnn123_with_stride(capsys):
+    from symbackprop.cli import main
+
+    assert main(["train", "cnn123", "--stride", "3", "--pooling", "average", "--epochs", "300", "--eta", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "3-filter 3x3 stride 3, 2x2 average-pool" in out
+    assert "accuracy 100.00% (96/96)" in out

@@ -34,7 +34,7 @@ def output_size(n: int, f: int, s: int, p: int, what: str = "side") -> int:
     """
     if p >= f:
         raise NetworkSpecError(
-            f"padding {p} is as wide as the filter's {f} {what}s: a window would read padding only; "
+            f"padding {p} is not less than the filter's {f} {what}s: a window would read padding only; "
             f"use a padding below {f}"
         )
     span = n + 2 * p - f
