@@ -407,3 +407,22 @@ def test_cli_trains_cnn123_with_stride(capsys):
     out = capsys.readouterr().out
     assert "3-filter 3x3 stride 3, 2x2 average-pool" in out
     assert "accuracy 100.00% (96/96)" in out
+
+
+# --- the derivation document --------------------------------------------------------------------------
+
+def test_the_document_proves_both_backward_results_with_the_engines_route():
+    from symbackprop.documents.cnn import STRIDED, strided_claims, strided_derivation
+
+    doc = strided_derivation()
+    filter_step, input_step = doc.steps[-2], doc.steps[-1]
+    assert "yes, for all 36 filter weights" in filter_step.note
+    assert "yes, for all 50 pixels" in input_step.note
+    # the document's claim is the full convolution typed independently above, entry by entry
+    net = ConvolutionalNetwork(**STRIDED)
+    _, maps = strided_claims(net)
+    typed = _full_convolution_claim(net)
+    for c, terms in enumerate(maps):
+        full = sum((t.doit() for t in terms[1:]), terms[0].doit().as_mutable())
+        for i, j in np.ndindex(net.image_shape):
+            assert sp.expand(full[i, j] - typed[sp.Symbol(f"delta^I_{c + 1}{i + 1}{j + 1}")]) == 0
