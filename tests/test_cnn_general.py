@@ -15,10 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symbackprop.engine.cnn import ConvolutionalNetwork, book_gradients, book_unit_errors, cnn_from_spec
-from symbackprop.engine.network import replace_quantities
-from symbackprop.engine.routes import chain_rule_expansion, delta_route, direct_route
+from symbackprop.engine.network import LayeredModel, replace_quantities
+from symbackprop.engine.routes import atomize, atomizer, chain_rule_expansion, delta_route, direct_route
 from symbackprop.errors import DataError, NetworkSpecError
-from symbackprop.layers.convolution import output_size
+from symbackprop.functions.activations import get_activation
+from symbackprop.functions.costs import get_cost
+from symbackprop.layers.convolution import Convolution, output_size
+from symbackprop.layers.output import FullyConnectedOutput
 from symbackprop.numeric.cnn_arrays import CNNArrays, check_against_symbolic
 from symbackprop.numeric.scalar import compile_scalar
 from symbackprop.proof.verify import verify
@@ -150,9 +153,14 @@ def test_the_chain_rule_expansion_sums_to_the_direct_derivative(generic_net):
 def _full_convolution_claim(net: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
     """``δ^I_{c,ij} = Σ_k Σ_{u,v} δ̃^F_{k, i+u, j+v} w^{F_k}_{c, f−1−u, f−1−v}`` (0-based), δ̃ the
     δ map dilated by the stride and framed by f − 1 − p zeros, typed here independently of the layer."""
-    conv, (sh, sw), (ph, pw), (fh, fw) = net.convolution, net.stride, net.padding, net.filter_size
+    return _full_convolution(net.convolution, net.input_maps.z, net.stride, net.padding, net.filter_size)
+
+
+def _full_convolution(conv, read_units, stride, padding, size) -> dict[sp.Symbol, sp.Expr]:
+    """The claim for the units ``read_units[c][i][j]`` whose outputs ``conv`` reads."""
+    (sh, sw), (ph, pw), (fh, fw) = stride, padding, size
     rows, cols = conv.map_shape
-    H, W = net.image_shape
+    channels, H, W = len(read_units), len(read_units[0]), len(read_units[0][0])
 
     def dilated(k, y, x):
         y, x = y - (fh - 1 - ph), x - (fw - 1 - pw)
@@ -161,10 +169,10 @@ def _full_convolution_claim(net: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Exp
         return sp.Symbol("delta" + conv.z[k][y // sh][x // sw].name[1:])
 
     return {
-        sp.Symbol("delta" + net.input_maps.z[c][i][j].name[1:]): sp.Add(*(
+        sp.Symbol("delta" + read_units[c][i][j].name[1:]): sp.Add(*(
             dilated(k, i + u, j + v) * conv.w[k][c][fh - 1 - u][fw - 1 - v]
-            for k in range(net.filters) for u in range(fh) for v in range(fw)))
-        for c in range(net.channels) for i in range(H) for j in range(W)
+            for k in range(len(conv.w)) for u in range(fh) for v in range(fw)))
+        for c in range(channels) for i in range(H) for j in range(W)
     }
 
 
@@ -183,6 +191,36 @@ def test_the_input_delta_is_the_full_convolution_of_delta_with_the_flipped_filte
         x = net.maps[c][i][j]
         d = sp.Symbol("delta" + net.input_maps.z[c][i][j].name[1:])
         assert sp.expand(replace_quantities(route.deltas[d], full) - sp.diff(cost, x)) == 0
+
+
+class TwoConvolutions(LayeredModel):
+    """x (4×4) → F: 2 filters 2×2 → 3×3 maps → G: 1 filter 3×3, stride 2, padding 1 →
+    2×2 maps (overlapping windows) → one output: a second convolution reads the first one's K maps."""
+
+    def __init__(self) -> None:
+        act = get_activation("generic")
+        self.activation, self.cost = act, get_cost("squared")
+        self.maps = [ConvolutionalNetwork.pixels((4, 4))]
+        self.inputs = tuple(s for m in self.maps for row in m for s in row)
+        self.targets = (sp.Symbol("t_1"),)
+        self.first = Convolution(2, self.maps, 2, (2, 2), act)
+        self.second = Convolution(3, self.first.a, 1, (3, 3), act, stride=(2, 2), padding=(1, 1), name="G")
+        self.layers = (self.first, self.second, FullyConnectedOutput(4, self.second.a, 1, act))
+        self._finish()
+
+
+def test_a_second_convolution_reads_the_first_ones_maps_through_the_same_protocol():
+    net = TwoConvolutions()
+    assert net.second.map_shape == (2, 2)
+    report = verify(net, exact=True)
+    assert report.ok and len(report.checks) == net.parameter_count == 2 * 4 + 2 + 2 * 9 + 1 + 4 + 1
+    # δ^F = (the full convolution of δ^G with the flipped G filter) · a'(z^F)
+    route = delta_route(net)
+    claim = _full_convolution(net.second, net.first.z, (2, 2), (1, 1), (3, 3))
+    reverse = atomizer(net)  # a'(z) as the route writes it, in the layer's quantities
+    slope = {sp.Symbol("delta" + z.name[1:]): atomize(net.activation.derivative(z), reverse)
+             for m in net.first.z for row in m for z in row}
+    assert all(sp.expand(route.deltas[d] - claim[d] * slope[d]) == 0 for d in claim)
 
 
 def test_a_wrong_claim_unflipped_is_refuted():
@@ -296,6 +334,33 @@ def test_array_gradients_equal_torch_autograd(options):
     for name in params:
         np.testing.assert_allclose(grads[name], grads_t[name], rtol=1e-10, atol=1e-12, err_msg=name)
     np.testing.assert_allclose(model.input_deltas(params, X, T), dX_t, rtol=1e-10, atol=1e-12)
+
+
+@st.composite
+def _conv_shapes(draw):
+    """A valid CNN: side n, filter f, stride s, padding p < f with s dividing n + 2p − f."""
+    f, s, p = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(0, 2))
+    p = min(p, f - 1)
+    n = draw(st.integers(max(1, f - 2 * p), 7).filter(lambda n: (n + 2 * p - f) % s == 0))
+    side = (n + 2 * p - f) // s + 1
+    pool = draw(st.sampled_from([d for d in range(1, side + 1) if side % d == 0]))
+    return dict(image=(n, n), filters=draw(st.integers(1, 2)), filter_size=f, pool=pool,
+                outputs=draw(st.integers(1, 2)), channels=draw(st.integers(1, 3)), stride=s, padding=p,
+                pooling=draw(st.sampled_from(["max", "average"])))
+
+
+@settings(max_examples=15, deadline=None)
+@given(options=_conv_shapes(), seed=st.integers(0, 2**16))
+def test_for_every_shape_the_array_path_is_torchs_autograd(options, seed):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    model = CNNArrays(**options)
+    params, X, T = _random(model, seed, n=3)
+    C, grads = model.cost_and_gradient(params, X, T)
+    C_t, grads_t, dX_t = _torch_cost(torch, dict(options, pool=model.pool), params, X, T)
+    assert C == pytest.approx(C_t, rel=1e-12)
+    for name in params:
+        np.testing.assert_allclose(grads[name], grads_t[name], rtol=1e-9, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(model.input_deltas(params, X, T), dX_t, rtol=1e-9, atol=1e-12)
 
 
 CASES = json.loads(FIXTURE.read_text(encoding="utf-8"))["cases"]

@@ -66,7 +66,8 @@ class Convolution(Layer):
     ``z^F_{k,ij} = Σ_c Σ_{u,v} w^{F_k}_{c,uv} x_{c, s(i−1)+u−p, s(j−1)+v−p} + b^F_k``,
     ``a^F_{k,ij} = a(z^F_{k,ij})``; a padded position is a zero, so its term is
     absent. With one channel the channel index is left out, as in the book
-    (``w^{F_k}_{uv}``).
+    (``w^{F_k}_{uv}``). ``name`` is the letter of its quantities (``F``); a second
+    convolution reading the first one's maps takes another (``G``).
 
     >>> from symbackprop import ConvolutionalNetwork, get_activation
     >>> layer = Convolution(2, [ConvolutionalNetwork.pixels((3, 3))], 1, (2, 2), get_activation("generic"))
@@ -87,6 +88,7 @@ class Convolution(Layer):
         activation: Activation,
         stride: tuple[int, int] = (1, 1),
         padding: tuple[int, int] = (0, 0),
+        name: str = "F",
     ) -> None:
         channels, height, width = len(maps), len(maps[0]), len(maps[0][0])
         fh, fw = size
@@ -104,19 +106,19 @@ class Convolution(Layer):
         # w[k][c][u][v]; one channel keeps the book's name w^{F_k}_{uv}
         channel = (lambda c: ()) if channels == 1 else (lambda c: ((c,),))
         self.w = [
-            [[[book_symbol("w", f"F{k}", *channel(c), (u, v)) for v in range(1, fw + 1)]
+            [[[book_symbol("w", f"{name}{k}", *channel(c), (u, v)) for v in range(1, fw + 1)]
               for u in range(1, fh + 1)] for c in range(1, channels + 1)]
             for k in K
         ]
-        self.b = [book_symbol("b", "F", (k,)) for k in K]
-        self.z = [[[book_symbol("z", "F", (k,), (i, j)) for j in range(1, cols + 1)]
+        self.b = [book_symbol("b", name, (k,)) for k in K]
+        self.z = [[[book_symbol("z", name, (k,), (i, j)) for j in range(1, cols + 1)]
                    for i in range(1, rows + 1)] for k in K]
-        self.a = [[[book_symbol("a", "F", (k,), (i, j)) for j in range(1, cols + 1)]
+        self.a = [[[book_symbol("a", name, (k,), (i, j)) for j in range(1, cols + 1)]
                    for i in range(1, rows + 1)] for k in K]
         for k in K:
             for i in range(1, rows + 1):
                 for j in range(1, cols + 1):
-                    book_symbol("delta", "F", (k,), (i, j))
+                    book_symbol("delta", name, (k,), (i, j))
         self.parameters = tuple(s for f in self.w for m in f for row in m for s in row) + tuple(self.b)
         self.units = tuple(s for m in self.z for row in m for s in row)
         self.outputs = tuple(s for m in self.a for row in m for s in row)
