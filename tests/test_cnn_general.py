@@ -20,8 +20,10 @@ from symbackprop.engine.routes import atomize, atomizer, chain_rule_expansion, d
 from symbackprop.errors import DataError, NetworkSpecError
 from symbackprop.functions.activations import get_activation
 from symbackprop.functions.costs import get_cost
+from symbackprop.guards import cnn_terms
 from symbackprop.layers.convolution import Convolution, output_size
 from symbackprop.layers.output import FullyConnectedOutput
+from symbackprop.layers.pooling import PoolMax
 from symbackprop.numeric.cnn_arrays import CNNArrays, check_against_symbolic
 from symbackprop.numeric.scalar import compile_scalar
 from symbackprop.proof.verify import verify
@@ -361,6 +363,19 @@ def test_for_every_shape_the_array_path_is_torchs_autograd(options, seed):
     for name in params:
         np.testing.assert_allclose(grads[name], grads_t[name], rtol=1e-9, atol=1e-12, err_msg=name)
     np.testing.assert_allclose(model.input_deltas(params, X, T), dX_t, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(options=_conv_shapes(), input_errors=st.booleans())
+def test_the_size_guard_counts_the_terms_the_network_builds(options, input_errors):
+    net = ConvolutionalNetwork(**options, input_errors=input_errors)
+
+    def terms(expr) -> int:  # a sum's terms, a max's inputs, 1 for anything else
+        return len(expr.args) if isinstance(expr, (sp.Add, PoolMax)) else 1
+
+    built = len(net.inputs) + sum(terms(e) for e in net.definitions.values())
+    assert cnn_terms(net.image_shape, net.filters, net.filter_size, net.pool, net.outputs, channels=net.channels,
+                     stride=net.stride, padding=net.padding, input_layer=input_errors) == built
 
 
 CASES = json.loads(FIXTURE.read_text(encoding="utf-8"))["cases"]

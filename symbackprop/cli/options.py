@@ -188,7 +188,13 @@ def console() -> Console:
 
 
 def add_convolution_options(parser: argparse.ArgumentParser, which: str, channels: bool = False) -> None:
-    """``--stride`` and ``--padding`` of a CNN's convolution (and ``--channels``), for ``which`` CNN."""
+    """``--stride`` and ``--padding`` of a CNN's convolution (and ``--channels``), for ``which`` CNN.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_convolution_options(parser, "with --cnn", channels=True)
+    >>> vars(parser.parse_args(["--stride", "2x1", "--padding", "1"]))
+    {'channels': None, 'stride': (2, 1), 'padding': 1}
+    """
     if channels:
         parser.add_argument("--channels", type=whole_number,
                             help=f"{which}: input channels, each filter has one f×f slice per channel (default 1)")
