@@ -510,3 +510,14 @@ def test_the_document_proves_both_backward_results_with_the_engines_route():
         full = sum((t.doit() for t in terms[1:]), terms[0].doit().as_mutable())
         for i, j in np.ndindex(net.image_shape):
             assert sp.expand(full[i, j] - typed[sp.Symbol(f"delta^I_{c + 1}{i + 1}{j + 1}")]) == 0
+
+
+@pytest.mark.parametrize("option", ["--stride", "--padding"])
+def test_cli_refuses_stride_and_padding_for_a_data_file(option, tmp_path, capsys):
+    from symbackprop.cli import main
+
+    path = tmp_path / "line.csv"
+    path.write_text("u,y\n" + "".join(f"{u},{2 * u}\n" for u in range(6)))
+    assert main(["train", str(path), "--targets", "y", option, "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{option} is an option of the cnn123 data set" in err and err.count("\n") == 1
