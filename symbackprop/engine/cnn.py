@@ -23,7 +23,10 @@ input pixel ``x_{ij}`` is ``x_ij``; filter k's weight ``w^{F_k}_{uv}`` is
 ``z^F_kij``, ``a^F_kij``, ``delta^F_kij``; pooled values ``z^P_kij`` =
 ``a^P_kij``; output weights ``w^O_{k,n,ij}`` are ``w^O_knij``; then ``b^O_n``,
 ``z^O_n``, ``a^O_n``, ``delta^O_n`` and targets ``t_n``. An index of two
-digits is written with commas, as elsewhere (``z^F_1,10,3``).
+digits is written with commas, as elsewhere (``z^F_1,10,3``). With several
+input channels the channel comes first: pixel ``x_{c,ij}`` is ``x_cij`` and
+weight ``w^{F_k}_{c,uv}`` is ``w^Fk_cuv``; with ``input_errors=True`` the input
+layer's units are ``z^I_cij`` = ``a^I_cij`` with unit errors ``delta^I_cij``.
 
 The derivative of ``Max`` is the winner indicator of
 :mod:`symbackprop.layers.pooling`; :mod:`symbackprop.proof.winners` proves
@@ -64,12 +67,18 @@ class ConvolutionalNetwork(LayeredModel):
     """Image → convolution (``filters`` of ``filter_size``) → pooling →
     ``outputs`` units. The defaults are the book's network (6×6 → 3 filters
     3×3 → 4×4 maps → 2×2 max pooling → 3 sigmoid outputs, squared error);
-    ``pooling="average"`` pools by the block's mean instead.
+    ``pooling="average"`` pools by the block's mean instead. ``channels``,
+    ``stride`` and ``padding`` extend the convolution (the map side is
+    ``(n + 2p − f)/s + 1``, refused when ``s`` does not divide ``n + 2p − f``),
+    and ``input_errors=True`` puts a layer of units in front so that the δ
+    route derives ``∂C/∂x``.
 
     >>> ConvolutionalNetwork((8, 8), 4, 3, pool=3, outputs=2).parameter_count
     74
     >>> ConvolutionalNetwork(pooling="average").definition("z^P_111")
     a^F_111/4 + a^F_112/4 + a^F_121/4 + a^F_122/4
+    >>> ConvolutionalNetwork((4, 4), 1, 2, pool=3, outputs=1, channels=2, stride=2, padding=1).definition("z^F_111")
+    b^F_1 + w^F1_122*x_111 + w^F1_222*x_211
     >>> ConvolutionalNetwork((6, 6), 3, (7, 3))
     Traceback (most recent call last):
     ...

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from ..errors import NetworkSpecError
-from ..functions.activations import Activation
+from ..functions.activations import Activation, get_activation
 from .protocol import Layer, book_symbol
 
 
@@ -151,8 +151,6 @@ class InputMaps(Layer):
     """
 
     def __init__(self, index: int, maps: Sequence[Sequence[Sequence[sp.Symbol]]]) -> None:
-        from ..functions.activations import get_activation
-
         self.index, self.activation = index, get_activation("identity")
         C, H, W = len(maps), len(maps[0]), len(maps[0][0])
         self.z = [[[book_symbol("z", "I", (c,), (i, j)) for j in range(1, W + 1)] for i in range(1, H + 1)]

@@ -1,11 +1,14 @@
 """The chapter-5 CNN in NumPy array operations, for training.
 
 The kernels are the book's formulas that :mod:`symbackprop.engine.cnn` derives, one
-array operation each (no Python loop over pixels): the convolution is an
-``einsum`` over a sliding-window view of the images, pooling a reshape and an
+array operation each (no Python loop over pixels): the convolution is a
+matrix product over a sliding-window view of the zero-padded images taken at
+every ``s``-th position (im2col), pooling a reshape and an
 ``argmax`` (the *first* maximum wins a tie, the convention of
 :class:`symbackprop.layers.pooling.winner`) or a mean (average pooling), and the filter gradient the same sliding
-sum with the δ map in place of the filter. The activation, its derivative
+sum with the δ map in place of the filter; the error sent back to the input
+(:meth:`CNNArrays.input_deltas`) is the full convolution of the stride-dilated δ
+map with the flipped filter. The activation, its derivative
 and the cost's derivative are compiled from the symbolic network's own
 expressions; :func:`check_against_symbolic` compares everything with the
 δ route compiled scalar by scalar.
