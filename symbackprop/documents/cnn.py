@@ -269,8 +269,8 @@ def strided_derivation(model: ConvolutionalNetwork | None = None) -> Derivation:
         Step("The δ of the input is a full convolution",
              f"the engine's unit errors of the input, and the claim: dilate each δ map by the stride "
              f"($s - 1$ zeros between neighbours), frame it with $f - 1 - p = {frame}$ ring of zeros "
-             rf"($\tilde D^{{F_k}}$), and correlate it with the filter turned by 180° — the *full* "
-             f"convolution of δ with the *flipped* filter, cropped by the padding",
+             rf"($\tilde D^{{F_k}}$), and correlate it with the filter turned by 180° — the full "
+             f"convolution of δ with the flipped filter, cropped by the padding",
              [(d_corner, route.deltas[d_corner]), (d_middle, route.deltas[d_middle]),
               (dilated[0], terms[0].args[0]), (turned[0], terms[0].args[1]),
               (_named("delta^I_1", r"\delta^{I}_{1}"), named_claim),
