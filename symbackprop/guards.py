@@ -76,20 +76,39 @@ def dense_terms(sizes: Sequence[int]) -> int:
 
 
 def cnn_terms(
-    image: tuple[int, int], filters: int, filter_size: tuple[int, int], pool: tuple[int, int], outputs: int
+    image: tuple[int, int], filters: int, filter_size: tuple[int, int], pool: tuple[int, int], outputs: int,
+    *, channels: int = 1, stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
+    input_layer: bool = False,
 ) -> int:
     """Terms of a convolutional network's local equations, and its pixels: each
-    feature-map unit sums ``fh·fw`` products and a bias, each pooled value is
-    the max or mean of ``ph·pw`` units, each output sums every pooled value and a bias.
+    feature-map unit sums one product per channel and filter position that
+    falls inside the image (padding adds none) and a bias, each pooled value is
+    the max or mean of ``ph·pw`` units, each output sums every pooled value and
+    a bias; an input layer of units adds two terms per pixel.
 
     >>> cnn_terms((6, 6), 3, (3, 3), (2, 2), 3)
     666
     """
-    (h, w), (fh, fw), (ph, pw) = image, filter_size, pool
-    rows, cols = max(h - fh + 1, 0), max(w - fw + 1, 0)
+    (h, w), (fh, fw), (ph, pw), (sh, sw), (qh, qw) = image, filter_size, pool, stride, padding
+
+    def inside(n: int, f: int, s: int, p: int) -> tuple[int, int]:
+        # (positions, filter taps that land inside the image): all count·f taps but
+        # the padded ones, ceil(m/s) (at most count) for the m-th row of padding on each side
+        count = max((n + 2 * p - f) // s + 1, 0)
+
+        def ceil_sum(m: int) -> int:  # Σ_{t=1..m} ⌈t/s⌉ in closed form
+            q, r = divmod(m, s)
+            return s * q * (q + 1) // 2 + r * (q + 1)
+
+        capped = min(p, count * s)
+        return count, count * f - 2 * (ceil_sum(capped) + count * (p - capped))
+
+    (rows, taps_r), (cols, taps_c) = inside(h, fh, sh, qh), inside(w, fw, sw, qw)
     maps = filters * rows * cols
     pooled = filters * (rows // ph) * (cols // pw)
-    return h * w + maps * (fh * fw + 2) + pooled * (ph * pw + 1) + outputs * (pooled + 2)
+    pixels = channels * h * w
+    return (pixels * (3 if input_layer else 1) + filters * channels * taps_r * taps_c + 2 * maps
+            + pooled * (ph * pw + 1) + outputs * (pooled + 2))
 
 
 def check_model_terms(what: str, terms: int, advice: str) -> None:

@@ -180,9 +180,11 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
     net, model, params = shared["net"], shared["model"], shared["params"]
     return {
         "CNNArrays": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
-                          activation="sigmoid", cost="squared", pooling="average"),
+                          activation="sigmoid", cost="squared", pooling="average", channels=1, stride=1,
+                          padding=0),
         "ConvolutionalNetwork": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
-                                     activation="sigmoid", cost="squared", pooling="average"),
+                                     activation="sigmoid", cost="squared", pooling="average", channels=1,
+                                     stride=1, padding=0, input_errors=False),
         "Dense": dict(index=2, inputs=sp.symbols("x_1 x_2"), width=1,
                       activation=symbackprop.get_activation("sigmoid")),
         "network_derivation": dict(model=net, parameter="w^2_11", expand=False, force=False),

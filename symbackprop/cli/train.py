@@ -17,7 +17,7 @@ from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_
 from ..numeric.trainable import describe
 from . import data_files
 from .json_output import quiet_console
-from .options import add_weight_decay_option, real_number, whole_number
+from .options import add_convolution_options, add_weight_decay_option, real_number, whole_number
 from .options import console as make_console
 from .training import check_outputs, cost_table, finish, optimizer_from_args, rule
 
@@ -81,6 +81,7 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
                    "weight, as the book's spreadsheet); default array, scalar with --output softmax")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="the CNN's pooling (cnn123): max, the book's (default), or average")
+    add_convolution_options(p, "the CNN's convolution (cnn123)")
     p.add_argument("--output", choices=["softmax"],
                    help="softmax: a softmax output layer trained on the categorical cross-entropy "
                    "(digits01, digits8x8; default: the data set's network)")
@@ -92,7 +93,8 @@ def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
     array path, or the scalar path for a softmax output, which only it computes)."""
     if args.path is None:
         args.path = "scalar" if args.output else "array"
-    return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay)
+    return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay,
+                      stride=args.stride, padding=args.padding)
 
 
 def run(args: argparse.Namespace) -> int:

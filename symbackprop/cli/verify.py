@@ -7,7 +7,14 @@ import argparse
 from ..errors import NetworkSpecError
 from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
-from .options import BOOK_LAYERS, add_network_options, add_output_option, network_from_args, whole_number
+from .options import (
+    BOOK_LAYERS,
+    add_convolution_options,
+    add_network_options,
+    add_output_option,
+    network_from_args,
+    whole_number,
+)
 from .options import console as make_console
 
 
@@ -40,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 6x6,3,3x3,2x2,3, the book's); --activation and --cost apply")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="with --cnn: max, the book's (default), or average pooling")
+    add_convolution_options(p, "with --cnn", channels=True)
     p.set_defaults(run=run)
 
 
@@ -56,10 +64,15 @@ def run(args: argparse.Namespace) -> int:
 
         if args.weight_decay is not None:
             raise NetworkSpecError("--weight-decay applies to the fully connected networks of --layers, not to --cnn")
-        net = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max")
+        moves = {k: v for k, v in (("channels", args.channels), ("stride", args.stride), ("padding", args.padding))
+                 if v is not None}
+        net = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max", **moves)
     else:
-        if args.pooling is not None:
-            raise NetworkSpecError("--pooling is an option of --cnn: a fully connected network has no pooling")
+        for option in ("pooling", "channels", "stride", "padding"):
+            if getattr(args, option) is not None:
+                raise NetworkSpecError(
+                    f"--{option} is an option of --cnn: a fully connected network has no convolution or pooling"
+                )
         if args.layers is None:
             args.layers = BOOK_LAYERS
         net = network_from_args(args)

@@ -143,6 +143,7 @@ register(DatasetSpec(
 
 register(DatasetSpec(
     "cnn123", "the book's 96 images of 1, 2 and 3 in 6×6 pixels; the chapter-5 CNN (3 filters 3×3, 2×2 max pooling, "
-    "or average pooling with --pooling average)",
-    book_digits, cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json", model_options=("pooling",),
+    "or average pooling with --pooling average; --stride and --padding move its filters)",
+    book_digits, cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json",
+    model_options=("pooling", "stride", "padding"),
 ))
