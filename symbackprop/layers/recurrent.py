@@ -27,38 +27,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from ..functions.activations import Activation
-from ..notation.latex import SYMBOL_LATEX
-from ..notation.symbols import index_text
-from .protocol import Layer
-
-
-def named(name: str, latex: str) -> sp.Symbol:
-    """A symbol with its LaTeX registered for the book printer.
-
-    >>> from symbackprop import book_latex
-    >>> book_latex(named("h^(0)_1", "h^{(0)}_{1}"))
-    'h^{(0)}_{1}'
-    """
-    SYMBOL_LATEX[name] = latex
-    return sp.Symbol(name)
-
-
-def step_symbol(kind: str, t: int | None, *indices: int, prefix: str = "") -> sp.Symbol:
-    """``kind^{prefix(t)}_{indices}``: a quantity of time step ``t`` (None: of no step).
-
-    >>> step_symbol("z", 3, 1), step_symbol("delta", 2, 1), step_symbol("z", 2, 1, prefix="O")
-    (z^(3)_1, delta^(2)_1, z^O(2)_1)
-    >>> step_symbol("w", None, 1, 2, prefix="O")
-    w^O_12
-    """
-    sub = index_text(indices)
-    step = "" if t is None else f"({t})"
-    sup = prefix + step
-    name = f"{kind}^{sup}_{sub}" if sup else f"{kind}_{sub}"
-    head = r"\delta" if kind == "delta" else kind
-    latex_sub = ",".join(str(i) for i in indices) if any(i > 9 for i in indices) else sub
-    sup_latex = prefix + ("" if t is None else f"({t})")
-    return named(name, f"{head}^{{{sup_latex}}}_{{{latex_sub}}}" if sup_latex else f"{head}_{{{latex_sub}}}")
+from .protocol import Layer, step_symbol
 
 
 class Recurrent(Layer):
