@@ -10,7 +10,14 @@ from rich.table import Table
 from ..errors import DataError, NetworkSpecError
 from ..files import check_output_path, write_text
 from ..functions.parsing import parse_number
-from ..measure.vanishing import ACTIVATIONS, LENGTHS, RADII, vanishing_chart, vanishing_gradients, vanishing_table
+from ..measure.vanishing import (
+    ACTIVATIONS,
+    LENGTHS,
+    RADII,
+    vanishing_chart,
+    vanishing_gradients,
+    vanishing_table,
+)
 from .options import console, whole_number, whole_numbers
 
 
