@@ -9,6 +9,7 @@ from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
 from .options import BOOK_LAYERS, add_network_options, add_output_option, network_from_args, whole_number
 from .options import console as make_console
+from .sequence_options import add_sequence_options, sequence_model_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,13 +36,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 6x6,3,3x3,2x2,3, the book's); --activation and --cost apply")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="with --cnn: max, the book's (default), or average pooling")
+    add_sequence_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UnknownNameError
 
-    if args.cnn is not None:
+    sequence = sequence_model_from_args(args, "1,2,1" if args.recurrent is not None else "2,2,1")
+    if sequence is not None and (args.cnn is not None or args.pooling is not None):
+        raise NetworkSpecError("--cnn builds a third kind of model; give --cnn, --recurrent or --batch-norm")
+    if sequence is not None:
+        net = sequence
+    elif args.cnn is not None:
         from ..engine.cnn import cnn_from_spec
 
         if args.layers is not None:

@@ -39,15 +39,20 @@ def _matches(derived: sp.Expr, taught: sp.Expr, what: str) -> str:
 
 
 def recurrent_derivation(model: RecurrentNetwork) -> Derivation:
-    """The derivation for a many-to-one recurrent network (the generic activation proves
-    it for every activation), with a one-unit copy for the paths through time and a
-    many-to-many copy for the error an output at step t adds."""
+    """The derivation for a recurrent network (with the generic activation it proves
+    the result for every activation), with a one-unit copy for the paths through time
+    and a many-to-many copy for the error an output at step t adds.
+
+    >>> doc = recurrent_derivation(RecurrentNetwork(2, 1, 1, 1, activation="tanh", every_step=True))
+    >>> doc.steps[1].title, doc.steps[-1].note.endswith("all agree.")
+    ('Output layer and cost', True)
+    """
     route = delta_route(model)
     rnn, out = model.recurrent, model.output
     T = rnn.steps
     taught_d, taught_g = through_time_unit_errors(model), through_time_gradients(model)
     d_last, d_first = step_symbol("delta", T, 1), step_symbol("delta", 1, 1)
-    u11, w11, w12, b1 = rnn.U[0, 0], rnn.W[0, 0], rnn.W[0, 1], rnn.b[0]
+    u11, w11, w12, b1 = rnn.U[0, 0], rnn.W[0, 0], rnn.W[0, min(1, rnn.width - 1)], rnn.b[0]
     z1, h1 = rnn.z[0][0], rnn.h[1][0]
     zt = rnn.z[1][0] if T > 1 else z1
     dO = sp.Symbol("delta" + out.z[0][0].name[1:])
@@ -77,7 +82,9 @@ def recurrent_derivation(model: RecurrentNetwork) -> Derivation:
              "$z^{(t)}_j$ is the weighted input and $h^{(t)}_j = a(z^{(t)}_j)$ the state; "
              "$\\delta^{(t)}_j = \\partial C/\\partial z^{(t)}_j$ is the unit error of step $t$",
              [(z1, model.definitions[z1]), (h1, model.definitions[h1]), (zt, model.definitions[zt])]),
-        Step("Output layer and cost", f"many-to-one: a dense output layer reads the last state $h^{{({T})}}$",
+        Step("Output layer and cost", "many-to-many: a dense output layer reads every state, and the cost sums "
+             "the steps" if model.every_step else f"many-to-one: a dense output layer reads the last state "
+             f"$h^{{({T})}}$",
              [(out.z[0][0], model.definitions[out.z[0][0]]), (out.a[0][0], model.definitions[out.a[0][0]]),
               (COST, model.cost_expression)]),
         Step("Paths through time", f"with one unit, $w_{{11}}$ is used once at each of the {T} steps; "
@@ -113,8 +120,10 @@ def recurrent_derivation(model: RecurrentNetwork) -> Derivation:
              "$\\tanh' \\le 1$ shrinks it further and $\\sigma' \\le 1/4$ at least fourfold per step. "
              "`symbackprop vanishing` measures it."),
         Step("Verdict", "the δ route against the direct derivative of the unrolled network",
-             [], note=f"Proved exactly for all {len(report.checks)} parameters with the generic activation "
-             f"$a$, so for every activation: {'all agree' if report.ok else 'SOME DIFFER'}."),
+             [], note=f"Proved exactly for all {len(report.checks)} parameters "
+             + ("with the generic activation $a$, so for every activation"
+                if model.activation.is_generic else f"with the activation {model.activation.name}")
+             + f": {'all agree' if report.ok else 'SOME DIFFER'}."),
     ]
     for t in range(1, rnn.width + 1):
         named(f"z^(t)_{t}", f"z^{{(t)}}_{{{t}}}")

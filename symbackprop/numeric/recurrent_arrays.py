@@ -24,8 +24,9 @@ import numpy as np
 import sympy as sp
 
 from ..engine.recurrent import RecurrentNetwork
-from ..errors import DataError, NotDifferentiableError
+from ..errors import DataError, NotDifferentiableError, UnknownNameError
 from .cnn_arrays import _numpy_function
+from .datasets import Dataset, one_hot
 
 Params = dict[str, np.ndarray]
 
@@ -207,3 +208,33 @@ def check_against_symbolic(model: RecurrentArrays, params: Params, X, T) -> floa
     for symbol, value in model.symbol_values(grads).items():
         worst = max(worst, abs(value - by_symbol[symbol]) / max(1.0, abs(by_symbol[symbol])))
     return float(worst)
+
+
+def sequence_sign(steps: int = 5, train: int = 1000, held_out: int = 400, seed: int = 0) -> Dataset:
+    """Sequences of ``steps`` numbers drawn uniformly from [−1, 1], each labelled by the
+    sign of its sum (0: negative, 1: positive): a task a recurrent network must read
+    to the end to solve. ``X`` has shape ``(train, steps, 1)``.
+
+    >>> data = sequence_sign()
+    >>> data.X.shape, data.T.shape, data.test_X.shape, data.classes
+    ((1000, 5, 1), (1000, 2), (400, 5, 1), ('negative', 'positive'))
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (train + held_out, steps, 1))
+    labels = (X.sum(axis=(1, 2)) > 0).astype(int)
+    return Dataset(
+        "sequence-sign", X[:train], one_hot(labels[:train], 2), labels[:train], ("negative", "positive"),
+        f"{train + held_out} random sequences of {steps} numbers in [-1, 1] (seed {seed})",
+        X[train:], labels[train:], tuple(f"held-out {n + 1}" for n in range(held_out)),
+    )
+
+
+def sequence_model(path: str = "array") -> RecurrentArrays:
+    """The model of ``sequence-sign``: 4 tanh units over 5 steps, 2 sigmoid outputs on the last state.
+
+    >>> sequence_model().describe()
+    'T=5, 1-input, 4-unit recurrent, 2-output many-to-one'
+    """
+    if path != "array":
+        raise UnknownNameError(f"the recurrent network is trained on the array path only; got --path {path}")
+    return RecurrentArrays(5, 1, 4, 2, activation="tanh", output_activation="sigmoid")
