@@ -90,7 +90,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     >>> dataset_spec("mnist")
     Traceback (most recent call last):
     ...
-    symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8
+    symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8, sequence-sign
     """
     if not isinstance(name, str) or name not in DATASETS:
         raise UnknownNameError(f"unknown data set {echo(name)}; known: {', '.join(sorted(DATASETS))}")
