@@ -306,6 +306,8 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     says("`train --epochs`, `calc gd` steps", guards.MAX_STEPS)
     says("`compare --batch`", guards.MAX_BATCH)
     says("`compare --sweep --points`", guards.MAX_SWEEP_POINTS, guards.SWEEP_LARGEST["width"])
+    says("`--recurrent T`, `vanishing --lengths`", guards.MAX_TIME_STEPS)
+    says("`--batch-norm m`", guards.MAX_NORM_BATCH)
     says("a number in a formula, option or data file", parsing.MAX_DIGITS)
     says("a formula multiplied out", parsing.MAX_DEGREE)
     says("a formula's text, its nesting", parsing.MAX_LENGTH, parsing.MAX_DEPTH)
