@@ -216,6 +216,14 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
                        parameters=None, force=False),
         "verify_claim": dict(model=net, parameter="w^2_11", claim="(a^2_1 - t_1)*a^2_1*(1 - a^2_1)*x_1",
                              points=1, seed=0, force=False),
+        "RecurrentNetwork": dict(steps=2, inputs=1, width=1, outputs=1, activation="tanh",
+                                 output_activation="identity", cost="squared", every_step=False),
+        "RecurrentArrays": dict(steps=2, inputs=1, width=1, outputs=1, activation="tanh",
+                                output_activation="identity", cost="squared", every_step=False),
+        "BatchNormNetwork": dict(sizes=[1, 1, 1], batch=2, activation="sigmoid", output_activation=None,
+                                 cost="squared", epsilon="1/100000"),
+        "BatchNormArrays": dict(sizes=[1, 1, 1], activation="sigmoid", output_activation=None, cost="squared",
+                                epsilon="1/100000"),
     }
 
 

@@ -23,7 +23,7 @@ import re
 
 import sympy as sp
 
-from ..errors import NetworkSpecError
+from ..errors import ArgumentError, NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
 from ..guards import MAX_TIME_STEPS, check_count, check_model_terms, recurrent_terms
@@ -62,7 +62,10 @@ class RecurrentNetwork(LayeredModel):
         check_count(steps, "the number of time steps T", 1, MAX_TIME_STEPS, NetworkSpecError)
         for value, what in ((inputs, "inputs per step"), (width, "recurrent units"), (outputs, "outputs")):
             check_count(value, f"the number of {what}", 1, 10**6, NetworkSpecError)
-        self.every_step = bool(every_step)
+        if not isinstance(every_step, bool):
+            raise ArgumentError(f"every_step is True (an output at every step) or False (one on the last); "
+                                f"got {echo(every_step)}")
+        self.every_step = every_step
         check_model_terms(
             f"a recurrent network of T={steps} steps, {inputs} inputs, {width} units and {outputs} outputs",
             recurrent_terms(steps, inputs, width, outputs, self.every_step),
