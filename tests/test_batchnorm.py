@@ -52,10 +52,9 @@ def test_the_gradient_is_orthogonal_to_a_shift_of_the_batch(generic_batch):
 
 
 def test_delta_route_equals_direct_route_for_a_batch_normalised_network():
+    # exactly, for every activation; central differences of the compiled path are checked below
     report = verify(BatchNormNetwork([1, 1, 1], batch=3, activation="generic"), exact=True)
     assert report.ok and report.methods == [EXACT]
-    numeric = verify(BatchNormNetwork([1, 1, 1], batch=2, activation="tanh"), points=1)
-    assert numeric.ok and numeric.methods == ["50-digit numeric", "finite differences"]
 
 
 def test_bad_shapes_are_refused_in_one_line():
@@ -125,5 +124,5 @@ def test_a_batch_normalised_network_learns_the_8x8_digits():
 
     data = load_digits8x8()
     model = BatchNormArrays([64, 32, 10], activation="sigmoid")
-    result = train(model, data.X, data.T, eta=0.05, epochs=30, batch_size=32, seed=0)
+    result = train(model, data.X, data.T, eta=0.1, epochs=5, batch_size=32, seed=0)
     assert accuracy(model, result.params, data.test_X, data.test_labels) >= 0.95

@@ -8,9 +8,9 @@ from symbackprop.documents.recurrent import documents as recurrent_documents
 
 
 @pytest.mark.parametrize("args", [
-    ["verify", "--recurrent", "3", "--layers", "1,2,1", "--activation", "generic", "--exact"],
+    ["verify", "--recurrent", "2", "--layers", "1,2,1", "--activation", "generic", "--exact"],
     ["verify", "--recurrent", "2", "--layers", "1,2,1", "--activation", "tanh;sigmoid", "--every-step"],
-    ["verify", "--batch-norm", "3", "--layers", "1,1,1", "--activation", "generic", "--exact"],
+    ["verify", "--batch-norm", "2", "--layers", "1,1,1", "--activation", "generic", "--exact"],
 ])
 def test_verify_proves_the_models(args, capsys):
     assert main(args) == 0
