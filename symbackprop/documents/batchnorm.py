@@ -94,7 +94,7 @@ def batch_norm_derivation(model: BatchNormNetwork) -> Derivation:
         Step("Scale and shift", "derived by the engine",
              [(Partial(C, gamma), route.gradients[gamma]), (Partial(C, beta), route.gradients[beta])]),
         Step("Verdict", "the δ route against the direct derivative of the whole network over the batch", [],
-             note=f"Proved exactly for all {len(report.checks)} parameters "
+             note=f"Checked for all {len(report.by_parameter())} parameters ({', '.join(report.methods)}) "
              + ("with the generic activation $a$, so for every activation"
                 if model.activation.is_generic else f"with the activation {model.activation.name}")
              + f": {'all agree' if report.ok else 'SOME DIFFER'}."),

@@ -120,7 +120,7 @@ def recurrent_derivation(model: RecurrentNetwork) -> Derivation:
              "$\\tanh' \\le 1$ shrinks it further and $\\sigma' \\le 1/4$ at least fourfold per step. "
              "`symbackprop vanishing` measures it."),
         Step("Verdict", "the δ route against the direct derivative of the unrolled network",
-             [], note=f"Proved exactly for all {len(report.checks)} parameters "
+             [], note=f"Checked for all {len(report.by_parameter())} parameters ({', '.join(report.methods)}) "
              + ("with the generic activation $a$, so for every activation"
                 if model.activation.is_generic else f"with the activation {model.activation.name}")
              + f": {'all agree' if report.ok else 'SOME DIFFER'}."),
