@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ..errors import NetworkSpecError, echo
+from ..errors import ExpressionError, NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
 from ..functions.parsing import parse_number
@@ -49,8 +49,8 @@ def norm_epsilon(value: object) -> sp.Expr:
     if isinstance(value, sp.Symbol) and value.is_positive:
         return value
     try:
-        number = parse_number(str(value)) if not isinstance(value, sp.Expr) else value
-    except Exception:
+        number = value if isinstance(value, sp.Expr) else parse_number(str(value))
+    except ExpressionError:
         number = None
     if not isinstance(number, sp.Expr) or not number.is_number or not (number.is_real and number > 0):
         raise NetworkSpecError(

@@ -27,6 +27,7 @@ import sympy as sp
 
 from ..engine.batchnorm import DEFAULT_EPSILON, BatchNormNetwork
 from ..errors import DataError
+from ..notation.symbols import index_text
 from .cnn_arrays import _numpy_function
 from .recurrent_arrays import activation_kernels
 
@@ -148,8 +149,7 @@ class BatchNormArrays:
             layer = name[len(kind):]
             kind = kind.lower()  # W2 holds the w^2_ji
             for index, value in np.ndenumerate(array):
-                text = "".join(str(i + 1) for i in index) if all(i < 9 for i in index) else ",".join(str(i + 1) for i in index)
-                values[sp.Symbol(f"{kind}^{layer}_{text}")] = float(value)
+                values[sp.Symbol(f"{kind}^{layer}_{index_text([i + 1 for i in index])}")] = float(value)
         return values
 
 
