@@ -55,6 +55,8 @@ from .numeric.arrays import ArrayModel, compile_arrays, verify_arrays
 from .numeric.batchnorm_arrays import BatchNormArrays
 from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
+from .numeric.datafile import read_data_file
+from .numeric.optimizers import Adam, ExponentialDecay, GradientDescent, Momentum, StepDecay
 from .numeric.params import load_params, save_params
 from .numeric.recurrent_arrays import RecurrentArrays
 from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
@@ -86,6 +88,12 @@ __all__ = [
     "save_params",
     "train",
     "verify_arrays",
+    "Adam",
+    "ExponentialDecay",
+    "GradientDescent",
+    "Momentum",
+    "StepDecay",
+    "read_data_file",
     "Activation",
     "ArgumentError",
     "ChainRuleExpansion",
