@@ -59,3 +59,11 @@ def test_train_learns_the_sequence_task(capsys):
     out = capsys.readouterr().out
     held = float(out.split("held-out accuracy ")[1].split("%")[0])
     assert held >= 90.0
+
+
+def test_train_learns_the_digits_with_batch_normalisation(capsys):
+    pytest.importorskip("sklearn")
+    assert main(["train", "digits8x8", "--batch-norm", "--eta", "0.1", "--epochs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "64-32-10 batch-normalised" in out
+    assert float(out.split("held-out accuracy ")[1].split("%")[0]) >= 93.0
