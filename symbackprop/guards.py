@@ -60,6 +60,12 @@ MAX_SWEEP_POINTS = 40
 MAX_DATA_FILE_BYTES = 256 * 1024 * 1024
 MAX_DATA_VALUES = 10_000_000
 SWEEP_LARGEST = {"depth": MAX_SWEEP_POINTS, "width": 1024}
+#: Time steps a recurrent layer is unrolled over (the symbolic model grows
+#: linearly in T, but the direct route's C nests T activations deep).
+MAX_TIME_STEPS = 200
+#: Examples in the batch of a batch-normalised model: its "example" is the
+#: whole batch, so the symbolic model holds m copies of every layer.
+MAX_NORM_BATCH = 256
 
 
 # --- sizes, estimated from the specification --------------------------------------
@@ -109,6 +115,31 @@ def cnn_terms(
     pixels = channels * h * w
     return (pixels * (3 if input_layer else 1) + filters * channels * taps_r * taps_c + 2 * maps
             + pooled * (ph * pw + 1) + outputs * (pooled + 2))
+
+
+def recurrent_terms(steps: int, inputs: int, width: int, outputs: int, every_step: bool) -> int:
+    """Terms of a recurrent network unrolled over ``steps``: each ``z^{(t)}_j`` sums
+    ``inputs + width`` products and a bias, ``h^{(t)}_j`` is one activation, and
+    the output layer is read once or at every step.
+
+    >>> recurrent_terms(3, 1, 2, 1, False)
+    37
+    """
+    reads = steps if every_step else 1
+    return steps * inputs + steps * width * (inputs + width + 2) + reads * outputs * (width + 2)
+
+
+def batch_norm_terms(batch: int, sizes: Sequence[int]) -> int:
+    """Terms of a dense network with batch normalisation after each hidden layer's
+    weighted inputs, over a batch of ``batch``: the dense terms once per example,
+    and per normalised unit the two sums over the batch (``μ``, ``σ²``) and the
+    normalised ``ẑ``, ``y`` of each example.
+
+    >>> batch_norm_terms(3, [2, 2, 1])
+    66
+    """
+    normalised = sum(sizes[1:-1])
+    return batch * dense_terms(sizes) + normalised * 4 * batch
 
 
 def check_model_terms(what: str, terms: int, advice: str) -> None:

@@ -86,6 +86,9 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
                    help="softmax: a softmax output layer trained on the categorical cross-entropy "
                    "(digits01, digits8x8; default: the data set's network)")
     add_weight_decay_option(p)
+    p.add_argument("--batch-norm", action="store_true", default=None,
+                   help="batch-normalise every hidden layer with the statistics of each batch of --batch-size "
+                   "(digits01, digits8x8; training mode, array path)")
 
 
 def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
@@ -94,7 +97,7 @@ def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
     if args.path is None:
         args.path = "scalar" if args.output else "array"
     return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay,
-                      stride=args.stride, padding=args.padding)
+                      stride=args.stride, padding=args.padding, batch_norm=args.batch_norm)
 
 
 def run(args: argparse.Namespace) -> int:

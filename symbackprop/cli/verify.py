@@ -16,6 +16,7 @@ from .options import (
     whole_number,
 )
 from .options import console as make_console
+from .sequence_options import add_sequence_options, sequence_model_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,13 +49,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="with --cnn: max, the book's (default), or average pooling")
     add_convolution_options(p, "with --cnn", channels=True)
+    add_sequence_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UnknownNameError
 
-    if args.cnn is not None:
+    sequence = sequence_model_from_args(args, "1,2,1" if args.recurrent is not None else "2,2,1")
+    cnn_options = [o for o in ("cnn", "pooling", "channels", "stride", "padding") if getattr(args, o) is not None]
+    if sequence is not None and cnn_options:
+        raise NetworkSpecError(
+            f"--{cnn_options[0]} is for a convolutional network, a third kind of model; give --cnn, --recurrent "
+            "or --batch-norm"
+        )
+    if sequence is not None:
+        net = sequence
+    elif args.cnn is not None:
         from ..engine.cnn import cnn_from_spec
 
         if args.layers is not None:
