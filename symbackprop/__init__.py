@@ -19,10 +19,12 @@ from .calculus.minimum import minimum
 from .documents.backprop import network_derivation
 from .documents.derivation import Derivation, Step
 from .documents.graph import model_derivation
+from .engine.batchnorm import BatchNormNetwork
 from .engine.cnn import ConvolutionalNetwork
 from .engine.model import Model
 from .engine.model_file import read_model
 from .engine.network import LayeredModel, Network
+from .engine.recurrent import RecurrentNetwork
 from .engine.routes import (
     ChainRuleExpansion,
     DeltaRoute,
@@ -53,11 +55,13 @@ from .layers.protocol import Layer
 from .notation.latex import book_latex
 from .numeric.array_form import derive_arrays
 from .numeric.arrays import ArrayModel, compile_arrays, verify_arrays
+from .numeric.batchnorm_arrays import BatchNormArrays
 from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
 from .numeric.datafile import read_data_file
 from .numeric.optimizers import Adam, ExponentialDecay, GradientDescent, Momentum, StepDecay
 from .numeric.params import load_params, save_params
+from .numeric.recurrent_arrays import RecurrentArrays
 from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
 from .numeric.train import TrainingResult, accuracy, train
 from .numeric.trainable import Trainable
@@ -75,6 +79,10 @@ __all__ = [
     "check_backprop",
     "check_claims",
     "diagnose",
+    "BatchNormArrays",
+    "BatchNormNetwork",
+    "RecurrentArrays",
+    "RecurrentNetwork",
     "CNNArrays",
     "ConvolutionalNetwork",
     "Derivation",

@@ -180,9 +180,11 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
     net, model, params = shared["net"], shared["model"], shared["params"]
     return {
         "CNNArrays": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
-                          activation="sigmoid", cost="squared", pooling="average"),
+                          activation="sigmoid", cost="squared", pooling="average", channels=1, stride=1,
+                          padding=0),
         "ConvolutionalNetwork": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
-                                     activation="sigmoid", cost="squared", pooling="average"),
+                                     activation="sigmoid", cost="squared", pooling="average", channels=1,
+                                     stride=1, padding=0, input_errors=False),
         "Dense": dict(index=2, inputs=sp.symbols("x_1 x_2"), width=1,
                       activation=symbackprop.get_activation("sigmoid")),
         "network_derivation": dict(model=net, parameter="w^2_11", expand=False, force=False),
@@ -239,6 +241,14 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
         "check_claims": dict(model=net, text="dC/db^2_1 = delta^2_1", seed=0, force=False),
         "check_backprop": dict(model=net, function=f"{_gradient_file(shared['folder'])}:gradient", seed=0,
                                timeout=60.0),
+        "RecurrentNetwork": dict(steps=2, inputs=1, width=1, outputs=1, activation="tanh",
+                                 output_activation="identity", cost="squared", every_step=False),
+        "RecurrentArrays": dict(steps=2, inputs=1, width=1, outputs=1, activation="tanh",
+                                output_activation="identity", cost="squared", every_step=False),
+        "BatchNormNetwork": dict(sizes=[1, 1, 1], batch=2, activation="sigmoid", output_activation=None,
+                                 cost="squared", epsilon="1/100000"),
+        "BatchNormArrays": dict(sizes=[1, 1, 1], activation="sigmoid", output_activation=None, cost="squared",
+                                epsilon="1/100000"),
     }
 
 
@@ -345,6 +355,8 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     says("`train --epochs`, `calc gd` steps", guards.MAX_STEPS)
     says("`compare --batch`", guards.MAX_BATCH)
     says("`compare --sweep --points`", guards.MAX_SWEEP_POINTS, guards.SWEEP_LARGEST["width"])
+    says("`--recurrent T`, `vanishing --lengths`", guards.MAX_TIME_STEPS)
+    says("`--batch-norm m`", guards.MAX_NORM_BATCH)
     says("a number in a formula, option or data file", parsing.MAX_DIGITS)
     says("a data file (`train`, `evaluate`)", guards.MAX_DATA_FILE_BYTES, guards.MAX_DATA_VALUES)
     says("a formula multiplied out", parsing.MAX_DEGREE)

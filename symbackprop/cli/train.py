@@ -17,7 +17,13 @@ from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_
 from ..numeric.trainable import describe
 from . import data_files
 from .json_output import quiet_console
-from .options import add_model_option, add_weight_decay_option, real_number, whole_number
+from .options import (
+    add_convolution_options,
+    add_model_option,
+    add_weight_decay_option,
+    real_number,
+    whole_number,
+)
 from .options import console as make_console
 from .training import check_outputs, cost_table, finish, optimizer_from_args, rule
 
@@ -81,10 +87,14 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
                    "weight, as the book's spreadsheet); default array")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="the CNN's pooling (cnn123): max, the book's (default), or average")
+    add_convolution_options(p, "the CNN's convolution (cnn123)")
     p.add_argument("--output", choices=["softmax"],
                    help="softmax: a softmax output layer trained on the categorical cross-entropy "
                    "(digits01, digits8x8; default: the data set's network)")
     add_weight_decay_option(p)
+    p.add_argument("--batch-norm", action="store_true", default=None,
+                   help="batch-normalise every hidden layer with the statistics of each batch of --batch-size "
+                   "(digits01, digits8x8; training mode, array path)")
     add_model_option(p)
 
 
@@ -109,7 +119,7 @@ def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
         check_model_alone(args, {})
         network = read_model(args.model)
     return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay,
-                      model=network)
+                      stride=args.stride, padding=args.padding, batch_norm=args.batch_norm, model=network)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
 from .options import (
     BOOK_LAYERS,
+    add_convolution_options,
     add_model_option,
     add_network_options,
     add_output_option,
@@ -16,6 +17,7 @@ from .options import (
     whole_number,
 )
 from .options import console as make_console
+from .sequence_options import add_sequence_options, sequence_model_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,13 +50,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 6x6,3,3x3,2x2,3, the book's); --activation and --cost apply")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="with --cnn: max, the book's (default), or average pooling")
+    add_convolution_options(p, "with --cnn", channels=True)
+    add_sequence_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UnknownNameError
 
-    if args.cnn is not None:
+    sequence = sequence_model_from_args(args, "1,2,1" if args.recurrent is not None else "2,2,1")
+    cnn_options = [o for o in ("cnn", "pooling", "channels", "stride", "padding") if getattr(args, o) is not None]
+    if sequence is not None and cnn_options:
+        raise NetworkSpecError(
+            f"--{cnn_options[0]} is for a convolutional network, a third kind of model; give --cnn, --recurrent "
+            "or --batch-norm"
+        )
+    if sequence is not None:
+        net = sequence
+    elif args.cnn is not None:
         from ..engine.cnn import cnn_from_spec
 
         if args.layers is not None or args.model is not None:
@@ -66,10 +79,15 @@ def run(args: argparse.Namespace) -> int:
 
         if args.weight_decay is not None:
             raise NetworkSpecError("--weight-decay applies to the fully connected networks of --layers, not to --cnn")
-        net = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max")
+        moves = {k: v for k, v in (("channels", args.channels), ("stride", args.stride), ("padding", args.padding))
+                 if v is not None}
+        net = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max", **moves)
     else:
-        if args.pooling is not None:
-            raise NetworkSpecError("--pooling is an option of --cnn: a fully connected network has no pooling")
+        for option in ("pooling", "channels", "stride", "padding"):
+            if getattr(args, option) is not None:
+                raise NetworkSpecError(
+                    f"--{option} is an option of --cnn: a fully connected network has no convolution or pooling"
+                )
         if args.layers is None:
             args.layers = BOOK_LAYERS
         net = network_from_args(args)
