@@ -68,6 +68,9 @@ MAX_TIME_STEPS = 200
 #: Examples in the batch of a batch-normalised model: its "example" is the
 #: whole batch, so the symbolic model holds m copies of every layer.
 MAX_NORM_BATCH = 256
+#: Seconds someone's backprop code may be given by ``check --timeout``: an
+#: hour; the default is a minute (the code runs on a batch of a few examples).
+MAX_USER_CODE_SECONDS = 3600
 
 
 # --- sizes, estimated from the specification --------------------------------------

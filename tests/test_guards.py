@@ -361,6 +361,7 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     says("a data file (`train`, `evaluate`)", guards.MAX_DATA_FILE_BYTES, guards.MAX_DATA_VALUES)
     says("a formula multiplied out", parsing.MAX_DEGREE)
     says("a formula's text, its nesting", parsing.MAX_LENGTH, parsing.MAX_DEPTH)
+    says("`check --timeout`", guards.MAX_USER_CODE_SECONDS)
     says("exact solving in `calc minimum` / `lagrange`", int(SOLVE_SECONDS))
     says("a parameter file", params._JSON_BYTES_PER_VALUE, params._NPZ_BYTES_PER_VALUE)
     assert params._JSON_BYTES == params._NPZ_BYTES == 64 * 1024
