@@ -91,10 +91,15 @@ def test_the_cli_refuses_a_bad_file_in_one_line_with_exit_2(tmp_path):
     assert "net.json:4:5: layer 3: unknown kind 'resnet'" in result.stderr
 
 
-def test_the_model_file_gives_the_network_so_layers_beside_it_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("argv, option", [
+    (["verify", "--layers", "3,2"], "--layers"),
+    (["train", "digits01", "--batch-norm"], "--batch-norm"),
+    (["train", "cnn123", "--stride", "2"], "--stride"),
+])
+def test_the_model_file_gives_the_network_so_options_that_shape_it_are_refused(tmp_path, capsys, argv, option):
     path = _write(tmp_path, "r.json", RESIDUAL_JSON)
-    assert main(["verify", "--model", str(path), "--layers", "3,2"]) == 2
-    assert "leave out --layers" in capsys.readouterr().err
+    assert main([*argv, "--model", str(path)]) == 2
+    assert f"leave out {option}" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
