@@ -12,6 +12,7 @@ from ..documents.backprop import network_derivation
 from ..documents.derivation import text_prose
 from ..documents.graph import model_derivation
 from ..engine.model import Model
+from ..engine.network import Network
 from ..errors import OutputPathError
 from ..files import check_output_path, write_text
 from .options import add_model_option, add_network_options, add_output_option, network_from_args
@@ -53,8 +54,11 @@ def run(args: argparse.Namespace) -> int:
     doc = sequence_derivation(args)
     if doc is None:
         network = network_from_args(args)
-        derivation = model_derivation if isinstance(network, Model) else network_derivation
-        doc = derivation(network, args.param, expand=args.expand, force=args.force)
+        if isinstance(network, (Model, Network)):
+            derivation = model_derivation if isinstance(network, Model) else network_derivation
+            doc = derivation(network, args.param, expand=args.expand, force=args.force)
+        else:
+            doc = structured_derivation(network, args)
     if args.out is None and args.format == "text" and sys.stdout.isatty():
         console = Console()
         console.rule(Text(text_prose(doc.title)))
@@ -68,6 +72,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_text(out, text)
     return 0
+
+
+def structured_derivation(network, args: argparse.Namespace):
+    """The document of a convolutional, recurrent or batch-normalised network read from ``--model``."""
+    from ..documents.batchnorm import batch_norm_derivation
+    from ..documents.cnn import cnn_derivation
+    from ..documents.recurrent import recurrent_derivation
+    from ..engine.cnn import ConvolutionalNetwork
+    from ..engine.recurrent import RecurrentNetwork
+    from ..errors import NetworkSpecError
+
+    if args.param is not None or args.expand:
+        raise NetworkSpecError(f"--param and --expand are for networks of dense, softmax, residual and equations "
+                               f"layers; the {network.describe()} network derives every unit error and gradient")
+    if isinstance(network, ConvolutionalNetwork):
+        return cnn_derivation(network)
+    return recurrent_derivation(network) if isinstance(network, RecurrentNetwork) else batch_norm_derivation(network)
 
 
 def sequence_derivation(args: argparse.Namespace):
