@@ -132,7 +132,8 @@ def _shaped(model, table: Table | None) -> None:
     if table is None:
         return
     if isinstance(model.network, ConvolutionalNetwork):
-        table.X = table.X.reshape(len(table.X), model.channels, *model.network.image_shape)
+        channels = (model.channels,) if model.channels > 1 else ()
+        table.X = table.X.reshape(len(table.X), *channels, *model.network.image_shape)
     elif isinstance(model.network, RecurrentNetwork):
         table.X = table.X.reshape(len(table.X), *model.input_shape)
 

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 def structured_derivation(network, args: argparse.Namespace):
     """The document of a convolutional, recurrent or batch-normalised network read from ``--model``."""
     from ..documents.batchnorm import batch_norm_derivation
-    from ..documents.cnn import cnn_derivation
+    from ..documents.cnn import cnn_derivation, strided_derivation
     from ..documents.recurrent import recurrent_derivation
     from ..engine.cnn import ConvolutionalNetwork
     from ..engine.recurrent import RecurrentNetwork
@@ -87,7 +87,14 @@ def structured_derivation(network, args: argparse.Namespace):
         raise NetworkSpecError(f"--param and --expand are for networks of dense, softmax, residual and equations "
                                f"layers; the {network.describe()} network derives every unit error and gradient")
     if isinstance(network, ConvolutionalNetwork):
-        return cnn_derivation(network)
+        if (network.channels, network.stride, network.padding) == (1, (1, 1), (0, 0)):
+            return cnn_derivation(network)
+        # Channels, stride or padding: the document that also derives δ of the input, from a layer of input units.
+        return strided_derivation(ConvolutionalNetwork(
+            network.image_shape, network.filters, network.filter_size, network.pool, network.outputs,
+            network.activation, network.cost, network.pooling.kind, channels=network.channels,
+            stride=network.stride, padding=network.padding, input_errors=True,
+        ))
     return recurrent_derivation(network) if isinstance(network, RecurrentNetwork) else batch_norm_derivation(network)
 
 
