@@ -230,3 +230,22 @@ def test_a_recurrent_file_reads_each_row_as_steps(tmp_path, capsys):
     trained = json.loads(capsys.readouterr().out)
     # 97% of the 300 sequences after 40 epochs
     assert status == 0 and trained["accuracy"] >= 0.95, trained["accuracy"]
+
+
+def test_compare_measures_a_model_files_chain_of_dense_layers(tmp_path, capsys):
+    model = _write(tmp_path, "chain.toml", 'inputs = 2\ncost = "cross-entropy"\n[[layers]]\nkind = "dense"\nwidth = 3\n'
+                   'activation = "tanh"\n[[layers]]\nkind = "dense"\nwidth = 1\n')
+    assert main(["compare", "--model", str(model), "--batch", "4", "--cap", "30"]) == 0
+    out = capsys.readouterr().out
+    # 2-3-1: 3·2 + 3 + 1·3 + 1 = 13 parameters, each direct gradient proved equal to the δ route's.
+    assert "2-3-1" in out and "13 of 13 direct gradients were proved exactly equal" in out
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("cnn", "compare measures a chain of dense layers; the 2-channel 4x4-input"),
+    ("recurrent", "compare measures a chain of dense layers; the T=2"),
+])
+def test_compare_refuses_other_networks_in_one_line(files, name, fragment, capsys):
+    assert main(["compare", "--model", str(files[name])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0], err

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..engine.model_file import read_model
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
 from ..guards import SWEEP_LARGEST
@@ -15,7 +16,9 @@ from ..measure.stages import ROUTES
 from ..measure.sweep import default_points, sweep, sweep_sizes
 from .options import (
     activation_from_args,
+    add_model_option,
     add_network_options,
+    check_model_alone,
     parse_layers,
     real_number,
     whole_number,
@@ -38,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Ctrl-C ends a sweep with the rows so far.",
     )
     add_network_options(p)
+    add_model_option(p)
     p.add_argument("--batch", type=whole_number, default=64, help="examples in the batch each gradient is run on (default 64)")
     p.add_argument("--cap", type=real_number, help="seconds a route may take on one network before it is stopped "
                    "(default 60; 20 per network in a sweep)")
@@ -55,14 +59,46 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sizes = parse_layers(args.layers)
-    activation = activation_from_args(args)
+    if args.model is not None:
+        check_model_alone(args, {"layers": args.default_layers, "activation": "sigmoid", "cost": "squared"})
+        sizes, activation, args.cost, args.weight_decay = dense_chain(read_model(args.model), args.model)
+    else:
+        sizes = parse_layers(args.layers)
+        activation = activation_from_args(args)
     if args.sweep is None:
         for flag in ("max", "points", "chart"):
             if getattr(args, flag) is not None:
                 raise NetworkSpecError(f"--{flag} belongs to a sweep; add --sweep depth or --sweep width")
         return _compare(args, sizes, activation)
     return _sweep(args, sizes, activation)
+
+
+def dense_chain(model, where: str) -> tuple[list[int], str | list[str], str, object]:
+    """The widths, activations, cost and weight decay of a model file's chain of
+    dense layers: the fully connected network whose four routes ``compare`` measures
+    (one activation for all its layers when they share it, so that a sweep can add layers).
+
+    >>> from symbackprop.engine.model import Model
+    >>> dense_chain(Model(2, [{"kind": "dense", "width": 2, "activation": "tanh"}, {"kind": "dense", "width": 1}]),
+    ...             "m.json")
+    ([2, 2, 1], ['tanh', 'sigmoid'], 'squared', 0)
+    >>> dense_chain(Model(2, [{"kind": "residual", "skip": 1}]), "m.json")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: m.json: compare measures a chain of dense layers (its array route is the matrix form of one); layer 2 is residual: verify --model proves this model's δ route
+    """
+    specs = getattr(model, "specs", None)
+    if specs is None:
+        raise NetworkSpecError(f"{where}: compare measures a chain of dense layers; the {model.describe()} network's "
+                               "δ route is proved by verify --model")
+    for index, spec in enumerate(specs, start=2):
+        if spec["kind"] != "dense":
+            raise NetworkSpecError(f"{where}: compare measures a chain of dense layers (its array route is the matrix "
+                                   f"form of one); layer {index} is {spec['kind']}: verify --model proves this "
+                                   "model's δ route")
+    activations = [layer.activation.name for layer in model.layers]
+    shared = activations[0] if len(set(activations)) == 1 else activations
+    return list(model.sizes), shared, model.cost.name, model.weight_decay
 
 
 def _compare(args: argparse.Namespace, sizes: list[int], activation) -> int:
