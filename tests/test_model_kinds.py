@@ -249,3 +249,22 @@ def test_compare_refuses_other_networks_in_one_line(files, name, fragment, capsy
     assert main(["compare", "--model", str(files[name])]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0], err
+
+
+SECTION = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split(
+    "## Your own layers and model files", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readmes_examples_build_the_networks_it_names(tmp_path):
+    blocks = [block.split("```", 1)[0] for block in SECTION.split("```json\n")[1:]]
+    built = [read_model(_write(tmp_path, f"m{n}.json", text)) for n, text in enumerate(blocks)]
+    assert [type(model) for model in built] == [ConvolutionalNetwork, RecurrentNetwork, BatchNormNetwork]
+    assert built[0].definitions == ConvolutionalNetwork().definitions
+
+
+def test_the_readmes_errors_are_the_ones_given(tmp_path):
+    shown = SECTION.split("```text\n")[2].split("```", 1)[0].splitlines()
+    for line, (text, _) in zip(shown, BAD[:2]):
+        with pytest.raises(NetworkSpecError) as caught:
+            read_model(_write(tmp_path, "cnn.json", text))
+        assert str(caught.value).replace(str(tmp_path) + "/", "").startswith(line.split(" (…)")[0]), line
