@@ -9,6 +9,7 @@ from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
 from .options import BOOK_LAYERS, add_network_options, add_output_option, network_from_args, whole_number
 from .options import console as make_console
+from .progress import stage_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,9 +66,11 @@ def run(args: argparse.Namespace) -> int:
         report = verify_claim(net, args.param, args.claim, points=args.points, seed=args.seed, force=args.force)
     else:
         params = None if args.param is None else [args.param]
-        report = verify(
-            net, exact=args.exact, points=args.points, seed=args.seed, parameters=params, force=args.force
-        )
+        with stage_progress() as progress:
+            report = verify(
+                net, exact=args.exact, points=args.points, seed=args.seed, parameters=params, force=args.force,
+                progress=progress,
+            )
     console.print(report.table())
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
