@@ -200,7 +200,7 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
         "compile_scalar": dict(model=net, route=None, backend="numpy"),
         "count_paths": dict(model=net, parameter="w^2_11"),
         "delta_route": dict(model=net),
-        "direct_route": dict(model=net, parameters=None, force=False),
+        "direct_route": dict(model=net, parameters=None, force=False, shared=False),
         "expression_size": dict(exprs=[sp.Symbol("x") + 1]),
         "get_activation": dict(spec="tanh"),
         "get_cost": dict(spec="squared"),
@@ -213,7 +213,7 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
         "prove_equal": dict(left=sp.Symbol("x"), right=sp.Symbol("x")),
         "steepest_descent": dict(text="x**2 + y**2", at=(3, 2), variables=("x", "y")),
         "verify": dict(model=net, exact=False, numeric=True, finite_differences=True, points=1, seed=0,
-                       parameters=None, force=False),
+                       parameters=None, force=False, progress=None),
         "verify_claim": dict(model=net, parameter="w^2_11", claim="(a^2_1 - t_1)*a^2_1*(1 - a^2_1)*x_1",
                              points=1, seed=0, force=False),
     }

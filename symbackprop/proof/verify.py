@@ -37,7 +37,7 @@ import sympy as sp
 
 from ..engine.network import LayeredModel, check_model, replace_quantities
 from ..engine.routes import DeltaRoute, DirectRoute, delta_route, direct_route
-from ..errors import DataError, ExpressionError
+from ..errors import ArgumentError, DataError, ExpressionError, echo
 from ..functions.activations import generic_a
 from ..functions.parsing import parse_expression
 from ..guards import MAX_POINTS, check_expression, check_seed, check_sequence
@@ -354,6 +354,8 @@ def verify(
     _check_points(points, seed)
     if parameters is not None:
         parameters = check_sequence(parameters, "the parameters to verify")
+    if progress is not None and not callable(progress):
+        raise ArgumentError(f"progress must be a function of (stage, done, total) or None; got {echo(progress)}")
     chosen = model.parameters if parameters is None else tuple(model.parameter(p) for p in parameters)
     generic = any(layer.activation.is_generic for layer in model.layers)
     report = VerificationReport(f"∂C/∂p for the {model.describe()} network: δ route vs direct route")
