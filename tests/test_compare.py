@@ -704,3 +704,32 @@ def test_a_speed_verdict_needs_quartiles_that_do_not_overlap():
     apart = evaluation_verdict((6e-4, 5.8e-4, 6.2e-4), (3e-4, 2.9e-4, 3.1e-4))
     assert "by the δ recurrence it is 2.0× faster (300 µs, quartiles 290 µs to 310 µs)" in apart
     assert "takes 600 µs, quartiles 580 µs to 620 µs, by the direct route" in apart
+
+
+def test_a_ctrl_c_while_the_worker_starts_is_not_lost(tmp_path):
+    # The signal comes in the very moment the child process is being started,
+    # when the parent holds SIGINT back from the child: it must still end the parent.
+    script = tmp_path / "interrupt.py"
+    script.write_text(
+        "import multiprocessing.process, os, signal\n"
+        "from symbackprop.measure.stages import NetworkSpec\n"
+        "from symbackprop.measure.worker import Worker\n"
+        "start = multiprocessing.process.BaseProcess.start\n"
+        "def interrupted_start(self):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return start(self)\n"
+        "if __name__ == '__main__':\n"
+        "    multiprocessing.process.BaseProcess.start = interrupted_start\n"
+        "    worker = Worker()\n"
+        "    try:\n"
+        "        worker.run((NetworkSpec((1, 1)), 'delta', 2, 0, False), 60)\n"
+        "        print('lost')\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('interrupted')\n"
+        "    finally:\n"
+        "        worker.stop()\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert done.stdout.strip() == "interrupted" and "Traceback" not in done.stderr, done.stderr
