@@ -95,3 +95,14 @@ def test_verify_draws_its_progress_on_a_terminal_and_nowhere_else():
     for stage in ("δ route", "direct route", "exact proof", "random points", "finite differences"):
         assert stage in text
     assert "11/11" in text  # the 11 parameters of 3-2-1, each differentiated and proved
+
+
+def test_direct_time_splits_the_direct_route_into_its_stages():
+    from symbackprop.measure.direct_time import direct_time
+
+    model = Network([3, 2, 1])
+    timed = direct_time(model)
+    size = direct_route(model).size()
+    assert (timed.tree_ops, timed.graph_nodes, timed.parameters) == (size.tree_ops, size.graph_nodes, 11)
+    assert 0 < timed.walk_share < 1
+    assert min(timed.substitute, timed.differentiate, timed.shared, timed.simplify) > 0

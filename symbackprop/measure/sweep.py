@@ -253,8 +253,8 @@ class Sweep:
 
 
 SWEEP_RATIO_NOTE = (
-    "Each cell: the route's gradients over C written out, as trees / as distinct nodes / after CSE. "
-    + RATIO_NOTE.split(": ", 1)[1]
+    "Each cell: all the gradients of the route over C written out in inputs and parameters, as trees / "
+    "as distinct nodes / after CSE. " + RATIO_NOTE.split(". ", 1)[1]
 )
 
 

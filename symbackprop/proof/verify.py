@@ -234,11 +234,60 @@ def prove_equal(left: sp.Expr, right: sp.Expr) -> bool | None:
     atoms, has_denominator = _function_values(difference)
     abstract = difference.xreplace({a: sp.Dummy() for a in atoms})
     numerator = sp.fraction(sp.together(abstract))[0] if has_denominator else abstract
-    if sp.expand(numerator) == 0:
+    if _vanishes_as_polynomial(numerator) or sp.expand(numerator) == 0:
         return True
     if sp.expand(difference) == 0:
         return True
     return None
+
+
+def _vanishes_as_polynomial(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is the zero polynomial in its symbols and its opaque
+    parts (anything but sums, products, powers by whole numbers ≥ 0 and
+    rational numbers, each taken as one more variable): multiplied out in a
+    sparse polynomial ring, each distinct node once. True proves ``expr = 0``
+    for all values of them; False decides nothing (two opaque parts may be
+    equal in another form), and the caller expands instead.
+
+    >>> x, y = sp.symbols("x y")
+    >>> _vanishes_as_polynomial((x + sp.Max(x, y))**2 - x**2 - 2*x*sp.Max(x, y) - sp.Max(x, y)**2)
+    True
+    >>> _vanishes_as_polynomial(sp.exp(x + y) - sp.exp(x) * sp.exp(y))
+    False
+    """
+    def polynomial(node: sp.Basic) -> bool:
+        return node.is_Add or node.is_Mul or (node.is_Pow and node.exp.is_Integer and node.exp >= 0)
+
+    # Post-order over distinct nodes: each after its arguments.
+    order: list[sp.Basic] = []
+    seen: set[sp.Basic] = set()
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if ready:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            if polynomial(node):
+                stack.extend((a, False) for a in node.args if a not in seen)
+    opaque = [n for n in order if not polynomial(n) and not n.is_Rational]
+    ring, *variables = sp.ring([sp.Dummy() for _ in opaque] or [sp.Dummy()], sp.QQ)
+    value = dict(zip(opaque, variables))
+    for node in order:
+        if node in value:
+            continue
+        if node.is_Rational:
+            value[node] = ring(node)
+        elif node.is_Pow:
+            value[node] = value[node.base] ** int(node.exp)
+        else:
+            parts = [value[a] for a in node.args]
+            total = parts[0]
+            for part in parts[1:]:
+                total = total + part if node.is_Add else total * part
+            value[node] = total
+    return value[expr] == 0
 
 
 def _function_values(expr: sp.Expr) -> tuple[set[sp.Expr], bool]:
