@@ -28,6 +28,7 @@ from symbackprop.engine.cnn import cnn_from_spec
 from symbackprop.guards import MODEL_TERM_LIMIT, check_model_terms, cnn_terms, dense_terms
 from symbackprop.layers.pooling import PoolMax
 from symbackprop.measure.sweep import sweep, sweep_sizes
+from symbackprop.numeric.optimizers import ExponentialDecay, Momentum
 
 # --- models too large to build are refused before anything is built -------------------
 
@@ -165,7 +166,13 @@ def shared(tmp_path_factory) -> dict[str, object]:
         "params": params,
         "saved": symbackprop.save_params(folder / "p.npz", model, params),
         "derivation": symbackprop.derive_arrays([1, 1], activation="identity"),
+        "data": _write(folder / "d.csv", "x,k\n1,a\n2,b\n"),
     }
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def _valid_calls(shared) -> dict[str, dict[str, object]]:
@@ -173,9 +180,11 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
     net, model, params = shared["net"], shared["model"], shared["params"]
     return {
         "CNNArrays": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
-                          activation="sigmoid", cost="squared", pooling="average"),
+                          activation="sigmoid", cost="squared", pooling="average", channels=1, stride=1,
+                          padding=0),
         "ConvolutionalNetwork": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
-                                     activation="sigmoid", cost="squared", pooling="average"),
+                                     activation="sigmoid", cost="squared", pooling="average", channels=1,
+                                     stride=1, padding=0, input_errors=False),
         "Dense": dict(index=2, inputs=sp.symbols("x_1 x_2"), width=1,
                       activation=symbackprop.get_activation("sigmoid")),
         "network_derivation": dict(model=net, parameter="w^2_11", expand=False, force=False),
@@ -188,9 +197,16 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
         "derive_arrays": dict(sizes_or_network=[1, 1], activation="identity", cost="squared"),
         "load_dataset": dict(name="digits01"),
         "load_params": dict(path=shared["saved"], model=model),
-        "save_params": dict(path=shared["folder"] / "q.npz", model=model, params=params),
+        "read_data_file": dict(path=shared["data"], target="k", targets=None, classes=None),
+        "Adam": dict(beta1=0.9, beta2=0.999, epsilon=1e-8),
+        "ExponentialDecay": dict(gamma=0.5),
+        "GradientDescent": dict(),
+        "Momentum": dict(mu=0.5),
+        "StepDecay": dict(gamma=0.5, every=2),
+        "save_params": dict(path=shared["folder"] / "q.npz", model=model, params=params, notes=None),
         "train": dict(model=model, X=[[1.0]], T=[[1.0]], params=params, eta=0.2, epochs=2, batch_size=None,
-                      seed=0, progress=False),
+                      seed=0, progress=False, optimizer=Momentum(0.5), schedule=ExponentialDecay(0.5),
+                      track=lambda p: 0.0),
         "verify_arrays": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", batch=1),
         "Network": dict(sizes=[1, 1], activation="sigmoid", cost="squared", weight_decay="1/10", output=None),
         "approximation": dict(text="x*y", at=(1, 2), direction=None, variables=("x", "y"),
@@ -216,7 +232,33 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
                        parameters=None, force=False, progress=None),
         "verify_claim": dict(model=net, parameter="w^2_11", claim="(a^2_1 - t_1)*a^2_1*(1 - a^2_1)*x_1",
                              points=1, seed=0, force=False),
+        "diagnose": dict(model=net, parameter="b^2_1", claim="delta^2_1", seed=0, force=False),
+        "check_claims": dict(model=net, text="dC/db^2_1 = delta^2_1", seed=0, force=False),
+        "check_backprop": dict(model=net, function=f"{_gradient_file(shared['folder'])}:gradient", seed=0,
+                               timeout=60.0),
+        "RecurrentNetwork": dict(steps=2, inputs=1, width=1, outputs=1, activation="tanh",
+                                 output_activation="identity", cost="squared", every_step=False),
+        "RecurrentArrays": dict(steps=2, inputs=1, width=1, outputs=1, activation="tanh",
+                                output_activation="identity", cost="squared", every_step=False),
+        "BatchNormNetwork": dict(sizes=[1, 1, 1], batch=2, activation="sigmoid", output_activation=None,
+                                 cost="squared", epsilon="1/100000"),
+        "BatchNormArrays": dict(sizes=[1, 1, 1], activation="sigmoid", output_activation=None, cost="squared",
+                                epsilon="1/100000"),
     }
+
+
+def _gradient_file(folder: Path) -> Path:
+    """A right gradient function of the 1-1 sigmoid network, for check_backprop."""
+    path = folder / "gradient.py"
+    path.write_text(
+        "import numpy as np\n"
+        "def gradient(params, X, T):\n"
+        "    a = 1 / (1 + np.exp(-(X @ params['W2'].T + params['b2'])))\n"
+        "    delta = (a - T) * a * (1 - a)\n"
+        "    return {'W2': delta.T @ X, 'b2': delta.sum(axis=0)}\n",
+        encoding="utf-8",
+    )
+    return path
 
 
 #: Public names that are not entry points for user values: the exceptions,
@@ -224,6 +266,7 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
 RECORDS = {
     "Activation", "ChainRuleExpansion", "CompiledGradient", "Cost", "DeltaRoute", "Derivation",
     "DirectRoute", "Layer", "LayeredModel", "Step", "Trainable", "TrainingResult", "VerificationReport",
+    "BackpropReport", "ClaimDiagnosis", "ClaimsReport",
 }
 
 
@@ -306,7 +349,10 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     says("`train --epochs`, `calc gd` steps", guards.MAX_STEPS)
     says("`compare --batch`", guards.MAX_BATCH)
     says("`compare --sweep --points`", guards.MAX_SWEEP_POINTS, guards.SWEEP_LARGEST["width"])
+    says("`--recurrent T`, `vanishing --lengths`", guards.MAX_TIME_STEPS)
+    says("`--batch-norm m`", guards.MAX_NORM_BATCH)
     says("a number in a formula, option or data file", parsing.MAX_DIGITS)
+    says("a data file (`train`, `evaluate`)", guards.MAX_DATA_FILE_BYTES, guards.MAX_DATA_VALUES)
     says("a formula multiplied out", parsing.MAX_DEGREE)
     says("a formula's text, its nesting", parsing.MAX_LENGTH, parsing.MAX_DEPTH)
     says("exact solving in `calc minimum` / `lagrange`", int(SOLVE_SECONDS))

@@ -13,6 +13,7 @@ from ..documents.derivation import text_prose
 from ..errors import OutputPathError
 from ..files import check_output_path, write_text
 from .options import add_network_options, add_output_option, network_from_args
+from .sequence_options import add_sequence_options, sequence_model_from_args
 
 FORMATS = ("text", "latex", "markdown")
 #: A file name for each format, for messages about --out.
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--fragment", action="store_true",
                    help="with --format latex: only the body, to \\input into your own document (needs amsmath)")
+    add_sequence_options(p)
     p.set_defaults(run=run, parser=p)
 
 
@@ -45,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error(f"--fragment is for --format latex only, not {args.format}")
     # Checked before the derivation, which can take a while.
     out = None if args.out is None else check_output_path(args.out, None, "", EXAMPLES[args.format], OutputPathError)
-    doc = network_derivation(network_from_args(args), args.param, expand=args.expand, force=args.force)
+    doc = sequence_derivation(args) or network_derivation(
+        network_from_args(args), args.param, expand=args.expand, force=args.force)
     if args.out is None and args.format == "text" and sys.stdout.isatty():
         console = Console()
         console.rule(Text(text_prose(doc.title)))
@@ -59,3 +62,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_text(out, text)
     return 0
+
+
+def sequence_derivation(args: argparse.Namespace):
+    """The document of ``--recurrent T`` or ``--batch-norm m``, or None for a plain network."""
+    from ..documents.batchnorm import batch_norm_derivation
+    from ..documents.recurrent import recurrent_derivation
+    from ..engine.recurrent import RecurrentNetwork
+    from ..errors import NetworkSpecError
+
+    model = sequence_model_from_args(args, "2,2,1")
+    if model is None:
+        return None
+    if args.param is not None or args.expand:
+        raise NetworkSpecError("--param and --expand are for plain networks; --recurrent and --batch-norm derive "
+                               "every unit error and gradient of the model")
+    return recurrent_derivation(model) if isinstance(model, RecurrentNetwork) else batch_norm_derivation(model)

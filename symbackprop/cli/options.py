@@ -185,3 +185,40 @@ def console() -> Console:
     True
     """
     return Console(soft_wrap=not sys.stdout.isatty())
+
+
+def add_convolution_options(parser: argparse.ArgumentParser, which: str, channels: bool = False) -> None:
+    """``--stride`` and ``--padding`` of a CNN's convolution (and ``--channels``), for ``which`` CNN.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_convolution_options(parser, "with --cnn", channels=True)
+    >>> vars(parser.parse_args(["--stride", "2x1", "--padding", "1"]))
+    {'channels': None, 'stride': (2, 1), 'padding': 1}
+    """
+    if channels:
+        parser.add_argument("--channels", type=whole_number,
+                            help=f"{which}: input channels, each filter has one f×f slice per channel (default 1)")
+    parser.add_argument("--stride", type=size_pair, metavar="S",
+                        help=f"{which}: the filters' step, as 2 or 2x1 (rows x columns; default 1)")
+    parser.add_argument("--padding", type=size_pair, metavar="P",
+                        help=f"{which}: rings of zeros around the image, as 1 or 1x0 (default 0); "
+                        "(n + 2p − f) must be a multiple of the stride")
+
+
+def size_pair(text: str) -> int | tuple[int, int]:
+    """A size such as ``2`` or ``2x1`` (rows x columns), read as every typed number is.
+
+    >>> size_pair("2"), size_pair("2x1")
+    (2, (2, 1))
+    >>> size_pair("2x1x3")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '2x1x3' is not a size: write one whole number or two joined by x, such as 2 or 2x1
+    """
+    parts = text.lower().split("x")
+    if len(parts) > 2:
+        raise argparse.ArgumentTypeError(
+            f"{echo(text)} is not a size: write one whole number or two joined by x, such as 2 or 2x1"
+        )
+    numbers = tuple(whole_number(part) for part in parts)
+    return numbers[0] if len(numbers) == 1 else numbers
