@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symbackprop import ConvolutionalNetwork, Network
+from symbackprop.engine.batchnorm import BatchNormNetwork
+from symbackprop.engine.recurrent import RecurrentNetwork
 from symbackprop.engine.routes import direct_route
 from symbackprop.engine.shared_derivative import shared_diff
 from symbackprop.errors import ArgumentError
@@ -27,6 +29,8 @@ MODELS = [
     ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(1, 2), outputs=1, activation="generic"),
     ConvolutionalNetwork((5, 5), 1, (2, 2), pool=(2, 2), outputs=2, pooling="average"),
     ConvolutionalNetwork((5, 5), 2, (2, 2), pool=(2, 2), outputs=2),
+    RecurrentNetwork(3, 1, 2, 1, activation="tanh", every_step=True),
+    BatchNormNetwork([1, 1, 1], batch=3, activation="generic"),
 ]
 
 
