@@ -217,7 +217,7 @@ class LogisticSweep:
             series("diff_seconds", "sympy.diff"),
             series("shared_seconds", "shared_diff"),
         ])
-        return svg_chart([sizes, times], "Expression swell: the logistic map l_{n+1} = 4 l_n (1 − l_n)",
+        return svg_chart([sizes, times], "Expression swell: the logistic map lₙ₊₁ = 4 lₙ (1 − lₙ)",
                          "the same derivative, written as a tree, as SymPy's graph and after CSE")
 
 
