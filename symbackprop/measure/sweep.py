@@ -188,7 +188,7 @@ class Sweep:
     def laws_table(self) -> Table:
         """The fitted laws as a rich table.
 
-        >>> sweep("depth", [1, 1, 1], [1, 2, 3], batch=2, cap=None).laws_table().row_count
+        >>> sweep("depth", [1, 1, 1], [1, 2], batch=2, cap=None).laws_table().row_count
         20
         """
         from rich.table import Table
