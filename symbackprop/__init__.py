@@ -18,8 +18,11 @@ from .calculus.lagrange import lagrange
 from .calculus.minimum import minimum
 from .documents.backprop import network_derivation
 from .documents.derivation import Derivation, Step
+from .documents.graph import model_derivation
 from .engine.batchnorm import BatchNormNetwork
 from .engine.cnn import ConvolutionalNetwork
+from .engine.model import Model
+from .engine.model_file import read_model
 from .engine.network import LayeredModel, Network
 from .engine.recurrent import RecurrentNetwork
 from .engine.routes import (
@@ -85,6 +88,9 @@ __all__ = [
     "Derivation",
     "Step",
     "network_derivation",
+    "model_derivation",
+    "Model",
+    "read_model",
     "ArrayModel",
     "ScalarModel",
     "Trainable",

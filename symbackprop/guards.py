@@ -50,6 +50,8 @@ MAX_STEPS = 1_000_000
 MAX_SYMBOLIC_BATCH = 16
 #: Examples in the batch of a route comparison.
 MAX_BATCH = 100_000
+#: Bytes of a model file (a few lines per layer; anything larger is not one).
+MODEL_FILE_LIMIT = 1_000_000
 #: Networks in one sweep, and the largest depth and width a sweep goes to:
 #: beyond, even the δ recurrence takes minutes per network.
 MAX_SWEEP_POINTS = 40
@@ -69,6 +71,9 @@ MAX_TIME_STEPS = 200
 #: Examples in the batch of a batch-normalised model: its "example" is the
 #: whole batch, so the symbolic model holds m copies of every layer.
 MAX_NORM_BATCH = 256
+#: Seconds someone's backprop code may be given by ``check --timeout``: an
+#: hour; the default is a minute (the code runs on a batch of a few examples).
+MAX_USER_CODE_SECONDS = 3600
 
 
 # --- sizes, estimated from the specification --------------------------------------

@@ -188,6 +188,11 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
         "Dense": dict(index=2, inputs=sp.symbols("x_1 x_2"), width=1,
                       activation=symbackprop.get_activation("sigmoid")),
         "network_derivation": dict(model=net, parameter="w^2_11", expand=False, force=False),
+        "model_derivation": dict(model=symbackprop.Model(1, [{"kind": "dense", "width": 1}]), parameter="w^2_11",
+                                 expand=False, force=False),
+        "Model": dict(inputs=1, layers=[{"kind": "residual", "skip": 1}], cost="squared", weight_decay=0),
+        "read_model": dict(path=_write(shared["folder"] / "m.json",
+                                       '{"inputs": 1, "layers": [{"kind": "equations", "width": 1, "output": "z"}]}')),
         "ArrayModel": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", init="book",
                            reuse=True),
         "ScalarModel": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", init="book",
@@ -343,6 +348,7 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
             assert f"{value:,}" in rows[row], f"README limits, {row!r}: expected {value:,} in {rows[row]!r}"
 
     says("a model (any command)", guards.MODEL_TERM_LIMIT)
+    says("a model file (`--model`)", guards.MODEL_FILE_LIMIT)
     says("the direct route (`derive`, `verify`)", guards.DIRECT_ROUTE_LIMIT)
     says("chain-rule paths listed (`--expand`)", guards.PATH_LIMIT)
     says("`verify --points`", guards.MAX_POINTS)
@@ -355,6 +361,7 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     says("a data file (`train`, `evaluate`)", guards.MAX_DATA_FILE_BYTES, guards.MAX_DATA_VALUES)
     says("a formula multiplied out", parsing.MAX_DEGREE)
     says("a formula's text, its nesting", parsing.MAX_LENGTH, parsing.MAX_DEPTH)
+    says("`check --timeout`", guards.MAX_USER_CODE_SECONDS)
     says("exact solving in `calc minimum` / `lagrange`", int(SOLVE_SECONDS))
     says("a parameter file", params._JSON_BYTES_PER_VALUE, params._NPZ_BYTES_PER_VALUE)
     assert params._JSON_BYTES == params._NPZ_BYTES == 64 * 1024

@@ -24,8 +24,11 @@ def test_verify_proves_the_models(args, capsys):
     (["verify", "--batch-norm", "3", "--epsilon", "-1e-5"], "ε > 0"),
     (["verify", "--batch-norm", "2", "--recurrent", "2"], "two different models"),
     (["verify", "--recurrent", "2", "--layers", "1,2"], "inputs,units,outputs"),
-    (["verify", "--recurrent", "2", "--cnn"], "--cnn builds a third kind"),
+    (["verify", "--recurrent", "2", "--cnn"], "--cnn is for a convolutional network, a third kind"),
+    (["verify", "--recurrent", "2", "--stride", "2"], "--stride is for a convolutional network"),
     (["verify", "--every-step"], "an option of --recurrent"),
+    (["verify", "--recurrent", "2", "--model", "net.json"], "--model and --recurrent describe two different"),
+    (["derive", "--batch-norm", "3", "--model", "net.json"], "--model and --batch-norm describe two different"),
     (["derive", "--recurrent", "2", "--param", "w_11"], "plain networks"),
     (["train", "cnn123", "--batch-norm"], "no batch_norm option"),
 ])

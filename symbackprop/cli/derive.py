@@ -10,9 +10,11 @@ from rich.text import Text
 
 from ..documents.backprop import network_derivation
 from ..documents.derivation import text_prose
+from ..documents.graph import model_derivation
+from ..engine.model import Model
 from ..errors import OutputPathError
 from ..files import check_output_path, write_text
-from .options import add_network_options, add_output_option, network_from_args
+from .options import add_model_option, add_network_options, add_output_option, network_from_args
 from .sequence_options import add_sequence_options, sequence_model_from_args
 
 FORMATS = ("text", "latex", "markdown")
@@ -30,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_network_options(p, default_layers="2,2,1")
     add_output_option(p)
+    add_model_option(p)
     p.add_argument("--param", help="the parameter to derive, e.g. w^2_11 (default: the first weight, w^2_11)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("--expand", action="store_true",
@@ -47,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error(f"--fragment is for --format latex only, not {args.format}")
     # Checked before the derivation, which can take a while.
     out = None if args.out is None else check_output_path(args.out, None, "", EXAMPLES[args.format], OutputPathError)
-    doc = sequence_derivation(args) or network_derivation(
-        network_from_args(args), args.param, expand=args.expand, force=args.force)
+    doc = sequence_derivation(args)
+    if doc is None:
+        network = network_from_args(args)
+        derivation = model_derivation if isinstance(network, Model) else network_derivation
+        doc = derivation(network, args.param, expand=args.expand, force=args.force)
     if args.out is None and args.format == "text" and sys.stdout.isatty():
         console = Console()
         console.rule(Text(text_prose(doc.title)))

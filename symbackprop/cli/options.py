@@ -8,6 +8,8 @@ import sys
 import sympy as sp
 from rich.console import Console
 
+from ..engine.model import Model
+from ..engine.model_file import read_model
 from ..engine.network import Network
 from ..errors import ExpressionError, NetworkSpecError, echo
 from ..functions.costs import weight_decay_rate
@@ -37,6 +39,46 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
         "in a and t (default squared)",
     )
     add_weight_decay_option(parser)
+    parser.set_defaults(default_layers=default_layers)
+
+
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--model FILE``: the network a JSON or TOML model file describes,
+    instead of ``--layers`` (see :mod:`symbackprop.engine.model_file`).
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_model_option(p)
+    >>> p.parse_args(["--model", "net.toml"]).model
+    'net.toml'
+    """
+    parser.add_argument(
+        "--model", metavar="FILE",
+        help="a .json or .toml model file describing the network layer by layer (dense, softmax, residual, "
+        "equations); it gives the layers, activations and cost, so --layers, --activation, --cost, --output "
+        "and --weight-decay stay unset",
+    )
+
+
+#: The options a model file replaces, with their defaults (argparse's, or None).
+_MODEL_FILE_GIVES = (
+    "layers", "activation", "cost", "output", "weight_decay", "batch_norm", "pooling", "channels", "stride", "padding",
+)
+
+
+def check_model_alone(args: argparse.Namespace, defaults: dict[str, object]) -> None:
+    """Refuse ``--model`` beside an option the model file gives.
+
+    >>> check_model_alone(argparse.Namespace(model="m.json", layers="3,2", cost="squared"), {"layers": "2,2,1"})
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: --model describes the whole network; leave out --layers (the model file gives it)
+    """
+    for name in _MODEL_FILE_GIVES:
+        # False: a flag (--batch-norm) left out
+        if getattr(args, name, None) not in (None, False, defaults.get(name)):
+            raise NetworkSpecError(
+                f"--model describes the whole network; leave out --{name.replace('_', '-')} (the model file gives it)"
+            )
 
 
 def add_output_option(parser: argparse.ArgumentParser) -> None:
@@ -170,7 +212,12 @@ def activation_from_args(args: argparse.Namespace) -> str | list[str]:
     return activations[0] if len(activations) == 1 else activations
 
 
-def network_from_args(args: argparse.Namespace) -> Network:
+def network_from_args(args: argparse.Namespace) -> Network | Model:
+    """The network of ``--model FILE``, or of ``--layers`` and its options."""
+    if getattr(args, "model", None) is not None:
+        check_model_alone(args, {"layers": getattr(args, "default_layers", None), "activation": "sigmoid",
+                                 "cost": "squared"})
+        return read_model(args.model)
     return Network(
         parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost,
         weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output,

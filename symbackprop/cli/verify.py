@@ -10,6 +10,7 @@ from ..proof.verify import verify, verify_claim
 from .options import (
     BOOK_LAYERS,
     add_convolution_options,
+    add_model_option,
     add_network_options,
     add_output_option,
     network_from_args,
@@ -30,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_network_options(p)
     add_output_option(p)
+    add_model_option(p)
     # No default here, so that --layers next to --cnn can be refused; without
     # either, the book's network.
     p.set_defaults(layers=None)
@@ -69,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.cnn is not None:
         from ..engine.cnn import cnn_from_spec
 
-        if args.layers is not None:
-            raise NetworkSpecError("--cnn and --layers describe two different networks; give one of them")
+        if args.layers is not None or args.model is not None:
+            raise NetworkSpecError(
+                f"--cnn and {'--layers' if args.model is None else '--model'} describe two different networks; give one of them"
+            )
         if args.output is not None:
             raise NetworkSpecError("--output softmax is for --layers networks; the CNN's output layer has --activation")
 

@@ -32,10 +32,10 @@ from .backprop import network_derivation, verdict_sentence
 from .derivation import Derivation, Step
 
 #: Modules that may contribute documents (chapter 2, the CNN, recurrent networks, batch
-#: normalisation, wrong claims).
+#: normalisation, wrong claims, models built from layer specifications).
 PROVIDERS = (
     "symbackprop.calculus.chapter", "symbackprop.documents.cnn", "symbackprop.documents.recurrent",
-    "symbackprop.documents.batchnorm", "symbackprop.documents.wrong_claims",
+    "symbackprop.documents.batchnorm", "symbackprop.documents.wrong_claims", "symbackprop.documents.graph",
 )
 
 _Z = sp.Symbol("z")

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..engine.model import Model
 from ..engine.network import Network
 from ..errors import NetworkSpecError, UnknownNameError, echo
 from .arrays import ArrayModel
@@ -109,7 +110,8 @@ def load_dataset(name: str) -> Dataset:
 def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
     """A model factory for a fully connected network on either path; with the
     option ``output="softmax"``, a softmax output layer and the categorical
-    cross-entropy (the scalar path computes it, the array path refuses it).
+    cross-entropy; with ``model``, a :class:`~symbackprop.engine.model.Model`
+    (from a model file) whose inputs and outputs fit the data set.
 
     >>> dense_model([2, 1])("scalar").describe()
     '2-1'
@@ -117,13 +119,27 @@ def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "
     1/100
     >>> dense_model([2, 2])("scalar", output="softmax").network
     Network(2-2, activation=softmax, cost=categorical-cross-entropy)
+    >>> from symbackprop.engine.model import Model
+    >>> dense_model([2, 2])("array", model=Model(3, [{"kind": "dense", "width": 2}]))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: the model 3-2 reads 3 inputs and has 2 outputs; this data set has 2 inputs and 2 classes
     """
 
-    def make(path: str, output: str | None = None, weight_decay: object = 0, batch_norm: bool = False):
+    def make(path: str, output: str | None = None, weight_decay: object = 0, batch_norm: bool = False,
+             model: Model | None = None):
         if batch_norm:
             return batch_norm_model(sizes, activation, cost, path, output, weight_decay)
-        network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost,
-                          weight_decay=weight_decay, output=output)
+        if model is not None:
+            if (model.sizes[0], model.sizes[-1]) != (sizes[0], sizes[-1]):
+                raise NetworkSpecError(
+                    f"the model {model.describe()} reads {model.sizes[0]} inputs and has {model.sizes[-1]} outputs; "
+                    f"this data set has {sizes[0]} inputs and {sizes[-1]} classes"
+                )
+            network = model
+        else:
+            network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost,
+                              weight_decay=weight_decay, output=output)
         if path == "array":
             return ArrayModel(network, init=init)
         if path == "scalar":
@@ -147,12 +163,12 @@ def batch_norm_model(sizes: Sequence[int], activation: str, cost: str, path: str
 register(DatasetSpec(
     "digits01", "the book's 64 images of 0 and 1 in 4×3 pixels; the 12-3-2 network",
     load_digits01, dense_model([12, 3, 2]), eta=0.2, epochs=50, book_init="book_nn_4_4_init.json",
-    model_options=("output", "weight_decay", "batch_norm"),
+    model_options=("output", "weight_decay", "batch_norm", "model"),
 ))
 register(DatasetSpec(
     "digits8x8", "scikit-learn's 1,797 handwritten digits in 8×8 pixels; a 64-32-10 network",
     load_digits8x8, dense_model([64, 32, 10], init="fan-in"), eta=0.5, epochs=60, batch_size=16,
-    model_options=("output", "weight_decay", "batch_norm"),
+    model_options=("output", "weight_decay", "batch_norm", "model"),
 ))
 
 

@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ArgumentError, DataError, echo
-
-#: The longest time limit that may be asked for, in seconds.
-MAX_TIMEOUT = 3600.0
+from ..guards import MAX_USER_CODE_SECONDS
 
 _RUNNER = r'''
 import os, sys, traceback, importlib.util
@@ -106,9 +104,9 @@ def run_user_function(spec: str, calls: list[tuple[dict, np.ndarray, np.ndarray]
     [{'W2': array([2., 2.])}]
     """
     path, name = parse_function_spec(spec)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT \
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_USER_CODE_SECONDS \
             or math.isnan(timeout):
-        raise ArgumentError(f"the time limit must be a number of seconds above 0 and up to {MAX_TIMEOUT:g}; got {echo(timeout)}")
+        raise ArgumentError(f"the time limit must be a number of seconds above 0 and up to {MAX_USER_CODE_SECONDS:g}; got {echo(timeout)}")
     arrays: dict[str, np.ndarray] = {"count": np.array(len(calls))}
     for k, (params, X, T) in enumerate(calls):
         arrays.update({f"p.{k}.{n}": np.asarray(v, dtype=float) for n, v in params.items()})
