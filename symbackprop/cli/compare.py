@@ -27,7 +27,7 @@ from .options import (
 from .options import console as make_console
 
 #: The largest depth and width a sweep goes to unless --max says otherwise.
-DEFAULT_MAX = {"depth": 6, "width": 16}
+DEFAULT_MAX = {"depth": 6, "width": 16, "logistic": 10}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,9 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=whole_number, default=64, help="examples in the batch each gradient is run on (default 64)")
     p.add_argument("--cap", type=real_number, help="seconds a route may take on one network before it is stopped "
                    "(default 60; 20 per network in a sweep)")
-    p.add_argument("--sweep", choices=["depth", "width"], help="grow the hidden layers of --layers: their "
-                   "number (depth) or their width")
-    p.add_argument("--max", type=whole_number, help="largest depth or width of a sweep (default: depth 6, width 16)")
+    p.add_argument("--sweep", choices=["depth", "width", "logistic"], help="grow the hidden layers of --layers: "
+                   "their number (depth) or their width; or iterate the logistic map l_{n+1} = 4 l_n (1 - l_n) "
+                   "n times and size its derivative (logistic: the network options do not apply)")
+    p.add_argument("--max", type=whole_number, help="largest depth, width or n of a sweep "
+                   "(default: depth 6, width 16, logistic 10)")
     p.add_argument("--points", help="the depths or widths of a sweep, comma-separated (instead of --max)")
     p.add_argument("--chart", help="write the sweep as an SVG chart (log scale) to this file")
     p.add_argument("--format", choices=["text", "markdown"], default="text",
@@ -59,6 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.sweep == "logistic":
+        if args.model is not None:
+            raise NetworkSpecError("--sweep logistic differentiates the logistic map, not a network; leave out --model")
+        return _logistic(args)
     if args.model is not None:
         check_model_alone(args, {"layers": args.default_layers, "activation": "sigmoid", "cost": "squared"})
         sizes, activation, args.cost, args.weight_decay = dense_chain(read_model(args.model), args.model)
@@ -111,8 +117,29 @@ def _compare(args: argparse.Namespace, sizes: list[int], activation) -> int:
         console.print(result.markdown(), markup=False, highlight=False)
     else:
         console.print(result.table())
+        console.print(result.ratio_table())
         for line in result.verdicts():
             console.print(line, markup=False, highlight=False)
+    return 0
+
+
+def _logistic(args: argparse.Namespace) -> int:
+    from ..measure.logistic import logistic_sweep
+
+    console = make_console()
+    points = _points(args)
+    chart = _chart_path(args.chart) if args.chart is not None else None
+    with console.status(f"differentiating the logistic map up to n = {max(points)}…"):
+        result = logistic_sweep(points)
+    if args.format == "markdown":
+        console.print(result.markdown(), markup=False, highlight=False)
+    else:
+        console.print(result.table())
+        console.print(result.laws_table())
+    if chart is not None:
+        svg = result.chart()
+        write_atomically(chart, lambda stream: stream.write(svg.encode("utf-8")))
+        console.print(f"chart written to {chart}", markup=False, highlight=False)
     return 0
 
 
@@ -167,6 +194,7 @@ def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
         console.print(result.markdown(), markup=False, highlight=False)
     else:
         console.print(result.table())
+        console.print(result.ratio_table())
         console.print(result.laws_table())
     if chart is not None:
         svg = result.chart()
