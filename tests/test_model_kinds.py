@@ -210,6 +210,9 @@ def test_a_file_described_cnn_trains_on_a_data_file(files, digits_csv, tmp_path,
                  "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["accuracy"] == trained["accuracy"]
+    # The model file's description is saved with the parameters: evaluate needs no --model.
+    assert main(["evaluate", str(digits_csv), "--params", str(saved), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == evaluated
 
 
 def test_a_data_file_and_a_model_of_other_widths_name_both(files, digits_csv, capsys):

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..engine.cnn import ConvolutionalNetwork
-from ..engine.model_file import read_model
+from ..engine.model_file import model_from_document, read_model_document
 from ..engine.network import Network
 from ..engine.recurrent import RecurrentNetwork
 from ..errors import DataError, NetworkSpecError
@@ -106,7 +106,10 @@ def model_for(args: argparse.Namespace, sizes: list[int] | None):
         args.path = "array"
     if args.model is not None:
         check_model_alone(args, {})
-        return trainable_for(read_model(args.model), args.path)
+        args.model_document, positions, where = read_model_document(args.model)
+        return trainable_for(model_from_document(args.model_document, where, positions), args.path)
+    if getattr(args, "model_document", None) is not None:  # saved with the parameters
+        return trainable_for(model_from_document(args.model_document, _model_name(args)), args.path)
     activation = [a.strip() for a in (args.activation or "sigmoid").split(";")]
     cost = args.cost or ("categorical-cross-entropy" if args.output else "squared")
     network = Network(sizes, activation=activation[0] if len(activation) == 1 else activation, cost=cost,
@@ -121,9 +124,13 @@ def _model_fits(args: argparse.Namespace, model, table: Table) -> None:
     if (inputs, outputs) != (table.X.shape[1], table.T.shape[1]):
         what = "classes" if table.is_classification else "targets"
         raise NetworkSpecError(
-            f"the {model.describe()} network of {args.model} reads {inputs} inputs and has {outputs} outputs; "
+            f"the {model.describe()} network of {_model_name(args)} reads {inputs} inputs and has {outputs} outputs; "
             f"{args.dataset} has {table.X.shape[1]} input columns and {table.T.shape[1]} {what}"
         )
+
+
+def _model_name(args: argparse.Namespace) -> str:
+    return args.model if args.model is not None else f"{args.params} (the model it was trained as)"
 
 
 def _shaped(model, table: Table | None) -> None:
@@ -148,6 +155,8 @@ def _saved_network_options(args: argparse.Namespace) -> None:
     """Fill the network options not given to ``evaluate`` from the parameter file's notes."""
     notes = read_param_file(args.params)[1].get(NOTES_KEY)
     saved = notes.get("network") if isinstance(notes, dict) else None
+    if args.model is None and args.layers is None and isinstance(notes, dict) and isinstance(notes.get("model"), dict):
+        args.model_document = notes["model"]
     if not isinstance(saved, dict):
         return
     for name in NETWORK_OPTIONS:
@@ -201,6 +210,7 @@ def train_file(args: argparse.Namespace, console: Console) -> int:
     if args.model is not None:
         model = model_for(args, None)
         _model_fits(args, model, table)
+        notes.model = args.model_document
     else:
         model = model_for(args, _sizes(args, table, [table.X.shape[1], HIDDEN, table.T.shape[1]]))
     _shaped(model, training)
@@ -278,8 +288,9 @@ def sizes_from_file(path: str) -> list[int]:
 def evaluate_file(args: argparse.Namespace, console: Console) -> int:
     """``symbackprop evaluate FILE --params P``."""
     _saved_network_options(args)
+    from_file = args.model is not None or getattr(args, "model_document", None) is not None
     sizes = None
-    if args.model is None:
+    if not from_file:
         sizes = parse_layers(args.layers) if args.layers is not None else sizes_from_file(args.params)
     model = model_for(args, sizes)
     params = load_params(args.params, model)
@@ -297,7 +308,7 @@ def evaluate_file(args: argparse.Namespace, console: Console) -> int:
             f"{args.dataset}: the inputs are {', '.join(table.inputs)}, but {args.params} was trained on "
             f"{', '.join(notes.inputs)}; give a file with the same columns"
         )
-    if args.model is not None:
+    if from_file:
         _model_fits(args, model, table)
     else:
         _sizes(args, table, sizes)

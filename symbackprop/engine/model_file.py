@@ -58,6 +58,16 @@ def read_model(path: str | os.PathLike) -> Model | LayeredModel:
     """The :class:`~symbackprop.engine.model.Model` a ``.json`` or ``.toml`` file
     describes, or the convolutional, recurrent or batch-normalised network
     (:mod:`symbackprop.engine.model_networks`) when its layers are of those kinds."""
+    document, positions, where = read_model_document(path)
+    return model_from_document(document, where, positions)
+
+
+def read_model_document(path: str | os.PathLike) -> tuple[object, list[str], str]:
+    """A model file as read, before any model is built: its document (JSON
+    values, whichever the format), the ``line:column`` of each layer's entry
+    and the file's name, for :func:`model_from_document`. The document is what
+    ``train --save`` keeps with the parameters, so that ``evaluate`` builds the
+    same network without the file."""
     path = Path(check_path(path, "the model file"))
     text = read_text(path, "model file", NetworkSpecError, MODEL_FILE_LIMIT,
                      f"a model file describes its layers in a few lines each, in at most {MODEL_FILE_LIMIT:,} bytes")
@@ -68,7 +78,7 @@ def read_model(path: str | os.PathLike) -> Model | LayeredModel:
         positions = _json_positions(text, document)
     else:
         raise NetworkSpecError(f"{path}: a model file ends in .json or .toml")
-    return model_from_document(document, str(path), positions)
+    return document, positions, str(path)
 
 
 def model_from_document(document: object, where: str, positions: list[str] | None = None) -> Model | LayeredModel:
