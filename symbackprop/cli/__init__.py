@@ -18,10 +18,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SymbackpropError
-from . import calc, compare, derivations, derive, evaluate, tour, train, verify
+from . import calc, compare, derivations, derive, evaluate, export, tour, train, verify
 
 #: Subcommand modules; each has ``register(subparsers)``.
-COMMANDS = [verify, calc, derive, derivations, train, evaluate, compare]
+COMMANDS = [verify, calc, derive, derivations, export, train, evaluate, compare]
 
 #: The status of a command whose output pipe closed: 128 + SIGPIPE (13), as the
 #: shell reports a process that SIGPIPE ended.

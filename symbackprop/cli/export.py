@@ -1,0 +1,52 @@
+"""``symbackprop export``: the derived gradient written as a standalone Python module."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import NetworkSpecError, OutputPathError
+from ..files import check_output_path
+from ..numeric.catalogue import DATASETS, dataset_spec
+from ..numeric.export import TARGETS, write_export
+from .options import activation_from_args, add_network_options, parse_layers
+from .options import console as make_console
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write the derived gradient as a Python module (NumPy, or a PyTorch autograd function)",
+        description="Write a module that computes C_T and every ∂C_T/∂p with the derived formulas of the "
+        "array path, each line commented with the formula it implements in the book's notation. "
+        "--target numpy imports only NumPy and has cost_and_gradient(params, X, T) and forward(params, X); "
+        "--target torch defines DerivedCost, a torch.autograd.Function whose backward is the derived δ "
+        "recurrence, and cost(params, X, T).",
+    )
+    add_network_options(p)
+    p.set_defaults(layers=None)
+    p.add_argument("--model", help=f"the network of a data set instead of --layers: {', '.join(DATASETS)}")
+    p.add_argument("--target", choices=TARGETS, default="numpy", help="numpy (default) or torch")
+    p.add_argument("--out", required=True, help="the .py file to write, e.g. grad.py")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = check_output_path(args.out, (".py",), "the exported module is a Python file ending in .py",
+                            "grad.py", OutputPathError)
+    decay = 0 if args.weight_decay is None else args.weight_decay
+    if args.model is not None:
+        if args.layers is not None:
+            raise NetworkSpecError("--model and --layers describe two different networks; give one of them")
+        model = dataset_spec(args.model).model("array", weight_decay=args.weight_decay)
+        network = getattr(model, "network", None)
+        if network is None or not hasattr(network, "sizes"):
+            raise NetworkSpecError(
+                f"the {args.model} model is not a fully connected network; export writes those "
+                "(give --model digits01 or digits8x8, or --layers)"
+            )
+        path = write_export(out, network, target=args.target)
+    else:
+        path = write_export(out, parse_layers(args.layers or "12,3,2"), activation_from_args(args), args.cost,
+                            decay, target=args.target)
+    make_console().print(f"wrote {path} ({args.target}): cost and gradients by the derived formulas")
+    return 0
