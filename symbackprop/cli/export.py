@@ -6,6 +6,7 @@ import argparse
 
 from ..errors import NetworkSpecError, OutputPathError
 from ..files import check_output_path
+from ..numeric.arrays import ArrayModel
 from ..numeric.catalogue import DATASETS, dataset_spec
 from ..numeric.export import TARGETS, write_export
 from .options import activation_from_args, add_network_options, parse_layers
@@ -38,13 +39,12 @@ def run(args: argparse.Namespace) -> int:
         if args.layers is not None:
             raise NetworkSpecError("--model and --layers describe two different networks; give one of them")
         model = dataset_spec(args.model).model("array", weight_decay=args.weight_decay)
-        network = getattr(model, "network", None)
-        if network is None or not hasattr(network, "sizes"):
+        if not isinstance(model, ArrayModel):
             raise NetworkSpecError(
                 f"the {args.model} model is not a fully connected network; export writes those "
                 "(give --model digits01 or digits8x8, or --layers)"
             )
-        path = write_export(out, network, target=args.target)
+        path = write_export(out, model, target=args.target)
     else:
         path = write_export(out, parse_layers(args.layers or "12,3,2"), activation_from_args(args), args.cost,
                             decay, target=args.target)

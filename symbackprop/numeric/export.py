@@ -32,7 +32,7 @@ from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError, ec
 from ..files import write_text
 from ..notation.text import BookTextPrinter, book_text
 from .array_form import ONES, ArrayDerivation, M, derive_arrays
-from .arrays import ArrayPrinter
+from .arrays import ArrayModel, ArrayPrinter
 from .dense import dense_parameter_shapes
 
 TARGETS = ("numpy", "torch")
@@ -57,6 +57,12 @@ class _CodePrinter(ArrayPrinter):
     def __init__(self, module: str) -> None:
         self._module = module
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": True})
+
+    def _module_format(self, fqn, register=True):
+        # NumPy's elementwise functions have the same names in PyTorch: torch.tanh, torch.exp, …
+        if fqn.startswith("numpy."):
+            fqn = f"{self._module}.{fqn[len('numpy.'):]}"
+        return super()._module_format(fqn, register)
 
     def _print_MatMul(self, expr):
         factors = list(expr.args)
@@ -221,7 +227,7 @@ def _check_widths(sizes) -> list[int]:
 
 
 def export_source(
-    sizes: Sequence[int] | Network,
+    sizes: Sequence[int] | Network | ArrayModel,
     activation="sigmoid",
     cost="squared",
     weight_decay: object = 0,
@@ -229,7 +235,9 @@ def export_source(
     output: str | None = None,
 ) -> str:
     """The Python source of a module computing ``C_T`` and every ``∂C_T/∂p``
-    of this fully connected network by the derived formulas.
+    of this fully connected network by the derived formulas: given by its
+    widths and options, as a :class:`Network`, or as an :class:`ArrayModel`
+    (whose derivation is reused).
 
     ``target="numpy"`` imports only NumPy; ``target="torch"`` imports only
     PyTorch and defines ``DerivedCost``, an autograd function.
@@ -240,15 +248,15 @@ def export_source(
     """
     if target not in TARGETS:
         raise ArgumentError(f"unknown export target {echo(target)}; use {' or '.join(TARGETS)}")
-    if isinstance(sizes, Network):
-        network = sizes
-        sizes = network.sizes
-        small = Network([1] * network.depth, activation=[layer.activation for layer in network.layers],
-                        cost=network.cost, weight_decay=network.weight_decay)
+    if isinstance(sizes, ArrayModel):
+        derivation, sizes = sizes.derivation, list(sizes.sizes)
+    elif isinstance(sizes, Network):
+        derivation, sizes = derive_arrays(sizes), list(sizes.sizes)
     else:
         sizes = _check_widths(sizes)
+        # One unit a layer: the derivation does not depend on the widths.
         small = Network([1] * len(sizes), activation=activation, cost=cost, weight_decay=weight_decay, output=output)
-    derivation = derive_arrays(small)
+        derivation = derive_arrays(small)
     for act in derivation.activations:
         act.require_trainable()
         if act.is_generic:
