@@ -7,6 +7,7 @@ import argparse
 from ..errors import NetworkSpecError
 from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
+from .json_output import add_json_option, print_json
 from .options import BOOK_LAYERS, add_network_options, add_output_option, network_from_args, whole_number
 from .options import console as make_console
 
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 6x6,3,3x3,2x2,3, the book's); --activation and --cost apply")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="with --cnn: max, the book's (default), or average pooling")
+    add_json_option(p)
     p.set_defaults(run=run)
 
 
@@ -68,8 +70,26 @@ def run(args: argparse.Namespace) -> int:
         report = verify(
             net, exact=args.exact, points=args.points, seed=args.seed, parameters=params, force=args.force
         )
+    if args.json:
+        print_json(json_document(net, report))
+        return 0 if report.ok else 1
     console.print(report.table())
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(("[green]" if report.ok else "[bold red]") + report.summary() + "[/]")
     return 0 if report.ok else 1
+
+
+def json_document(net, report) -> dict:
+    """``verify --json``: the verdict and every check (schema: ``schemas/verify.json``)."""
+    return {
+        "command": "verify",
+        "network": net.describe(),
+        "title": report.title,
+        "ok": report.ok,
+        "summary": report.summary(),
+        "largest_difference": report.largest_difference(),
+        "checks": report.checks,
+        "failures": [f"{c.parameter} ({c.method})" for c in report.failures()],
+        "notes": report.notes,
+    }
