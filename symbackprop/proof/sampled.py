@@ -31,10 +31,10 @@ import numpy as np
 import sympy as sp
 
 from ..engine.network import Network
+from ..notation.symbols import index_text
 from ..numeric.array_form import ONES, ArrayDerivation, derive_arrays
 from ..numeric.arrays import compile_arrays
 from ..numeric.scalar import lambdify_modules
-from ..notation.symbols import index_text
 from .verify import FINITE, NUMERIC, Check, VerificationReport
 
 #: Working digits of the high-precision check, and its difference step.
