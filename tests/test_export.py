@@ -17,6 +17,7 @@ from symbackprop.cli import main
 from symbackprop.engine.network import Network
 from symbackprop.errors import NetworkSpecError
 from symbackprop.numeric.arrays import ArrayModel
+from symbackprop.numeric.cnn_arrays import CNNArrays
 from symbackprop.numeric.export import export_source, write_export
 
 #: (sizes, activation, cost, weight decay): every built-in trainable activation, both costs, decay.
@@ -81,6 +82,27 @@ def test_numpy_export_in_a_fresh_process_agrees_with_the_array_model(tmp_path: P
             np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("options", [{}, {"pooling": "average", "activation": "tanh"}, {"cost": "cross-entropy"}])
+def test_cnn_export_in_a_fresh_process_agrees_with_cnn_arrays(tmp_path: Path, options) -> None:
+    model = CNNArrays(**options)
+    rng = np.random.default_rng(5)
+    params = {k: rng.standard_normal(s) for k, s in model.parameter_shapes.items()}
+    X = rng.uniform(0, 1, (7, *model.input_shape))
+    T = rng.uniform(0.05, 0.95, (7, model.output_size))
+    path = write_export(tmp_path / "cnn_grad.py", model)
+    data = str(tmp_path / "cnn.npz")
+    np.savez(data, X=X, T=T, **params)
+    run = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps([("cnn_grad", str(path), data)])],
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert json.loads(run.stdout) == []
+    got = dict(np.load(data + ".out.npz"))
+    cost, gradient = model.cost_and_gradient(params, X, T)
+    assert abs(float(got.pop("cost")) - cost) <= 1e-12 * max(1.0, abs(cost))
+    np.testing.assert_allclose(got.pop("forward"), model.predict(params, X), rtol=0, atol=1e-12)
+    for name, value in gradient.items():
+        np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-12)
+
+
 def test_every_computed_line_carries_its_formula() -> None:
     source = export_source([4, 3, 2], activation="tanh", cost="squared", weight_decay="0.01")
     derived = source.split("def forward_pass")[1].split("def _arrays")[0]
@@ -126,10 +148,14 @@ def test_cli_export_writes_a_module_and_refuses_bad_input(tmp_path: Path, capsys
     assert "SIZES = (12, 3, 2)" in out.read_text()
     capsys.readouterr()
     assert main(["export", "--layers", "3,2", "--out", str(tmp_path / "grad.txt")]) == 2
-    assert main(["export", "--model", "cnn123", "--out", str(out)]) == 2
+    assert "ending in .py" in capsys.readouterr().err
+    assert main(["export", "--model", "cnn123", "--out", str(out)]) == 0
+    assert "def cost_and_gradient(params, X, T):" in out.read_text()
+    capsys.readouterr()
+    assert main(["export", "--model", "cnn123", "--target", "torch", "--out", str(out)]) == 2
     assert main(["export", "--model", "digits01", "--layers", "3,2", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("symbackprop: error:") == 3 and "Traceback" not in err
+    assert err.count("symbackprop: error:") == 2 and "Traceback" not in err
 
 
 def _torch_reference(torch, params, X, T, activations, cost, decay):

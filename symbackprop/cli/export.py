@@ -8,6 +8,7 @@ from ..errors import NetworkSpecError, OutputPathError
 from ..files import check_output_path
 from ..numeric.arrays import ArrayModel
 from ..numeric.catalogue import DATASETS, dataset_spec
+from ..numeric.cnn_arrays import CNNArrays
 from ..numeric.export import TARGETS, write_export
 from .options import activation_from_args, add_network_options, parse_layers
 from .options import console as make_console
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "array path, each line commented with the formula it implements in the book's notation. "
         "--target numpy imports only NumPy and has cost_and_gradient(params, X, T) and forward(params, X); "
         "--target torch defines DerivedCost, a torch.autograd.Function whose backward is the derived δ "
-        "recurrence, and cost(params, X, T).",
+        "recurrence, and cost(params, X, T). --model cnn123 writes the convolutional network (NumPy only).",
     )
     add_network_options(p)
     p.set_defaults(layers=None)
@@ -39,11 +40,8 @@ def run(args: argparse.Namespace) -> int:
         if args.layers is not None:
             raise NetworkSpecError("--model and --layers describe two different networks; give one of them")
         model = dataset_spec(args.model).model("array", weight_decay=args.weight_decay)
-        if not isinstance(model, ArrayModel):
-            raise NetworkSpecError(
-                f"the {args.model} model is not a fully connected network; export writes those "
-                "(give --model digits01 or digits8x8, or --layers)"
-            )
+        if not isinstance(model, (ArrayModel, CNNArrays)):
+            raise NetworkSpecError(f"the {args.model} model has no array path to export; give --layers instead")
         path = write_export(out, model, target=args.target)
     else:
         path = write_export(out, parse_layers(args.layers or "12,3,2"), activation_from_args(args), args.cost,

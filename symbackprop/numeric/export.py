@@ -404,13 +404,132 @@ def cost(params, X, T):
 
 
 def write_export(path: str | Path, *args, **kwargs) -> Path:
-    """Write :func:`export_source` to ``path`` (a ``.py`` file), atomically.
+    """Write :func:`export_source` (or, for a ``CNNArrays`` model,
+    :func:`cnn_export_source`) to ``path`` (a ``.py`` file), atomically.
 
     >>> import tempfile, os
     >>> with tempfile.TemporaryDirectory() as d:
     ...     write_export(os.path.join(d, "grad.py"), [2, 1]).name
     'grad.py'
     """
+    from .cnn_arrays import CNNArrays
+
     path = Path(path)
-    write_text(path, export_source(*args, **kwargs))
+    if args and isinstance(args[0], CNNArrays):
+        if kwargs.get("target", "numpy") != "numpy":
+            raise ArgumentError("the convolutional network exports as NumPy only so far; leave out the torch target")
+        write_text(path, cnn_export_source(args[0]))
+    else:
+        write_text(path, export_source(*args, **kwargs))
     return path
+
+
+# --- the convolutional network ---------------------------------------------------------
+
+def cnn_export_source(model) -> str:
+    """The chapter-5 CNN of a :class:`~symbackprop.numeric.cnn_arrays.CNNArrays` as a
+    NumPy module with ``cost_and_gradient(params, X, T)`` and ``forward(params, X)``
+    (images ``X`` of shape ``(n, rows, columns)``; parameters ``filters``,
+    ``filter_bias``, ``out_W``, ``out_b``). The kernels are the array path's;
+    ``a(z)``, ``a'(z)`` and the cost are printed from the symbolic network.
+
+    >>> from symbackprop.numeric.cnn_arrays import CNNArrays
+    >>> "def cost_and_gradient(params, X, T):" in cnn_export_source(CNNArrays(pooling="average"))
+    True
+    """
+    from .cnn_arrays import CNNArrays
+
+    if not isinstance(model, CNNArrays):
+        raise ArgumentError(f"cnn_export_source exports a CNNArrays model, such as CNNArrays(); got {echo(model)}")
+    net = model.network
+    act = net.activation
+    z, a, t = sp.symbols("z a t")
+    term = net.cost.term(a, t)
+    formulas = {
+        "activation": (("z",), act(z), f"a(z) = {book_text(act(z))}"),
+        "slope": (("z", "a"), act.derivative(z).xreplace({act(z): a}), "a'(z), in the output a where it can be"),
+        "cost_term": (("a", "t"), term, f"c(a, t) = {book_text(term)}"),
+        "cost_slope": (("a", "t"), sp.diff(term, a), f"∂c/∂a = {book_text(sp.diff(term, a))}"),
+    }
+    printer = _CodePrinter("numpy")
+    source = [
+        f'"""C_T and its gradient for the {model.describe()} network, by the derived formulas',
+        "of chapter 5, written out by symbackprop.",
+        "",
+        "Images X are (n, rows, columns); the feature maps z^F, a^F are (n, K, rows, cols),",
+        "the pooled maps a^P (n, K, R, Q), the outputs z^O, a^O (n, N). Sums over the",
+        "images make C_T and its gradient.",
+        '"""',
+        "",
+        "import numpy",
+        "from numpy.lib.stride_tricks import sliding_window_view",
+        "",
+        f"FILTER = {tuple(model.filter_size)!r}",
+        f"POOL = {tuple(model.pool)!r}",
+        f"POOLING = {model.pooling!r}",
+        f"MAP = {tuple(model.map_shape)!r}",
+        f"PARAMETER_SHAPES = {dict(model.parameter_shapes)!r}",
+        "",
+        "",
+    ]
+    for cls in _functions_used([expr for _, expr, _ in formulas.values()]):
+        source += _function_source(cls, "numpy", printer)
+    for name, (args, expr, meaning) in formulas.items():
+        source += [f"def {name}({', '.join(args)}):", f"    # {meaning}",
+                   f"    return {printer._print(expr)}", "", ""]
+    source += _CNN_BODY.splitlines()
+    return "\n".join(source) + "\n"
+
+
+_CNN_BODY = '''def forward_pass(params, X):
+    """Every layer quantity of a batch of images."""
+    X = numpy.asarray(X, dtype=float)
+    F, fb, W, b = (params[k] for k in ("filters", "filter_bias", "out_W", "out_b"))
+    n, (rows, cols), K = len(X), MAP, len(F)
+    windows = sliding_window_view(X, FILTER, axis=(1, 2)).reshape(n * rows * cols, -1)  # x_{i+u−1, j+v−1}, one row per (image, i, j)
+    zF = windows @ F.reshape(K, -1).T + fb  # z^F_{k,ij} = Σ_{u,v} w^{F_k}_{uv} x_{i+u−1,j+v−1} + b^F_k
+    aF = activation(zF)  # a^F_{k,ij} = a(z^F_{k,ij})
+    ph, pw = POOL
+    R, Q = rows // ph, cols // pw
+    blocks = aF.reshape(n, R, ph, Q, pw, K).transpose(0, 5, 1, 3, 2, 4).reshape(n, K, R, Q, ph * pw)
+    if POOLING == "max":
+        win = blocks.argmax(axis=-1)  # the winner of each block (the first maximum)
+        aP = numpy.take_along_axis(blocks, win[..., None], axis=-1)[..., 0]  # a^P_{k,ij} = max of its block of a^F
+    else:
+        win = None
+        aP = blocks.mean(axis=-1)  # a^P_{k,ij} = the mean of its block of a^F
+    zO = aP.reshape(n, -1) @ W.reshape(len(W), -1).T + b  # z^O_n = Σ_k Σ_{ij} w^O_{k,n,ij} a^P_{k,ij} + b^O_n
+    aO = activation(zO)  # a^O_n = a(z^O_n)
+    return {"windows": windows, "zF": zF, "aF": aF, "win": win, "aP": aP, "zO": zO, "aO": aO}
+
+
+def cost_and_gradient(params, X, T):
+    """C_T and {name: ∂C_T/∂name} for a batch of images X and targets T (n, N)."""
+    f = forward_pass(params, X)
+    T = numpy.asarray(T, dtype=float)
+    W = params["out_W"]
+    C = float(numpy.sum(cost_term(f["aO"], T)))  # C_T = Σ_images Σ_n c(a^O_n, t_n)
+    dO = cost_slope(f["aO"], T) * slope(f["zO"], f["aO"])  # δ^O_n = ∂C/∂a^O_n a'(z^O_n)
+    back = (dO @ W.reshape(len(W), -1)).reshape(f["aP"].shape)  # Σ_n δ^O_n w^O_{k,n,i'j'} for each pooled unit
+    n, K, R, Q = back.shape
+    ph, pw = POOL
+    if POOLING == "max":
+        routed = numpy.zeros((n, K, R, Q, ph * pw))
+        numpy.put_along_axis(routed, f["win"][..., None], back[..., None], axis=-1)  # to the block's winner only
+    else:
+        routed = numpy.repeat(back[..., None] / (ph * pw), ph * pw, axis=-1)  # ∂a^P/∂a^F = 1/(ph·pw) for each input
+    routed = routed.reshape(n, K, R, Q, ph, pw).transpose(0, 2, 4, 3, 5, 1).reshape(-1, K)
+    dF = routed * slope(f["zF"], f["aF"])  # δ^F_{k,ij} = (what reaches a^F_{k,ij}) a'(z^F_{k,ij})
+    gradient = {
+        "filters": (dF.T @ f["windows"]).reshape(params["filters"].shape),  # ∂C/∂w^{F_k}_{uv} = Σ_{ij} δ^F_{k,ij} x_{i+u−1,j+v−1}
+        "filter_bias": dF.sum(axis=0),  # ∂C/∂b^F_k = Σ_{ij} δ^F_{k,ij}
+        "out_W": (dO.T @ f["aP"].reshape(len(dO), -1)).reshape(params["out_W"].shape),  # ∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}
+        "out_b": dO.sum(axis=0),  # ∂C/∂b^O_n = δ^O_n
+    }
+    return C, gradient
+
+
+def forward(params, X):
+    """The outputs a^O of every image, (n, N)."""
+    return forward_pass(params, X)["aO"]
+'''
