@@ -52,6 +52,8 @@ from .numeric.array_form import derive_arrays
 from .numeric.arrays import ArrayModel, compile_arrays, verify_arrays
 from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
+from .numeric.datafile import read_data_file
+from .numeric.optimizers import Adam, ExponentialDecay, GradientDescent, Momentum, StepDecay
 from .numeric.params import load_params, save_params
 from .numeric.scalar import CompiledGradient, ScalarModel, compile_scalar
 from .numeric.train import TrainingResult, accuracy, train
@@ -78,6 +80,12 @@ __all__ = [
     "save_params",
     "train",
     "verify_arrays",
+    "Adam",
+    "ExponentialDecay",
+    "GradientDescent",
+    "Momentum",
+    "StepDecay",
+    "read_data_file",
     "Activation",
     "ArgumentError",
     "ChainRuleExpansion",

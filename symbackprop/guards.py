@@ -57,6 +57,12 @@ MAX_BATCH = 100_000
 #: Networks in one sweep, and the largest depth and width a sweep goes to:
 #: beyond, even the δ recurrence takes minutes per network.
 MAX_SWEEP_POINTS = 40
+#: A data file for ``train`` / ``evaluate`` (CSV or .npz): its bytes on disk,
+#: and the numbers it holds. A CSV value costs about 60 bytes while it is
+#: read (a float in a row's list; measured: 10^6 values, 60 MB), so 10^7
+#: values and the file's text stay under a gigabyte.
+MAX_DATA_FILE_BYTES = 256 * 1024 * 1024
+MAX_DATA_VALUES = 10_000_000
 SWEEP_LARGEST = {"depth": MAX_SWEEP_POINTS, "width": 1024}
 
 

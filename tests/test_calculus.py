@@ -609,3 +609,19 @@ def test_true_is_not_a_number_of_steps():
     # bool is an int in Python: True ran one step of descent.
     with pytest.raises(DataError, match="the number of steps must be a whole number from 1 to 1,000,000; got True"):
         gradient_descent("x**2", start=[1], eta="0.1", steps=True)
+
+
+def test_an_alarm_that_falls_on_any_line_never_escapes_the_budget():
+    # A budget of a microsecond runs out before the work starts; one as long
+    # as the work runs out as it ends. Either way the answer is a value or
+    # "out of time", never the alarm's exception, and no alarm is left armed.
+    def work():
+        end = time.perf_counter() + 0.0002
+        while time.perf_counter() < end:
+            pass
+        return 1
+
+    outcomes = {within(1e-6, lambda: 1) for _ in range(2000)}
+    outcomes |= {within(0.0002, work) for _ in range(2000)}
+    assert outcomes <= {(True, 1), (False, None)}
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

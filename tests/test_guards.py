@@ -28,6 +28,7 @@ from symbackprop.engine.cnn import cnn_from_spec
 from symbackprop.guards import MODEL_TERM_LIMIT, check_model_terms, cnn_terms, dense_terms
 from symbackprop.layers.pooling import PoolMax
 from symbackprop.measure.sweep import sweep, sweep_sizes
+from symbackprop.numeric.optimizers import ExponentialDecay, Momentum
 
 # --- models too large to build are refused before anything is built -------------------
 
@@ -165,7 +166,13 @@ def shared(tmp_path_factory) -> dict[str, object]:
         "params": params,
         "saved": symbackprop.save_params(folder / "p.npz", model, params),
         "derivation": symbackprop.derive_arrays([1, 1], activation="identity"),
+        "data": _write(folder / "d.csv", "x,k\n1,a\n2,b\n"),
     }
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def _valid_calls(shared) -> dict[str, dict[str, object]]:
@@ -188,9 +195,16 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
         "derive_arrays": dict(sizes_or_network=[1, 1], activation="identity", cost="squared"),
         "load_dataset": dict(name="digits01"),
         "load_params": dict(path=shared["saved"], model=model),
-        "save_params": dict(path=shared["folder"] / "q.npz", model=model, params=params),
+        "read_data_file": dict(path=shared["data"], target="k", targets=None, classes=None),
+        "Adam": dict(beta1=0.9, beta2=0.999, epsilon=1e-8),
+        "ExponentialDecay": dict(gamma=0.5),
+        "GradientDescent": dict(),
+        "Momentum": dict(mu=0.5),
+        "StepDecay": dict(gamma=0.5, every=2),
+        "save_params": dict(path=shared["folder"] / "q.npz", model=model, params=params, notes=None),
         "train": dict(model=model, X=[[1.0]], T=[[1.0]], params=params, eta=0.2, epochs=2, batch_size=None,
-                      seed=0, progress=False),
+                      seed=0, progress=False, optimizer=Momentum(0.5), schedule=ExponentialDecay(0.5),
+                      track=lambda p: 0.0),
         "verify_arrays": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", batch=1),
         "Network": dict(sizes=[1, 1], activation="sigmoid", cost="squared", weight_decay="1/10", output=None),
         "approximation": dict(text="x*y", at=(1, 2), direction=None, variables=("x", "y"),
@@ -307,6 +321,7 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     says("`compare --batch`", guards.MAX_BATCH)
     says("`compare --sweep --points`", guards.MAX_SWEEP_POINTS, guards.SWEEP_LARGEST["width"])
     says("a number in a formula, option or data file", parsing.MAX_DIGITS)
+    says("a data file (`train`, `evaluate`)", guards.MAX_DATA_FILE_BYTES, guards.MAX_DATA_VALUES)
     says("a formula multiplied out", parsing.MAX_DEGREE)
     says("a formula's text, its nesting", parsing.MAX_LENGTH, parsing.MAX_DEPTH)
     says("exact solving in `calc minimum` / `lagrange`", int(SOLVE_SECONDS))

@@ -57,22 +57,30 @@ def within(seconds: float, compute: Callable[[], T]) -> tuple[bool, T | None]:
     )
     if not usable:
         return True, compute()
-    inside = True
+    # The alarm may fall on any line from here on. It raises only while
+    # `inside`, which is set and cleared inside the try below, so the exception
+    # always starts where the `except` catches it; a caller's alarm that falls
+    # before the try is not lost: it is re-armed, already due, at the end.
+    inside = False
 
     def stop(signum, frame):
         if inside:
             signal.setitimer(signal.ITIMER_REAL, _RETRY_SECONDS)
             raise _OutOfTime
 
-    previous = signal.signal(signal.SIGALRM, stop)
-    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer_delay, outer_interval = signal.getitimer(signal.ITIMER_REAL)
     started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, stop)
     try:
-        return True, compute()
+        try:
+            inside = True
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return True, compute()
+        finally:
+            inside = False
     except _OutOfTime:
         return False, None
     finally:
-        inside = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if outer_delay:  # a caller's own alarm keeps its time

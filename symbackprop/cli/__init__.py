@@ -11,12 +11,12 @@ quietly with status 141, as a tool killed by SIGPIPE ends: never 1, which
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
 import re
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from ..errors import SymbackpropError
 from . import calc, compare, derivations, derive, evaluate, export, tour, train, verify
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'The Mathematics of Deep Learning'. With no command: the book tour.",
     )
     parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {importlib.metadata.version('symbackprop')}"
+        "--version", action="version", version=f"%(prog)s {__version__}"
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     for module in COMMANDS:

@@ -1,4 +1,5 @@
-"""``--json``: a command's result as one JSON document on standard output.
+"""``--json``: a command's result as one JSON document on standard output
+(``verify``, ``compare``, ``calc``, ``train``, ``evaluate``).
 
 One rule for every command's numbers: a float is a JSON number; a float
 that JSON cannot hold is written as the string ``"NaN"``, ``"Infinity"`` or
@@ -6,7 +7,8 @@ that JSON cannot hold is written as the string ``"NaN"``, ``"Infinity"`` or
 "…"}`` with its float value (null when it is not a real number, such as a
 formula in x) and its exact text, so that ``1/3`` stays ``1/3``. Symbols,
 as keys or values, are their names in the book's notation (``w^2_11``).
-The schemas of the documents are in ``symbackprop/cli/schemas/``.
+The schemas of the documents of verify, compare and calc are in
+``symbackprop/cli/schemas/``; train's and evaluate's are in the README.
 
 >>> import sympy as sp
 >>> to_json({"eta": sp.Rational(1, 3), "gap": float("inf"), "ok": True})
@@ -16,6 +18,7 @@ The schemas of the documents are in ``symbackprop/cli/schemas/``.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import sys
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from rich.console import Console
 
 #: How a float that JSON cannot hold is written.
 NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -105,8 +109,21 @@ def dumps(document: Mapping[str, Any]) -> str:
 
 
 def print_json(document: Mapping[str, Any]) -> None:
-    """Print the document on standard output, alone, with a newline."""
+    """Print the document on standard output, alone, on one line.
+
+    >>> print_json({"command": "evaluate", "cost": 0.5, "accuracy": None})
+    {"command": "evaluate", "cost": 0.5, "accuracy": null}
+    """
     sys.stdout.write(dumps(document) + "\n")
+
+
+def quiet_console() -> Console:
+    """A console whose output goes nowhere: with ``--json`` the document is
+    all that standard output carries.
+
+    >>> quiet_console().print("not shown")
+    """
+    return Console(file=io.StringIO())
 
 
 def schema(command: str) -> dict[str, Any]:

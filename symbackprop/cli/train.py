@@ -1,4 +1,4 @@
-"""``symbackprop train``: gradient descent on a registered data set."""
+"""``symbackprop train``: gradient descent on a registered data set or a data file."""
 
 from __future__ import annotations
 
@@ -6,17 +6,20 @@ import argparse
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
-from ..errors import ParameterFileError
+from ..errors import DataError, ParameterFileError
 from ..layers.pooling import POOLINGS
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
-from ..numeric.params import check_save_path, load_params, save_params
-from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_classes, train
+from ..numeric.optimizers import OPTIMIZERS, parse_schedule
+from ..numeric.params import load_params
+from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_classes, total_cost, train
 from ..numeric.trainable import describe
+from . import data_files
+from .json_output import quiet_console
 from .options import add_weight_decay_option, real_number, whole_number
 from .options import console as make_console
+from .training import check_outputs, cost_table, finish, optimizer_from_args, rule
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "book unless --batch-size is given. Exit 0 when training went well; 1 when it failed (C_T rose, or "
         "stalled with the outputs pinned at the activation's bounds), and then --save writes nothing "
         "unless --force is given; 2 for bad input or when C_T overflowed. Data sets: "
-        + "; ".join(f"{s.name}: {s.summary}" for s in DATASETS.values()),
+        + "; ".join(f"{s.name}: {s.summary}" for s in DATASETS.values())
+        + "; or a data file: .csv with a header row (--target or --targets), or .npz (X and T or labels)",
     )
     add_dataset_argument(p)
     p.add_argument("--init", help="initial parameters: 'book' (the book's own values) or a .npz/.json file; "
@@ -35,17 +39,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save", help="write the trained parameters to this .npz or .json file")
     p.add_argument("--force", action="store_true",
                    help="with --save: save the parameters even when training failed (the exit status stays 1)")
-    p.add_argument("--eta", type=real_number, help="learning rate η (default: the data set's, 0.2 for digits01)")
-    p.add_argument("--epochs", type=whole_number, help="passes over the training set (default: the data set's)")
+    p.add_argument("--eta", type=real_number, help="learning rate η (default: the data set's, 0.2 for digits01; 0.1 for a data file)")
+    p.add_argument("--epochs", type=whole_number, help="passes over the training set (default: the data set's; 100 for a data file)")
     p.add_argument("--batch-size", type=whole_number, help="examples per step (default: the data set's; digits01 "
-                   "uses the full batch like the book)")
+                   "uses the full batch like the book; 16 for a data file)")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the initial values and batch order (default 0)")
     p.add_argument("--history", action="store_true", help="print C_T after every epoch")
+    p.add_argument("--standardize", action="store_true",
+                   help="data files: standardise each input, x' = (x − μ)/σ with the training examples' mean "
+                   "and standard deviation (saved with the parameters, so evaluate applies the same)")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="gd",
+                   help="update rule: gd, the book's w ← w − η ∂C_T/∂w (default); momentum, v ← μ v − η ∂C_T/∂w, "
+                   "w ← w + v; adam (see the README)")
+    p.add_argument("--momentum", type=real_number, metavar="μ",
+                   help="with --optimizer momentum: the momentum μ, from 0 to below 1 (default 0.9)")
+    p.add_argument("--lr-decay", type=lr_decay, metavar="SCHEDULE",
+                   help="learning-rate schedule: exp:γ (η_e = η γ^(e−1)) or step:γ:k (η × γ every k epochs)")
+    p.add_argument("--plot", help="draw C_T per epoch (and the held-out accuracy, or cost) into this .svg "
+                   "(or .png, with CairoSVG or rsvg-convert installed)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables (see the README)")
     p.set_defaults(run=run)
 
 
+def lr_decay(text: str):
+    """``--lr-decay``, read by :func:`~symbackprop.numeric.optimizers.parse_schedule`.
+
+    >>> lr_decay("exp:0.5").describe()
+    'η × 0.5 each epoch'
+    """
+    try:
+        return parse_schedule(text)
+    except DataError as exc:  # argparse shows an ArgumentTypeError's own message
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_dataset_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}")
+    p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}; or a data file, .csv or .npz")
+    data_files.add_data_file_options(p)
     p.add_argument("--path", choices=["array", "scalar"],
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
                    "weight, as the book's spreadsheet); default array, scalar with --output softmax")
@@ -66,14 +96,17 @@ def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    console = make_console()
+    console = quiet_console() if args.json else make_console()
+    if data_files.is_data_file(args.dataset):
+        return data_files.train_file(args, console)
+    data_files.refuse_file_options(args)
     spec = dataset_spec(args.dataset)
     eta = spec.eta if args.eta is None else args.eta
     epochs = spec.epochs if args.epochs is None else args.epochs
     batch = spec.batch_size if args.batch_size is None else args.batch_size
     check_settings(eta, epochs, batch, args.seed)
-    if args.save is not None:
-        check_save_path(args.save)
+    optimizer = optimizer_from_args(args)
+    check_outputs(args)
     data = spec.load()
     model = model_from_args(spec, args)
     params = initial_from(args.init, spec, model)
@@ -81,24 +114,25 @@ def run(args: argparse.Namespace) -> int:
     compiled = f" (derived and compiled in {seconds:.2f} s)" if seconds is not None else ""
     console.print(
         f"[bold]{spec.name}[/]: {len(data.X)} training examples; {describe(model)} network, "
-        f"{args.path} path{compiled}; η = {eta}, "
+        f"{args.path} path{compiled}; {rule(optimizer, eta, args.lr_decay)}, "
         + (f"weight decay λ = {args.weight_decay}, " if args.weight_decay is not None else "")
         + ("full batch" if batch is None or batch >= len(data.X) else f"batches of {batch}")
         + f", {epochs} epochs, start: {args.init or f'normal random (seed {args.seed})'}"
     )
-    result = train(model, data.X, data.T, params, eta=eta, epochs=epochs, batch_size=batch,
-                   seed=args.seed, progress=console.is_terminal)
+    held_out = data.test_X is not None
+    track = (lambda p: accuracy(model, p, data.test_X, data.test_labels)) if args.plot and held_out else None
+    result = train(model, data.X, data.T, params, eta=eta, epochs=epochs, batch_size=batch, seed=args.seed,
+                   progress=console.is_terminal, optimizer=optimizer, schedule=args.lr_decay, track=track)
     console.print(cost_table(result, every=1 if args.history else None))
     report(console, model, result.params, data, result)
-    if result.problem:
-        console.print(f"[bold red]training failed: {result.problem}[/]")
-    if args.save is not None:
-        if result.problem and not args.force:
-            console.print(f"[bold red]parameters not saved to {args.save}[/] (--force saves them anyway)")
-        else:
-            path = save_params(args.save, model, result.params)
-            console.print(f"parameters saved to {path}")
-    return 1 if result.problem else 0
+    figures = {
+        "cost": result.final_cost,
+        "accuracy": accuracy(model, result.params, data.X, data.labels),
+        "held_out_accuracy": accuracy(model, result.params, data.test_X, data.test_labels) if held_out else None,
+        "held_out_cost": None,
+    }
+    return finish(args, console, model, result, eta, spec.name, len(data.X),
+                  len(data.test_X) if held_out else 0, data.classes, figures, "held-out accuracy")
 
 
 def initial_from(init: str | None, spec: DatasetSpec, model):
@@ -116,27 +150,8 @@ def params_from(name: str, spec: DatasetSpec, model, option: str):
     return load_params(name, model)
 
 
-def cost_table(result: TrainingResult, every: int | None = None) -> Table:
-    """``C_T`` after chosen epochs: all of them with ``every=1``, otherwise the
-    first few, every tenth and the last."""
-    history = result.history
-    last = len(history) - 1
-    if every:
-        shown = range(0, last + 1, every)
-    else:
-        shown = sorted({e for e in range(0, min(last, 5) + 1)} | set(range(0, last + 1, 10)) | {last})
-    table = Table(title="cost C_T = Σ_k C_k after each epoch", show_edge=False)
-    table.add_column("epoch", justify="right")
-    table.add_column("C_T", justify="right")
-    for e in shown:
-        table.add_row(str(e), f"{history[e]:.10g}")
-    return table
-
-
 def report(console: Console, model, params, data: Dataset, result: TrainingResult | None = None) -> None:
     """Final cost and accuracy, then the held-out examples."""
-    from ..numeric.train import total_cost
-
     cost = result.final_cost if result is not None else total_cost(model, params, data.X, data.T)
     correct = accuracy(model, params, data.X, data.labels)
     console.print(

@@ -76,7 +76,8 @@ class Series:
 
 @dataclass(frozen=True)
 class Panel:
-    """One chart: a title, axis labels and its series; y is always on a log scale.
+    """One chart: a title, axis labels and its series; y is on a log scale
+    unless ``y_log`` is False (for a share such as an accuracy, which may be 0).
 
     >>> p = Panel("Expression size", "width", "nodes", [Series("array form", [(2, 40), (4, 80)])],
     ...           x_log=True)
@@ -89,6 +90,7 @@ class Panel:
     y_label: str
     series: Sequence[Series]
     x_log: bool = False
+    y_log: bool = True
 
 
 def svg_chart(panels: Sequence[Panel], title: str, subtitle: str = "") -> str:
@@ -149,7 +151,9 @@ def _check(panel: Panel) -> None:
                 except (TypeError, ValueError, OverflowError):
                     raise DataError(f"{at}: the {noun} {pair!r} is not an (x, y) pair of numbers") from None
                 _check_x(x, panel.x_log, f"{at}: the {noun} {pair!r}")
-                if not (math.isfinite(y) and y > 0):
+                if not panel.y_log and not math.isfinite(y):
+                    raise DataError(f"{at}: the {noun} at x = {x:g} has y = {y!r}; every y must be a finite number")
+                if panel.y_log and not (math.isfinite(y) and y > 0):
                     raise DataError(
                         f"{at}: the {noun} at x = {x:g} has y = {y!r}, which a log scale cannot show; "
                         "give positive, finite values (leave the point out, or list its x in over_cap)"
@@ -201,6 +205,14 @@ def _y_axis(values: list[float]) -> _Axis:
     if hi == lo:
         hi = lo + 1
     return _Axis(lo, hi, PLOT_BOTTOM, PLOT_TOP, log=True)
+
+
+def _linear_y_axis(values: list[float]) -> _Axis:
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    pad = 0.04 * (hi - lo)
+    return _Axis(lo - pad, hi + pad, PLOT_BOTTOM, PLOT_TOP, log=False)
 
 
 def _x_axis(values: list[float], log: bool) -> tuple[_Axis, list[tuple[float, str]]]:
@@ -263,7 +275,7 @@ def _panel(panel: Panel) -> list[str]:
     ys = [float(y) for s in panel.series for _, y in (*s.points, *s.fitted)]
     xs = [float(x) for s in panel.series for x, _ in (*s.points, *s.fitted)]
     xs += [float(x) for s in panel.series for x in s.over_cap]
-    y_axis = _y_axis(ys)
+    y_axis = _y_axis(ys) if panel.y_log else _linear_y_axis(ys)
     x_axis, x_ticks = _x_axis(xs, panel.x_log)
     mid = (PLOT_LEFT + PLOT_RIGHT) / 2
     out = [
@@ -271,7 +283,7 @@ def _panel(panel: Panel) -> list[str]:
         f'<rect class="plot-area" x="{PLOT_LEFT}" y="{PLOT_TOP}" width="{PLOT_RIGHT - PLOT_LEFT}" '
         f'height="{PLOT_BOTTOM - PLOT_TOP}" fill="#fcfcfc" stroke="#bbbbbb"/>',
     ]
-    out += _y_grid(y_axis)
+    out += _y_grid(y_axis) if panel.y_log else _linear_y_grid(y_axis, ys)
     out.append('<g class="x-ticks" font-size="11" fill="#444" text-anchor="middle">')
     for v, text in x_ticks:
         x = _num(x_axis(v))
@@ -314,6 +326,19 @@ def _y_grid(axis: _Axis) -> list[str]:
     for k in decades:
         if k % every == 0:
             out.append(f'<text x="{PLOT_LEFT - 6}" y="{_num(axis(10.0**k) + 4)}">{_decade(k)}</text>')
+    out.append("</g>")
+    return out
+
+
+def _linear_y_grid(axis: _Axis, values: list[float]) -> list[str]:
+    ticks = _linear_ticks(axis.lo, axis.hi, values or [0.0])
+    out = ['<g class="y-grid" stroke="#e3e3e3">']
+    for v, _ in ticks:
+        out.append(f'<line x1="{PLOT_LEFT}" y1="{_num(axis(v))}" x2="{PLOT_RIGHT}" y2="{_num(axis(v))}"/>')
+    out.append("</g>")
+    out.append('<g class="y-ticks" font-size="11" fill="#444" text-anchor="end">')
+    for v, text in ticks:
+        out.append(f'<text x="{PLOT_LEFT - 6}" y="{_num(axis(v) + 4)}">{_text(text)}</text>')
     out.append("</g>")
     return out
 

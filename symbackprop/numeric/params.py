@@ -8,6 +8,11 @@ parameter present, of its shape, real and finite, nothing else in it — and
 bounded in size by what that model can need, so a file meant for another
 network never loads half-way and a huge one is refused before it is read.
 Files are written whole or not at all (:mod:`symbackprop.files`).
+
+A network trained on a data file keeps, beside its parameters, what it
+needs to read that kind of file again (:class:`DataNotes`): the order of
+its classes and the statistics that standardised its inputs, checked
+against the model when they are read.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import numbers
 import os
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterFileError
+from ..errors import ArgumentError, ParameterFileError, echo
 from ..files import check_output_path, open_for_reading, parse_json, read_text, write_atomically
+from ..functions.parsing import MAX_LENGTH
 from ..guards import check_mapping, check_path
 from .trainable import Params, Trainable, check_trainable, describe
 
@@ -117,9 +124,13 @@ def _real_array(value: object) -> np.ndarray | None:
         return None
 
 
-def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, np.ndarray]) -> Path:
+def save_params(
+    path: str | os.PathLike, model: Trainable, params: Mapping[str, np.ndarray], notes: DataNotes | None = None
+) -> Path:
     """Write parameters to ``.npz`` (NumPy, no pickle) or ``.json``, atomically:
-    a failure leaves any existing file untouched.
+    a failure leaves any existing file untouched. ``notes`` (the classes and
+    input statistics of a data file) are saved with them, as the entry
+    ``data`` (in an ``.npz``, its JSON text as bytes).
 
     >>> import tempfile, os
     >>> from symbackprop.numeric.arrays import ArrayModel
@@ -133,13 +144,17 @@ def save_params(path: str | os.PathLike, model: Trainable, params: Mapping[str, 
     """
     path = check_save_path(path)
     params = check_params(model, params)
+    if notes is not None and not isinstance(notes, DataNotes):
+        raise ArgumentError(f"notes must be None or DataNotes (the classes and input statistics); got {echo(notes)}")
+    extra = {} if notes is None else {NOTES_KEY: check_notes(notes.document(), model, "the data notes").document()}
 
     def write(stream) -> None:
         if path.suffix.lower() == ".npz":
-            np.savez(stream, **params)
+            stored = {NOTES_KEY: np.frombuffer(json.dumps(extra[NOTES_KEY]).encode(), np.uint8)} if extra else {}
+            np.savez(stream, **params, **stored)
         else:
             # repr-exact floats: json writes the shortest round-tripping form.
-            document = {"network": describe(model), **{k: v.tolist() for k, v in params.items()}}
+            document = {"network": describe(model), **{k: v.tolist() for k, v in params.items()}, **extra}
             stream.write(json.dumps(document, indent=1).encode())
 
     write_atomically(path, write)
@@ -182,7 +197,11 @@ def read_param_file(
     values, needs = _size_of(model)
     if path.suffix.lower() == ".npz":
         limit = _NPZ_BYTES + _NPZ_BYTES_PER_VALUE * values
-        return _read_npz(path, model, values, limit, f"{needs} at most {limit:,} bytes as .npz"), {}
+        arrays = _read_npz(path, model, values, limit, f"{needs} at most {limit:,} bytes as .npz")
+        if NOTES_KEY not in arrays:
+            return arrays, {}
+        text = arrays.pop(NOTES_KEY).tobytes().decode("utf-8", "replace")
+        return arrays, {NOTES_KEY: parse_json(text, f"{path}: {NOTES_KEY}", "parameter file", ParameterFileError)}
     limit = _JSON_BYTES + _JSON_BYTES_PER_VALUE * values
     text = read_text(path, "parameter file", ParameterFileError, limit, f"{needs} at most {limit:,} bytes as JSON")
     document = parse_json(text, str(path), "parameter file", ParameterFileError)
@@ -214,7 +233,9 @@ def _size_of(model: Trainable | None) -> tuple[int, str]:
     if model is None:
         return _VALUES_WITHOUT_A_MODEL, f"a parameter file holds up to {_VALUES_WITHOUT_A_MODEL:,} values, so"
     values = sum(math.prod(shape) for shape in model.parameter_shapes.values())
-    return values, f"the {values:,} parameters of the {describe(model)} network take"
+    # Room for the data notes too: a mean and a scale per input, a name per class.
+    notes = 2 * math.prod(model.input_shape) + model.output_size
+    return values + notes, f"the {values:,} parameters of the {describe(model)} network take"
 
 
 def _read_npz(path: Path, model: Trainable | None, values: int, limit: int, why: str) -> dict[str, np.ndarray]:
@@ -261,7 +282,7 @@ def _npz_members(
     members: dict[str, zipfile.ZipInfo] = {}
     for info in archive.infolist():
         key = info.filename.removesuffix(".npy")
-        if model is not None:
+        if model is not None and key != NOTES_KEY:
             _parameter_name(model, key, where)
         if key in members:
             raise ParameterFileError(f"{where}: {key!r} is in the archive twice")
@@ -278,6 +299,11 @@ def _npz_members(
             if read_header is None:
                 raise ParameterFileError(f"{where}: {key!r} is in .npy format {version}; save it again with NumPy")
             shape, _, dtype = read_header(member)
+        if key == NOTES_KEY:
+            # JSON text as bytes, bounded like a JSON file's notes.
+            if dtype != np.uint8 or len(shape) != 1 or shape[0] > _JSON_BYTES_PER_VALUE * values:
+                raise ParameterFileError(f"{where}: {key!r} is not the data notes that 'train --save' writes")
+            continue
         if dtype.kind not in "iuf":
             raise _not_real(key, where)
         if model is not None and shape != tuple(model.parameter_shapes[_parameter_name(model, key, where)]):
@@ -313,3 +339,111 @@ def load_params(path: str | os.PathLike, model: Trainable) -> Params:
     names = set(model.parameter_shapes) | set(getattr(model, "file_aliases", {}) or {})
     arrays.update({key: value for key, value in other.items() if key in names})
     return check_params(model, arrays, where=str(path))
+
+
+#: The entry of a parameter file that holds its :class:`DataNotes`.
+NOTES_KEY = "data"
+
+
+@dataclass
+class DataNotes:
+    """What a network trained on a data file needs to read such a file
+    again: the names of the input and target columns, the classes in the
+    order of the output units (None for numeric targets), and the mean
+    ``μ`` and scale ``σ`` that standardised each input (None when the inputs
+    were used as they are), and the options that built the network
+    (``activation``, ``cost``, ``output``, ``weight_decay`` as typed), so
+    that it can be built again without them.
+
+    >>> DataNotes(("x", "y"), ("kind",), ("a", "b")).document()
+    {'inputs': ['x', 'y'], 'targets': ['kind'], 'classes': ['a', 'b']}
+    """
+
+    inputs: tuple[str, ...]
+    targets: tuple[str, ...]
+    classes: tuple[str, ...] | None = None
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    network: dict[str, str] | None = None
+
+    def document(self) -> dict[str, object]:
+        """The notes as JSON values."""
+        document: dict[str, object] = {"inputs": list(self.inputs), "targets": list(self.targets)}
+        if self.classes is not None:
+            document["classes"] = list(self.classes)
+        if self.mean is not None:
+            document["mean"] = np.asarray(self.mean, dtype=float).tolist()
+            document["scale"] = np.asarray(self.scale, dtype=float).tolist()
+        if self.network is not None:
+            document["network"] = dict(self.network)
+        return document
+
+
+def check_notes(document: object, model: Trainable, where: str) -> DataNotes:
+    """Data notes read from a file, checked against the model they were saved with.
+
+    >>> from symbackprop.numeric.arrays import ArrayModel
+    >>> check_notes({"inputs": ["x"], "targets": ["kind"], "classes": ["a", "b", "c"]}, ArrayModel([1, 2]), "p.json")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.ParameterFileError: p.json: the data notes list 3 classes, but the 1-2 network has 2 output units
+    """
+    size, outputs = math.prod(model.input_shape), model.output_size
+    if not isinstance(document, dict) or set(document) - {"inputs", "targets", "classes", "mean", "scale", "network"}:
+        raise ParameterFileError(f"{where}: the data notes are not what 'train --save' writes")
+
+    def names(key: str, count: int | None) -> tuple[str, ...]:
+        value = document.get(key)
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ParameterFileError(f"{where}: the data notes' {key!r} must be a list of names")
+        if count is not None and len(value) != count:
+            what = {"inputs": "inputs", "classes": "output units"}[key]
+            raise ParameterFileError(
+                f"{where}: the data notes list {len(value)} {key}, but the {describe(model)} network has "
+                f"{count} {what}"
+            )
+        return tuple(value)
+
+    classes = names("classes", outputs) if "classes" in document else None
+    notes = DataNotes(names("inputs", size), names("targets", None), classes)
+    if ("mean" in document) != ("scale" in document):
+        raise ParameterFileError(f"{where}: the data notes need both 'mean' and 'scale', or neither")
+    if "mean" in document:
+        mean, scale = _real_array(document["mean"]), _real_array(document["scale"])
+        for key, array in (("mean", mean), ("scale", scale)):
+            if array is None or array.shape != (size,) or not np.all(np.isfinite(array)):
+                raise ParameterFileError(
+                    f"{where}: the data notes' {key!r} must be {size} finite numbers, one per input"
+                )
+        if np.any(scale <= 0):
+            raise ParameterFileError(f"{where}: the data notes' 'scale' must be positive")
+        notes.mean, notes.scale = mean, scale
+    if "network" in document:
+        network = document["network"]
+        if not (isinstance(network, dict) and set(network) <= set(NETWORK_OPTIONS)
+                and all(isinstance(v, str) and len(v) <= MAX_OPTION_LENGTH for v in network.values())):
+            raise ParameterFileError(
+                f"{where}: the data notes' 'network' must name some of {', '.join(NETWORK_OPTIONS)} with "
+                f"text of at most {MAX_OPTION_LENGTH:,} characters each"
+            )
+        notes.network = dict(network)
+    return notes
+
+
+#: The options that build a network, as the data notes keep them.
+NETWORK_OPTIONS = ("activation", "cost", "output", "weight_decay")
+#: The longest text an option may have: a formula's.
+MAX_OPTION_LENGTH = MAX_LENGTH
+
+
+def load_notes(path: str | os.PathLike, model: Trainable) -> DataNotes | None:
+    """The :class:`DataNotes` saved with a model's parameters, or None.
+
+    >>> from symbackprop.numeric.arrays import ArrayModel
+    >>> from symbackprop.numeric.datasets import data_path
+    >>> load_notes(data_path("book_nn_4_4_init.json"), ArrayModel([12, 3, 2])) is None
+    True
+    """
+    check_trainable(model)
+    _, other = read_param_file(path, model)
+    return None if NOTES_KEY not in other else check_notes(other[NOTES_KEY], model, str(path))

@@ -27,8 +27,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ArgumentError, DataError, echo
 from ..guards import MAX_STEPS, check_seed
+from .optimizers import (
+    Adam,
+    ExponentialDecay,
+    GradientDescent,
+    Momentum,
+    StepDecay,
+    check_optimizer,
+    check_schedule,
+)
 from .params import check_params
 from .trainable import Params, Trainable, check_trainable, describe
 
@@ -177,6 +186,8 @@ class TrainingResult:
     history: list[float] = field(default_factory=list)
     seconds: float = 0.0
     problem: str | None = None
+    #: ``track(params)`` at the start and after each epoch, when train was given a ``track``.
+    tracked: list[float] = field(default_factory=list)
 
     @property
     def final_cost(self) -> float:
@@ -221,8 +232,11 @@ def train(
     batch_size: int | None = None,
     seed: int | None = 0,
     progress: bool = False,
+    optimizer: GradientDescent | Momentum | Adam | None = None,
+    schedule: StepDecay | ExponentialDecay | None = None,
+    track: Callable[[Params], float] | None = None,
 ) -> TrainingResult:
-    """Gradient descent ``p ← p − η ∂C_T/∂p``.
+    """Gradient descent ``p ← p − η ∂C_T/∂p``, or another update rule.
 
     Full batch by default, like the book: each epoch is one step on the whole
     training set. With ``batch_size`` every epoch visits the examples in a
@@ -231,7 +245,12 @@ def train(
     :func:`initial_params` with the same ``seed``. ``progress`` shows a rich
     progress bar with the current cost. A run that diverges to infinity
     raises :class:`DataError`; one that fails otherwise says why in
-    :attr:`TrainingResult.problem`.
+    :attr:`TrainingResult.problem`. ``optimizer`` is one of
+    :mod:`symbackprop.numeric.optimizers` (default: the book's plain descent,
+    :class:`~symbackprop.numeric.optimizers.GradientDescent`) and
+    ``schedule`` gives epoch ``e`` its rate ``η_e`` (default: ``η`` throughout).
+    ``track(params)``, such as a held-out accuracy, is recorded in
+    :attr:`TrainingResult.tracked` at the start and after every epoch.
 
     >>> from symbackprop.numeric.arrays import ArrayModel
     >>> model = ArrayModel([1, 1], activation="identity")
@@ -244,6 +263,11 @@ def train(
     import time
 
     check_settings(eta, epochs, batch_size, seed)
+    optimizer = GradientDescent() if optimizer is None else check_optimizer(optimizer)
+    check_schedule(schedule)
+    if track is not None and not callable(track):
+        raise ArgumentError(f"track must be None or a function of the parameters, such as a held-out accuracy; "
+                            f"got {echo(track)}")
     if T is None:
         raise DataError("training needs targets T, one row per example (one-hot for classes)")
     X, T = check_data(model, X, T)
@@ -253,14 +277,19 @@ def train(
     n = len(X)
     full = batch_size is None or batch_size >= n
     history: list[float] = []
+    tracked: list[float] = []
+    optimizer.start(current)
     start = time.perf_counter()
     # A diverging run overflows; it is reported below as one clear error.
     with _progress(progress, epochs, describe(model)) as advance, np.errstate(over="ignore", invalid="ignore"):
         cost, gradient = model.cost_and_gradient(current, X, T)
         _record(history, cost, 0, eta)
+        if track is not None:
+            tracked.append(float(track(current)))
         for epoch in range(1, epochs + 1):
+            rate = eta if schedule is None else schedule.rate(eta, epoch)
             if full:
-                _step(current, gradient, eta)
+                optimizer.step(current, gradient, rate)
                 # The gradient of the new parameters is the next epoch's step.
                 cost, gradient = model.cost_and_gradient(current, X, T)
             else:
@@ -268,12 +297,14 @@ def train(
                 for first in range(0, n, batch_size):
                     chosen = order[first:first + batch_size]
                     _, batch_gradient = model.cost_and_gradient(current, X[chosen], T[chosen])
-                    _step(current, batch_gradient, eta)
+                    optimizer.step(current, batch_gradient, rate)
                 cost = model.cost_and_gradient(current, X, T)[0]
             _record(history, cost, epoch, eta)
+            if track is not None:
+                tracked.append(float(track(current)))
             advance(history[-1])
         problem = _diagnose(model, current, X, T, history, eta)
-    return TrainingResult(current, history, time.perf_counter() - start, problem)
+    return TrainingResult(current, history, time.perf_counter() - start, problem, tracked)
 
 
 #: Stalled: over the last STALL_WINDOW epochs C_T fell by less than this
@@ -336,11 +367,6 @@ def _record(history: list[float], cost: float, epoch: int, eta: float) -> None:
             f"rate than η = {eta}"
         )
     history.append(cost)
-
-
-def _step(params: Params, gradient: Mapping[str, np.ndarray], eta: float) -> None:
-    for name, value in params.items():
-        value -= eta * gradient[name]
 
 
 class _progress:
