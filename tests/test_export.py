@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from symbackprop.cli import main
 from symbackprop.engine.network import Network
@@ -99,6 +101,26 @@ def test_cnn_export_in_a_fresh_process_agrees_with_cnn_arrays(tmp_path: Path, op
     cost, gradient = model.cost_and_gradient(params, X, T)
     assert abs(float(got.pop("cost")) - cost) <= 1e-12 * max(1.0, abs(cost))
     np.testing.assert_allclose(got.pop("forward"), model.predict(params, X), rtol=0, atol=1e-12)
+    for name, value in gradient.items():
+        np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-12)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(1, 5), min_size=2, max_size=4),
+    activation=st.sampled_from(["sigmoid", "tanh", "relu", "softsign", "identity"]),
+    batch=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_the_export_computes_what_the_array_model_computes_for_any_widths(sizes, activation, batch, seed) -> None:
+    model = ArrayModel(sizes, activation=activation)
+    namespace: dict = {}
+    exec(compile(export_source(model), "grad.py", "exec"), namespace)  # noqa: S102 - our own output
+    rng = np.random.default_rng(seed)
+    params, X, T = _batch(model, rng, batch)
+    cost, gradient = model.cost_and_gradient(params, X, T)
+    got_cost, got = namespace["cost_and_gradient"](params, X, T)
+    assert abs(got_cost - cost) <= 1e-12 * max(1.0, abs(cost))
     for name, value in gradient.items():
         np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-12)
 
