@@ -191,7 +191,7 @@ def _functions_used(exprs) -> list[sp.FunctionClass]:
         for f in called:
             cls = type(f)
             name = cls.__name__
-            if name in found or name in ("total",):
+            if name in found or name == "total":
                 continue
             found[name] = cls
             formula = getattr(cls, "formula", None)
