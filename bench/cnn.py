@@ -4,9 +4,11 @@ the chapter-5 CNN.
 Run: ``python bench/cnn.py``. Measured side by side in one run:
 
 - the array path (:class:`symbackprop.numeric.cnn_arrays.CNNArrays`) against a
-  hand-written NumPy CNN step (im2col with precomputed indices and matrix
-  products), on the book's network with its 96 images and on a larger CNN
-  (12×12 images, 6 filters 3×3, 2×2 pooling, 10 outputs, batch 256);
+  hand-written NumPy CNN step (zero padding, im2col with precomputed strided
+  indices and matrix products), on the book's network with its 96 images, on
+  a larger CNN (12×12 images, 6 filters 3×3, 2×2 pooling, 10 outputs, batch
+  256) and on a strided, padded, multichannel one (3 channels of 15×15, 8
+  filters 3×3, stride 2, padding 1, 2×2 pooling, 10 outputs, batch 256);
 - the scalar path (the δ route compiled expression by expression) on the
   book's network;
 - PyTorch CPU autograd (float64, conv2d + max_pool2d), when torch is installed.
@@ -35,18 +37,25 @@ def sigmoid(z):
 
 
 class HandCNN:
-    """A sigmoid CNN with squared error, written by hand: im2col, matrix products."""
+    """A sigmoid CNN with squared error, written by hand: zero padding, im2col with
+    strided indices, matrix products. Images are (n, rows, columns) with one
+    channel, (n, channels, rows, columns) with more."""
 
-    def __init__(self, image, filter_size, pool):
-        (H, W), (fh, fw) = image, filter_size
-        self.oh, self.ow, self.fh, self.fw, self.p = H - fh + 1, W - fw + 1, fh, fw, pool
-        self.ii = (np.arange(self.oh)[:, None, None, None] + np.arange(fh)[None, None, :, None])
-        self.jj = (np.arange(self.ow)[None, :, None, None] + np.arange(fw)[None, None, None, :])
+    def __init__(self, image, filter_size, pool, stride=1, padding=0):
+        (H, W), (fh, fw), s, self.pad = image, filter_size, stride, padding
+        self.oh, self.ow = (H + 2 * padding - fh) // s + 1, (W + 2 * padding - fw) // s + 1
+        self.fh, self.fw, self.p = fh, fw, pool
+        self.ii = (s * np.arange(self.oh)[:, None, None, None] + np.arange(fh)[None, None, :, None])
+        self.jj = (s * np.arange(self.ow)[None, :, None, None] + np.arange(fw)[None, None, None, :])
 
     def step(self, params, X, T, eta):
         F, fb, Wo, bo = params["filters"], params["filter_bias"], params["out_W"], params["out_b"]
         n, K, p = len(X), len(F), self.p
-        cols = X[:, self.ii, self.jj].reshape(n * self.oh * self.ow, self.fh * self.fw)
+        X = X[:, None] if X.ndim == 3 else X
+        if self.pad:
+            X = np.pad(X, ((0, 0), (0, 0), (self.pad, self.pad), (self.pad, self.pad)))
+        # (n, C, oh, ow, fh, fw) → one row per (image, i, j), channel-major like the filters
+        cols = X[:, :, self.ii, self.jj].transpose(0, 2, 3, 1, 4, 5).reshape(n * self.oh * self.ow, -1)
         aF = sigmoid(cols @ F.reshape(K, -1).T + fb)                      # (n·oh·ow, K)
         maps = aF.reshape(n, self.oh // p, p, self.ow // p, p, K)
         blocks = maps.transpose(0, 5, 1, 3, 2, 4).reshape(n, K, self.oh // p, self.ow // p, p * p)
@@ -75,15 +84,17 @@ def library_step(model, params, X, T, eta):
     return cost, grads, {k: params[k] - eta * grads[k] for k in params}
 
 
-def torch_step(torch, params, X, T, eta, pool):
+def torch_step(torch, params, X, T, eta, pool, stride=1, padding=0):
     F = torch.nn.functional
     tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
-    x, t = torch.from_numpy(X)[:, None], torch.from_numpy(T)
+    x, t = torch.from_numpy(X if X.ndim == 4 else X[:, None]), torch.from_numpy(T)
+    K, C = len(params["filters"]), x.shape[1]
 
     def step():
         for v in tp.values():
             v.grad = None
-        aF = torch.sigmoid(F.conv2d(x, tp["filters"][:, None], tp["filter_bias"]))
+        filters = tp["filters"].reshape(K, C, *params["filters"].shape[-2:])
+        aF = torch.sigmoid(F.conv2d(x, filters, tp["filter_bias"], stride=stride, padding=padding))
         aP = F.max_pool2d(aF, pool)
         aO = torch.sigmoid(aP.flatten(1) @ tp["out_W"].flatten(1).T + tp["out_b"])
         cost = 0.5 * ((t - aO) ** 2).sum()
@@ -102,7 +113,7 @@ def agree(grads, reference) -> None:
 
 def case(title, model, params, X, T, pool, extra=()):
     print(f"\n{title}")
-    hand = HandCNN(model.input_shape, model.filter_size, pool)
+    hand = HandCNN(model.network.image_shape, model.filter_size, pool, model.stride[0], model.padding[0])
     reference = library_step(model, params, X, T, 0.2)[1]
     agree(hand.step(params, X, T, 0.2)[1], reference)
     ours = per_call(lambda: library_step(model, params, X, T, 0.2))
@@ -142,6 +153,15 @@ def main() -> None:
     T = np.eye(10)[rng.integers(0, 10, 256)]
     extra = [] if torch is None else [("PyTorch f64", torch_step(torch, big_params, X, T, 0.2, 2))]
     case("larger CNN (12x12, 6 filters 3x3, pool 2x2, 10 outputs), batch 256", big, big_params, X, T, 2, extra)
+
+    strided = CNNArrays(image=(15, 15), filters=8, filter_size=(3, 3), pool=(2, 2), outputs=10,
+                        channels=3, stride=2, padding=1)
+    strided_params = {k: rng.standard_normal(s) * 0.3 for k, s in strided.parameter_shapes.items()}
+    X = rng.random((256, 3, 15, 15))
+    T = np.eye(10)[rng.integers(0, 10, 256)]
+    extra = [] if torch is None else [("PyTorch f64", torch_step(torch, strided_params, X, T, 0.2, 2, 2, 1))]
+    case("strided CNN (3 channels 15x15, 8 filters 3x3, stride 2, padding 1, pool 2x2, 10 outputs), batch 256",
+         strided, strided_params, X, T, 2, extra)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ MAX_STEPS = 1_000_000
 MAX_SYMBOLIC_BATCH = 16
 #: Examples in the batch of a route comparison.
 MAX_BATCH = 100_000
+#: Bytes of a model file (a few lines per layer; anything larger is not one).
+MODEL_FILE_LIMIT = 1_000_000
 #: Networks in one sweep, and the largest depth and width a sweep goes to:
 #: beyond, even the δ recurrence takes minutes per network.
 MAX_SWEEP_POINTS = 40
@@ -64,6 +66,15 @@ MAX_SWEEP_POINTS = 40
 MAX_DATA_FILE_BYTES = 256 * 1024 * 1024
 MAX_DATA_VALUES = 10_000_000
 SWEEP_LARGEST = {"depth": MAX_SWEEP_POINTS, "width": 1024}
+#: Time steps a recurrent layer is unrolled over (the symbolic model grows
+#: linearly in T, but the direct route's C nests T activations deep).
+MAX_TIME_STEPS = 200
+#: Examples in the batch of a batch-normalised model: its "example" is the
+#: whole batch, so the symbolic model holds m copies of every layer.
+MAX_NORM_BATCH = 256
+#: Seconds someone's backprop code may be given by ``check --timeout``: an
+#: hour; the default is a minute (the code runs on a batch of a few examples).
+MAX_USER_CODE_SECONDS = 3600
 
 
 # --- sizes, estimated from the specification --------------------------------------
@@ -80,20 +91,64 @@ def dense_terms(sizes: Sequence[int]) -> int:
 
 
 def cnn_terms(
-    image: tuple[int, int], filters: int, filter_size: tuple[int, int], pool: tuple[int, int], outputs: int
+    image: tuple[int, int], filters: int, filter_size: tuple[int, int], pool: tuple[int, int], outputs: int,
+    *, channels: int = 1, stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
+    input_layer: bool = False,
 ) -> int:
     """Terms of a convolutional network's local equations, and its pixels: each
-    feature-map unit sums ``fh·fw`` products and a bias, each pooled value is
-    the max or mean of ``ph·pw`` units, each output sums every pooled value and a bias.
+    feature-map unit sums one product per channel and filter position that
+    falls inside the image (padding adds none) and a bias, each pooled value is
+    the max or mean of ``ph·pw`` units, each output sums every pooled value and
+    a bias; an input layer of units adds two terms per pixel.
 
     >>> cnn_terms((6, 6), 3, (3, 3), (2, 2), 3)
     666
     """
-    (h, w), (fh, fw), (ph, pw) = image, filter_size, pool
-    rows, cols = max(h - fh + 1, 0), max(w - fw + 1, 0)
+    (h, w), (fh, fw), (ph, pw), (sh, sw), (qh, qw) = image, filter_size, pool, stride, padding
+
+    def inside(n: int, f: int, s: int, p: int) -> tuple[int, int]:
+        # (positions, filter taps that land inside the image): all count·f taps but
+        # the padded ones, ceil(m/s) (at most count) for the m-th row of padding on each side
+        count = max((n + 2 * p - f) // s + 1, 0)
+
+        def ceil_sum(m: int) -> int:  # Σ_{t=1..m} ⌈t/s⌉ in closed form
+            q, r = divmod(m, s)
+            return s * q * (q + 1) // 2 + r * (q + 1)
+
+        capped = min(p, count * s)
+        return count, count * f - 2 * (ceil_sum(capped) + count * (p - capped))
+
+    (rows, taps_r), (cols, taps_c) = inside(h, fh, sh, qh), inside(w, fw, sw, qw)
     maps = filters * rows * cols
     pooled = filters * (rows // ph) * (cols // pw)
-    return h * w + maps * (fh * fw + 2) + pooled * (ph * pw + 1) + outputs * (pooled + 2)
+    pixels = channels * h * w
+    return (pixels * (3 if input_layer else 1) + filters * channels * taps_r * taps_c + 2 * maps
+            + pooled * (ph * pw + 1) + outputs * (pooled + 2))
+
+
+def recurrent_terms(steps: int, inputs: int, width: int, outputs: int, every_step: bool) -> int:
+    """Terms of a recurrent network unrolled over ``steps``: each ``z^{(t)}_j`` sums
+    ``inputs + width`` products and a bias, ``h^{(t)}_j`` is one activation, and
+    the output layer is read once or at every step.
+
+    >>> recurrent_terms(3, 1, 2, 1, False)
+    37
+    """
+    reads = steps if every_step else 1
+    return steps * inputs + steps * width * (inputs + width + 2) + reads * outputs * (width + 2)
+
+
+def batch_norm_terms(batch: int, sizes: Sequence[int]) -> int:
+    """Terms of a dense network with batch normalisation after each hidden layer's
+    weighted inputs, over a batch of ``batch``: the dense terms once per example,
+    and per normalised unit the two sums over the batch (``μ``, ``σ²``) and the
+    normalised ``ẑ``, ``y`` of each example.
+
+    >>> batch_norm_terms(3, [2, 2, 1])
+    66
+    """
+    normalised = sum(sizes[1:-1])
+    return batch * dense_terms(sizes) + normalised * 4 * batch
 
 
 def check_model_terms(what: str, terms: int, advice: str) -> None:

@@ -180,12 +180,19 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
     net, model, params = shared["net"], shared["model"], shared["params"]
     return {
         "CNNArrays": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
-                          activation="sigmoid", cost="squared", pooling="average"),
+                          activation="sigmoid", cost="squared", pooling="average", channels=1, stride=1,
+                          padding=0),
         "ConvolutionalNetwork": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
-                                     activation="sigmoid", cost="squared", pooling="average"),
+                                     activation="sigmoid", cost="squared", pooling="average", channels=1,
+                                     stride=1, padding=0, input_errors=False),
         "Dense": dict(index=2, inputs=sp.symbols("x_1 x_2"), width=1,
                       activation=symbackprop.get_activation("sigmoid")),
         "network_derivation": dict(model=net, parameter="w^2_11", expand=False, force=False),
+        "model_derivation": dict(model=symbackprop.Model(1, [{"kind": "dense", "width": 1}]), parameter="w^2_11",
+                                 expand=False, force=False),
+        "Model": dict(inputs=1, layers=[{"kind": "residual", "skip": 1}], cost="squared", weight_decay=0),
+        "read_model": dict(path=_write(shared["folder"] / "m.json",
+                                       '{"inputs": 1, "layers": [{"kind": "equations", "width": 1, "output": "z"}]}')),
         "ArrayModel": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", init="book",
                            reuse=True),
         "ScalarModel": dict(sizes_or_network=[1, 1], activation="identity", cost="squared", init="book",
@@ -230,7 +237,33 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
                        parameters=None, force=False),
         "verify_claim": dict(model=net, parameter="w^2_11", claim="(a^2_1 - t_1)*a^2_1*(1 - a^2_1)*x_1",
                              points=1, seed=0, force=False),
+        "diagnose": dict(model=net, parameter="b^2_1", claim="delta^2_1", seed=0, force=False),
+        "check_claims": dict(model=net, text="dC/db^2_1 = delta^2_1", seed=0, force=False),
+        "check_backprop": dict(model=net, function=f"{_gradient_file(shared['folder'])}:gradient", seed=0,
+                               timeout=60.0),
+        "RecurrentNetwork": dict(steps=2, inputs=1, width=1, outputs=1, activation="tanh",
+                                 output_activation="identity", cost="squared", every_step=False),
+        "RecurrentArrays": dict(steps=2, inputs=1, width=1, outputs=1, activation="tanh",
+                                output_activation="identity", cost="squared", every_step=False),
+        "BatchNormNetwork": dict(sizes=[1, 1, 1], batch=2, activation="sigmoid", output_activation=None,
+                                 cost="squared", epsilon="1/100000"),
+        "BatchNormArrays": dict(sizes=[1, 1, 1], activation="sigmoid", output_activation=None, cost="squared",
+                                epsilon="1/100000"),
     }
+
+
+def _gradient_file(folder: Path) -> Path:
+    """A right gradient function of the 1-1 sigmoid network, for check_backprop."""
+    path = folder / "gradient.py"
+    path.write_text(
+        "import numpy as np\n"
+        "def gradient(params, X, T):\n"
+        "    a = 1 / (1 + np.exp(-(X @ params['W2'].T + params['b2'])))\n"
+        "    delta = (a - T) * a * (1 - a)\n"
+        "    return {'W2': delta.T @ X, 'b2': delta.sum(axis=0)}\n",
+        encoding="utf-8",
+    )
+    return path
 
 
 #: Public names that are not entry points for user values: the exceptions,
@@ -238,6 +271,7 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
 RECORDS = {
     "Activation", "ChainRuleExpansion", "CompiledGradient", "Cost", "DeltaRoute", "Derivation",
     "DirectRoute", "Layer", "LayeredModel", "Step", "Trainable", "TrainingResult", "VerificationReport",
+    "BackpropReport", "ClaimDiagnosis", "ClaimsReport",
 }
 
 
@@ -314,16 +348,20 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
             assert f"{value:,}" in rows[row], f"README limits, {row!r}: expected {value:,} in {rows[row]!r}"
 
     says("a model (any command)", guards.MODEL_TERM_LIMIT)
+    says("a model file (`--model`)", guards.MODEL_FILE_LIMIT)
     says("the direct route (`derive`, `verify`)", guards.DIRECT_ROUTE_LIMIT)
     says("chain-rule paths listed (`--expand`)", guards.PATH_LIMIT)
     says("`verify --points`", guards.MAX_POINTS)
     says("`train --epochs`, `calc gd` steps", guards.MAX_STEPS)
     says("`compare --batch`", guards.MAX_BATCH)
     says("`compare --sweep --points`", guards.MAX_SWEEP_POINTS, guards.SWEEP_LARGEST["width"])
+    says("`--recurrent T`, `vanishing --lengths`", guards.MAX_TIME_STEPS)
+    says("`--batch-norm m`", guards.MAX_NORM_BATCH)
     says("a number in a formula, option or data file", parsing.MAX_DIGITS)
     says("a data file (`train`, `evaluate`)", guards.MAX_DATA_FILE_BYTES, guards.MAX_DATA_VALUES)
     says("a formula multiplied out", parsing.MAX_DEGREE)
     says("a formula's text, its nesting", parsing.MAX_LENGTH, parsing.MAX_DEPTH)
+    says("`check --timeout`", guards.MAX_USER_CODE_SECONDS)
     says("exact solving in `calc minimum` / `lagrange`", int(SOLVE_SECONDS))
     says("a parameter file", params._JSON_BYTES_PER_VALUE, params._NPZ_BYTES_PER_VALUE)
     assert params._JSON_BYTES == params._NPZ_BYTES == 64 * 1024

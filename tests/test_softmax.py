@@ -166,14 +166,6 @@ def test_atomize_names_the_softmax_by_its_output(generic_net):
     assert local == -a[0] * a[1]
 
 
-def test_the_array_path_refuses_a_softmax_output_with_the_reason():
-    from symbackprop.errors import NotDifferentiableError
-    from symbackprop.numeric.arrays import ArrayModel
-
-    with pytest.raises(NotDifferentiableError, match="layer 3 \\(softmax\\) each read every unit's z.*--path scalar"):
-        ArrayModel(Network([2, 2, 3], output="softmax", cost=CCE))
-
-
 def test_cli_verifies_and_derives_a_softmax_output(capsys):
     from symbackprop.cli import main
 
@@ -186,16 +178,16 @@ def test_cli_verifies_and_derives_a_softmax_output(capsys):
     assert "δ^3_1 = a^3_1*t_2 + a^3_1*t_3 - t_1*(1 - a^3_1)" in out and "δ^3_1 = a^3_1 - t_1" in out
 
 
-def test_cli_trains_a_softmax_output_on_the_scalar_path(capsys):
+@pytest.mark.parametrize("path", ["array", "scalar"])
+def test_cli_trains_a_softmax_output_on_either_path(capsys, path):
     from symbackprop.cli import main
 
-    assert main(["train", "digits01", "--output", "softmax", "--epochs", "30", "--eta", "0.1"]) == 0
+    assert main(["train", "digits01", "--output", "softmax", "--epochs", "30", "--eta", "0.1", "--path", path]) == 0
     out = capsys.readouterr().out
-    assert "12-3-2 network, scalar path" in out and "accuracy 100.00%" in out
+    assert f"12-3-2 network, {path} path" in out and "accuracy 100.00%" in out
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (["train", "digits01", "--output", "softmax", "--path", "array"], "--path scalar"),
     (["train", "cnn123", "--output", "softmax"], "the cnn123 model has no output option; it is an option of digits01, digits8x8"),
 ])
 def test_cli_refuses_a_softmax_where_it_is_not_computed(args, fragment):

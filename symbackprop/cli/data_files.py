@@ -93,8 +93,9 @@ def refuse_file_options(args: argparse.Namespace) -> None:
 def model_for(args: argparse.Namespace, sizes: list[int]):
     """The network of ``--layers`` etc. on the array path (the scalar path for
     ``--output softmax`` or ``--path scalar``)."""
-    if args.pooling is not None:
-        raise NetworkSpecError("--pooling is an option of the cnn123 data set; a data file trains a dense network")
+    for option in ("pooling", "stride", "padding"):
+        if getattr(args, option, None) is not None:
+            raise NetworkSpecError(f"--{option} is an option of the cnn123 data set; a data file trains a dense network")
     activation = [a.strip() for a in (args.activation or "sigmoid").split(";")]
     cost = args.cost or ("categorical-cross-entropy" if args.output else "squared")
     network = Network(sizes, activation=activation[0] if len(activation) == 1 else activation, cost=cost,

@@ -10,18 +10,22 @@ from rich.text import Text
 
 from ..documents.backprop import network_derivation
 from ..documents.derivation import Derivation, text_prose
+from ..documents.graph import model_derivation
 from ..documents.large import direct_work, large_network_derivation
+from ..engine.model import Model
 from ..engine.network import Network
 from ..errors import OutputPathError, SizeLimitError
 from ..files import check_output_path, write_text
 from ..guards import DIRECT_ROUTE_LIMIT
 from .options import (
     activation_from_args,
+    add_model_option,
     add_network_options,
     add_output_option,
     network_from_args,
     parse_layers,
 )
+from .sequence_options import add_sequence_options, sequence_model_from_args
 
 FORMATS = ("text", "latex", "markdown")
 #: A file name for each format, for messages about --out.
@@ -38,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_network_options(p, default_layers="2,2,1")
     add_output_option(p)
+    add_model_option(p)
     p.add_argument("--param", help="the parameter to derive, e.g. w^2_11 (default: the first weight, w^2_11)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("--expand", action="store_true",
@@ -47,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--fragment", action="store_true",
                    help="with --format latex: only the body, to \\input into your own document (needs amsmath)")
+    add_sequence_options(p)
     p.set_defaults(run=run, parser=p)
 
 
@@ -55,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error(f"--fragment is for --format latex only, not {args.format}")
     # Checked before the derivation, which can take a while.
     out = None if args.out is None else check_output_path(args.out, None, "", EXAMPLES[args.format], OutputPathError)
-    doc = _large_derivation(args) or network_derivation(
-        network_from_args(args), args.param, expand=args.expand, force=args.force
-    )
+    doc = sequence_derivation(args) or _large_derivation(args)
+    if doc is None:
+        network = network_from_args(args)
+        derivation = model_derivation if isinstance(network, Model) else network_derivation
+        doc = derivation(network, args.param, expand=args.expand, force=args.force)
     if args.out is None and args.format == "text" and sys.stdout.isatty():
         console = Console()
         console.rule(Text(text_prose(doc.title)))
@@ -73,11 +81,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def sequence_derivation(args: argparse.Namespace):
+    """The document of ``--recurrent T`` or ``--batch-norm m``, or None for a plain network."""
+    from ..documents.batchnorm import batch_norm_derivation
+    from ..documents.recurrent import recurrent_derivation
+    from ..engine.recurrent import RecurrentNetwork
+    from ..errors import NetworkSpecError
+
+    model = sequence_model_from_args(args, "2,2,1")
+    if model is None:
+        return None
+    if args.param is not None or args.expand:
+        raise NetworkSpecError("--param and --expand are for plain networks; --recurrent and --batch-norm derive "
+                               "every unit error and gradient of the model")
+    return recurrent_derivation(model) if isinstance(model, RecurrentNetwork) else batch_norm_derivation(model)
+
+
 def _large_derivation(args: argparse.Namespace) -> Derivation | None:
     """The δ-route document alone, for a network whose direct route is past
     :data:`DIRECT_ROUTE_LIMIT` (None for any other network, or with --force).
     The size is counted from the widths, so the network is never built."""
-    if args.force or args.output is not None:
+    if args.force or args.output is not None or args.model is not None:
         return None
     sizes = parse_layers(args.layers)
     small = Network([1] * len(sizes), activation=activation_from_args(args), cost=args.cost,

@@ -8,6 +8,8 @@ import sys
 import sympy as sp
 from rich.console import Console
 
+from ..engine.model import Model
+from ..engine.model_file import read_model
 from ..engine.network import Network
 from ..errors import ExpressionError, NetworkSpecError, echo
 from ..functions.costs import weight_decay_rate
@@ -37,6 +39,43 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = B
         "in a and t (default squared)",
     )
     add_weight_decay_option(parser)
+    parser.set_defaults(default_layers=default_layers)
+
+
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--model FILE``: the network a JSON or TOML model file describes,
+    instead of ``--layers`` (see :mod:`symbackprop.engine.model_file`).
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_model_option(p)
+    >>> p.parse_args(["--model", "net.toml"]).model
+    'net.toml'
+    """
+    parser.add_argument(
+        "--model", metavar="FILE",
+        help="a .json or .toml model file describing the network layer by layer (dense, softmax, residual, "
+        "equations); it gives the layers, activations and cost, so --layers, --activation, --cost, --output "
+        "and --weight-decay stay unset",
+    )
+
+
+#: The options a model file replaces, with their defaults (argparse's, or None).
+_MODEL_FILE_GIVES = ("layers", "activation", "cost", "output", "weight_decay")
+
+
+def check_model_alone(args: argparse.Namespace, defaults: dict[str, object]) -> None:
+    """Refuse ``--model`` beside an option the model file gives.
+
+    >>> check_model_alone(argparse.Namespace(model="m.json", layers="3,2", cost="squared"), {"layers": "2,2,1"})
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: --model describes the whole network; leave out --layers (the model file gives it)
+    """
+    for name in _MODEL_FILE_GIVES:
+        if getattr(args, name, None) not in (None, defaults.get(name)):
+            raise NetworkSpecError(
+                f"--model describes the whole network; leave out --{name.replace('_', '-')} (the model file gives it)"
+            )
 
 
 def add_output_option(parser: argparse.ArgumentParser) -> None:
@@ -170,7 +209,12 @@ def activation_from_args(args: argparse.Namespace) -> str | list[str]:
     return activations[0] if len(activations) == 1 else activations
 
 
-def network_from_args(args: argparse.Namespace) -> Network:
+def network_from_args(args: argparse.Namespace) -> Network | Model:
+    """The network of ``--model FILE``, or of ``--layers`` and its options."""
+    if getattr(args, "model", None) is not None:
+        check_model_alone(args, {"layers": getattr(args, "default_layers", None), "activation": "sigmoid",
+                                 "cost": "squared"})
+        return read_model(args.model)
     return Network(
         parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost,
         weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output,
@@ -185,3 +229,40 @@ def console() -> Console:
     True
     """
     return Console(soft_wrap=not sys.stdout.isatty())
+
+
+def add_convolution_options(parser: argparse.ArgumentParser, which: str, channels: bool = False) -> None:
+    """``--stride`` and ``--padding`` of a CNN's convolution (and ``--channels``), for ``which`` CNN.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_convolution_options(parser, "with --cnn", channels=True)
+    >>> vars(parser.parse_args(["--stride", "2x1", "--padding", "1"]))
+    {'channels': None, 'stride': (2, 1), 'padding': 1}
+    """
+    if channels:
+        parser.add_argument("--channels", type=whole_number,
+                            help=f"{which}: input channels, each filter has one f×f slice per channel (default 1)")
+    parser.add_argument("--stride", type=size_pair, metavar="S",
+                        help=f"{which}: the filters' step, as 2 or 2x1 (rows x columns; default 1)")
+    parser.add_argument("--padding", type=size_pair, metavar="P",
+                        help=f"{which}: rings of zeros around the image, as 1 or 1x0 (default 0); "
+                        "(n + 2p − f) must be a multiple of the stride")
+
+
+def size_pair(text: str) -> int | tuple[int, int]:
+    """A size such as ``2`` or ``2x1`` (rows x columns), read as every typed number is.
+
+    >>> size_pair("2"), size_pair("2x1")
+    (2, (2, 1))
+    >>> size_pair("2x1x3")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '2x1x3' is not a size: write one whole number or two joined by x, such as 2 or 2x1
+    """
+    parts = text.lower().split("x")
+    if len(parts) > 2:
+        raise argparse.ArgumentTypeError(
+            f"{echo(text)} is not a size: write one whole number or two joined by x, such as 2 or 2x1"
+        )
+    numbers = tuple(whole_number(part) for part in parts)
+    return numbers[0] if len(numbers) == 1 else numbers

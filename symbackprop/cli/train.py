@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 from rich.console import Console
 
-from ..errors import DataError, ParameterFileError
+from ..errors import DataError, NetworkSpecError, ParameterFileError
 from ..layers.pooling import POOLINGS
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
@@ -17,7 +17,13 @@ from ..numeric.train import TrainingResult, accuracy, check_settings, predicted_
 from ..numeric.trainable import describe
 from . import data_files
 from .json_output import quiet_console
-from .options import add_weight_decay_option, real_number, whole_number
+from .options import (
+    add_convolution_options,
+    add_model_option,
+    add_weight_decay_option,
+    real_number,
+    whole_number,
+)
 from .options import console as make_console
 from .training import check_outputs, cost_table, finish, optimizer_from_args, rule
 
@@ -78,25 +84,47 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
     data_files.add_data_file_options(p)
     p.add_argument("--path", choices=["array", "scalar"],
                    help="compiled gradients: array (matrix products, fast) or scalar (one expression per "
-                   "weight, as the book's spreadsheet); default array, scalar with --output softmax")
+                   "weight, as the book's spreadsheet); default array")
     p.add_argument("--pooling", choices=list(POOLINGS),
                    help="the CNN's pooling (cnn123): max, the book's (default), or average")
+    add_convolution_options(p, "the CNN's convolution (cnn123)")
     p.add_argument("--output", choices=["softmax"],
                    help="softmax: a softmax output layer trained on the categorical cross-entropy "
                    "(digits01, digits8x8; default: the data set's network)")
     add_weight_decay_option(p)
+    p.add_argument("--batch-norm", action="store_true", default=None,
+                   help="batch-normalise every hidden layer with the statistics of each batch of --batch-size "
+                   "(digits01, digits8x8; training mode, array path)")
+    add_model_option(p)
+
+
+def refuse_model_file_for_data_file(args: argparse.Namespace) -> None:
+    """``--model`` describes a network for a registered data set; a data file's network comes from ``--layers``."""
+    if args.model is not None and data_files.is_data_file(args.dataset):
+        raise NetworkSpecError(
+            f"--model is for the registered data sets ({', '.join(sorted(DATASETS))}); the network for the data "
+            f"file {args.dataset} is given by --layers"
+        )
 
 
 def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
-    """The data set's model on the chosen path (``--path``; by default the
-    array path, or the scalar path for a softmax output, which only it computes)."""
+    """The data set's model on the chosen path (``--path``; by default the array path)."""
     if args.path is None:
-        args.path = "scalar" if args.output else "array"
-    return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay)
+        args.path = "array"
+    network = None
+    if args.model is not None:
+        from ..engine.model_file import read_model
+        from .options import check_model_alone
+
+        check_model_alone(args, {})
+        network = read_model(args.model)
+    return spec.model(args.path, pooling=args.pooling, output=args.output, weight_decay=args.weight_decay,
+                      stride=args.stride, padding=args.padding, batch_norm=args.batch_norm, model=network)
 
 
 def run(args: argparse.Namespace) -> int:
     console = quiet_console() if args.json else make_console()
+    refuse_model_file_for_data_file(args)
     if data_files.is_data_file(args.dataset):
         return data_files.train_file(args, console)
     data_files.refuse_file_options(args)

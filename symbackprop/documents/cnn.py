@@ -30,10 +30,16 @@ class Correlation(sp.Expr):
     """
 
     def __new__(cls, image, kernel):
-        return sp.Expr.__new__(cls, sp.ImmutableMatrix(image), sp.ImmutableMatrix(kernel))
+        # a Symbol names a matrix shown elsewhere: the correlation is then only written
+        def matrix(m):
+            return m if isinstance(m, sp.Symbol) else sp.ImmutableMatrix(m)
+
+        return sp.Expr.__new__(cls, matrix(image), matrix(kernel))
 
     def doit(self, **hints):
         X, K = self.args
+        if not (X.is_Matrix and K.is_Matrix):
+            return self
         rows, cols = X.rows - K.rows + 1, X.cols - K.cols + 1
         return sp.ImmutableMatrix(rows, cols, lambda u, v: sp.Add(*(
             K[i, j] * X[i + u, j + v] for i in range(K.rows) for j in range(K.cols)
@@ -56,19 +62,19 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
     zP, aP = pool.z[0][0][0], pool.a[0][0][0]
     dO = sp.Symbol("delta" + out.z[0].name[1:])
     dF = sp.Symbol("delta" + z11.name[1:])
-    w11, b1, wO = conv.w[0][0][0], conv.b[0], out.w[0][0][0][0]
+    w11, b1, wO = conv.w[0][0][0][0], conv.b[0], out.w[0][0][0][0]
     block = pool.blocks[0][0][0]
     C = COST
     rows, cols = conv.map_shape
     fh, fw = model.filter_size
     delta_map = sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Symbol("delta" + conv.z[0][i][j].name[1:]))
     correlation = Correlation(sp.ImmutableMatrix(model.image), delta_map)
-    gradient = sp.ImmutableMatrix(fh, fw, lambda u, v: route.gradients[conv.w[0][u][v]])
+    gradient = sp.ImmutableMatrix(fh, fw, lambda u, v: route.gradients[conv.w[0][0][u][v]])
     # The gradient matrix by its name: a matrix of fractions would crowd its rows.
     filter_matrix = sp.Symbol("W^F1")
     SYMBOL_LATEX[filter_matrix.name] = r"W^{F_{1}}"
     is_correlation = all(_same(a, b) for a, b in zip(correlation.doit(), gradient))
-    last = conv.w[0][fh - 1][fw - 1]
+    last = conv.w[0][0][fh - 1][fw - 1]
 
     def matches(derived: sp.Expr, book: sp.Expr, what: str, formula: str = "the book's formula") -> str:
         verdict = "is" if _same(derived, book) else "is NOT"
@@ -133,9 +139,163 @@ def _derivation(model: ConvolutionalNetwork) -> Derivation:
         book_order=True,
     )
 
+#: The network of the stride-and-padding document: two channels of 5×5, two 3×3
+#: filters moved by 2 over one ring of zeros (3×3 maps, windows overlapping),
+#: 3×3 max pooling, one output; the input a layer of units so that δ reaches it.
+STRIDED = dict(image=(5, 5), filters=2, filter_size=(3, 3), pool=(3, 3), outputs=1, activation="generic",
+               channels=2, stride=2, padding=1, input_errors=True)
+
+
+def _named(name: str, latex: str) -> sp.Symbol:
+    symbol = sp.Symbol(name)
+    SYMBOL_LATEX[name] = latex
+    return symbol
+
+
+def strided_claims(model: ConvolutionalNetwork) -> tuple[dict, dict]:
+    """The two results people ask about, written here as *claims* in index form
+    (not derived), to be checked against the engine's δ route:
+    the filter gradient ``∂C/∂w^{F_k}_{c,uv} = Σ_{ij} δ^F_{k,ij} x_{c, s(i−1)+u−p, s(j−1)+v−p}``
+    (0 outside the image), and the input's unit errors
+    ``δ^I_c = Σ_k D̃^{F_k} ⋆ rot180(W^{F_k}_c)``: the δ map dilated by the stride and framed
+    by ``f − 1 − p`` zeros, correlated with the flipped filter — its full convolution, cropped by
+    the padding. Returns ``(filter gradients by weight, for each channel the
+    Correlation of each filter, whose sum is the channel's δ map)``.
+
+    >>> net = ConvolutionalNetwork((4, 4), 1, 2, pool=3, outputs=1, stride=2, padding=1, input_errors=True)
+    >>> gradients, maps = strided_claims(net)
+    >>> gradients[net.symbol("w^F1_11")]
+    delta^F_122*x_22 + delta^F_123*x_24 + delta^F_132*x_42 + delta^F_133*x_44
+    >>> maps[0][0].doit()[0, 0]
+    delta^F_111*w^F1_22
+    """
+    conv, (sh, sw), (ph, pw), (fh, fw) = model.convolution, model.stride, model.padding, model.filter_size
+    rows, cols = conv.map_shape
+    H, W = model.image_shape
+    deltas = [[[sp.Symbol("delta" + z.name[1:]) for z in row] for row in zmap] for zmap in conv.z]
+    gradients = {
+        w: sp.Add(*(deltas[k][i][j] * model.maps[c][sh * i + u - ph][sw * j + v - pw]
+                    for i in range(rows) for j in range(cols)
+                    if 0 <= sh * i + u - ph < H and 0 <= sw * j + v - pw < W))
+        for k, filt in enumerate(conv.w) for c, channel in enumerate(filt)
+        for u, wrow in enumerate(channel) for v, w in enumerate(wrow)
+    }
+    frame_h, frame_w = fh - 1 - ph, fw - 1 - pw
+
+    def dilated(k: int) -> sp.ImmutableMatrix:
+        def entry(y: int, x: int) -> sp.Expr:
+            y, x = y - frame_h, x - frame_w
+            if y % sh or x % sw or not (0 <= y // sh < rows and 0 <= x // sw < cols):
+                return sp.S.Zero
+            return deltas[k][y // sh][x // sw]
+
+        return sp.ImmutableMatrix((rows - 1) * sh + 1 + 2 * frame_h, (cols - 1) * sw + 1 + 2 * frame_w, entry)
+
+    def flipped(k: int, c: int) -> sp.ImmutableMatrix:
+        return sp.ImmutableMatrix(fh, fw, lambda u, v: conv.w[k][c][fh - 1 - u][fw - 1 - v])
+
+    maps = [[Correlation(dilated(k), flipped(k, c)) for k in range(model.filters)] for c in range(model.channels)]
+    return gradients, maps
+
+
+def _full_sum(terms: list[Correlation]) -> sp.Matrix:
+    return sum((t.doit() for t in terms[1:]), terms[0].doit().as_mutable())
+
+
+def strided_derivation(model: ConvolutionalNetwork | None = None) -> Derivation:
+    """Convolution with channels, stride and padding: the engine's filter gradient
+    proved to be the correlation of the input with δ, and the engine's δ of the
+    input proved to be the full convolution of δ with the flipped filter.
+
+    >>> doc = strided_derivation()
+    >>> [step.title for step in doc.steps][-2:]
+    ['The filter gradient is a correlation of the input with δ', 'The δ of the input is a full convolution']
+    """
+    model = model or ConvolutionalNetwork(**STRIDED)
+    route = delta_route(model)
+    conv, pool, out, inputs = model.convolution, model.pooling, model.output, model.input_maps
+    C = COST
+    (H, W), (fh, fw), (sh, sw), (ph, pw) = model.image_shape, model.filter_size, model.stride, model.padding
+    rows, cols = conv.map_shape
+    gradients, maps = strided_claims(model)
+    input_ok = all(
+        _same(route.deltas[sp.Symbol("delta" + inputs.z[c][i][j].name[1:])], full[i, j])
+        for c, claim in enumerate(maps) for full in [_full_sum(claim)] for i in range(H) for j in range(W)
+    )
+    corner, middle = conv.z[0][0][0], conv.z[0][1][1]
+    w_corner, w_middle = conv.w[0][0][0][0], conv.w[0][1][1][1]
+    # pixel (1,1) meets one tap of each filter, pixel (2,2) four: the windows overlap there
+    d_corner, d_middle = (sp.Symbol("delta" + inputs.z[0][i][j].name[1:]) for i, j in ((0, 0), (1, 1)))
+    dF = sp.Symbol("delta" + corner.name[1:])
+    frame = fh - 1 - ph
+    # each term of channel 1's sum, D̃^{F_k} ⋆ rot180(W^{F_k}_1), shown by name; filter 1's in full
+    terms = maps[0]
+    dilated = [_named(f"Dtilde^F{k}", rf"\tilde D^{{F_{k}}}") for k in range(1, model.filters + 1)]
+    turned = [_named(f"rot180(W^F{k}_1)", rf"\operatorname{{rot}}_{{180}}\left(W^{{F_{k}}}_{{1}}\right)")
+              for k in range(1, model.filters + 1)]
+    named_claim = sp.Add(*(Correlation(d, t) for d, t in zip(dilated, turned)), evaluate=False)
+    to_x = {inputs.a[c][i][j]: model.maps[c][i][j] for c in range(model.channels) for i in range(H) for j in range(W)}
+    filter_ok = all(_same(route.gradients[w].xreplace(to_x), claim) for w, claim in gradients.items())
+    steps = [
+        Step("Convolution with channels, stride and padding",
+             f"filter $k$ has one {fh}×{fw} slice $w^{{F_k}}_{{c,uv}}$ per input channel $c$ and moves by "
+             f"$s = {sh}$; the image is framed by $p = {ph}$ ring of zeros, so a padded position "
+             rf"contributes no term: $z^F_{{k,ij}} = \sum_c \sum_{{u,v}} w^{{F_k}}_{{c,uv}} "
+             rf"x_{{c,\,s(i-1)+u-p,\,s(j-1)+v-p}} + b^F_k$. The map has "
+             rf"$\lfloor (n + 2p - f)/s \rfloor + 1 = ({H} + {2 * ph} - {fh})/{sh} + 1 = {rows}$ rows; "
+             "a stride that does not divide $n + 2p - f$ is refused, not cropped",
+             [(corner, model.definitions[corner]), (middle, model.definitions[middle]),
+              (conv.a[0][0][0], model.definitions[conv.a[0][0][0]])]),
+        Step("The input as a layer of units",
+             "so that the δ route carries the error back to the pixels: $z^I = x$, $a^I = z^I$, and "
+             r"$\delta^I_{c,ij} = \partial C/\partial x_{c,ij}$",
+             [(inputs.z[0][0][0], model.definitions[inputs.z[0][0][0]]),
+              (inputs.a[0][0][0], model.definitions[inputs.a[0][0][0]])]),
+        Step("Pooling and output",
+             "the book's max pooling over each whole map, and one output unit",
+             [(pool.z[0][0][0], model.definitions[pool.z[0][0][0]]), (out.z[0], model.definitions[out.z[0]])]),
+        Step("Feature-map unit error", "derived by the engine from the local equations",
+             [(dF, route.deltas[dF])]),
+        Step("The filter gradient is a correlation of the input with δ",
+             rf"the engine's gradients, and the claim $\partial C/\partial w^{{F_k}}_{{c,uv}} = "
+             rf"\sum_{{i,j}} \delta^F_{{k,ij}}\, x_{{c,\,{sh}(i-1)+u-{ph},\,{sw}(j-1)+v-{pw}}}$ "
+             "(a padded $x$ is 0), the input correlated with the δ map with the stride as its step; the "
+             "engine's gradients read $a^I$, written here as the $x$ they equal",
+             [(Partial(C, w_corner), route.gradients[w_corner].xreplace(to_x)),
+              (Partial(C, w_middle), route.gradients[w_middle].xreplace(to_x)),
+              (Partial(C, conv.b[0]), route.gradients[conv.b[0]])],
+             note=f"The claim equals the engine's gradient (their difference expands to 0): "
+             f"{'yes' if filter_ok else 'NO'}, for all {len(gradients)} filter weights."),
+        Step("The δ of the input is a full convolution",
+             f"the engine's unit errors of the input, and the claim: dilate each δ map by the stride "
+             f"($s - 1$ zeros between neighbours), frame it with $f - 1 - p = {frame}$ ring of zeros "
+             rf"($\tilde D^{{F_k}}$), and correlate it with the filter turned by 180° — the full "
+             f"convolution of δ with the flipped filter, cropped by the padding",
+             [(d_corner, route.deltas[d_corner]), (d_middle, route.deltas[d_middle]),
+              (dilated[0], terms[0].args[0]), (turned[0], terms[0].args[1]),
+              (_named("delta^I_1", r"\delta^{I}_{1}"), named_claim),
+              (d_middle, _full_sum(maps[0])[1, 1])],
+             note=f"Every entry of the full convolution is the engine's unit error of its pixel "
+             f"(their difference expands to 0): {'yes' if input_ok else 'NO'}, for all "
+             f"{model.channels * H * W} pixels of the {model.channels} channels."),
+    ]
+    return Derivation(
+        f"Convolution with stride and padding: the {model.describe()} network",
+        steps,
+        intro="The book's convolution extended to several input channels, a stride and zero padding. "
+        "The gradients and unit errors below are the engine's, derived from the layers' local equations; "
+        "the two results people ask about are written as claims and proved equal to them exactly. "
+        "The activation is the generic $a(z)$, so the proof holds for every activation; "
+        "`symbackprop verify --cnn 5x5,2,3x3,3x3,1 --channels 2 --stride 2 --padding 1 --exact` "
+        "proves the δ route equal to the direct derivative.",
+        book_order=True,
+    )
+
+
 def documents() -> dict[str, Derivation]:
     """The chapter-5 derivations, by file stem: the book's network (sigmoid),
-    and the same network with average pooling.
+    the same network with average pooling, and convolution with channels,
+    stride and padding.
 
     >>> docs = documents()
     >>> len(docs["cnn"].steps) >= 8, docs["cnn-average-pooling"].steps[1].title
@@ -144,4 +304,5 @@ def documents() -> dict[str, Derivation]:
     return {
         "cnn": _derivation(ConvolutionalNetwork()),
         "cnn-average-pooling": _derivation(ConvolutionalNetwork(pooling="average")),
+        "cnn-stride-padding": strided_derivation(),
     }

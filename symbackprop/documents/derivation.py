@@ -256,6 +256,8 @@ UNICODE_LATEX = {
     "⇒": r"$\Rightarrow$", "−": "-", "—": "---", "–": "--", "’": "'", "…": r"\dots{}",
     "²": r"$^2$", "′": "'", "“": "``", "”": "''",
     "λ": r"$\lambda$", "Δ": r"$\Delta$", "∞": r"$\infty$",
+    "ρ": r"$\rho$", "μ": r"$\mu$", "γ": r"$\gamma$", "β": r"$\beta$", "ε": r"$\varepsilon$",
+    "ẑ": r"$\hat{z}$", "√": r"$\surd$",
     # The default (OT1) text font has no <, > or |: it prints ¡, ¿ and —.
     "<": "$<$", ">": "$>$", "|": "$|$",
 }
@@ -301,7 +303,8 @@ def _texttt(match: re.Match) -> str:
 
 _TEXT_COMMANDS = {r"\delta": "δ", r"\partial": "∂", r"\sigma": "σ", r"\odot": "⊙", r"\eta": "η",
                   r"\cdot": "·", r"\sum": "Σ", r"\to": "→", r"\tanh": "tanh", r"\log": "log",
-                  r"\theta": "θ", r"\infty": "∞", r"\ne": "≠", r"\le": "≤", r"\ge": "≥"}
+                  r"\theta": "θ", r"\infty": "∞", r"\ne": "≠", r"\le": "≤", r"\ge": "≥",
+                  r"\rho": "ρ", r"\mu": "μ", r"\gamma": "γ", r"\beta": "β", r"\varepsilon": "ε"}
 
 
 _SPACED_OPERATORS = {"cdot", "odot", "times", "to", "ne", "le", "ge"}

@@ -31,8 +31,12 @@ from ..proof.verify import prove_equal, verify
 from .backprop import network_derivation, verdict_sentence
 from .derivation import Derivation, Step
 
-#: Modules that may contribute documents (chapter 2, the CNN).
-PROVIDERS = ("symbackprop.calculus.chapter", "symbackprop.documents.cnn")
+#: Modules that may contribute documents (chapter 2, the CNN, recurrent networks, batch
+#: normalisation, wrong claims, models built from layer specifications).
+PROVIDERS = (
+    "symbackprop.calculus.chapter", "symbackprop.documents.cnn", "symbackprop.documents.recurrent",
+    "symbackprop.documents.batchnorm", "symbackprop.documents.wrong_claims", "symbackprop.documents.graph",
+)
 
 _Z = sp.Symbol("z")
 _ACTIVATION_HEADINGS = {

@@ -23,7 +23,10 @@ input pixel ``x_{ij}`` is ``x_ij``; filter k's weight ``w^{F_k}_{uv}`` is
 ``z^F_kij``, ``a^F_kij``, ``delta^F_kij``; pooled values ``z^P_kij`` =
 ``a^P_kij``; output weights ``w^O_{k,n,ij}`` are ``w^O_knij``; then ``b^O_n``,
 ``z^O_n``, ``a^O_n``, ``delta^O_n`` and targets ``t_n``. An index of two
-digits is written with commas, as elsewhere (``z^F_1,10,3``).
+digits is written with commas, as elsewhere (``z^F_1,10,3``). With several
+input channels the channel comes first: pixel ``x_{c,ij}`` is ``x_cij`` and
+weight ``w^{F_k}_{c,uv}`` is ``w^Fk_cuv``; with ``input_errors=True`` the input
+layer's units are ``z^I_cij`` = ``a^I_cij`` with unit errors ``delta^I_cij``.
 
 The derivative of ``Max`` is the winner indicator of
 :mod:`symbackprop.layers.pooling`; :mod:`symbackprop.proof.winners` proves
@@ -40,19 +43,21 @@ from ..errors import NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
 from ..guards import check_model_terms, cnn_terms
-from ..layers.convolution import Convolution
+from ..layers.convolution import Convolution, InputMaps, output_size
 from ..layers.output import FullyConnectedOutput
 from ..layers.pooling import pooling_kind, winner
 from ..layers.protocol import book_symbol
+from ..notation.latex import SYMBOL_LATEX
 from ..notation.symbols import index_text
 from .network import LayeredModel
 from .routes import atomize, atomizer
 
 
-def _pair(value, what: str) -> tuple[int, int]:
+def _pair(value, what: str, low: int = 1) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair):
-        raise NetworkSpecError(f"{what} must be a positive integer or a pair of them (rows, columns); got {value!r}")
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in pair):
+        kind = "positive integer" if low == 1 else "whole number from 0"
+        raise NetworkSpecError(f"{what} must be a {kind} or a pair of them (rows, columns); got {echo(value)}")
     return pair
 
 
@@ -62,12 +67,18 @@ class ConvolutionalNetwork(LayeredModel):
     """Image → convolution (``filters`` of ``filter_size``) → pooling →
     ``outputs`` units. The defaults are the book's network (6×6 → 3 filters
     3×3 → 4×4 maps → 2×2 max pooling → 3 sigmoid outputs, squared error);
-    ``pooling="average"`` pools by the block's mean instead.
+    ``pooling="average"`` pools by the block's mean instead. ``channels``,
+    ``stride`` and ``padding`` extend the convolution (the map side is
+    ``(n + 2p − f)/s + 1``, refused when ``s`` does not divide ``n + 2p − f``),
+    and ``input_errors=True`` puts a layer of units in front so that the δ
+    route derives ``∂C/∂x``.
 
     >>> ConvolutionalNetwork((8, 8), 4, 3, pool=3, outputs=2).parameter_count
     74
     >>> ConvolutionalNetwork(pooling="average").definition("z^P_111")
     a^F_111/4 + a^F_112/4 + a^F_121/4 + a^F_122/4
+    >>> ConvolutionalNetwork((4, 4), 1, 2, pool=3, outputs=1, channels=2, stride=2, padding=1).definition("z^F_111")
+    b^F_1 + w^F1_122*x_111 + w^F1_222*x_211
     >>> ConvolutionalNetwork((6, 6), 3, (7, 3))
     Traceback (most recent call last):
     ...
@@ -88,44 +99,70 @@ class ConvolutionalNetwork(LayeredModel):
         activation: str | Activation = "sigmoid",
         cost: str | Cost = "squared",
         pooling: str = "max",
+        *,
+        channels: int = 1,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        input_errors: bool = False,
     ) -> None:
         pooling_layer = pooling_kind(pooling)
         self.image_shape = _pair(image, "the image size")
         self.filter_size = _pair(filter_size, "the filter size")
         self.pool = _pair(pool, "the pooling block")
-        for value, what in ((filters, "filters"), (outputs, "outputs")):
+        self.stride = _pair(stride, "the stride")
+        self.padding = _pair(padding, "the padding", low=0)
+        for value, what in ((filters, "filters"), (outputs, "outputs"), (channels, "channels")):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise NetworkSpecError(f"the number of {what} must be a positive integer; got {value!r}")
-        self.filters, self.outputs = filters, outputs
+                raise NetworkSpecError(f"the number of {what} must be a positive integer; got {echo(value)}")
+        if not isinstance(input_errors, bool):
+            raise NetworkSpecError(f"input_errors is True or False; got {echo(input_errors)}")
+        self.filters, self.outputs, self.channels = filters, outputs, channels
+        for n, f, st, pad, what in zip(self.image_shape, self.filter_size, self.stride, self.padding, ("row", "column")):
+            if pad or f <= n:  # a filter larger than an unpadded image: the layer says so
+                output_size(n, f, st, pad, what)
         # Refused before any symbol exists: building is what takes the time and memory.
         check_model_terms(
             "a CNN with a {}x{} image, {} filters and {} outputs".format(*self.image_shape, filters, outputs),
-            cnn_terms(self.image_shape, filters, self.filter_size, self.pool, outputs),
+            cnn_terms(self.image_shape, filters, self.filter_size, self.pool, outputs,
+                      channels=channels, stride=self.stride, padding=self.padding, input_layer=input_errors),
             "choose a smaller image or fewer filters or outputs (the book's 6x6, 3 filters, 3 outputs has 666 terms)",
         )
         self.activation = get_activation(activation)
         self.cost = get_cost(cost)
-        self.image = self.pixels(self.image_shape)
-        self.inputs = tuple(s for row in self.image for s in row)
+        #: maps[c][i][j]: the input image, one map per channel
+        self.maps = [self.pixels(self.image_shape, c + 1 if channels > 1 else None) for c in range(channels)]
+        self.image = self.maps[0]
+        self.inputs = tuple(s for m in self.maps for row in m for s in row)
         self.targets = tuple(sp.Symbol(f"t_{n}") for n in range(1, outputs + 1))
-        conv = Convolution(2, self.image, filters, self.filter_size, self.activation)
+        first = [InputMaps(1, self.maps)] if input_errors else []
+        conv = Convolution(2, first[0].a if first else self.maps, filters, self.filter_size, self.activation,
+                           self.stride, self.padding)
         pooling = pooling_layer(3, conv.a, self.pool)
         out = FullyConnectedOutput(4, pooling.a, outputs, self.activation)
         for n in range(1, outputs + 1):
             book_symbol("delta", "O", (n,))
         self.convolution, self.pooling, self.output = conv, pooling, out
-        self.layers = (conv, pooling, out)
+        self.input_maps = first[0] if first else None
+        self.layers = (*first, conv, pooling, out)
         self._finish()
 
     @staticmethod
-    def pixels(shape: tuple[int, int]) -> list[list[sp.Symbol]]:
-        """The input image ``x_{ij}`` as rows of symbols.
+    def pixels(shape: tuple[int, int], channel: int | None = None) -> list[list[sp.Symbol]]:
+        """The input image ``x_{ij}`` as rows of symbols, or channel ``c`` of it, ``x_{c,ij}``.
 
         >>> ConvolutionalNetwork.pixels((2, 2))
         [[x_11, x_12], [x_21, x_22]]
+        >>> ConvolutionalNetwork.pixels((1, 2), channel=2)
+        [[x_211, x_212]]
         """
-        return [[sp.Symbol(f"x_{index_text((i, j))}") for j in range(1, shape[1] + 1)]
-                for i in range(1, shape[0] + 1)]
+        def pixel(i: int, j: int) -> sp.Symbol:
+            if channel is None:
+                return sp.Symbol(f"x_{index_text((i, j))}")
+            symbol = sp.Symbol(f"x_{index_text((channel, i, j))}")
+            SYMBOL_LATEX[symbol.name] = f"x_{{{channel},{index_text((i, j))}}}"
+            return symbol
+
+        return [[pixel(i, j) for j in range(1, shape[1] + 1)] for i in range(1, shape[0] + 1)]
 
     def find_symbol(self, name: str | sp.Symbol) -> sp.Symbol | None:
         """Also accepts the LaTeX spelling ``w^{F_1}_{12}``.
@@ -138,18 +175,32 @@ class ConvolutionalNetwork(LayeredModel):
         return super().find_symbol(name)
 
     def describe(self) -> str:
+        """E.g. ``6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional``; channels,
+        stride and padding are named when they are not the book's.
+
+        >>> ConvolutionalNetwork((5, 5), 2, 3, pool=1, outputs=1, channels=2, stride=2, padding=1).describe()
+        '2-channel 5x5-input, 2-filter 3x3 stride 2 padding 1, 1x1-pool, 1-output convolutional'
+        """
         # Compound adjectives, like "12-3-2": messages go on "… network".
         (h, w), (fh, fw), (ph, pw) = self.image_shape, self.filter_size, self.pool
-        # the book's max pooling goes unnamed, as it always has
+        # the book's max pooling, one channel, stride 1 and no padding go unnamed, as they always have
         kind = "" if self.pooling.kind == "max" else f" {self.pooling.kind}"
+        channels = "" if self.channels == 1 else f"{self.channels}-channel "
+        moves = "".join(
+            f" {name} {a if a == b else f'{a}x{b}'}"
+            for name, (a, b), book in (("stride", self.stride, (1, 1)), ("padding", self.padding, (0, 0)))
+            if (a, b) != book
+        )
         return (
-            f"{h}x{w}-input, {self.filters}-filter {fh}x{fw}, {ph}x{pw}{kind}-pool, "
+            f"{channels}{h}x{w}-input, {self.filters}-filter {fh}x{fw}{moves}, {ph}x{pw}{kind}-pool, "
             f"{self.outputs}-output convolutional"
         )
 
     def naming_hint(self) -> str:
         return (
-            "filter weights are w^Fk_uv (e.g. w^F1_12), filter biases b^F_k, feature maps z^F_kij, "
+            ("filter weights are w^Fk_uv (e.g. w^F1_12)" if self.channels == 1
+             else "filter weights are w^Fk_cuv (e.g. w^F1_212: filter 1, channel 2)")
+            + ", filter biases b^F_k, feature maps z^F_kij, "
             "pooled values z^P_kij, output weights w^O_knij, output biases b^O_n"
         )
 
@@ -158,10 +209,15 @@ class ConvolutionalNetwork(LayeredModel):
 
 
 def cnn_from_spec(
-    spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared", pooling: str = "max"
+    spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared", pooling: str = "max",
+    *, channels: int = 1, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
 ):
     """A CNN from ``image,filters,filter,pool,outputs`` text (sizes as ``6x6`` or ``6``),
-    pooling by ``pooling`` (``max`` or ``average``).
+    pooling by ``pooling`` (``max`` or ``average``), reading ``channels`` maps
+    with its filters moved by ``stride`` over ``padding`` rings of zeros.
+
+    >>> cnn_from_spec("5x5,2,3x3,3x3,1", channels=2, stride=2, padding=1).describe()
+    '2-channel 5x5-input, 2-filter 3x3 stride 2 padding 1, 3x3-pool, 1-output convolutional'
 
     >>> cnn_from_spec("6x6,3,3x3,2x2,3").parameter_count
     69
@@ -186,7 +242,8 @@ def cnn_from_spec(
             f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
         ) from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
-    return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling)
+    return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling,
+                                channels=channels, stride=stride, padding=padding)
 
 
 # --- the book's formulas, to compare the derived ones with --------------------------
@@ -233,24 +290,33 @@ def book_unit_errors(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
 
 
 def book_gradients(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
-    """The book's gradients: ``∂C/∂w^{F_k}_{uv} = Σ_{ij} δ^F_{k,ij} x_{i+u−1,j+v−1}``,
+    """The book's gradients, with channels, stride and padding:
+    ``∂C/∂w^{F_k}_{c,uv} = Σ_{ij} δ^F_{k,ij} x_{c, s(i−1)+u−p, s(j−1)+v−p}`` (the
+    input correlated with the δ map; a padded position is 0),
     ``∂C/∂b^F_k = Σ_{ij} δ^F_{k,ij}``, ``∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}``,
     ``∂C/∂b^O_n = δ^O_n``.
 
     >>> net = ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(2, 2), outputs=1)
     >>> book_gradients(net)[net.symbol("w^F1_21")]
     delta^F_111*x_21 + delta^F_112*x_22 + delta^F_121*x_31 + delta^F_122*x_32
+    >>> net = ConvolutionalNetwork((4, 4), 1, (2, 2), pool=(1, 1), outputs=1, stride=2, padding=1)
+    >>> book_gradients(net)[net.symbol("w^F1_21")]
+    delta^F_112*x_12 + delta^F_113*x_14 + delta^F_122*x_32 + delta^F_123*x_34
     """
     conv, out = model.convolution, model.output
     rows, cols = conv.map_shape
-    image = model.image
+    (sh, sw), (ph, pw), (H, W) = model.stride, model.padding, model.image_shape
     grads: dict[sp.Symbol, sp.Expr] = {}
     deltas_F = [[[sp.Symbol("delta" + z.name[1:]) for z in row] for row in zmap] for zmap in conv.z]
     for k, filt in enumerate(conv.w):
-        for u, wrow in enumerate(filt):
-            for v, w in enumerate(wrow):
-                grads[w] = sp.Add(*(deltas_F[k][i][j] * image[i + u][j + v]
-                                    for i in range(rows) for j in range(cols)))
+        for c, channel in enumerate(filt):
+            for u, wrow in enumerate(channel):
+                for v, w in enumerate(wrow):
+                    grads[w] = sp.Add(*(
+                        deltas_F[k][i][j] * model.maps[c][sh * i + u - ph][sw * j + v - pw]
+                        for i in range(rows) for j in range(cols)
+                        if 0 <= sh * i + u - ph < H and 0 <= sw * j + v - pw < W
+                    ))
         grads[conv.b[k]] = sp.Add(*(d for row in deltas_F[k] for d in row))
     for n, wn in enumerate(out.w):
         delta = sp.Symbol("delta" + out.z[n].name[1:])

@@ -63,6 +63,8 @@ class Dense(Layer):
         self.a = tuple(quantity("a", index, j + 1) for j in range(width))
         self.weights = tuple(self.W)
         self.parameters = self.weights + tuple(self.b)
+        #: The parameter arrays by the names the numeric models give them (W2, b2).
+        self.matrices = {f"W{index}": self.W, f"b{index}": self.b}
         self.units = self.z
         self.outputs = self.a
         equations: dict[sp.Symbol, sp.Expr] = {}

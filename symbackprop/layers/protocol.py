@@ -69,3 +69,42 @@ def book_symbol(kind: str, sup: str, *groups: Sequence[int]) -> sp.Symbol:
         head, sup_tex, ",".join(index_text(g) for g in groups)
     )
     return symbol
+
+
+def named(name: str, latex: str) -> sp.Symbol:
+    """A symbol with its LaTeX registered for the book printer.
+
+    >>> from symbackprop import book_latex
+    >>> book_latex(named("h^(0)_1", "h^{(0)}_{1}"))
+    'h^{(0)}_{1}'
+    """
+    SYMBOL_LATEX[name] = latex
+    return sp.Symbol(name)
+
+
+def step_symbol(kind: str, t: int | None, *indices: int, prefix: str = "") -> sp.Symbol:
+    """``kind^{prefix(t)}_{indices}``: a quantity of time step (or batch example)
+    ``t``, None for one of no step.
+
+    >>> step_symbol("z", 3, 1), step_symbol("delta", 2, 1), step_symbol("z", 2, 1, prefix="O")
+    (z^(3)_1, delta^(2)_1, z^O(2)_1)
+    >>> step_symbol("w", None, 1, 2, prefix="O")
+    w^O_12
+    >>> from symbackprop import book_latex
+    >>> book_latex(step_symbol("zhat", 3, 1, prefix="2")), book_latex(step_symbol("sigma2", None, 1, prefix="2"))
+    ('\\\\hat{z}^{2(3)}_{1}', '(\\\\sigma^{2}_{1})^{2}')
+    """
+    sub = index_text(indices)
+    step = "" if t is None else f"({t})"
+    sup = prefix + step
+    name = f"{kind}^{sup}_{sub}" if sup else f"{kind}_{sub}"
+    latex_sub = ",".join(str(i) for i in indices) if any(i > 9 for i in indices) else sub
+    sup_latex = prefix + ("" if t is None else f"({t})")
+    if kind == "sigma2":
+        # the variance (σ^l_j)², not a quantity σ with a superscript 2
+        return named(name, f"(\\sigma^{{{sup_latex}}}_{{{latex_sub}}})^{{2}}")
+    head = _HEADS.get(kind, kind)
+    return named(name, f"{head}^{{{sup_latex}}}_{{{latex_sub}}}" if sup_latex else f"{head}_{{{latex_sub}}}")
+
+
+_HEADS = {"delta": r"\delta", "mu": r"\mu", "gamma": r"\gamma", "beta": r"\beta", "zhat": r"\hat{z}"}

@@ -24,17 +24,19 @@ from ..engine.network import Network
 from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError, echo
 from ..functions.activations import NUMPY_FUNCTIONS
 from ..guards import MAX_SYMBOLIC_BATCH, check_count
+from ..notation.symbols import unit_error_symbol
+from .array_form import NUMPY_FUNCTIONS as COLUMN_NUMPY
 from .array_form import ONES, ArrayDerivation, I, K, M, derive_arrays
 from .dense import (
     book_file_aliases,
     check_init,
-    dense_initial_params,
-    dense_parameter_shapes,
+    initial_values,
     numeric_network,
+    parameter_shapes,
 )
 from .stable import NUMPY_FUNCTIONS as STABLE_NUMPY
 
-_NUMPY = {**NUMPY_FUNCTIONS, **STABLE_NUMPY}
+_NUMPY = {**NUMPY_FUNCTIONS, **STABLE_NUMPY, **COLUMN_NUMPY}
 
 
 # --- compiling to NumPy -------------------------------------------------------------
@@ -69,8 +71,8 @@ class ArrayPrinter(NumPyPrinter):
 
 
 def _code_name(name: str) -> str:
-    # Book names (W^2, delta^3, a^1) are not identifiers: W2, delta3, a1.
-    return name.replace("^", "")
+    # Book names (W^2, delta^3, a^1, W'^4) are not identifiers: W2, delta3, a1, Wp4.
+    return name.replace("^", "").replace("'", "p")
 
 
 def _code_names(expr: sp.Basic) -> sp.Basic:
@@ -121,11 +123,15 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
                 "the generic activation a(z) has no values; choose a concrete activation to compute numbers"
             )
     steps: list[tuple[sp.Basic, sp.Basic]] = list(derivation.forward)
+    computed: set[sp.Symbol] = set()
     for layer in reversed(derivation.layers):
-        value = derivation.deltas[layer.delta]
-        for product in sorted(value.atoms(sp.Symbol) & set(derivation.products), key=str):
-            steps.append((product, derivation.products[product]))
-        steps.append((sp.Symbol(layer.delta.name), value))
+        for unit in layer.units:
+            value = derivation.deltas[unit.delta]
+            # A product two δs read (a skip's source and the layer above it) is computed once.
+            for product in sorted((value.atoms(sp.Symbol) & set(derivation.products)) - computed, key=str):
+                steps.append((product, derivation.products[product]))
+                computed.add(product)
+            steps.append((sp.Symbol(unit.delta.name), value))
     if derivation.weight_decay.free_symbols:
         raise ArgumentError(
             f"the weight decay λ = {derivation.weight_decay} is a symbol; give it a number to compute gradients"
@@ -133,7 +139,8 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
     if derivation.decay_entries:
         # m appears in the gradients of a decayed W^l (m λ W^l) and in C_T's decay term.
         steps.append((M, _columns(derivation.inputs)))
-    params = [m for layer in derivation.layers for m in (layer.W, layer.b)]
+    steps, forward_count = _name_repeated_calls(steps, len(derivation.forward))
+    params = [m for layer in derivation.layers for unit in layer.units for m in (unit.W, unit.b)]
     args = [_code_names(derivation.inputs), _code_names(derivation.targets)] + [_code_names(p) for p in params]
     decay = M * sp.Add(*(_total(entry) for entry in derivation.decay_entries))
     outputs = [_total(derivation.cost_entry) + decay] + list(derivation.gradients.values())
@@ -148,12 +155,39 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
     last = derivation.layers[-1].a
     forward = sp.lambdify(
         [args[0]] + args[2:], _code_names(sp.Symbol(last.name)), modules=modules,
-        printer=printer, cse=lambda exprs: (common[: len(derivation.forward)], exprs),
+        printer=printer, cse=lambda exprs: (common[:forward_count], exprs),
         use_imps=False, docstring_limit=0,
     )
     import inspect
 
     return CompiledArrays(derivation, gradient, forward, inspect.getsource(gradient))
+
+
+def _name_repeated_calls(steps: list[tuple], forward_count: int) -> tuple[list[tuple], int]:
+    """Each activation value the steps use more than once (``σ(z'^2)`` of a gated
+    layer in its output and both its δs, ``tanh(z^4)`` of a residual layer in
+    its output and its δ) computed once, as a named step before its first use;
+    also how many steps the forward pass now has.
+
+    >>> z = sp.Symbol("z")
+    >>> _name_repeated_calls([(sp.Symbol("a"), z * sp.tanh(z)), (sp.Symbol("d"), 1 - sp.tanh(z)**2)], 1)
+    ([(F0, tanh(z)), (a, F0*z), (d, 1 - F0**2)], 2)
+    """
+    uses: dict[sp.Expr, int] = {}
+    for _, value in steps:
+        for call in value.atoms(sp.Function):
+            uses[call] = uses.get(call, 0) + value.count(call)
+    repeated = sorted((call for call, n in uses.items() if n > 1), key=sp.default_sort_key)
+    named: dict[sp.Expr, sp.Symbol] = {}
+    out: list[tuple] = []
+    for position, (lhs, value) in enumerate(steps):
+        for call in repeated:
+            if call not in named and value.has(call):
+                named[call] = sp.Symbol(f"F{len(named)}")
+                out.append((named[call], call))
+                forward_count += position < forward_count
+        out.append((lhs, value.xreplace(named)))
+    return out, forward_count
 
 
 def _own_functions(derivation: ArrayDerivation) -> dict:
@@ -197,7 +231,7 @@ class ArrayModel:
         self.derivation = self.compiled.derivation
         self.compile_seconds = time.perf_counter() - start
         self.sizes = self.network.sizes
-        self.parameter_shapes = dense_parameter_shapes(self.sizes)
+        self.parameter_shapes = parameter_shapes(self.network)
         self.file_aliases = book_file_aliases(len(self.sizes))
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]
@@ -207,14 +241,11 @@ class ArrayModel:
         return self.network.describe()
 
     def initial_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Normal initial values; see :func:`dense_initial_params`."""
-        return dense_initial_params(self.sizes, rng, self.init)
+        """Normal initial values; see :func:`~symbackprop.numeric.dense.dense_initial_params`."""
+        return initial_values(self.parameter_shapes, rng, self.init)
 
     def _arrays(self, params) -> list[np.ndarray]:
-        out = []
-        for l in range(2, len(self.sizes) + 1):
-            out += [params[f"W{l}"], params[f"b{l}"][:, None]]
-        return out
+        return [params[name][:, None] if name[0] == "b" else params[name] for name in self.parameter_shapes]
 
     def cost_and_gradient(self, params, X, T):
         """``C_T`` and ``∂C_T/∂p`` of a batch (``X``: examples × inputs).
@@ -243,6 +274,8 @@ def _reuse_key(network: Network) -> tuple | None:
     from ..functions.activations import BUILTIN as ACTIVATIONS
     from ..functions.costs import BUILTIN as COSTS
 
+    if not isinstance(network, Network):
+        return None  # a Model's derivation depends on more than its activations: its kinds and skips
     acts = tuple(layer.activation for layer in network.layers)
     if all(ACTIVATIONS.get(a.name) is a for a in acts) and COSTS.get(network.cost.name) is network.cost:
         return tuple(a.name for a in acts), network.cost.name, network.weight_decay
@@ -250,6 +283,16 @@ def _reuse_key(network: Network) -> tuple | None:
 
 
 # --- verification against the scalar derivation -------------------------------------
+
+def _scalar_units(layer) -> list[tuple]:
+    """``(W, b, z, δ)`` of each weighted input of a scalar layer, in the array path's order."""
+    from ..layers.equations import EquationLayer
+
+    if isinstance(layer, EquationLayer):
+        return [(layer.W[n], layer.b[n], layer.z[n], tuple(unit_error_symbol(z) for z in layer.z[n]))
+                for n in layer.unit_names]
+    return [(layer.W, layer.b, layer.z, layer.unit_errors)]
+
 
 @dataclass
 class ArrayVerification:
@@ -288,7 +331,8 @@ def verify_arrays(
 
     check_count(batch, "the batch of symbolic examples", 1, MAX_SYMBOLIC_BATCH, NetworkSpecError)
     network = numeric_network(sizes_or_network, activation, cost)
-    route = delta_route(network).cancelled()
+    # constrained: the array path, like the scalar one, applies Σ_j t_j = 1 where the cost assumes it
+    route = delta_route(network).cancelled().constrained()
     d = derive_arrays(network)
     sizes = dict(zip(d.widths, network.sizes)) | {M: batch}
     # What every example shares: the parameters and a symbolic weight decay λ.
@@ -297,23 +341,26 @@ def verify_arrays(
     def example(symbol: sp.Symbol, k: int) -> sp.Symbol:
         return symbol if symbol in shared else sp.Symbol(f"{symbol.name}^({k + 1})")
 
+    units = [list(zip(layer.units, _scalar_units(dense))) for layer, dense in zip(d.layers, network.layers)]
     scalar_of: dict[sp.Basic, sp.Basic] = {}
     for k in range(batch):
         for i, x in enumerate(network.inputs):
             scalar_of[d.inputs[i, k]] = example(x, k)
         for j, t in enumerate(network.targets):
             scalar_of[d.targets[j, k]] = example(t, k)
-        for layer, dense in zip(d.layers, network.layers):
+        for layer, dense, pairs in zip(d.layers, network.layers, units):
             for j in range(dense.width):
-                scalar_of[layer.z[j, k]] = example(dense.z[j], k)
-                scalar_of[layer.a[j, k]] = example(dense.a[j], k)
-                scalar_of[layer.delta[j, k]] = example(dense.unit_errors[j], k)
+                scalar_of[layer.a[j, k]] = example(dense.outputs[j], k)
+                for unit, (_, _, z, delta) in pairs:
+                    scalar_of[unit.z[j, k]] = example(z[j], k)
+                    scalar_of[unit.delta[j, k]] = example(delta[j], k)
         scalar_of[ONES[0, k]] = sp.S.One
-    for layer, dense in zip(d.layers, network.layers):
-        for j in range(dense.width):
-            scalar_of[layer.b[j, 0]] = dense.b[j]
-            for i in range(len(dense.inputs)):
-                scalar_of[layer.W[j, i]] = dense.W[j, i]
+    for pairs in units:
+        for unit, (W, b, _, _) in pairs:
+            for j in range(W.rows):
+                scalar_of[unit.b[j, 0]] = b[j]
+                for i in range(W.cols):
+                    scalar_of[unit.W[j, i]] = W[j, i]
 
     # Entries are looked up by name and position: substituting the widths
     # makes new matrix symbols with concrete shapes.
@@ -333,21 +380,23 @@ def verify_arrays(
         return expr.xreplace(derivatives).xreplace(renamed)
 
     checks: dict[str, bool] = {}
-    for layer, dense in zip(d.layers, network.layers):
-        z_matrix = dict(d.forward)[layer.z].subs(sizes).as_explicit()
-        entries = d.entry_deltas[layer.delta].subs(sizes)
-        for k in range(batch):
-            for j in range(dense.width):
-                want = per_example(network.definitions[dense.z[j]], k)
-                checks[str(example(dense.z[j], k))] = sp.expand(scalar(z_matrix[j, k]) - want) == 0
-                derived = scalar(entries.xreplace({I: j, K: k}).doit())
-                want = per_example_full(route.deltas[dense.unit_errors[j]], k)
-                checks[str(example(dense.unit_errors[j], k))] = sp.expand(derived - want) == 0
-        for kind, symbols in (("W", dense.W), ("b", dense.b)):
-            matrix = d.gradients[f"{kind}{layer.index}"].subs(sizes).as_explicit()
-            for r in range(symbols.rows):
-                for c in range(symbols.cols):
-                    p = symbols[r, c]
-                    want = sp.Add(*(per_example(route.gradients[p], k) for k in range(batch)))
-                    checks[str(p)] = sp.expand(scalar(matrix[r, c]) - want) == 0
+    forward = dict(d.forward)
+    for pairs in units:
+        for unit, (W, b, z, delta) in pairs:
+            z_matrix = forward[unit.z].subs(sizes).as_explicit()
+            entries = d.entry_deltas[unit.delta].subs(sizes)
+            for k in range(batch):
+                for j in range(W.rows):
+                    want = per_example(network.definitions[z[j]], k)
+                    checks[str(example(z[j], k))] = sp.expand(scalar(z_matrix[j, k]) - want) == 0
+                    derived = scalar(entries.xreplace({I: j, K: k}).doit())
+                    want = per_example_full(route.deltas[delta[j]], k)
+                    checks[str(example(delta[j], k))] = sp.expand(derived - want) == 0
+            for matrix_symbol, symbols in ((unit.W, W), (unit.b, b)):
+                matrix = d.gradients[matrix_symbol.name.replace("^", "")].subs(sizes).as_explicit()
+                for r in range(symbols.rows):
+                    for c in range(symbols.cols):
+                        p = symbols[r, c]
+                        want = sp.Add(*(per_example(route.gradients[p], k) for k in range(batch)))
+                        checks[str(p)] = sp.expand(scalar(matrix[r, c]) - want) == 0
     return ArrayVerification(network, batch, checks)

@@ -21,11 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..engine.model import Model
 from ..engine.network import Network
 from ..errors import NetworkSpecError, UnknownNameError, echo
 from .arrays import ArrayModel
+from .batchnorm_arrays import BatchNormArrays
 from .cnn_arrays import book_digits, cnn_model
 from .datasets import Dataset, load_digits01, load_digits8x8
+from .recurrent_arrays import sequence_model, sequence_sign
 from .scalar import ScalarModel
 
 
@@ -88,7 +91,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     >>> dataset_spec("mnist")
     Traceback (most recent call last):
     ...
-    symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8
+    symbackprop.errors.UnknownNameError: unknown data set 'mnist'; known: cnn123, digits01, digits8x8, sequence-sign
     """
     if not isinstance(name, str) or name not in DATASETS:
         raise UnknownNameError(f"unknown data set {echo(name)}; known: {', '.join(sorted(DATASETS))}")
@@ -107,7 +110,8 @@ def load_dataset(name: str) -> Dataset:
 def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "squared", init: str = "book"):
     """A model factory for a fully connected network on either path; with the
     option ``output="softmax"``, a softmax output layer and the categorical
-    cross-entropy (the scalar path computes it, the array path refuses it).
+    cross-entropy; with ``model``, a :class:`~symbackprop.engine.model.Model`
+    (from a model file) whose inputs and outputs fit the data set.
 
     >>> dense_model([2, 1])("scalar").describe()
     '2-1'
@@ -115,11 +119,27 @@ def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "
     1/100
     >>> dense_model([2, 2])("scalar", output="softmax").network
     Network(2-2, activation=softmax, cost=categorical-cross-entropy)
+    >>> from symbackprop.engine.model import Model
+    >>> dense_model([2, 2])("array", model=Model(3, [{"kind": "dense", "width": 2}]))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: the model 3-2 reads 3 inputs and has 2 outputs; this data set has 2 inputs and 2 classes
     """
 
-    def make(path: str, output: str | None = None, weight_decay: object = 0):
-        network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost,
-                          weight_decay=weight_decay, output=output)
+    def make(path: str, output: str | None = None, weight_decay: object = 0, batch_norm: bool = False,
+             model: Model | None = None):
+        if batch_norm:
+            return batch_norm_model(sizes, activation, cost, path, output, weight_decay)
+        if model is not None:
+            if (model.sizes[0], model.sizes[-1]) != (sizes[0], sizes[-1]):
+                raise NetworkSpecError(
+                    f"the model {model.describe()} reads {model.sizes[0]} inputs and has {model.sizes[-1]} outputs; "
+                    f"this data set has {sizes[0]} inputs and {sizes[-1]} classes"
+                )
+            network = model
+        else:
+            network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost,
+                              weight_decay=weight_decay, output=output)
         if path == "array":
             return ArrayModel(network, init=init)
         if path == "scalar":
@@ -129,20 +149,37 @@ def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "
     return make
 
 
+def batch_norm_model(sizes: Sequence[int], activation: str, cost: str, path: str, output, weight_decay):
+    """The dense network with every hidden layer batch-normalised (array path only).
+
+    >>> batch_norm_model([4, 3, 2], "sigmoid", "squared", "array", None, 0).describe()
+    '4-3-2 batch-normalised'
+    """
+    if path != "array" or output is not None or weight_decay:
+        raise NetworkSpecError("--batch-norm trains on the array path, without --output softmax or --weight-decay")
+    return BatchNormArrays(list(sizes), activation, cost=cost)
+
+
 register(DatasetSpec(
     "digits01", "the book's 64 images of 0 and 1 in 4×3 pixels; the 12-3-2 network",
     load_digits01, dense_model([12, 3, 2]), eta=0.2, epochs=50, book_init="book_nn_4_4_init.json",
-    model_options=("output", "weight_decay"),
+    model_options=("output", "weight_decay", "batch_norm", "model"),
 ))
 register(DatasetSpec(
     "digits8x8", "scikit-learn's 1,797 handwritten digits in 8×8 pixels; a 64-32-10 network",
     load_digits8x8, dense_model([64, 32, 10], init="fan-in"), eta=0.5, epochs=60, batch_size=16,
-    model_options=("output", "weight_decay"),
+    model_options=("output", "weight_decay", "batch_norm", "model"),
 ))
 
 
 register(DatasetSpec(
     "cnn123", "the book's 96 images of 1, 2 and 3 in 6×6 pixels; the chapter-5 CNN (3 filters 3×3, 2×2 max pooling, "
-    "or average pooling with --pooling average)",
-    book_digits, cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json", model_options=("pooling",),
+    "or average pooling with --pooling average; --stride and --padding move its filters)",
+    book_digits, cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json",
+    model_options=("pooling", "stride", "padding"),
+))
+register(DatasetSpec(
+    "sequence-sign", "1,400 random sequences of 5 numbers in [-1, 1], labelled by the sign of their sum; a "
+    "recurrent network of 4 tanh units with 2 sigmoid outputs on the last state",
+    sequence_sign, sequence_model, eta=0.02, epochs=100, batch_size=20,
 ))

@@ -1,11 +1,14 @@
 """The chapter-5 CNN in NumPy array operations, for training.
 
 The kernels are the book's formulas that :mod:`symbackprop.engine.cnn` derives, one
-array operation each (no Python loop over pixels): the convolution is an
-``einsum`` over a sliding-window view of the images, pooling a reshape and an
+array operation each (no Python loop over pixels): the convolution is a
+matrix product over a sliding-window view of the zero-padded images taken at
+every ``s``-th position (im2col), pooling a reshape and an
 ``argmax`` (the *first* maximum wins a tie, the convention of
 :class:`symbackprop.layers.pooling.winner`) or a mean (average pooling), and the filter gradient the same sliding
-sum with the δ map in place of the filter. The activation, its derivative
+sum with the δ map in place of the filter; the error sent back to the input
+(:meth:`CNNArrays.input_deltas`) is the full convolution of the stride-dilated δ
+map with the flipped filter. The activation, its derivative
 and the cost's derivative are compiled from the symbolic network's own
 expressions; :func:`check_against_symbolic` compares everything with the
 δ route compiled scalar by scalar.
@@ -51,12 +54,21 @@ class CNNArrays:
     (3, 4, 2, 2)
     >>> CNNArrays(pooling="average").describe()
     '6x6-input, 3-filter 3x3, 2x2 average-pool, 3-output convolutional'
+
+    With ``channels`` C > 1 the images are ``(n, C, rows, columns)`` and the
+    filters ``(K, C, fh, fw)``; ``stride`` and ``padding`` are the convolution's:
+
+    >>> m = CNNArrays((8, 8), 2, 4, pool=2, outputs=2, channels=3, stride=2, padding=1)
+    >>> m.map_shape, m.parameter_shapes["filters"], m.parameter_shapes["out_W"]
+    ((4, 4), (2, 3, 4, 4), (2, 2, 2, 2))
     """
 
     def __init__(self, image=(6, 6), filters=3, filter_size=(3, 3), pool=(2, 2), outputs=3,
-                 activation="sigmoid", cost="squared", pooling="max") -> None:
+                 activation="sigmoid", cost="squared", pooling="max", *, channels=1, stride=1,
+                 padding=0) -> None:
         # The symbolic network validates the shapes and supplies a(z), a'(z), C.
-        net = ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling)
+        net = ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling,
+                                   channels=channels, stride=stride, padding=padding)
         self.network = net
         act = net.activation
         if act.is_generic or act.not_trainable_because:
@@ -70,15 +82,18 @@ class CNNArrays:
         term = net.cost.term(a, t)
         self._cost = _numpy_function(act, term, (a, t))
         self._dcost = _numpy_function(act, sp.diff(term, a), (a, t))
-        self.input_shape = net.image_shape
+        # what the trainer checks a batch against: one channel keeps the book's (rows, columns)
+        self.input_shape = net.image_shape if net.channels == 1 else (net.channels, *net.image_shape)
         self.output_size = outputs
         self.output_bounds = act.bounds
         self.filter_size, self.pool, self.pooling = net.filter_size, net.pool, net.pooling.kind
+        self.channels, self.stride, self.padding = net.channels, net.stride, net.padding
         rows, cols = net.convolution.map_shape
         self.map_shape = (rows, cols)
         R, Q = net.pooling.pooled_shape
         self.parameter_shapes = {
-            "filters": (filters, *net.filter_size),
+            # one channel keeps the book's (K, fh, fw)
+            "filters": (filters, *(() if net.channels == 1 else (net.channels,)), *net.filter_size),
             "filter_bias": (filters,),
             "out_W": (outputs, filters, R, Q),
             "out_b": (outputs,),
@@ -89,13 +104,15 @@ class CNNArrays:
         return self.network.describe()
 
     def _images(self, X) -> np.ndarray:
+        """The batch as ``(n, C, rows, columns)``; one channel may leave out its axis."""
         X = np.asarray(X, dtype=float)
-        if X.ndim != 3 or X.shape[1:] != tuple(self.input_shape):
-            h, w = self.input_shape
-            raise DataError(
-                f"images have shape {X.shape}; this {self.describe()} network reads (n, {h}, {w}): "
-                f"n images of {h}x{w} pixels"
-            )
+        (h, w), C = self.network.image_shape, self.channels
+        if C == 1 and X.ndim == 3 and X.shape[1:] == (h, w):
+            return X[:, None]
+        if X.ndim != 4 or X.shape[1:] != (C, h, w) or not len(X):
+            wanted = f"(n, {h}, {w}): n images of {h}x{w} pixels" if C == 1 else (
+                f"(n, {C}, {h}, {w}): n images of {C} channels of {h}x{w} pixels")
+            raise DataError(f"images have shape {X.shape}; this {self.describe()} network reads {wanted}")
         return X
 
     def forward(self, params: Params, X) -> dict[str, np.ndarray]:
@@ -110,8 +127,12 @@ class CNNArrays:
         X = self._images(X)
         F, fb, W, b = (params[k] for k in ("filters", "filter_bias", "out_W", "out_b"))
         n, (rows, cols), K = len(X), self.map_shape, len(F)
-        # im2col: one row per (image, i, j) holding the window x_{i+u−1, j+v−1}
-        windows = sliding_window_view(X, self.filter_size, axis=(1, 2)).reshape(n * rows * cols, -1)
+        (sh, sw), (qh, qw) = self.stride, self.padding
+        if qh or qw:  # the padded positions are zeros
+            X = np.pad(X, ((0, 0), (0, 0), (qh, qh), (qw, qw)))
+        # im2col: one row per (image, i, j) holding the window x_{c, s(i−1)+u−p, s(j−1)+v−p}, c-major
+        view = sliding_window_view(X, self.filter_size, axis=(2, 3))[:, :, ::sh, ::sw]
+        windows = view.transpose(0, 2, 3, 1, 4, 5).reshape(n * rows * cols, -1)
         zF = windows @ F.reshape(K, -1).T + fb  # (n·rows·cols, K)
         aF = self._a(zF)
         ph, pw = self.pool
@@ -187,6 +208,32 @@ class CNNArrays:
         }
         return d["C"], grads
 
+    def input_deltas(self, params: Params, X, T) -> np.ndarray:
+        """``∂C/∂x_{c,ij}`` for every image, the error the convolution sends back to
+        what it reads, shaped like the batch: the *full* convolution of the δ
+        maps, dilated by the stride (``s − 1`` zeros between neighbours), with
+        the *flipped* filters, cropped by the padding:
+        ``∂C/∂x_{c,ij} = Σ_k Σ_{u,v} δ̃^F_{k, i+u−1, j+v−1} w^{F_k}_{c, fh+1−u, fw+1−v}``
+        where ``δ̃`` is the dilated δ map with ``fh − 1 − p`` (``fw − 1 − p``) zeros around it.
+
+        >>> m = CNNArrays((4, 4), 1, 2, pool=1, outputs=1, stride=2, padding=1)
+        >>> p = {k: np.ones(s) for k, s in m.parameter_shapes.items()}
+        >>> m.input_deltas(p, np.zeros((1, 4, 4)), np.zeros((1, 1))).shape
+        (1, 4, 4)
+        """
+        d = self.deltas(params, X, T)
+        dF = d["dF"]  # (n, K, rows, cols)
+        n, K, rows, cols = dF.shape
+        (sh, sw), (qh, qw), (fh, fw) = self.stride, self.padding, self.filter_size
+        F = params["filters"].reshape(K, self.channels, fh, fw)
+        # dilate by the stride, then pad by f − 1 − p: the full convolution, already cropped by p
+        dilated = np.zeros((n, K, (rows - 1) * sh + 1, (cols - 1) * sw + 1))
+        dilated[:, :, ::sh, ::sw] = dF
+        padded = np.pad(dilated, ((0, 0), (0, 0), (fh - 1 - qh,) * 2, (fw - 1 - qw,) * 2))
+        view = sliding_window_view(padded, (fh, fw), axis=(2, 3))  # (n, K, H, W, fh, fw)
+        grad = np.einsum("nkijuv,kcuv->ncij", view, F[:, :, ::-1, ::-1], optimize=True)
+        return grad[:, 0] if np.ndim(X) == 3 else grad
+
     def symbol_values(self, params: Params) -> dict[sp.Symbol, float]:
         """The parameters keyed by the symbolic network's symbols (``w^F1_12`` …).
 
@@ -197,10 +244,12 @@ class CNNArrays:
         net = self.network
         conv, out = net.convolution, net.output
         values: dict[sp.Symbol, float] = {}
+        filters = np.reshape(params["filters"], (len(conv.w), self.channels, *self.filter_size))
         for k, filt in enumerate(conv.w):
-            for u, row in enumerate(filt):
-                for v, w in enumerate(row):
-                    values[w] = float(params["filters"][k, u, v])
+            for c, channel in enumerate(filt):
+                for u, row in enumerate(channel):
+                    for v, w in enumerate(row):
+                        values[w] = float(filters[k, c, u, v])
             values[conv.b[k]] = float(params["filter_bias"][k])
         for m, wm in enumerate(out.w):
             for k, wk in enumerate(wm):
@@ -222,8 +271,9 @@ class CNNArrays:
         net = self.network
         conv, out = net.convolution, net.output
         arrays = {k: np.zeros(s) for k, s in self.parameter_shapes.items()}
-        for k, u, v in np.ndindex(arrays["filters"].shape):
-            arrays["filters"][k, u, v] = values[conv.w[k][u][v]]
+        filters = arrays["filters"].reshape(len(conv.w), self.channels, *self.filter_size)
+        for k, c, u, v in np.ndindex(filters.shape):
+            filters[k, c, u, v] = values[conv.w[k][c][u][v]]
         for k in range(len(conv.b)):
             arrays["filter_bias"][k] = values[conv.b[k]]
         for m, k, i, j in np.ndindex(arrays["out_W"].shape):
@@ -326,17 +376,21 @@ class CNNScalar(CNNArrays):
         return C, self.arrays_from_symbols(by_symbol)
 
 
-def cnn_model(path: str = "array", pooling: str = "max") -> CNNArrays:
+def cnn_model(path: str = "array", pooling: str = "max", stride: int = 1, padding: int = 0) -> CNNArrays:
     """The book's CNN for the trainer, on the ``array`` or ``scalar`` path,
-    pooling by ``max`` (the book's) or ``average``.
+    pooling by ``max`` (the book's) or ``average``, its filters moved by
+    ``stride`` over the image with ``padding`` rows and columns of zeros around it.
 
     >>> cnn_model("array").describe()
     '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional'
     >>> cnn_model("array", pooling="average").pooling
     'average'
+    >>> cnn_model("array", stride=1, padding=1).map_shape
+    (6, 6)
     """
+    options = dict(pooling=pooling, stride=stride, padding=padding)
     if path == "array":
-        return CNNArrays(pooling=pooling)
+        return CNNArrays(**options)
     if path == "scalar":
-        return CNNScalar(pooling=pooling)
+        return CNNScalar(**options)
     raise UnknownNameError(f"unknown path {path!r}; use array or scalar")

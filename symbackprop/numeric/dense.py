@@ -1,6 +1,8 @@
-"""What the array and the scalar models of a fully connected network share:
-the network they compute, their parameters' shapes and initial values, and
-the names the book's spreadsheet files give those parameters.
+"""What the array and the scalar models of a layered network share:
+the network they compute (a :class:`Network` or a
+:class:`~symbackprop.engine.model.Model`), their parameters' shapes and
+initial values, and the names the book's spreadsheet files give those
+parameters.
 """
 
 from __future__ import annotations
@@ -8,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import sympy as sp
 
+from ..engine.model import Model
 from ..engine.network import Network
 from ..errors import NetworkSpecError
 
@@ -26,7 +30,41 @@ def dense_parameter_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def numeric_network(sizes_or_network, activation="sigmoid", cost="squared") -> Network:
+def parameter_matrices(network: Network | Model) -> dict[str, sp.ImmutableMatrix]:
+    """Every layer's parameters as the arrays numeric models hold: ``W2``,
+    ``b2`` (a column), and a layer's own further ones (``W'2``, ``b'2``).
+
+    >>> list(parameter_matrices(Network([2, 3, 1])))
+    ['W2', 'b2', 'W3', 'b3']
+    """
+    return {name: m for layer in network.layers for name, m in layer.matrices.items()}
+
+
+def parameter_shapes(network: Network | Model) -> dict[str, tuple[int, ...]]:
+    """The shape of each parameter array: ``W`` to × from, ``b`` a vector.
+
+    >>> parameter_shapes(Model(2, [{"kind": "equations", "width": 1, "output": "z*sigmoid(z')",
+    ...                              "units": ["z", "z'"]}]))
+    {'W2': (1, 2), 'b2': (1,), "W'2": (1, 2), "b'2": (1,)}
+    """
+    return {name: (m.rows,) if name.startswith("b") else m.shape for name, m in parameter_matrices(network).items()}
+
+
+def parameter_places(network: Network | Model) -> list[tuple[str, tuple[int, ...]]]:
+    """Where each of the network's parameters (in its order) sits: array name and index.
+
+    >>> parameter_places(Network([2, 1]))
+    [('W2', (0, 0)), ('W2', (0, 1)), ('b2', (0,))]
+    """
+    place = {}
+    for name, m in parameter_matrices(network).items():
+        for r in range(m.rows):
+            for c in range(m.cols):
+                place[m[r, c]] = (name, (r,) if name.startswith("b") else (r, c))
+    return [place[p] for p in network.parameters]
+
+
+def numeric_network(sizes_or_network, activation="sigmoid", cost="squared") -> Network | Model:
     """The network a numeric model computes: given, or built from layer sizes
     (which :class:`Network` checks).
 
@@ -37,7 +75,7 @@ def numeric_network(sizes_or_network, activation="sigmoid", cost="squared") -> N
     ...
     symbackprop.errors.NetworkSpecError: layer sizes must be a list of integers, got 12
     """
-    if isinstance(sizes_or_network, Network):
+    if isinstance(sizes_or_network, (Network, Model)):
         return sizes_or_network
     return Network(sizes_or_network, activation=activation, cost=cost)
 
@@ -70,8 +108,17 @@ def dense_initial_params(sizes: Sequence[int], rng: np.random.Generator, init: s
     >>> round(float(p["W2"].std() * 8), 1), float(abs(p["b2"]).max())
     (1.0, 0.0)
     """
+    return initial_values(dense_parameter_shapes(sizes), rng, init)
+
+
+def initial_values(shapes: dict[str, tuple[int, ...]], rng: np.random.Generator, init: str = "book") -> dict[str, np.ndarray]:
+    """Initial values of weights ``W…`` and biases ``b…`` of these shapes; see :func:`dense_initial_params`.
+
+    >>> initial_values({"W'2": (1, 4), "b'2": (1,)}, np.random.default_rng(0), "fan-in")["b'2"]
+    array([0.])
+    """
     params: dict[str, np.ndarray] = {}
-    for name, shape in dense_parameter_shapes(sizes).items():
+    for name, shape in shapes.items():
         if init == "book":
             params[name] = rng.standard_normal(shape)
         elif name.startswith("W"):

@@ -238,7 +238,7 @@ class ScalarModel:
     ) -> None:
         import time
 
-        from .dense import book_file_aliases, check_init, dense_parameter_shapes, numeric_network
+        from .dense import book_file_aliases, check_init, numeric_network, parameter_places, parameter_shapes
 
         self.init = check_init(init)
         self.network = numeric_network(sizes_or_network, activation, cost)
@@ -258,26 +258,22 @@ class ScalarModel:
         )
         self.compile_seconds = time.perf_counter() - start
         self.sizes = net.sizes
-        self.parameter_shapes = dense_parameter_shapes(self.sizes)
+        self.parameter_shapes = parameter_shapes(net)
         self.file_aliases = book_file_aliases(len(self.sizes))
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]
         self.output_bounds = self.network.output_layer.activation.bounds
         # Where each symbol w^l_{ji}, b^l_j sits in the arrays W^l, b^l.
-        self._places = [
-            (f"W{layer.index}" if n < layer.W.rows * layer.W.cols else f"b{layer.index}",
-             divmod(n, layer.W.cols) if n < layer.W.rows * layer.W.cols else (n - layer.W.rows * layer.W.cols,))
-            for layer in net.layers for n in range(layer.parameter_count)
-        ]
+        self._places = parameter_places(net)
 
     def describe(self) -> str:
         return self.network.describe()
 
     def initial_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Normal initial values; see :func:`~symbackprop.numeric.dense.dense_initial_params`."""
-        from .dense import dense_initial_params
+        from .dense import initial_values
 
-        return dense_initial_params(self.sizes, rng, self.init)
+        return initial_values(self.parameter_shapes, rng, self.init)
 
     def _values(self, params) -> list[float]:
         return [params[name][place] for name, place in self._places]
