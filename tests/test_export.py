@@ -16,20 +16,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbackprop.cli import main
+from symbackprop.engine.model_file import read_model
 from symbackprop.engine.network import Network
 from symbackprop.errors import NetworkSpecError
 from symbackprop.numeric.arrays import ArrayModel
 from symbackprop.numeric.cnn_arrays import CNNArrays
 from symbackprop.numeric.export import export_source, write_export
 
-#: (sizes, activation, cost, weight decay): every built-in trainable activation, both costs, decay.
+#: (sizes, activation, cost, weight decay, output): every built-in trainable activation, the costs,
+#: decay, a softmax output layer.
 DENSE = [
-    ([3, 4, 2], "sigmoid", "squared", 0),
-    ([3, 4, 2], ["tanh", "sigmoid"], "cross-entropy", "1/100"),
-    ([4, 3, 3, 2], "relu", "squared", "0.5"),
-    ([3, 2, 2], "softsign", "squared", 0),
-    ([2, 3, 1], "identity", "squared", "0.1"),
-    ([3, 2, 2], "z/(1+exp(-z))", "squared", 0),
+    ([3, 4, 2], "sigmoid", "squared", 0, None),
+    ([3, 4, 2], ["tanh", "sigmoid"], "cross-entropy", "1/100", None),
+    ([4, 3, 3, 2], "relu", "squared", "0.5", None),
+    ([3, 2, 2], "softsign", "squared", 0, None),
+    ([2, 3, 1], "identity", "squared", "0.1", None),
+    ([3, 2, 2], "z/(1+exp(-z))", "squared", 0, None),
+    ([3, 4, 3], "tanh", "categorical-cross-entropy", "1/100", "softmax"),
 ]
 
 #: Runs in a new interpreter: imports each exported file by path, evaluates it on
@@ -55,14 +58,16 @@ def _batch(model, rng, n=6):
     params = model.initial_params(rng)
     X = rng.uniform(-1, 1, (n, model.sizes[0]))
     T = rng.uniform(0.05, 0.95, (n, model.sizes[-1]))
+    if model.network.cost.targets_sum_to_one:  # a softmax's targets are distributions
+        T /= T.sum(axis=1, keepdims=True)
     return params, X, T
 
 
 def test_numpy_export_in_a_fresh_process_agrees_with_the_array_model(tmp_path: Path) -> None:
     rng = np.random.default_rng(14)
     cases, expected = [], []
-    for n, (sizes, activation, cost, decay) in enumerate(DENSE):
-        network = Network(sizes, activation=activation, cost=cost, weight_decay=decay)
+    for n, (sizes, activation, cost, decay, output) in enumerate(DENSE):
+        network = Network(sizes, activation=activation, cost=cost, weight_decay=decay, output=output)
         model = ArrayModel(network)
         params, X, T = _batch(model, rng)
         path = write_export(tmp_path / f"grad{n}.py", model)
@@ -70,6 +75,19 @@ def test_numpy_export_in_a_fresh_process_agrees_with_the_array_model(tmp_path: P
         np.savez(data, X=X, T=T, **params)
         cases.append((f"grad{n}", str(path), data))
         expected.append((model.cost_and_gradient(params, X, T), model.predict(params, X)))
+    # A model file's layers: residual, and a layer stated by its equations (two weighted inputs z, z')
+    model_file = tmp_path / "net.json"
+    model_file.write_text(json.dumps({"inputs": 3, "layers": [
+        {"kind": "dense", "width": 4, "activation": "tanh"},
+        {"kind": "residual", "skip": 2, "activation": "tanh"},
+        {"kind": "equations", "width": 2, "output": "z*sigmoid(z')", "units": ["z", "z'"]}]}))
+    model = ArrayModel(read_model(model_file))
+    params, X, T = _batch(model, rng)
+    path = write_export(tmp_path / "grad_model.py", model)
+    data = str(tmp_path / "batch_model.npz")
+    np.savez(data, X=X, T=T, **params)
+    cases.append(("grad_model", str(path), data))
+    expected.append((model.cost_and_gradient(params, X, T), model.predict(params, X)))
     run = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(cases)], capture_output=True, text=True,
                          check=True, cwd=tmp_path)
     # The module stands alone: neither SymPy nor the library was imported to run it.
@@ -142,9 +160,9 @@ def test_every_computed_line_carries_its_formula() -> None:
 
 
 def test_the_export_from_widths_is_the_export_from_the_model() -> None:
-    sizes, activation, cost, decay = DENSE[1]
-    model = ArrayModel(Network(sizes, activation=activation, cost=cost, weight_decay=decay))
-    assert export_source(sizes, activation, cost, decay) == export_source(model)
+    for sizes, activation, cost, decay, output in DENSE[1], DENSE[-1]:
+        model = ArrayModel(Network(sizes, activation=activation, cost=cost, weight_decay=decay, output=output))
+        assert export_source(sizes, activation, cost, decay, output=output) == export_source(model)
 
 
 def test_widths_do_not_matter_to_the_export() -> None:
@@ -166,16 +184,21 @@ def test_cli_export_writes_a_module_and_refuses_bad_input(tmp_path: Path, capsys
     out = tmp_path / "grad.py"
     assert main(["export", "--layers", "3,2,2", "--activation", "tanh", "--out", str(out)]) == 0
     assert "def cost_and_gradient(params, X, T):" in out.read_text()
-    assert main(["export", "--model", "digits01", "--out", str(out)]) == 0
-    assert "SIZES = (12, 3, 2)" in out.read_text()
+    assert main(["export", "--dataset", "digits01", "--out", str(out)]) == 0
+    assert "the 12-3-2 network" in out.read_text()
     capsys.readouterr()
     assert main(["export", "--layers", "3,2", "--out", str(tmp_path / "grad.txt")]) == 2
     assert "ending in .py" in capsys.readouterr().err
-    assert main(["export", "--model", "cnn123", "--out", str(out)]) == 0
+    assert main(["export", "--dataset", "cnn123", "--out", str(out)]) == 0
     assert "def cost_and_gradient(params, X, T):" in out.read_text()
     capsys.readouterr()
-    assert main(["export", "--model", "cnn123", "--target", "torch", "--out", str(out)]) == 2
-    assert main(["export", "--model", "digits01", "--layers", "3,2", "--out", str(out)]) == 2
+    assert main(["export", "--dataset", "cnn123", "--target", "torch", "--out", str(out)]) == 2
+    assert main(["export", "--dataset", "digits01", "--layers", "3,2", "--out", str(out)]) == 2
+    model_file = tmp_path / "net.json"
+    model_file.write_text('{"inputs": 3, "layers": [{"kind": "dense", "width": 4, "activation": "tanh"}, '
+                          '{"kind": "residual", "skip": 2, "activation": "tanh"}]}')
+    assert main(["export", "--model", str(model_file), "--out", str(out)]) == 0
+    assert "a^3 = a^2 + tanh(z^3)" in out.read_text()
     err = capsys.readouterr().err
     assert err.count("symbackprop: error:") == 2 and "Traceback" not in err
 
@@ -183,7 +206,7 @@ def test_cli_export_writes_a_module_and_refuses_bad_input(tmp_path: Path, capsys
 def _torch_reference(torch, params, X, T, activations, cost, decay):
     """C_T of the same network written with torch operations, for autograd."""
     functions = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "identity": lambda z: z,
-                 "softsign": lambda z: z / (1 + z.abs())}
+                 "softsign": lambda z: z / (1 + z.abs()), "softmax": lambda z: torch.softmax(z, dim=0)}
     a = X.T
     depth = len(params) // 2 + 1
     for l in range(2, depth + 1):
@@ -191,6 +214,8 @@ def _torch_reference(torch, params, X, T, activations, cost, decay):
     t = T.T
     if cost == "squared":
         C = ((t - a) ** 2).sum() / 2
+    elif cost == "categorical-cross-entropy":
+        C = -(t * torch.log(a)).sum()
     else:
         C = -(t * torch.log(a) + (1 - t) * torch.log(1 - a)).sum()
     m = X.shape[0]
@@ -199,14 +224,17 @@ def _torch_reference(torch, params, X, T, activations, cost, decay):
 
 @pytest.mark.parametrize(
     "sizes, activations, cost, decay",
-    [([3, 4, 2], ["tanh", "sigmoid"], "cross-entropy", 0.01), ([4, 3, 3, 2], ["relu", "softsign", "identity"],
-                                                              "squared", 0.0)],
+    [([3, 4, 2], ["tanh", "sigmoid"], "cross-entropy", 0.01),
+     ([4, 3, 3, 2], ["relu", "softsign", "identity"], "squared", 0.0),
+     ([3, 4, 3], ["tanh", "softmax"], "categorical-cross-entropy", 0.0)],
 )
 def test_torch_export_backward_is_autograd(tmp_path: Path, sizes, activations, cost, decay) -> None:
     torch = pytest.importorskip("torch")
     import importlib.util
 
-    path = write_export(tmp_path / "grad_torch.py", sizes, activations, cost, str(decay), target="torch")
+    softmax = activations[-1] == "softmax"
+    path = write_export(tmp_path / "grad_torch.py", sizes, activations[:-1] if softmax else activations, cost,
+                        str(decay), target="torch", output="softmax" if softmax else None)
     spec = importlib.util.spec_from_file_location("grad_torch", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -219,6 +247,8 @@ def test_torch_export_backward_is_autograd(tmp_path: Path, sizes, activations, c
     params = fresh()
     X = torch.rand(5, sizes[0], generator=gen, dtype=torch.float64) * 2 - 1
     T = torch.rand(5, sizes[-1], generator=gen, dtype=torch.float64) * 0.9 + 0.05
+    if softmax:
+        T = T / T.sum(dim=1, keepdim=True)
     derived = {k: v.clone().requires_grad_() for k, v in params.items()}
     reference = {k: v.clone().requires_grad_() for k, v in params.items()}
     C_derived = module.cost(derived, X, T)

@@ -20,6 +20,7 @@ from the derivation of a network of the same depth with one unit a layer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,13 +28,14 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.precedence import PRECEDENCE
 
+from ..engine.model import Model
 from ..engine.network import Network
 from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError, echo
 from ..files import write_text
 from ..notation.text import BookTextPrinter, book_text
 from .array_form import ONES, ArrayDerivation, M, derive_arrays
 from .arrays import ArrayModel, ArrayPrinter
-from .dense import dense_parameter_shapes
+from .dense import dense_parameter_shapes, parameter_shapes
 
 TARGETS = ("numpy", "torch")
 
@@ -46,6 +48,15 @@ _FUNCTIONS = {
     "relu": ("max(z, 0)", {"numpy": "numpy.maximum(z, 0.0)", "torch": "torch.clamp(z, min=0.0)"}),
     "log_sigmoid": ("log σ(z) = −log(1 + e^(−z)), finite for every z",
                     {"numpy": "-numpy.logaddexp(0.0, -z)", "torch": "torch.nn.functional.logsigmoid(z)"}),
+    # z − max z: no e^1000 overflows
+    "softmax_columns": ("a_i = e^(z_i) / Σ_h e^(z_h) in each column (example)",
+                        {"numpy": "numpy.exp(z - z.max(axis=0, keepdims=True)) / "
+                                  "numpy.exp(z - z.max(axis=0, keepdims=True)).sum(axis=0, keepdims=True)",
+                         "torch": "torch.softmax(z, dim=0)"}),
+    "log_softmax_columns": ("log a_i = z_i − log Σ_h e^(z_h) in each column, finite for every z",
+                            {"numpy": "z - z.max(axis=0, keepdims=True) - numpy.log(numpy.exp("
+                                      "z - z.max(axis=0, keepdims=True)).sum(axis=0, keepdims=True))",
+                             "torch": "torch.log_softmax(z, dim=0)"}),
 }
 
 
@@ -88,8 +99,8 @@ class _CodePrinter(ArrayPrinter):
 
 
 def _code_name(name: str) -> str:
-    # Book names (W^2, delta^3, a^1) are not identifiers: W2, delta3, a1.
-    return name.replace("^", "")
+    # Book names (W^2, delta^3, a^1, W'^4) are not identifiers: W2, delta3, a1, Wp4.
+    return name.replace("^", "").replace("'", "p")
 
 
 class _FormulaPrinter(BookTextPrinter):
@@ -134,6 +145,12 @@ class _FormulaPrinter(BookTextPrinter):
     def _print_log_sigmoid(self, expr):
         return "log σ(%s)" % self._print(expr.args[0])
 
+    def _print_softmax_columns(self, expr):
+        return "softmax(%s)" % self._print(expr.args[0])
+
+    def _print_log_softmax_columns(self, expr):
+        return "log softmax(%s)" % self._print(expr.args[0])
+
     def _print_AppliedUndef(self, expr):
         if expr.func == _total:
             return "Σ_j Σ_k %s" % self.parenthesize(expr.args[0], PRECEDENCE["Mul"])
@@ -166,7 +183,8 @@ def _steps(derivation: ArrayDerivation):
     cost_steps = with_products(sp.Symbol("C_T"), cost)
     backward = []
     for layer in reversed(derivation.layers):
-        backward += with_products(sp.Symbol(layer.delta.name), derivation.deltas[layer.delta])
+        for unit in layer.units:
+            backward += with_products(sp.Symbol(unit.delta.name), derivation.deltas[unit.delta])
     for name, value in derivation.gradients.items():
         backward.append((sp.Symbol(f"d{name}"), value))
     return forward, cost_steps, backward
@@ -175,7 +193,8 @@ def _steps(derivation: ArrayDerivation):
 def _comment_lhs(name: sp.Symbol, derivation: ArrayDerivation) -> str:
     text = name.name
     if text.startswith("d") and text[1:] in derivation.gradients:
-        return f"∂C_T/∂{text[1]}^{text[2:]}"
+        kind, layer = re.fullmatch(r"(\D+)(\d+)", text[1:]).groups()
+        return f"∂C_T/∂{kind}^{layer}"
     if name in derivation.products:
         return ""
     return _FormulaPrinter({})._print(name)
@@ -227,7 +246,7 @@ def _check_widths(sizes) -> list[int]:
 
 
 def export_source(
-    sizes: Sequence[int] | Network | ArrayModel,
+    sizes: Sequence[int] | Network | Model | ArrayModel,
     activation="sigmoid",
     cost="squared",
     weight_decay: object = 0,
@@ -235,9 +254,10 @@ def export_source(
     output: str | None = None,
 ) -> str:
     """The Python source of a module computing ``C_T`` and every ``∂C_T/∂p``
-    of this fully connected network by the derived formulas: given by its
-    widths and options, as a :class:`Network`, or as an :class:`ArrayModel`
-    (whose derivation is reused).
+    of this network by the derived formulas: a fully connected network given
+    by its widths and options, or a :class:`Network`, a
+    :class:`~symbackprop.engine.model.Model` of a model file, or an
+    :class:`ArrayModel` (whose derivation is reused).
 
     ``target="numpy"`` imports only NumPy; ``target="torch"`` imports only
     PyTorch and defines ``DerivedCost``, an autograd function.
@@ -249,28 +269,29 @@ def export_source(
     if target not in TARGETS:
         raise ArgumentError(f"unknown export target {echo(target)}; use {' or '.join(TARGETS)}")
     if isinstance(sizes, ArrayModel):
-        derivation, sizes = sizes.derivation, list(sizes.sizes)
-    elif isinstance(sizes, Network):
-        derivation, sizes = derive_arrays(sizes), list(sizes.sizes)
+        derivation, shapes, name = sizes.derivation, dict(sizes.parameter_shapes), sizes.describe()
+    elif isinstance(sizes, (Network, Model)):
+        derivation, shapes, name = derive_arrays(sizes), parameter_shapes(sizes), sizes.describe()
     else:
         sizes = _check_widths(sizes)
         # One unit a layer: the derivation does not depend on the widths.
         small = Network([1] * len(sizes), activation=activation, cost=cost, weight_decay=weight_decay, output=output)
-        derivation = derive_arrays(small)
+        derivation, shapes, name = derive_arrays(small), dense_parameter_shapes(sizes), "-".join(map(str, sizes))
     for act in derivation.activations:
         act.require_trainable()
         if act.is_generic:
             raise NotDifferentiableError("the generic activation a(z) has no values; choose a concrete activation to export")
     if derivation.weight_decay.free_symbols:
         raise ArgumentError(f"the weight decay λ = {derivation.weight_decay} is a symbol; give it a number to export")
-    return _module_source(derivation, sizes, target)
+    return _module_source(derivation, shapes, name, target)
 
 
-def _module_source(derivation: ArrayDerivation, sizes: list[int], target: str) -> str:
+def _module_source(derivation: ArrayDerivation, shapes: dict, name: str, target: str) -> str:
     printer = _CodePrinter(target)
     comments = _FormulaPrinter(derivation.products)
     forward, cost, backward = _steps(derivation)
-    params = [_code_name(m.name) for layer in derivation.layers for m in (layer.W, layer.b)]
+    keys = list(shapes)  # the parameter arrays' names, in the order of their gradients
+    params = [_code_name(key) for key in keys]
     quantities = [_code_name(name.name) for name, _ in derivation.forward]
     inputs = ["a1", "t", *params]
     everything = [value for _, value in forward + cost + backward]
@@ -280,7 +301,7 @@ def _module_source(derivation: ArrayDerivation, sizes: list[int], target: str) -
         for name, value in steps:
             code = f"    {_code_name(name.name)} = {printer._print(value)}"
             lhs = _comment_lhs(name, derivation)
-            formula = comments._print(value)
+            formula = comments._print(value).replace("-", "−")
             if name == sp.Symbol("C_T") and derivation.decay_entries:
                 formula = formula.replace("m ⊙ ", "m ")
             out.append(f"{code}  # {lhs + ' = ' if lhs else ''}{formula}")
@@ -288,9 +309,8 @@ def _module_source(derivation: ArrayDerivation, sizes: list[int], target: str) -
 
     activations = ", ".join(a.name for a in derivation.activations)
     decay = f", weight decay λ = {derivation.weight_decay}" if derivation.weight_decay != 0 else ""
-    shapes = dense_parameter_shapes(sizes)
     source = [
-        f'"""∂C_T/∂p of the {"-".join(map(str, sizes))} network ({activations}; {derivation.cost.name} cost{decay}),',
+        f'"""∂C_T/∂p of the {name} network ({activations}; {derivation.cost.name} cost{decay}),',
         "derived by symbackprop and written out formula by formula.",
         "",
         "Examples are columns, as in the book's matrix form: a^1 is inputs × m, t is",
@@ -302,7 +322,6 @@ def _module_source(derivation: ArrayDerivation, sizes: list[int], target: str) -
         "",
         f"import {target}",
         "",
-        f"SIZES = {tuple(sizes)!r}",
         f"PARAMETER_SHAPES = {shapes!r}",
         "",
         "",
@@ -340,8 +359,8 @@ def _module_source(derivation: ArrayDerivation, sizes: list[int], target: str) -
         "",
     ]
     source += (_NUMPY_API if target == "numpy" else _TORCH_API).format(
-        arrays=", ".join(f'params["{p}"]' + ("[:, None]" if p[0] == "b" else "") for p in params),
-        names=repr(tuple(params)),
+        arrays=", ".join(f"params[{key!r}]" + ("[:, None]" if key[0] == "b" else "") for key in keys),
+        names=repr(tuple(keys)),
         inputs=", ".join(inputs),
     ).splitlines()
     return "\n".join(source) + "\n"
