@@ -67,7 +67,7 @@ def test_json_and_toml_describe_the_same_model(tmp_path):
                                        'kind = "equations"\nwidth = 2\noutput = "z*y"'),
      README_ERRORS[1].split(" (…)")[0]),
     ("net.json", RESIDUAL_JSON.replace('"kind": "residual"', '"kind": "resnet"'),
-     "net.json:4:5: layer 3: unknown kind 'resnet'; kinds: dense, equations, residual, softmax"),
+     "net.json:4:5: layer 3: unknown kind 'resnet'; kinds: batch-norm, convolution, dense, equations, pooling, recurrent, residual, softmax"),
     ("net.toml", RESIDUAL_TOML.replace("skip = 2", "skip = 2\nstride = 2"),
      "net.toml:8:1: layer 3 ('residual'): unknown key 'stride'; a residual layer has skip, activation, width"),
     ("net.json", RESIDUAL_JSON.replace('"inputs": 2', '"inputs": 0'), "net.json: inputs 0 is not a positive whole number"),
@@ -91,10 +91,15 @@ def test_the_cli_refuses_a_bad_file_in_one_line_with_exit_2(tmp_path):
     assert "net.json:4:5: layer 3: unknown kind 'resnet'" in result.stderr
 
 
-def test_the_model_file_gives_the_network_so_layers_beside_it_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("argv, option", [
+    (["verify", "--layers", "3,2"], "--layers"),
+    (["train", "digits01", "--batch-norm"], "--batch-norm"),
+    (["train", "cnn123", "--stride", "2"], "--stride"),
+])
+def test_the_model_file_gives_the_network_so_options_that_shape_it_are_refused(tmp_path, capsys, argv, option):
     path = _write(tmp_path, "r.json", RESIDUAL_JSON)
-    assert main(["verify", "--model", str(path), "--layers", "3,2"]) == 2
-    assert "leave out --layers" in capsys.readouterr().err
+    assert main([*argv, "--model", str(path)]) == 2
+    assert f"leave out {option}" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,8 @@ def test_verify_proves_the_models(args, capsys):
     (["verify", "--recurrent", "2", "--cnn"], "--cnn is for a convolutional network, a third kind"),
     (["verify", "--recurrent", "2", "--stride", "2"], "--stride is for a convolutional network"),
     (["verify", "--every-step"], "an option of --recurrent"),
+    (["verify", "--recurrent", "2", "--model", "net.json"], "--model and --recurrent describe two different"),
+    (["derive", "--batch-norm", "3", "--model", "net.json"], "--model and --batch-norm describe two different"),
     (["derive", "--recurrent", "2", "--param", "w_11"], "plain networks"),
     (["train", "cnn123", "--batch-norm"], "no batch_norm option"),
 ])

@@ -64,8 +64,11 @@ def run(args: argparse.Namespace) -> int:
     doc = sequence_derivation(args) or _large_derivation(args)
     if doc is None:
         network = network_from_args(args)
-        derivation = model_derivation if isinstance(network, Model) else network_derivation
-        doc = derivation(network, args.param, expand=args.expand, force=args.force)
+        if isinstance(network, (Model, Network)):
+            derivation = model_derivation if isinstance(network, Model) else network_derivation
+            doc = derivation(network, args.param, expand=args.expand, force=args.force)
+        else:
+            doc = structured_derivation(network, args)
     if args.out is None and args.format == "text" and sys.stdout.isatty():
         console = Console()
         console.rule(Text(text_prose(doc.title)))
@@ -79,6 +82,30 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_text(out, text)
     return 0
+
+
+def structured_derivation(network, args: argparse.Namespace):
+    """The document of a convolutional, recurrent or batch-normalised network read from ``--model``."""
+    from ..documents.batchnorm import batch_norm_derivation
+    from ..documents.cnn import cnn_derivation, strided_derivation
+    from ..documents.recurrent import recurrent_derivation
+    from ..engine.cnn import ConvolutionalNetwork
+    from ..engine.recurrent import RecurrentNetwork
+    from ..errors import NetworkSpecError
+
+    if args.param is not None or args.expand:
+        raise NetworkSpecError(f"--param and --expand are for networks of dense, softmax, residual and equations "
+                               f"layers; the {network.describe()} network derives every unit error and gradient")
+    if isinstance(network, ConvolutionalNetwork):
+        if (network.channels, network.stride, network.padding) == (1, (1, 1), (0, 0)):
+            return cnn_derivation(network)
+        # Channels, stride or padding: the document that also derives δ of the input, from a layer of input units.
+        return strided_derivation(ConvolutionalNetwork(
+            network.image_shape, network.filters, network.filter_size, network.pool, network.outputs,
+            network.activation, network.cost, network.pooling.kind, channels=network.channels,
+            stride=network.stride, padding=network.padding, input_errors=True,
+        ))
+    return recurrent_derivation(network) if isinstance(network, RecurrentNetwork) else batch_norm_derivation(network)
 
 
 def sequence_derivation(args: argparse.Namespace):

@@ -54,13 +54,15 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", metavar="FILE",
         help="a .json or .toml model file describing the network layer by layer (dense, softmax, residual, "
-        "equations); it gives the layers, activations and cost, so --layers, --activation, --cost, --output "
+        "equations; or convolution, pooling, dense; recurrent, dense; batch-norm …, dense); it gives the layers, activations and cost, so --layers, --activation, --cost, --output "
         "and --weight-decay stay unset",
     )
 
 
 #: The options a model file replaces, with their defaults (argparse's, or None).
-_MODEL_FILE_GIVES = ("layers", "activation", "cost", "output", "weight_decay")
+_MODEL_FILE_GIVES = (
+    "layers", "activation", "cost", "output", "weight_decay", "batch_norm", "pooling", "channels", "stride", "padding",
+)
 
 
 def check_model_alone(args: argparse.Namespace, defaults: dict[str, object]) -> None:
@@ -72,7 +74,8 @@ def check_model_alone(args: argparse.Namespace, defaults: dict[str, object]) -> 
     symbackprop.errors.NetworkSpecError: --model describes the whole network; leave out --layers (the model file gives it)
     """
     for name in _MODEL_FILE_GIVES:
-        if getattr(args, name, None) not in (None, defaults.get(name)):
+        # False: a flag (--batch-norm) left out
+        if getattr(args, name, None) not in (None, False, defaults.get(name)):
             raise NetworkSpecError(
                 f"--model describes the whole network; leave out --{name.replace('_', '-')} (the model file gives it)"
             )

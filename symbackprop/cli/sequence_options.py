@@ -57,6 +57,11 @@ def sequence_model_from_args(args: argparse.Namespace, default_layers: str) -> L
         return None
     if recurrent is not None and batch is not None:
         raise NetworkSpecError("--recurrent and --batch-norm build two different models; give one of them")
+    if getattr(args, "model", None) is not None:
+        raise NetworkSpecError(
+            f"--model and {'--recurrent' if batch is None else '--batch-norm'} describe two different networks; "
+            "give one of them"
+        )
     for flag, value in (("--output softmax", getattr(args, "output", None)),
                         ("--weight-decay", getattr(args, "weight_decay", None))):
         if value is not None:

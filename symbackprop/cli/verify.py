@@ -18,6 +18,7 @@ from .options import (
     whole_number,
 )
 from .options import console as make_console
+from .progress import stage_progress
 from .sequence_options import add_sequence_options, sequence_model_from_args
 
 
@@ -104,9 +105,11 @@ def run(args: argparse.Namespace) -> int:
         report = verify_claim(net, args.param, args.claim, points=args.points, seed=args.seed, force=args.force)
     else:
         params = None if args.param is None else [args.param]
-        report = verify(
-            net, exact=args.exact, points=args.points, seed=args.seed, parameters=params, force=args.force
-        )
+        with stage_progress() as progress:
+            report = verify(
+                net, exact=args.exact, points=args.points, seed=args.seed, parameters=params, force=args.force,
+                progress=progress,
+            )
     if args.json:
         print_json(json_document(net, report))
         return 0 if report.ok else 1
