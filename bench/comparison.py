@@ -5,8 +5,11 @@ Run: ``python bench/comparison.py``. Measures, in one run:
 - the four routes on the book's 12-3-2 (``symbackprop compare``);
 - a sweep over depth from 12-3-2 (1 to 6 hidden layers of width 3);
 - a sweep over width of 12-n-2 (n = 1 … 16);
+- the logistic map's derivative, n = 1 … 12 (``compare --sweep logistic``);
+- where the direct route's time goes on 12-3-2, 12-3-3-2 and the book's CNN
+  (substitution, differentiation, simplification: :mod:`symbackprop.measure.direct_time`);
 
-writes the two charts to ``bench/results/`` and replaces the block between
+writes the three charts to ``bench/results/`` and replaces the block between
 ``<!-- comparison -->`` and ``<!-- /comparison -->`` in README.md with the
 tables, the growth laws, the charts, the date and the machine's core count.
 ``--print`` writes the block to stdout and no file. Nothing is written when
@@ -30,13 +33,17 @@ import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 from readme import write_block  # noqa: E402
 
+from symbackprop import Network  # noqa: E402
+from symbackprop.engine.cnn import cnn_from_spec  # noqa: E402
+from symbackprop.measure import direct_time  # noqa: E402
 from symbackprop.measure.compare import compare  # noqa: E402
+from symbackprop.measure.logistic import logistic_sweep  # noqa: E402
 from symbackprop.measure.sweep import default_points, sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BOOK = [12, 3, 2]
-CAP = 30.0
+CAP = 60.0
 
 
 def progress(network, route) -> None:
@@ -75,6 +82,28 @@ def block() -> tuple[str, dict[Path, str]] | None:
             "",
             result.markdown(),
         ]
+    print("the logistic map", file=sys.stderr, flush=True)
+    logistic = logistic_sweep(default_points("logistic", 12))
+    charts[RESULTS / "logistic.svg"] = logistic.chart()
+    parts += [
+        "",
+        "**The logistic map** (`symbackprop compare --sweep logistic --max 12 --chart …`): "
+        "l_0 = x, l_{n+1} = 4 l_n (1 − l_n), and dl_n/dx:",
+        "",
+        "![the logistic map](bench/results/logistic.svg)",
+        "",
+        logistic.markdown(),
+    ]
+    print("where the direct route's time goes", file=sys.stderr, flush=True)
+    models = [Network([12, 3, 2]), Network([12, 3, 3, 2]), cnn_from_spec("6x6,3,3x3,2x2,3")]
+    rows = [direct_time.direct_time(model) for model in models]
+    parts += [
+        "",
+        "**Where the direct route's time goes** (CPU seconds, each stage from an empty SymPy cache; "
+        "the share of tree walks is profiled):",
+        "",
+        direct_time.markdown(rows),
+    ]
     return "\n".join(parts), charts
 
 

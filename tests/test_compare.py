@@ -20,13 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symbackprop import Network, chain_rule_expansion, delta_route, direct_route, verify
 from symbackprop.cli import main
+from symbackprop.engine.routes import expression_size
 from symbackprop.errors import NetworkSpecError, SymbackpropError
-from symbackprop.measure.compare import Comparison, compare, format_seconds
+from symbackprop.measure.compare import Comparison, compact_count, compare, format_seconds
 from symbackprop.measure.growth import fit_growth
 from symbackprop.measure.stages import (
     FAILED,
@@ -175,9 +177,28 @@ def test_generic_activation_is_derived_and_proved_but_not_run():
 
 def test_markdown_has_one_row_per_route_and_the_verdicts(small):
     text = small.markdown()
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 1 + len(ROUTES)
+    table, ratios = text.split("\n\n")[:2]
+    rows = [line for line in table.splitlines() if "---" not in line]
+    assert len(rows) == 2 + len(ROUTES)  # the header, C itself, each route
+    assert rows[1].startswith("| C itself | — | ")
+    assert len([line for line in ratios.splitlines() if "---" not in line]) == 1 + len(ROUTES)
     assert "faster" in text and "proved exactly equal" in text
+
+
+def test_the_size_ratios_divide_each_route_by_c_written_out(small):
+    cost = small.spec.network().cost_substituted()
+    sizes = expression_size([cost])
+    definitions, reduced = sympy.cse([cost])
+    # CSE counted by hand: the tree operations of the named values and the rest.
+    cse = sum(expression_size([e]).tree_ops for e in [rhs for _, rhs in definitions] + list(reduced))
+    for route in ROUTES:
+        row = small.row(route)
+        assert small.ratios(route) == pytest.approx(
+            (row.size.tree_ops / sizes.tree_ops, row.size.graph_nodes / sizes.graph_nodes, row.cse_ops / cse))
+    # Written out, the gradients are larger than C as trees; in layer quantities,
+    # after CSE, the δ recurrence stays within a few times C (the cheap-gradient principle).
+    assert small.ratios("direct")[0] > 10 * small.ratios("delta")[2]
+    assert small.ratios("delta")[2] < 5
 
 
 @pytest.mark.parametrize(
@@ -331,7 +352,7 @@ def test_figures_of_finished_stages_are_kept_and_the_stopped_stage_is_named():
     assert after_derive.derive_seconds is not None and after_derive.size is None
     stopped = replace(stages[1], status=OVER_CAP)  # stopped while compiling
     c = Comparison(NetworkSpec((2, 2, 1)), 9, 4, 10.0, [stopped] + [replace(stopped, route=r) for r in ROUTES[1:]])
-    cells = c.markdown().splitlines()[2].split(" | ")
+    cells = c.markdown().splitlines()[3].split(" | ")  # after the header, its rule and C itself
     assert cells[1] == format_seconds(stopped.derive_seconds) and cells[6] == "over cap" and cells[7].startswith("—")
     assert "was derived in" in c.verdicts()[0] and "not compiled within the 10 s cap" in c.verdicts()[0]
 
@@ -454,8 +475,29 @@ def test_sweep_chart_is_an_svg_with_every_route(depth_sweep):
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg")
     text = "".join(root.itertext())
-    for title in ("direct", "δ recurrence", "δ written out", "δ as arrays", "hidden layers"):
+    for title in ("direct", "δ recurrence", "δ written out", "δ as arrays", "hidden layers",
+                  "operations, as a tree", "distinct nodes", "operations after CSE"):
         assert title in text
+
+
+def test_sweep_tables_show_three_sizes_of_every_route_and_their_ratios_to_c(depth_sweep):
+    text = depth_sweep.markdown()
+    for point in depth_sweep.points:
+        c = point.comparison
+        for route in ROUTES:
+            row = c.row(route)
+            assert f"{compact_count(row.size.tree_ops)} / {compact_count(row.size.graph_nodes)} / " \
+                f"{compact_count(row.cse_ops)}" in text
+        size, cse = c.cost_size()
+        assert size == expression_size([c.spec.network().cost_substituted()])
+    # A hidden layer multiplies the direct route's tree and leaves the δ
+    # recurrence's ratio to C after CSE about where it was.
+    direct = [p.comparison.ratios("direct")[0] for p in depth_sweep.points]
+    delta = [p.comparison.ratios("delta")[2] for p in depth_sweep.points]
+    assert direct[0] < direct[1] < direct[2] and max(delta) < 2 * min(delta)
+    laws = {(law.route, law.figure): law for law in depth_sweep.laws()}
+    assert laws["direct", "graph_nodes"].kind == "power" and laws["delta", "cse_ops"].kind == "linear"
+    assert depth_sweep.ratio_table().row_count == len(depth_sweep.points)
 
 
 def test_width_sweep_of_two_hidden_layers_fits_the_delta_route_in_the_parameters():
@@ -492,7 +534,21 @@ def test_sweep_command_writes_the_chart_and_markdown(tmp_path, capsys):
                  "--chart", str(chart), "--format", "markdown", "--cap", "60"]) == 0
     out = capsys.readouterr().out
     assert "| width | network |" in out and "| route | figure | law |" in out
+    assert "| width | C: ops / nodes / CSE |" in out
     ET.fromstring(chart.read_text())
+
+
+def test_logistic_sweep_command_prints_sizes_and_writes_its_chart(tmp_path, capsys):
+    chart = tmp_path / "logistic.svg"
+    assert main(["compare", "--sweep", "logistic", "--points", "1,2,3", "--chart", str(chart),
+                 "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    # dl_3/dx: 98 operations as a tree, 26 distinct nodes (see tests/test_logistic.py)
+    assert "| 3 | 22 / 13 / 10 | 98 / 26 / 31 |" in out
+    assert "| dl_n/dx: operations, as a tree | ∝" in out
+    assert "sympy.diff" in "".join(ET.fromstring(chart.read_text()).itertext())
+    assert main(["compare", "--sweep", "logistic", "--points", "15"]) == 2
+    assert "n from 1 to 14" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -576,10 +632,13 @@ def test_readme_holds_the_measured_comparison_and_its_charts():
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table.splitlines()[2:]}
     assert rows["direct"][5] == str(paths_formula([12, 3, 2]))
     assert rows["δ recurrence"][5] == str(local_derivatives_formula([12, 3, 2]))
-    for chart in re.findall(r"!\[[^]]*\]\(([^)]+\.svg)\)", block):
+    charts = re.findall(r"!\[[^]]*\]\(([^)]+\.svg)\)", block)
+    assert [Path(c).name for c in charts] == ["sweep-depth.svg", "sweep-width.svg", "logistic.svg"]
+    for chart, title in zip(charts, ("δ recurrence", "δ recurrence", "sympy.diff")):
         svg = ET.parse(root / chart).getroot()
-        assert svg.tag.endswith("svg") and "δ recurrence" in "".join(svg.itertext())
-    assert len(re.findall(r"!\[[^]]*\]\(([^)]+\.svg)\)", block)) == 2
+        assert svg.tag.endswith("svg") and title in "".join(svg.itertext())
+    # The logistic map's sizes in the README are the ones counted by hand in tests/test_logistic.py.
+    assert "| 3 | 22 / 13 / 10 | 98 / 26 / 31 |" in block
 
 
 def test_ctrl_c_at_a_terminal_reaches_the_worker_too_and_still_no_traceback():
@@ -648,3 +707,32 @@ def test_a_speed_verdict_needs_quartiles_that_do_not_overlap():
     apart = evaluation_verdict((6e-4, 5.8e-4, 6.2e-4), (3e-4, 2.9e-4, 3.1e-4))
     assert "by the δ recurrence it is 2.0× faster (300 µs, quartiles 290 µs to 310 µs)" in apart
     assert "takes 600 µs, quartiles 580 µs to 620 µs, by the direct route" in apart
+
+
+def test_a_ctrl_c_while_the_worker_starts_is_not_lost(tmp_path):
+    # The signal comes in the very moment the child process is being started,
+    # when the parent holds SIGINT back from the child: it must still end the parent.
+    script = tmp_path / "interrupt.py"
+    script.write_text(
+        "import multiprocessing.process, os, signal\n"
+        "from symbackprop.measure.stages import NetworkSpec\n"
+        "from symbackprop.measure.worker import Worker\n"
+        "start = multiprocessing.process.BaseProcess.start\n"
+        "def interrupted_start(self):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return start(self)\n"
+        "if __name__ == '__main__':\n"
+        "    multiprocessing.process.BaseProcess.start = interrupted_start\n"
+        "    worker = Worker()\n"
+        "    try:\n"
+        "        worker.run((NetworkSpec((1, 1)), 'delta', 2, 0, False), 60)\n"
+        "        print('lost')\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('interrupted')\n"
+        "    finally:\n"
+        "        worker.stop()\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert done.stdout.strip() == "interrupted" and "Traceback" not in done.stderr, done.stderr

@@ -67,7 +67,7 @@ def test_json_and_toml_describe_the_same_model(tmp_path):
                                        'kind = "equations"\nwidth = 2\noutput = "z*y"'),
      README_ERRORS[1].split(" (…)")[0]),
     ("net.json", RESIDUAL_JSON.replace('"kind": "residual"', '"kind": "resnet"'),
-     "net.json:4:5: layer 3: unknown kind 'resnet'; kinds: dense, equations, residual, softmax"),
+     "net.json:4:5: layer 3: unknown kind 'resnet'; kinds: batch-norm, convolution, dense, equations, pooling, recurrent, residual, softmax"),
     ("net.toml", RESIDUAL_TOML.replace("skip = 2", "skip = 2\nstride = 2"),
      "net.toml:8:1: layer 3 ('residual'): unknown key 'stride'; a residual layer has skip, activation, width"),
     ("net.json", RESIDUAL_JSON.replace('"inputs": 2', '"inputs": 0'), "net.json: inputs 0 is not a positive whole number"),

@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import sympy as sp
 from rich.console import Console
 
+from ..engine.model_file import read_model
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
 from ..guards import SWEEP_LARGEST
 from ..measure.compare import compare
 from ..measure.stages import ROUTES
 from ..measure.sweep import default_points, sweep, sweep_sizes
+from .json_output import add_json_option, exact, print_json
 from .options import (
     activation_from_args,
+    add_model_option,
     add_network_options,
+    check_model_alone,
     parse_layers,
     real_number,
     whole_number,
@@ -24,7 +29,7 @@ from .options import (
 from .options import console as make_console
 
 #: The largest depth and width a sweep goes to unless --max says otherwise.
-DEFAULT_MAX = {"depth": 6, "width": 16}
+DEFAULT_MAX = {"depth": 6, "width": 16, "logistic": 10}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,12 +43,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Ctrl-C ends a sweep with the rows so far.",
     )
     add_network_options(p)
+    add_model_option(p)
     p.add_argument("--batch", type=whole_number, default=64, help="examples in the batch each gradient is run on (default 64)")
     p.add_argument("--cap", type=real_number, help="seconds a route may take on one network before it is stopped "
                    "(default 60; 20 per network in a sweep)")
-    p.add_argument("--sweep", choices=["depth", "width"], help="grow the hidden layers of --layers: their "
-                   "number (depth) or their width")
-    p.add_argument("--max", type=whole_number, help="largest depth or width of a sweep (default: depth 6, width 16)")
+    p.add_argument("--sweep", choices=["depth", "width", "logistic"], help="grow the hidden layers of --layers: "
+                   "their number (depth) or their width; or iterate the logistic map l_{n+1} = 4 l_n (1 - l_n) "
+                   "n times and size its derivative (logistic: the network options do not apply)")
+    p.add_argument("--max", type=whole_number, help="largest depth, width or n of a sweep "
+                   "(default: depth 6, width 16, logistic 10)")
     p.add_argument("--points", help="the depths or widths of a sweep, comma-separated (instead of --max)")
     p.add_argument("--chart", help="write the sweep as an SVG chart (log scale) to this file")
     p.add_argument("--format", choices=["text", "markdown"], default="text",
@@ -51,12 +59,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-proof", action="store_true",
                    help="skip the exact proof that the direct and δ gradients are equal")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the batch and the parameter values (default 0)")
+    add_json_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    sizes = parse_layers(args.layers)
-    activation = activation_from_args(args)
+    if args.sweep == "logistic":
+        if args.model is not None:
+            raise NetworkSpecError("--sweep logistic differentiates the logistic map, not a network; leave out --model")
+        return _logistic(args)
+    if args.model is not None:
+        check_model_alone(args, {"layers": args.default_layers, "activation": "sigmoid", "cost": "squared"})
+        sizes, activation, args.cost, args.weight_decay = dense_chain(read_model(args.model), args.model)
+    else:
+        sizes = parse_layers(args.layers)
+        activation = activation_from_args(args)
     if args.sweep is None:
         for flag in ("max", "points", "chart"):
             if getattr(args, flag) is not None:
@@ -65,18 +82,70 @@ def run(args: argparse.Namespace) -> int:
     return _sweep(args, sizes, activation)
 
 
+def dense_chain(model, where: str) -> tuple[list[int], str | list[str], str, object]:
+    """The widths, activations, cost and weight decay of a model file's chain of
+    dense layers: the fully connected network whose four routes ``compare`` measures
+    (one activation for all its layers when they share it, so that a sweep can add layers).
+
+    >>> from symbackprop.engine.model import Model
+    >>> dense_chain(Model(2, [{"kind": "dense", "width": 2, "activation": "tanh"}, {"kind": "dense", "width": 1}]),
+    ...             "m.json")
+    ([2, 2, 1], ['tanh', 'sigmoid'], 'squared', 0)
+    >>> dense_chain(Model(2, [{"kind": "residual", "skip": 1}]), "m.json")
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: m.json: compare measures a chain of dense layers (its array route is the matrix form of one); layer 2 is residual: verify --model proves this model's δ route
+    """
+    specs = getattr(model, "specs", None)
+    if specs is None:
+        raise NetworkSpecError(f"{where}: compare measures a chain of dense layers; the {model.describe()} network's "
+                               "δ route is proved by verify --model")
+    for index, spec in enumerate(specs, start=2):
+        if spec["kind"] != "dense":
+            raise NetworkSpecError(f"{where}: compare measures a chain of dense layers (its array route is the matrix "
+                                   f"form of one); layer {index} is {spec['kind']}: verify --model proves this "
+                                   "model's δ route")
+    activations = [layer.activation.name for layer in model.layers]
+    shared = activations[0] if len(set(activations)) == 1 else activations
+    return list(model.sizes), shared, model.cost.name, model.weight_decay
+
+
 def _compare(args: argparse.Namespace, sizes: list[int], activation) -> int:
     console = make_console()
     cap = 60.0 if args.cap is None else args.cap
     with console.status(f"measuring {len(ROUTES)} routes on {'-'.join(map(str, sizes))}…"):
         result = compare(sizes, activation, args.cost, batch=args.batch, cap=cap, seed=args.seed,
                          prove=not args.no_proof, weight_decay=args.weight_decay or 0)
+    if args.json:
+        print_json({"command": "compare", "sweep": None, "comparisons": [comparison_json(result)]})
+        return 0
     if args.format == "markdown":
         console.print(result.markdown(), markup=False, highlight=False)
     else:
         console.print(result.table())
+        console.print(result.ratio_table())
         for line in result.verdicts():
             console.print(line, markup=False, highlight=False)
+    return 0
+
+
+def _logistic(args: argparse.Namespace) -> int:
+    from ..measure.logistic import logistic_sweep
+
+    console = make_console()
+    points = _points(args)
+    chart = _chart_path(args.chart) if args.chart is not None else None
+    with console.status(f"differentiating the logistic map up to n = {max(points)}…"):
+        result = logistic_sweep(points)
+    if args.format == "markdown":
+        console.print(result.markdown(), markup=False, highlight=False)
+    else:
+        console.print(result.table())
+        console.print(result.laws_table())
+    if chart is not None:
+        svg = result.chart()
+        write_atomically(chart, lambda stream: stream.write(svg.encode("utf-8")))
+        console.print(f"chart written to {chart}", markup=False, highlight=False)
     return 0
 
 
@@ -127,11 +196,21 @@ def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
 
         result = sweep(args.sweep, sizes, points, activation, args.cost, batch=args.batch, cap=cap,
                        seed=args.seed, on_route=on_route, weight_decay=args.weight_decay or 0)
-    if args.format == "markdown":
+    if args.json:
+        print_json({
+            "command": "compare",
+            "sweep": {"over": result.over, "base": result.base, "interrupted": result.interrupted,
+                      "laws": result.laws()},
+            "comparisons": [comparison_json(point.comparison, point.x) for point in result.points],
+        })
+    elif args.format == "markdown":
         console.print(result.markdown(), markup=False, highlight=False)
     else:
         console.print(result.table())
+        console.print(result.ratio_table())
         console.print(result.laws_table())
+    if args.json:  # standard output holds the JSON document alone
+        console = Console(stderr=True, soft_wrap=True)
     if chart is not None:
         svg = result.chart()
         if svg is None:
@@ -144,3 +223,20 @@ def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
                       markup=False, highlight=False)
         return 130
     return 0
+
+
+def comparison_json(comparison, x: int | None = None) -> dict:
+    """One network's routes for ``compare --json`` (schema: ``schemas/compare.json``);
+    ``x`` is its depth or width in a sweep."""
+    spec = comparison.spec
+    return {
+        "x": x,
+        "network": {"sizes": spec.sizes, "activation": spec.activation, "cost": spec.cost,
+                    "weight_decay": exact(sp.sympify(spec.weight_decay))},
+        "parameters": comparison.parameters,
+        "batch": comparison.batch,
+        "cap": comparison.cap,
+        "routes": comparison.rows,
+        "agreement": comparison.agreement(),
+        "verdicts": comparison.verdicts(),
+    }

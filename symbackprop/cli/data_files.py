@@ -1,7 +1,9 @@
 """``train`` and ``evaluate`` on a data file (CSV or ``.npz``) with a network of your choosing.
 
 The network is built from ``--layers``, ``--activation``, ``--cost`` (and
-``--output``, ``--weight-decay``); a held-out share (``--test-fraction``)
+``--output``, ``--weight-decay``), or read from ``--model FILE`` (its inputs
+and outputs the data's columns and classes; an image or a sequence is read
+from each row in order); a held-out share (``--test-fraction``)
 is drawn with ``--seed``, so ``evaluate`` with the same two options holds
 out the same examples. The classes' order, the inputs' standardisation and
 the options that built the network are saved with the parameters and
@@ -16,11 +18,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from ..engine.cnn import ConvolutionalNetwork
+from ..engine.model_file import model_from_document, read_model_document
 from ..engine.network import Network
+from ..engine.recurrent import RecurrentNetwork
 from ..errors import DataError, NetworkSpecError
 from ..functions.costs import weight_decay_rate
-from ..numeric.arrays import ArrayModel
 from ..numeric.datafile import Standardizer, Table, read_data_file, split
+from ..numeric.model_arrays import input_width, output_width, trainable_for
 from ..numeric.params import (
     MAX_OPTION_LENGTH,
     NETWORK_OPTIONS,
@@ -30,11 +35,10 @@ from ..numeric.params import (
     load_params,
     read_param_file,
 )
-from ..numeric.scalar import ScalarModel
 from ..numeric.train import accuracy, check_settings, total_cost, train
 from ..numeric.trainable import describe
 from .json_output import print_json
-from .options import parse_layers, real_number
+from .options import check_model_alone, parse_layers, real_number
 from .training import check_outputs, cost_table, finish, optimizer_from_args, rule
 
 #: Training defaults for a data file: small batches, like digits8x8.
@@ -90,19 +94,55 @@ def refuse_file_options(args: argparse.Namespace) -> None:
                         "and examples")
 
 
-def model_for(args: argparse.Namespace, sizes: list[int]):
-    """The network of ``--layers`` etc. on the array path (the scalar path for
-    ``--output softmax`` or ``--path scalar``)."""
+def model_for(args: argparse.Namespace, sizes: list[int] | None):
+    """The network of ``--model FILE``, or of ``--layers`` etc., on the array
+    path (``--path scalar`` for the scalar path); ``sizes`` None: a model file's."""
     for option in ("pooling", "stride", "padding"):
         if getattr(args, option, None) is not None:
-            raise NetworkSpecError(f"--{option} is an option of the cnn123 data set; a data file trains a dense network")
+            where = "the model file describes the convolution" if args.model is not None else \
+                "a data file trains the network of --layers or --model"
+            raise NetworkSpecError(f"--{option} is an option of the cnn123 data set; {where}")
+    if args.path is None:
+        args.path = "array"
+    if args.model is not None:
+        check_model_alone(args, {})
+        args.model_document, positions, where = read_model_document(args.model)
+        return trainable_for(model_from_document(args.model_document, where, positions), args.path)
+    if getattr(args, "model_document", None) is not None:  # saved with the parameters
+        return trainable_for(model_from_document(args.model_document, _model_name(args)), args.path)
     activation = [a.strip() for a in (args.activation or "sigmoid").split(";")]
     cost = args.cost or ("categorical-cross-entropy" if args.output else "squared")
     network = Network(sizes, activation=activation[0] if len(activation) == 1 else activation, cost=cost,
                       weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output)
-    if args.path is None:
-        args.path = "scalar" if args.output else "array"
-    return (ScalarModel if args.path == "scalar" else ArrayModel)(network, init="fan-in")
+    return trainable_for(network, args.path)
+
+
+def _model_fits(args: argparse.Namespace, model, table: Table) -> None:
+    """Refuse a model file whose network's inputs or outputs are not the data's columns or classes."""
+    network = model.network
+    inputs, outputs = input_width(network), getattr(model, "output_size", output_width(network))
+    if (inputs, outputs) != (table.X.shape[1], table.T.shape[1]):
+        what = "classes" if table.is_classification else "targets"
+        raise NetworkSpecError(
+            f"the {model.describe()} network of {_model_name(args)} reads {inputs} inputs and has {outputs} outputs; "
+            f"{args.dataset} has {table.X.shape[1]} input columns and {table.T.shape[1]} {what}"
+        )
+
+
+def _model_name(args: argparse.Namespace) -> str:
+    return args.model if args.model is not None else f"{args.params} (the model it was trained as)"
+
+
+def _shaped(model, table: Table | None) -> None:
+    """Each example's row of inputs as the network reads it: an image (channels, rows,
+    columns) for a convolutional network, steps of inputs for a recurrent one."""
+    if table is None:
+        return
+    if isinstance(model.network, ConvolutionalNetwork):
+        channels = (model.channels,) if model.channels > 1 else ()
+        table.X = table.X.reshape(len(table.X), *channels, *model.network.image_shape)
+    elif isinstance(model.network, RecurrentNetwork):
+        table.X = table.X.reshape(len(table.X), *model.input_shape)
 
 
 def _network_options(args: argparse.Namespace) -> dict[str, str]:
@@ -115,6 +155,8 @@ def _saved_network_options(args: argparse.Namespace) -> None:
     """Fill the network options not given to ``evaluate`` from the parameter file's notes."""
     notes = read_param_file(args.params)[1].get(NOTES_KEY)
     saved = notes.get("network") if isinstance(notes, dict) else None
+    if args.model is None and args.layers is None and isinstance(notes, dict) and isinstance(notes.get("model"), dict):
+        args.model_document = notes["model"]
     if not isinstance(saved, dict):
         return
     for name in NETWORK_OPTIONS:
@@ -165,7 +207,14 @@ def train_file(args: argparse.Namespace, console: Console) -> int:
     notes = DataNotes(table.inputs, table.targets, table.classes,
                       None if scaler is None else scaler.mean, None if scaler is None else scaler.scale,
                       _network_options(args))
-    model = model_for(args, _sizes(args, table, [table.X.shape[1], HIDDEN, table.T.shape[1]]))
+    if args.model is not None:
+        model = model_for(args, None)
+        _model_fits(args, model, table)
+        notes.model = args.model_document
+    else:
+        model = model_for(args, _sizes(args, table, [table.X.shape[1], HIDDEN, table.T.shape[1]]))
+    _shaped(model, training)
+    _shaped(model, held)
     console.print(
         f"[bold]{escape(args.dataset)}[/]: {len(training.X)} training examples"
         + (f", {len(held.X)} held out (seed {args.seed})" if held is not None else "")
@@ -232,14 +281,17 @@ def sizes_from_file(path: str) -> list[int]:
                 break
     layers = sorted(shapes)
     if not layers or layers != list(range(2, 2 + len(layers))) or any(len(shapes[l]) != 2 for l in layers):
-        raise NetworkSpecError(f"{path}: cannot tell the network's layers from the file; give --layers")
+        raise NetworkSpecError(f"{path}: cannot tell the network's layers from the file; give --layers or --model")
     return [shapes[2][1]] + [shapes[l][0] for l in layers]
 
 
 def evaluate_file(args: argparse.Namespace, console: Console) -> int:
     """``symbackprop evaluate FILE --params P``."""
     _saved_network_options(args)
-    sizes = parse_layers(args.layers) if args.layers is not None else sizes_from_file(args.params)
+    from_file = args.model is not None or getattr(args, "model_document", None) is not None
+    sizes = None
+    if not from_file:
+        sizes = parse_layers(args.layers) if args.layers is not None else sizes_from_file(args.params)
     model = model_for(args, sizes)
     params = load_params(args.params, model)
     notes = load_notes(args.params, model)
@@ -256,13 +308,18 @@ def evaluate_file(args: argparse.Namespace, console: Console) -> int:
             f"{args.dataset}: the inputs are {', '.join(table.inputs)}, but {args.params} was trained on "
             f"{', '.join(notes.inputs)}; give a file with the same columns"
         )
-    _sizes(args, table, sizes)
+    if from_file:
+        _model_fits(args, model, table)
+    else:
+        _sizes(args, table, sizes)
     held = split(table, args.test_fraction, args.seed)[1] if args.test_fraction is not None else None
     if notes is not None and notes.mean is not None:
         scaler = Standardizer(notes.mean, notes.scale)
         table.X = scaler.apply(table.X)
         if held is not None:
             held.X = scaler.apply(held.X)
+    _shaped(model, table)
+    _shaped(model, held)
     console.print(f"[bold]{escape(args.dataset)}[/]: {len(table.X)} examples; {describe(model)} network; "
                   f"{_describe_table(table, notes)}")
     figures = _figures(console, model, params, table, held)

@@ -11,7 +11,7 @@ from . import data_files
 from .json_output import print_json, quiet_console
 from .options import console as make_console
 from .options import whole_number
-from .train import add_dataset_argument, model_from_args, params_from, refuse_model_file_for_data_file, report
+from .train import add_dataset_argument, model_from_args, params_from, report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     console = quiet_console() if args.json else make_console()
-    refuse_model_file_for_data_file(args)
     if data_files.is_data_file(args.dataset):
         return data_files.evaluate_file(args, console)
     data_files.refuse_file_options(args)

@@ -54,7 +54,7 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", metavar="FILE",
         help="a .json or .toml model file describing the network layer by layer (dense, softmax, residual, "
-        "equations); it gives the layers, activations and cost, so --layers, --activation, --cost, --output "
+        "equations; or convolution, pooling, dense; recurrent, dense; batch-norm …, dense); it gives the layers, activations and cost, so --layers, --activation, --cost, --output "
         "and --weight-decay stay unset",
     )
 

@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 from rich.console import Console
 
-from ..errors import DataError, NetworkSpecError, ParameterFileError
+from ..errors import DataError, ParameterFileError
 from ..layers.pooling import POOLINGS
 from ..numeric.catalogue import DATASETS, DatasetSpec, dataset_spec
 from ..numeric.datasets import Dataset, data_path
@@ -98,15 +98,6 @@ def add_dataset_argument(p: argparse.ArgumentParser) -> None:
     add_model_option(p)
 
 
-def refuse_model_file_for_data_file(args: argparse.Namespace) -> None:
-    """``--model`` describes a network for a registered data set; a data file's network comes from ``--layers``."""
-    if args.model is not None and data_files.is_data_file(args.dataset):
-        raise NetworkSpecError(
-            f"--model is for the registered data sets ({', '.join(sorted(DATASETS))}); the network for the data "
-            f"file {args.dataset} is given by --layers"
-        )
-
-
 def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
     """The data set's model on the chosen path (``--path``; by default the array path)."""
     if args.path is None:
@@ -124,7 +115,6 @@ def model_from_args(spec: DatasetSpec, args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     console = quiet_console() if args.json else make_console()
-    refuse_model_file_for_data_file(args)
     if data_files.is_data_file(args.dataset):
         return data_files.train_file(args, console)
     data_files.refuse_file_options(args)

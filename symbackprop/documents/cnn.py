@@ -54,7 +54,13 @@ class Correlation(sp.Expr):
 def _same(left: sp.Expr, right: sp.Expr) -> bool:
     return sp.expand(left - right) == 0
 
-def _derivation(model: ConvolutionalNetwork) -> Derivation:
+def cnn_derivation(model: ConvolutionalNetwork) -> Derivation:
+    """Chapter 5 for ``model``: the δ route's unit errors and gradients proved
+    equal to the book's formulas.
+
+    >>> cnn_derivation(ConvolutionalNetwork((3, 3), 1, 2, pool=2, outputs=1)).title.startswith("Backpropagation")
+    True
+    """
     route = delta_route(model)
     conv, pool, out = model.convolution, model.pooling, model.output
     book_d, book_g = book_unit_errors(model), book_gradients(model)
@@ -302,7 +308,7 @@ def documents() -> dict[str, Derivation]:
     (True, 'Average pooling')
     """
     return {
-        "cnn": _derivation(ConvolutionalNetwork()),
-        "cnn-average-pooling": _derivation(ConvolutionalNetwork(pooling="average")),
+        "cnn": cnn_derivation(ConvolutionalNetwork()),
+        "cnn-average-pooling": cnn_derivation(ConvolutionalNetwork(pooling="average")),
         "cnn-stride-padding": strided_derivation(),
     }

@@ -16,6 +16,10 @@ residual      ``skip`` (an earlier layer s), ``activation``, ``width`` (optional
 equations     ``width``, ``output`` (text, e.g. ``z*sigmoid(z')``), ``units`` (optional)
 ============  =====================================================================
 
+A model file also names the kinds ``convolution``, ``pooling``, ``recurrent``
+and ``batch-norm``, which build the engine's fixed networks rather than a
+graph (:mod:`symbackprop.engine.model_networks`).
+
 A chain of dense layers is the :class:`~symbackprop.engine.network.Network`
 of the same widths, equation for equation:
 

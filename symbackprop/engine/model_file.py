@@ -41,16 +41,33 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import NetworkSpecError, SymbackpropError, echo
+from ..errors import NetworkSpecError, SymbackpropError, UnknownNameError, echo
 from ..files import parse_json, read_text
 from ..guards import MODEL_FILE_LIMIT, check_path
-from .model import Model
+from .model import LAYER_KINDS, Model
+from .model_networks import STRUCTURED_KINDS, is_structured, network_from_layers
+from .network import LayeredModel
+
+#: Every kind a model file may name: the graph's and the structured networks'.
+KINDS = tuple(sorted({*LAYER_KINDS, *STRUCTURED_KINDS}))
 
 _TOP_KEYS = ("inputs", "layers", "cost", "weight_decay")
 
 
-def read_model(path: str | os.PathLike) -> Model:
-    """The :class:`~symbackprop.engine.model.Model` a ``.json`` or ``.toml`` file describes."""
+def read_model(path: str | os.PathLike) -> Model | LayeredModel:
+    """The :class:`~symbackprop.engine.model.Model` a ``.json`` or ``.toml`` file
+    describes, or the convolutional, recurrent or batch-normalised network
+    (:mod:`symbackprop.engine.model_networks`) when its layers are of those kinds."""
+    document, positions, where = read_model_document(path)
+    return model_from_document(document, where, positions)
+
+
+def read_model_document(path: str | os.PathLike) -> tuple[object, list[str], str]:
+    """A model file as read, before any model is built: its document (JSON
+    values, whichever the format), the ``line:column`` of each layer's entry
+    and the file's name, for :func:`model_from_document`. The document is what
+    ``train --save`` keeps with the parameters, so that ``evaluate`` builds the
+    same network without the file."""
     path = Path(check_path(path, "the model file"))
     text = read_text(path, "model file", NetworkSpecError, MODEL_FILE_LIMIT,
                      f"a model file describes its layers in a few lines each, in at most {MODEL_FILE_LIMIT:,} bytes")
@@ -61,10 +78,10 @@ def read_model(path: str | os.PathLike) -> Model:
         positions = _json_positions(text, document)
     else:
         raise NetworkSpecError(f"{path}: a model file ends in .json or .toml")
-    return model_from_document(document, str(path), positions)
+    return document, positions, str(path)
 
 
-def model_from_document(document: object, where: str, positions: list[str] | None = None) -> Model:
+def model_from_document(document: object, where: str, positions: list[str] | None = None) -> Model | LayeredModel:
     """The model a parsed file describes; ``positions`` holds ``line:column``
     of each layer's entry, for the messages.
 
@@ -87,6 +104,16 @@ def model_from_document(document: object, where: str, positions: list[str] | Non
     if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
         raise NetworkSpecError(f"{where}: layers must be a list of tables, one per layer; got {echo(layers)}")
     try:
+        for index, layer in enumerate(layers, start=2):
+            if layer.get("kind") not in KINDS:
+                raise UnknownNameError(f"layer {index}: unknown kind {echo(layer.get('kind'))}; kinds: {', '.join(KINDS)}")
+        if is_structured(layers) or isinstance(document["inputs"], dict):
+            if layers and isinstance(document["inputs"], dict) and not is_structured(layers):
+                raise NetworkSpecError(f"layer 2 ({echo(layers[0].get('kind'))}): an image input is read by a "
+                                       "convolution layer first")
+            if document.get("weight_decay", 0):
+                raise NetworkSpecError("weight_decay is for models of dense, softmax, residual and equations layers")
+            return network_from_layers(document["inputs"], layers, document.get("cost", "squared"))
         return Model(
             document["inputs"], layers, cost=document.get("cost", "squared"),
             weight_decay=document.get("weight_decay", 0),

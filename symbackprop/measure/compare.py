@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.routes import estimate_direct_work
+from ..engine.routes import ExpressionSize, estimate_direct_work
 from ..errors import NetworkSpecError, echo
 from ..guards import MAX_BATCH, check_seed
 from .stages import (
@@ -37,6 +37,7 @@ from .stages import (
     ROUTES,
     NetworkSpec,
     RouteMeasurement,
+    cost_sizes,
     measured_safely,
     warm_up,
 )
@@ -89,6 +90,28 @@ class Comparison:
     batch: int
     cap: float | None
     rows: list[RouteMeasurement]
+    _cost: tuple[ExpressionSize, int] | None = field(default=None, repr=False)
+
+    def cost_size(self) -> tuple[ExpressionSize, int]:
+        """``C`` itself, written out: its tree operations and distinct nodes,
+        and its operations after CSE (see :func:`~.stages.cost_sizes`)."""
+        if self._cost is None:
+            self._cost = cost_sizes(self.spec.network())
+        return self._cost
+
+    def ratios(self, route: str) -> tuple[float, float, float] | None:
+        """Gradient size over cost size, ``route``'s sizes over those of ``C``:
+        as trees, as distinct nodes and after CSE; None unless sized.
+
+        >>> c = compare([1, 1], batch=2, cap=None, prove=False)
+        >>> c.ratios("delta")[2] < c.ratios("direct")[0]
+        True
+        """
+        row = self.row(route)
+        if row.size is None or row.cse_ops is None:
+            return None
+        size, cse = self.cost_size()
+        return row.size.tree_ops / size.tree_ops, row.size.graph_nodes / size.graph_nodes, row.cse_ops / cse
 
     def row(self, route: str) -> RouteMeasurement:
         """The measurement of ``route`` (one of :data:`ROUTES`)."""
@@ -147,10 +170,10 @@ class Comparison:
         return lines
 
     def table(self) -> Table:
-        """The comparison as a rich table.
+        """The comparison as a rich table: ``C`` itself, then each route.
 
         >>> compare([1, 1], batch=2, cap=None).table().row_count
-        4
+        5
         """
         from rich.table import Table
 
@@ -166,18 +189,62 @@ class Comparison:
         table.add_column("route", no_wrap=True)
         for column in ("derive", "ops", "nodes", "CSE", "terms", "compile", "eval"):
             table.add_column(column, justify="right", overflow="fold")
+        table.add_row(COST_TITLE, *self._cost_cells(compact=True), style="dim")
         for row in self.rows:
             table.add_row(ROUTE_TITLES[row.route], *_cells(row, compact=True))
         return table
 
+    def _cost_cells(self, compact: bool = False) -> list[str]:
+        size, cse = self.cost_size()
+        count = compact_count if compact else "{:,}".format
+        return ["—", count(size.tree_ops), count(size.graph_nodes), count(cse), "—", "—", "—"]
+
+    def ratio_table(self) -> Table:
+        """Each route's gradient size over the size of ``C``, by the three measures.
+
+        >>> compare([1, 1], batch=2, cap=None, prove=False).ratio_table().row_count
+        4
+        """
+        from rich.table import Table
+
+        table = Table(title="gradient size ÷ size of C", caption=RATIO_NOTE, caption_justify="left")
+        table.add_column("route", no_wrap=True)
+        for column in RATIO_COLUMNS:
+            table.add_column(column, justify="right")
+        for route in ROUTES:
+            table.add_row(ROUTE_TITLES[route], *ratio_cells(self.ratios(route)))
+        return table
+
     def markdown(self) -> str:
-        """The comparison as a Markdown table followed by the verdicts."""
+        """The comparison as a Markdown table, the size ratios, then the verdicts."""
         head = "| route | derive | ops (as a tree) | distinct nodes | ops after CSE | chain-rule terms " \
             f"| compile | gradient, batch of {self.batch} |"
-        lines = [head, "|---|" + "---:|" * 7]
+        lines = [head, "|---|" + "---:|" * 7, "| " + " | ".join([COST_TITLE, *self._cost_cells()]) + " |"]
         for row in self.rows:
             lines.append("| " + " | ".join([ROUTE_TITLES[row.route], *_cells(row)]) + " |")
-        return "\n".join(lines + [""] + self.verdicts())
+        lines += ["", "| gradient size ÷ size of C | " + " | ".join(RATIO_COLUMNS) + " |", "|---|---:|---:|---:|"]
+        lines += ["| " + " | ".join([ROUTE_TITLES[r], *ratio_cells(self.ratios(r))]) + " |" for r in ROUTES]
+        return "\n".join(lines + ["", RATIO_NOTE, ""] + self.verdicts())
+
+
+COST_TITLE = "C itself"
+RATIO_COLUMNS = ("as trees", "distinct nodes", "after CSE")
+RATIO_NOTE = (
+    "Gradient size ÷ size of C: all the gradients of a route against C written out in inputs and "
+    "parameters, by the same measure. The cheap-gradient principle bounds what reverse mode needs "
+    "by a small constant times C; a ratio that grows with the network is expression swell."
+)
+
+
+def ratio_cells(ratios: tuple[float, float, float] | None) -> list[str]:
+    """``12.3×`` per measure, ``—`` when the route was not sized.
+
+    >>> ratio_cells((1234.5, 1.25, 0.5)), ratio_cells(None)
+    (['1,234×', '1.2×', '0.50×'], ['—', '—', '—'])
+    """
+    if ratios is None:
+        return ["—"] * 3
+    return [f"{r:,.0f}×" if r >= 100 else f"{r:.1f}×" if r >= 1 else f"{r:.2f}×" for r in ratios]
 
 
 def _stopped(row: RouteMeasurement, spec: NetworkSpec, cap: float | None) -> str:

@@ -190,9 +190,42 @@ def _flat(params: dict[str, np.ndarray], sizes: Sequence[int]) -> list[float]:
     return values
 
 
-def _cse_ops(exprs: Sequence[sp.Basic]) -> int:
+def cse_ops(exprs: Sequence[sp.Basic]) -> int:
+    """Operations after common-subexpression elimination: ``sympy.cse`` names
+    every subexpression used more than once (``x0 = …``, ``x1 = …``), and
+    the count is the tree operations (as :func:`expression_size` counts them:
+    ``k − 1`` for a sum or product of ``k`` terms, 1 for any other operation,
+    0 for a symbol or a number) of the named right-hand sides plus those of
+    the reduced expressions. A name costs nothing where it is used: this is
+    the work of a program that computes each named value once.
+
+    >>> x, y = sp.symbols("x y")
+    >>> s = sp.sin(x + y)
+    >>> expression_size([s * s + s, 2 * s]).tree_ops   # sin(x+y) written three times
+    9
+    >>> cse_ops([s * s + s, 2 * s])                     # x0 = sin(x + y): 2; x0**2 + x0: 2; 2*x0: 1
+    5
+    """
     definitions, reduced = sp.cse(list(exprs), order="none")
     return expression_size([rhs for _, rhs in definitions] + list(reduced)).tree_ops
+
+
+def cost_sizes(model: Network) -> tuple[ExpressionSize, int]:
+    """The sizes of ``C`` itself, written out in inputs, targets and parameters:
+    tree operations and distinct nodes, and operations after CSE (the yardstick
+    of a gradient's size: the cheap-gradient principle says reverse mode
+    computes all of ``∂C/∂p`` for a small constant times the work of ``C``).
+
+    ``C = (−b + t − w·x)²/2``: the product by 1/2, the square, the sum of
+    three terms (2), ``−b`` and ``−w·x`` (1 and 2) are 7 operations; its
+    12 distinct nodes are those 5 operations' results and the leaves
+    1/2, −1, b, t, w, x, 2; nothing repeats, so CSE leaves 7.
+
+    >>> cost_sizes(Network([1, 1], activation="identity"))
+    (ExpressionSize(tree_ops=7, graph_nodes=12), 7)
+    """
+    cost = model.cost_substituted()
+    return expression_size([cost]), cse_ops([cost])
 
 
 def _computable(net: Network) -> bool:
@@ -288,7 +321,7 @@ def measure_stages(
     derived, exprs = _derive(net, route)
     result = RouteMeasurement(route, OVER_CAP, derive_seconds=time.perf_counter() - start, unfinished="size")
     yield result
-    result = replace(result, size=expression_size(exprs), cse_ops=_cse_ops(exprs),
+    result = replace(result, size=expression_size(exprs), cse_ops=cse_ops(exprs),
                      terms=chain_rule_terms(net, route), unfinished="compile")
     if _computable(net):
         yield result
@@ -353,6 +386,8 @@ def _prove_direct(net: Network, direct: DirectRoute) -> dict:
 
 __all__ = [
     "NetworkSpec",
+    "cost_sizes",
+    "cse_ops",
     "RouteMeasurement",
     "chain_rule_terms",
     "measure_route",

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 
 from ..errors import NetworkSpecError, echo
 from ..guards import MAX_SWEEP_POINTS, SWEEP_LARGEST
-from .compare import Comparison, check_run_settings, compact_count, format_seconds, measure_all
+from .compare import (
+    RATIO_NOTE,
+    Comparison,
+    check_run_settings,
+    compact_count,
+    format_seconds,
+    measure_all,
+    ratio_cells,
+)
 from .growth import GrowthLaw, fit_growth
 from .stages import (
     FAILED,
@@ -52,19 +60,25 @@ class SweepPoint:
 SWEEP_FIGURES = (
     ("derive_seconds", "derivation time (s)", "derive"),
     ("tree_ops", "operations, as a tree", "size"),
+    ("graph_nodes", "distinct nodes (SymPy's graph)", "size"),
+    ("cse_ops", "operations after CSE", "size"),
     ("evaluate_seconds", "gradient evaluation (s)", "evaluate"),
 )
+#: The sizes of a shared graph: fitted as a power of the depth or width for
+#: the routes written out (a tree's exponential would hide how they grow).
+SHARED_SIZES = ("graph_nodes", "cse_ops")
 
 
 def _figure(row: RouteMeasurement, name: str) -> float | None:
-    if name == "tree_ops":
-        return float(row.size.tree_ops) if row.size is not None else None
-    return getattr(row, name)
+    if name in ("tree_ops", "graph_nodes"):
+        return float(getattr(row.size, name)) if row.size is not None else None
+    value = getattr(row, name)
+    return None if value is None else float(value)
 
 
 CELL_NOTE = (
-    "Each cell: derivation time · operations as a tree; \", over cap\": a later stage, such as "
-    "compiling, was stopped by the cap."
+    "Each cell: derivation time · operations as a tree / distinct nodes / operations after CSE; "
+    "\", over cap\": a later stage, such as compiling, was stopped by the cap."
 )
 
 
@@ -85,17 +99,20 @@ class Sweep:
         """The growth law of each route and figure.
 
         The routes written out grow with the paths: exponentially in the
-        depth, as a power of the width. The δ recurrence and the array form
-        are fitted as straight lines in the number of parameters: their work
-        is one step per local derivative.
+        depth, as a power of the width; their shared graphs (distinct nodes,
+        operations after CSE) are fitted as powers of the depth or width. The
+        δ recurrence and the array form are fitted as straight lines in the
+        number of parameters: their work is one step per local derivative.
         """
         laws = []
         for route in ROUTES:
-            if route in PATH_ROUTES:
-                kind, variable = ("exponential", "depth") if self.over == "depth" else ("power", "width")
-            else:
-                kind, variable = "linear", "parameters"
             for figure, _, _ in SWEEP_FIGURES:
+                if route not in PATH_ROUTES:
+                    kind, variable = "linear", "parameters"
+                elif figure in SHARED_SIZES:
+                    kind, variable = "power", self.over
+                else:
+                    kind, variable = ("exponential", "depth") if self.over == "depth" else ("power", "width")
                 data = [
                     (p.x if route in PATH_ROUTES else p.comparison.parameters, _figure(p.comparison.row(route), figure))
                     for p in self.points
@@ -135,7 +152,8 @@ class Sweep:
         for route in ROUTES:
             row = c.row(route)
             derived = format_seconds(row.derive_seconds) if row.derive_seconds is not None else _mark(row)
-            size = compact_count(row.size.tree_ops) if row.size is not None else _mark(row)
+            size = " / ".join(map(compact_count, (row.size.tree_ops, row.size.graph_nodes, row.cse_ops))) \
+                if row.size is not None else _mark(row)
             if row.derive_seconds is None:
                 cells.append(derived)
             else:
@@ -143,11 +161,35 @@ class Sweep:
                 cells.append(f"{derived} · {size}{stopped}")
         return cells
 
+    def _ratio_row(self, point: SweepPoint) -> list[str]:
+        c = point.comparison
+        size, cse = c.cost_size()
+        cells = [str(point.x), " / ".join(map(compact_count, (size.tree_ops, size.graph_nodes, cse)))]
+        return cells + [" / ".join(ratio_cells(c.ratios(route))) for route in ROUTES]
+
+    def ratio_table(self) -> Table:
+        """Each network's ``C`` and every route's gradient size over it, by the three measures.
+
+        >>> sweep("depth", [1, 1, 1], [1, 2], batch=2, cap=None).ratio_table().row_count
+        2
+        """
+        from rich.table import Table
+
+        table = Table(title="gradient size ÷ size of C (as trees / distinct nodes / after CSE)",
+                      caption=SWEEP_RATIO_NOTE, caption_justify="left")
+        table.add_column(self.over, justify="right")
+        table.add_column("C: ops / nodes / CSE", justify="right")
+        for route in ROUTES:
+            table.add_column(ROUTE_TITLES[route], justify="right")
+        for point in self.points:
+            table.add_row(*self._ratio_row(point))
+        return table
+
     def laws_table(self) -> Table:
         """The fitted laws as a rich table.
 
-        >>> sweep("depth", [1, 1, 1], [1, 2, 3], batch=2, cap=None).laws_table().row_count
-        12
+        >>> sweep("depth", [1, 1, 1], [1, 2], batch=2, cap=None).laws_table().row_count
+        20
         """
         from rich.table import Table
 
@@ -166,6 +208,10 @@ class Sweep:
         if self.interrupted:
             lines += ["", "Interrupted: the networks after these were not measured."]
         lines += ["", f"{CELL_NOTE} {PATHS_LAW}"]
+        lines += ["", f"| {self.over} | C: ops / nodes / CSE | " + " | ".join(ROUTE_TITLES.values()) + " |",
+                  "|---:|---:|" + "---:|" * len(ROUTES)]
+        lines += ["| " + " | ".join(self._ratio_row(p)) + " |" for p in self.points]
+        lines += ["", SWEEP_RATIO_NOTE]
         lines += ["", "| route | figure | law | R² | points |", "|---|---|---|---:|---:|"]
         lines += ["| " + " | ".join(_law_cells(law)) + " |" for law in self.laws()]
         return "\n".join(lines)
@@ -204,6 +250,12 @@ class Sweep:
         if self.interrupted:
             notes.append("interrupted")
         return svg_chart(panels, f"Derivative hell vs the δ recurrence: sweep over {self.over}", ", ".join(notes))
+
+
+SWEEP_RATIO_NOTE = (
+    "Each cell: all the gradients of the route over C written out in inputs and parameters, as trees / "
+    "as distinct nodes / after CSE. " + RATIO_NOTE.split(". ", 1)[1]
+)
 
 
 def _mark(row: RouteMeasurement) -> str:
@@ -265,12 +317,13 @@ def _listed(points: Sequence) -> str:
 
 
 def default_points(over: str, largest: int) -> list[int]:
-    """Depth 1, 2, …, ``largest``; widths 1, 2, 3, 4, 6, 8, 12, 16, … up to ``largest``.
+    """Depth (or the logistic map's n) 1, 2, …, ``largest``; widths 1, 2, 3, 4,
+    6, 8, 12, 16, … up to ``largest``.
 
     >>> default_points("width", 20)
     [1, 2, 3, 4, 6, 8, 12, 16]
     """
-    if over == "depth":
+    if over in ("depth", "logistic"):
         return list(range(1, largest + 1))
     widths, k = [], 1
     while True:

@@ -68,21 +68,30 @@ class Worker:
         context = multiprocessing.get_context("spawn")
         connection, child = context.Pipe()
         process = context.Process(target=_serve, args=(child, os.getpid()), daemon=True)
-        # A Ctrl-C at the terminal reaches every process of the group. An
-        # ignored SIGINT survives exec, and Python then installs no
-        # KeyboardInterrupt handler: the child never prints a traceback, even
-        # while it is still importing.
+        # A Ctrl-C at the terminal reaches every process of the group. A
+        # blocked SIGINT stays blocked across fork and exec: the child never
+        # receives it, so it never prints a traceback, even while it is still
+        # importing. Meanwhile this process only notes a Ctrl-C (another of its
+        # threads, such as BLAS's, may take the signal) and raises it once the
+        # child is under control: ignoring it here would lose it.
         # Only Python's main thread may change handlers, and a handler set
         # outside Python (getsignal gives None) could not be put back.
         ours = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not None
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if ours else None
+        interrupted: list[int] = []
+        if ours:
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             process.start()
         finally:
             if ours:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 signal.signal(signal.SIGINT, previous)
         child.close()
         self._process, self._connection = process, connection
+        if interrupted:
+            self.stop()
+            raise KeyboardInterrupt
         try:
             # Starting Python and importing SymPy is not the route's time.
             connection.recv()

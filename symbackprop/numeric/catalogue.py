@@ -21,13 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..engine.batchnorm import BatchNormNetwork
+from ..engine.cnn import ConvolutionalNetwork
 from ..engine.model import Model
 from ..engine.network import Network
+from ..engine.recurrent import RecurrentNetwork
 from ..errors import NetworkSpecError, UnknownNameError, echo
 from .arrays import ArrayModel
 from .batchnorm_arrays import BatchNormArrays
 from .cnn_arrays import book_digits, cnn_model
 from .datasets import Dataset, load_digits01, load_digits8x8
+from .model_arrays import trainable_for
 from .recurrent_arrays import sequence_model, sequence_sign
 from .scalar import ScalarModel
 
@@ -127,15 +131,20 @@ def dense_model(sizes: Sequence[int], activation: str = "sigmoid", cost: str = "
     """
 
     def make(path: str, output: str | None = None, weight_decay: object = 0, batch_norm: bool = False,
-             model: Model | None = None):
+             model: Model | BatchNormNetwork | None = None):
         if batch_norm:
             return batch_norm_model(sizes, activation, cost, path, output, weight_decay)
         if model is not None:
+            if not isinstance(model, (Model, BatchNormNetwork)):
+                raise NetworkSpecError(f"the {model.describe()} network reads images or sequences; this data set "
+                                       "gives each example as one row of inputs")
             if (model.sizes[0], model.sizes[-1]) != (sizes[0], sizes[-1]):
                 raise NetworkSpecError(
                     f"the model {model.describe()} reads {model.sizes[0]} inputs and has {model.sizes[-1]} outputs; "
                     f"this data set has {sizes[0]} inputs and {sizes[-1]} classes"
                 )
+            if isinstance(model, BatchNormNetwork):
+                return trainable_for(model, path)
             network = model
         else:
             network = Network(list(sizes), activation, "categorical-cross-entropy" if output else cost,
@@ -172,14 +181,47 @@ register(DatasetSpec(
 ))
 
 
+def file_model(kind: type, default: Callable[..., object], fits: Callable[[object], bool], shape: str):
+    """A model factory that builds ``default(path, …)``, or with the option
+    ``model`` the network of a model file: a ``kind`` that ``fits`` the data
+    set (``shape`` says what fits).
+
+    >>> make = file_model(ConvolutionalNetwork, cnn_model, lambda net: net.outputs == 3, "3 outputs")
+    >>> make("array", model=ConvolutionalNetwork(outputs=2))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: the model file's 6x6-input, 3-filter 3x3, 2x2-pool, 2-output convolutional network does not fit this data set: it needs 3 outputs
+    """
+
+    def make(path: str, model: object = None, **options: object):
+        if model is None:
+            return default(path, **options)
+        if options:
+            raise NetworkSpecError(f"--model describes the whole network; leave out --{next(iter(options))}")
+        if not isinstance(model, kind) or not fits(model):
+            raise NetworkSpecError(f"the model file's {model.describe()} network does not fit this data set: "
+                                   f"it needs {shape}")
+        return trainable_for(model, path)
+
+    return make
+
+
 register(DatasetSpec(
     "cnn123", "the book's 96 images of 1, 2 and 3 in 6×6 pixels; the chapter-5 CNN (3 filters 3×3, 2×2 max pooling, "
     "or average pooling with --pooling average; --stride and --padding move its filters)",
-    book_digits, cnn_model, eta=0.2, epochs=400, book_init="book_cnn_init.json",
-    model_options=("pooling", "stride", "padding"),
+    book_digits,
+    file_model(ConvolutionalNetwork, cnn_model,
+               lambda net: (net.image_shape, net.channels, net.outputs) == ((6, 6), 1, 3),
+               "a convolutional network reading 6x6 images of 1 channel, with 3 outputs"),
+    eta=0.2, epochs=400, book_init="book_cnn_init.json",
+    model_options=("pooling", "stride", "padding", "model"),
 ))
 register(DatasetSpec(
     "sequence-sign", "1,400 random sequences of 5 numbers in [-1, 1], labelled by the sign of their sum; a "
     "recurrent network of 4 tanh units with 2 sigmoid outputs on the last state",
-    sequence_sign, sequence_model, eta=0.02, epochs=100, batch_size=20,
+    sequence_sign,
+    file_model(RecurrentNetwork, sequence_model,
+               lambda net: (net.steps, len(net.recurrent.x[0]), net.outputs, net.every_step) == (5, 1, 2, False),
+               "a recurrent network of 5 steps of 1 input, with 2 outputs on the last step"),
+    eta=0.02, epochs=100, batch_size=20, model_options=("model",),
 ))

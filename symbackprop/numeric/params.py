@@ -352,8 +352,9 @@ class DataNotes:
     order of the output units (None for numeric targets), and the mean
     ``μ`` and scale ``σ`` that standardised each input (None when the inputs
     were used as they are), and the options that built the network
-    (``activation``, ``cost``, ``output``, ``weight_decay`` as typed), so
-    that it can be built again without them.
+    (``activation``, ``cost``, ``output``, ``weight_decay`` as typed) or the
+    model file's document (``model``), so that it can be built again without
+    them.
 
     >>> DataNotes(("x", "y"), ("kind",), ("a", "b")).document()
     {'inputs': ['x', 'y'], 'targets': ['kind'], 'classes': ['a', 'b']}
@@ -365,6 +366,7 @@ class DataNotes:
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
     network: dict[str, str] | None = None
+    model: dict[str, object] | None = None
 
     def document(self) -> dict[str, object]:
         """The notes as JSON values."""
@@ -376,6 +378,8 @@ class DataNotes:
             document["scale"] = np.asarray(self.scale, dtype=float).tolist()
         if self.network is not None:
             document["network"] = dict(self.network)
+        if self.model is not None:
+            document["model"] = self.model
         return document
 
 
@@ -389,7 +393,7 @@ def check_notes(document: object, model: Trainable, where: str) -> DataNotes:
     symbackprop.errors.ParameterFileError: p.json: the data notes list 3 classes, but the 1-2 network has 2 output units
     """
     size, outputs = math.prod(model.input_shape), model.output_size
-    if not isinstance(document, dict) or set(document) - {"inputs", "targets", "classes", "mean", "scale", "network"}:
+    if not isinstance(document, dict) or set(document) - {"inputs", "targets", "classes", "mean", "scale", "network", "model"}:
         raise ParameterFileError(f"{where}: the data notes are not what 'train --save' writes")
 
     def names(key: str, count: int | None) -> tuple[str, ...]:
@@ -427,6 +431,11 @@ def check_notes(document: object, model: Trainable, where: str) -> DataNotes:
                 f"text of at most {MAX_OPTION_LENGTH:,} characters each"
             )
         notes.network = dict(network)
+    if "model" in document:
+        # Its layers are checked where the network is built from it, as a model file's are.
+        if not isinstance(document["model"], dict):
+            raise ParameterFileError(f"{where}: the data notes' 'model' must be a model file's table of inputs and layers")
+        notes.model = document["model"]
     return notes
 
 

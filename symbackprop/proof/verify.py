@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import mpmath
@@ -37,11 +37,14 @@ import sympy as sp
 
 from ..engine.network import LayeredModel, check_model, replace_quantities
 from ..engine.routes import DeltaRoute, DirectRoute, delta_route, direct_route
-from ..errors import DataError, ExpressionError
+from ..errors import ArgumentError, DataError, ExpressionError, echo
 from ..functions.activations import generic_a
 from ..functions.parsing import parse_expression
 from ..guards import MAX_POINTS, check_expression, check_seed, check_sequence
 from ..numeric.scalar import compile_scalar
+
+#: ``progress(stage, done, total)``: how far a stage of :func:`verify` has come.
+Progress = Callable[[str, int, int], None]
 
 DIGITS = 50
 #: A numeric difference counts as agreement below this (relative) size.
@@ -231,11 +234,60 @@ def prove_equal(left: sp.Expr, right: sp.Expr) -> bool | None:
     atoms, has_denominator = _function_values(difference)
     abstract = difference.xreplace({a: sp.Dummy() for a in atoms})
     numerator = sp.fraction(sp.together(abstract))[0] if has_denominator else abstract
-    if sp.expand(numerator) == 0:
+    if _vanishes_as_polynomial(numerator) or sp.expand(numerator) == 0:
         return True
     if sp.expand(difference) == 0:
         return True
     return None
+
+
+def _vanishes_as_polynomial(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is the zero polynomial in its symbols and its opaque
+    parts (anything but sums, products, powers by whole numbers ≥ 0 and
+    rational numbers, each taken as one more variable): multiplied out in a
+    sparse polynomial ring, each distinct node once. True proves ``expr = 0``
+    for all values of them; False decides nothing (two opaque parts may be
+    equal in another form), and the caller expands instead.
+
+    >>> x, y = sp.symbols("x y")
+    >>> _vanishes_as_polynomial((x + sp.Max(x, y))**2 - x**2 - 2*x*sp.Max(x, y) - sp.Max(x, y)**2)
+    True
+    >>> _vanishes_as_polynomial(sp.exp(x + y) - sp.exp(x) * sp.exp(y))
+    False
+    """
+    def polynomial(node: sp.Basic) -> bool:
+        return node.is_Add or node.is_Mul or (node.is_Pow and node.exp.is_Integer and node.exp >= 0)
+
+    # Post-order over distinct nodes: each after its arguments.
+    order: list[sp.Basic] = []
+    seen: set[sp.Basic] = set()
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if ready:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            if polynomial(node):
+                stack.extend((a, False) for a in node.args if a not in seen)
+    opaque = [n for n in order if not polynomial(n) and not n.is_Rational]
+    ring, *variables = sp.ring([sp.Dummy() for _ in opaque] or [sp.Dummy()], sp.QQ)
+    value = dict(zip(opaque, variables))
+    for node in order:
+        if node in value:
+            continue
+        if node.is_Rational:
+            value[node] = ring(node)
+        elif node.is_Pow:
+            value[node] = value[node.base] ** int(node.exp)
+        else:
+            parts = [value[a] for a in node.args]
+            total = parts[0]
+            for part in parts[1:]:
+                total = total + part if node.is_Add else total * part
+            value[node] = total
+    return value[expr] == 0
 
 
 def _function_values(expr: sp.Expr) -> tuple[set[sp.Expr], bool]:
@@ -326,23 +378,33 @@ def verify(
     seed: int = 0,
     parameters: Iterable | None = None,
     force: bool = False,
+    progress: Progress | None = None,
 ) -> VerificationReport:
     """Check, for every parameter, that the δ route equals the direct gradient.
 
     ``exact`` adds the symbolic proof; ``numeric`` compares both routes at
     ``points`` random points with 50 digits; ``finite_differences`` compares
     the δ route with central differences of ``C``. The generic activation
-    has no values, so only the exact proof applies to it.
+    has no values, so only the exact proof applies to it. ``progress``, when
+    given, is told how far each stage has come (see :data:`Progress`).
 
     >>> from symbackprop import Network
     >>> report = verify(Network([12, 3, 2], activation="generic"), exact=True)
     >>> report.ok, report.methods
     (True, ['exact'])
+    >>> seen = []
+    >>> _ = verify(Network([1, 1]), progress=lambda stage, done, total: seen.append((stage, done, total)))
+    >>> list(dict.fromkeys(stage for stage, _, _ in seen))
+    ['δ route', 'direct route', 'compiling at 50 digits', 'random points', 'finite differences']
+    >>> seen[-1]
+    ('random points', 2, 2)
     """
     check_model(model, "verify")
     _check_points(points, seed)
     if parameters is not None:
         parameters = check_sequence(parameters, "the parameters to verify")
+    if progress is not None and not callable(progress):
+        raise ArgumentError(f"progress must be a function of (stage, done, total) or None; got {echo(progress)}")
     chosen = model.parameters if parameters is None else tuple(model.parameter(p) for p in parameters)
     generic = any(layer.activation.is_generic for layer in model.layers)
     report = VerificationReport(f"∂C/∂p for the {model.describe()} network: δ route vs direct route")
@@ -363,16 +425,18 @@ def verify(
         exact = True
     # The δs as compiled for training: for a softmax with the categorical
     # cross-entropy, δ^L = a^L − t, an identity only for targets that sum to 1.
+    tick = _ticker(progress)
+    tick("δ route", 0, 1)
     route = delta_route(model).constrained()
+    tick("δ route", 1, 1)
     if model.target_constraint is not None:
         report.notes.append(
             f"the targets are assumed to satisfy {sp.sstr(model.target_constraint.lhs)} = 1: the random points' "
             "targets are distributions, and the exact proof eliminates the last target"
         )
-    needs_direct = exact or numeric
-    direct = direct_route(model, chosen, force=force) if needs_direct else None
+    direct = _direct_route(model, chosen, force, tick) if exact or numeric else None
     if exact:
-        for p in chosen:
+        for p in _steps(chosen, "exact proof", tick):
             start = time.perf_counter()
             verdict = prove_equal(
                 model.under_target_constraint(direct.gradients[p]),
@@ -380,19 +444,23 @@ def verify(
             )
             report.checks.append(Check(p, EXACT, verdict, None, time.perf_counter() - start))
     if numeric or finite_differences:
+        tick("compiling at 50 digits", 0, 1)
         delta_f, direct_f = _numeric_functions(model, route, direct if numeric else None)
         order = list(model.inputs) + list(model.targets) + list(model.parameters)
         cost_f = _mp_lambdify(model, order, [model.cost_substituted()]) if finite_differences else None
+        tick("compiling at 50 digits", 1, 1)
         worst: dict[tuple[sp.Symbol, str], mpmath.mpf] = {}
         # Finite differences: the verdict at the point where it is weakest.
         verdicts: dict[sp.Symbol, bool | None] = {}
-        for k in range(points):
+        for k in _steps(range(points), "random points", tick):
             point = random_point(model, seed + k)
             try:
                 _, delta_grad = _evaluate(delta_f, model, point)
                 direct_grad = _evaluate(direct_f, model, point)[1] if numeric else {}
-                differences = {p: _central_difference(cost_f, model, point, p) for p in chosen} \
-                    if finite_differences else {}
+                differences = {
+                    p: _central_difference(cost_f, model, point, p)
+                    for p in _steps(chosen, "finite differences", tick if k == 0 else None)
+                } if finite_differences else {}
             except (ZeroDivisionError, ValueError) as exc:
                 report.notes.append(
                     f"the cost is undefined at random point {k + 1} ({str(exc) or 'division by zero'}); "
@@ -420,6 +488,35 @@ def verify(
             agrees = bool(d <= NUMERIC_TOLERANCE) if method == NUMERIC else verdicts[p]
             report.checks.append(Check(p, method, agrees, float(d)))
     return report
+
+
+def _ticker(progress: Progress | None) -> Progress:
+    return progress if progress is not None else (lambda stage, done, total: None)
+
+
+def _steps(items: Iterable, stage: str, tick: Progress | None) -> Iterator:
+    """``items``, telling ``tick`` how many are done before each and at the end."""
+    items = list(items)
+    for done, item in enumerate(items):
+        if tick is not None:
+            tick(stage, done, len(items))
+        yield item
+    if tick is not None:
+        tick(stage, len(items), len(items))
+
+
+def _direct_route(model: LayeredModel, chosen: Sequence[sp.Symbol], force: bool, tick: Progress) -> DirectRoute:
+    """The direct route, parameter by parameter (so that ``tick`` can follow it),
+    each differentiated once per distinct node: the same expressions as
+    ``sympy.diff``, in a fifth of its time on the book's CNN."""
+    start = time.perf_counter()
+    # Refuses a hopeless size before any work.
+    cost = direct_route(model, [], force=force).cost
+    gradients = {
+        p: direct_route(model, [p], force=True, shared=True).gradients[p]
+        for p in _steps(chosen, "direct route", tick)
+    }
+    return DirectRoute(model, cost, gradients, time.perf_counter() - start)
 
 
 def _fd_verdict(gradient, estimate, error) -> bool | None:
@@ -518,7 +615,7 @@ def verify_claim(
     stray = written_out.free_symbols - set(model.inputs + model.targets + model.parameters)
     if stray:
         raise ExpressionError(f"the claim uses {', '.join(sorted(map(str, stray)))}, which the network does not define")
-    truth = direct_route(model, [p], force=force).gradients[p]
+    truth = direct_route(model, [p], force=force, shared=True).gradients[p]
     report = VerificationReport(f"claim for ∂C/∂{p} in the {model.describe()} network")
     start = time.perf_counter()
     verdict = prove_equal(written_out, truth)

@@ -47,7 +47,7 @@ def prove_with_winners(model: ConvolutionalNetwork, choices=None) -> dict[tuple,
         index_of[block] = b
         index_of[tuple(replace_quantities(s, full) for s in block)] = b
     route = delta_route(model)
-    direct = direct_route(model, force=True)
+    direct = direct_route(model, force=True, shared=True)
     by_delta = {p: route.expanded(p) for p in model.parameters}
     results: dict[tuple, dict[sp.Symbol, bool]] = {}
     for choice in all_winner_choices(model) if choices is None else choices:
