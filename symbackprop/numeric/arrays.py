@@ -19,7 +19,6 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.precedence import PRECEDENCE
 
 from ..engine.network import Network
 from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError, echo
@@ -67,15 +66,11 @@ class ArrayPrinter(NumPyPrinter):
         return " @ ".join(self.parenthesize(f, 50) for f in factors)
 
     def _print_AppliedUndef(self, expr):
-        # SymPy looks no method up by an undefined function's own name, so total is recognised here.
-        if expr.func != _total:
-            return self._print_Function(expr)
-        # C_T = c Σ e² over the batch of a named e (the output error a^L − t) is one dot product e·e.
-        coefficient, square = expr.args[0].as_coeff_Mul()
-        if square.is_Pow and square.exp == 2 and square.base.is_Symbol:
-            e = self._print(square.base)
-            return "%s*numpy.vdot(%s, %s)" % (self.parenthesize(coefficient, PRECEDENCE["Mul"], strict=True), e, e)
-        return "numpy.sum(%s)" % self._print(expr.args[0])
+        # SymPy looks no method up by an undefined function's own name, so squares is recognised here.
+        if expr.func == _squares:
+            e = self._print(expr.args[0])
+            return "numpy.vdot(%s, %s)" % (e, e)
+        return self._print_Function(expr)
 
     def _print_MatrixSymbol(self, expr):
         if expr == ONES:
@@ -100,6 +95,8 @@ def _code_names(expr: sp.Basic) -> sp.Basic:
 
 
 _total = sp.Function("total")
+#: Σ e² over every entry of a named array e: one dot product e·e.
+_squares = sp.Function("squares")
 #: The number of columns of an array: the batch size m of the inputs a^1.
 _columns = sp.Function("columns")
 
@@ -155,6 +152,7 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
     steps, forward_count = _name_repeated_calls(steps, len(derivation.forward))
     cost = _total(derivation.cost_entry)
     steps, cost, forward_count = _name_shared_differences(steps, cost, forward_count)
+    cost = _as_squares(cost)
     params = [m for layer in derivation.layers for unit in layer.units for m in (unit.W, unit.b)]
     args = [_code_names(derivation.inputs), _code_names(derivation.targets)] + [_code_names(p) for p in params]
     decay = M * sp.Add(*(_total(entry) for entry in derivation.decay_entries))
@@ -229,6 +227,23 @@ def _name_shared_differences(steps: list[tuple], cost: sp.Expr, forward_count: i
             cost = cost.xreplace({shared: name, -shared: -name})
             break
     return out, cost, forward_count
+
+
+def _as_squares(cost: sp.Expr) -> sp.Expr:
+    """``total(c e²)`` of a named array e (the output error of the squared
+    error) as ``c squares(e)``, one dot product instead of a square, a product
+    and a sum.
+
+    >>> e = sp.Symbol("E0")
+    >>> _as_squares(_total(e**2 / 2)), _as_squares(_total((e - 1)**2))
+    (squares(E0)/2, total((E0 - 1)**2))
+    """
+    if cost.func != _total:
+        return cost
+    coefficient, square = cost.args[0].as_coeff_Mul()
+    if square.is_Pow and square.exp == 2 and square.base.is_Symbol:
+        return coefficient * _squares(square.base)
+    return cost
 
 
 def _own_functions(derivation: ArrayDerivation) -> dict:
