@@ -192,7 +192,7 @@ def test_cli_export_writes_a_module_and_refuses_bad_input(tmp_path: Path, capsys
     assert main(["export", "--dataset", "cnn123", "--out", str(out)]) == 0
     assert "def cost_and_gradient(params, X, T):" in out.read_text()
     capsys.readouterr()
-    assert main(["export", "--dataset", "cnn123", "--target", "torch", "--out", str(out)]) == 2
+    assert main(["export", "--dataset", "sequence-sign", "--out", str(out)]) == 2
     assert main(["export", "--dataset", "digits01", "--layers", "3,2", "--out", str(out)]) == 2
     model_file = tmp_path / "net.json"
     model_file.write_text('{"inputs": 3, "layers": [{"kind": "dense", "width": 4, "activation": "tanh"}, '

@@ -28,13 +28,15 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.precedence import PRECEDENCE
 
+from ..engine.cnn import ConvolutionalNetwork
 from ..engine.model import Model
-from ..engine.network import Network
-from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError, echo
-from ..files import write_text
+from ..engine.network import LayeredModel, Network
+from ..errors import ArgumentError, NetworkSpecError, NotDifferentiableError, OutputPathError, echo
+from ..files import check_output_path, write_text
 from ..notation.text import BookTextPrinter, book_text
 from .array_form import ONES, ArrayDerivation, M, derive_arrays
 from .arrays import ArrayModel, ArrayPrinter
+from .cnn_arrays import CNNArrays
 from .dense import dense_parameter_shapes, parameter_shapes
 
 TARGETS = ("numpy", "torch")
@@ -246,7 +248,7 @@ def _check_widths(sizes) -> list[int]:
 
 
 def export_source(
-    sizes: Sequence[int] | Network | Model | ArrayModel,
+    model: Sequence[int] | Network | Model | ArrayModel | ConvolutionalNetwork | CNNArrays,
     activation="sigmoid",
     cost="squared",
     weight_decay: object = 0,
@@ -256,24 +258,47 @@ def export_source(
     """The Python source of a module computing ``C_T`` and every ``∂C_T/∂p``
     of this network by the derived formulas: a fully connected network given
     by its widths and options, or a :class:`Network`, a
-    :class:`~symbackprop.engine.model.Model` of a model file, or an
-    :class:`ArrayModel` (whose derivation is reused).
+    :class:`~symbackprop.engine.model.Model` of a model file, an
+    :class:`ArrayModel` (whose derivation is reused), or a convolutional
+    network (:class:`~symbackprop.engine.cnn.ConvolutionalNetwork` or
+    :class:`~symbackprop.numeric.cnn_arrays.CNNArrays`, which carry their
+    own activation and cost).
 
-    ``target="numpy"`` imports only NumPy; ``target="torch"`` imports only
-    PyTorch and defines ``DerivedCost``, an autograd function.
+    ``target="numpy"`` imports only NumPy and defines
+    ``cost_and_gradient(params, X, T)`` and ``forward(params, X)``;
+    ``target="torch"`` imports only PyTorch and defines ``DerivedCost``, an
+    autograd function whose backward is the derived one, and ``cost(params, X, T)``.
 
     >>> src = export_source([2, 2, 1], activation="tanh", target="torch")
     >>> "class DerivedCost(torch.autograd.Function):" in src
     True
+    >>> from symbackprop.numeric.cnn_arrays import CNNArrays
+    >>> "def cost_and_gradient(params, X, T):" in export_source(CNNArrays(pooling="average", stride=1, padding=1))
+    True
     """
-    if target not in TARGETS:
+    if not isinstance(target, str) or target not in TARGETS:
         raise ArgumentError(f"unknown export target {echo(target)}; use {' or '.join(TARGETS)}")
-    if isinstance(sizes, ArrayModel):
-        derivation, shapes, name = sizes.derivation, dict(sizes.parameter_shapes), sizes.describe()
-    elif isinstance(sizes, (Network, Model)):
-        derivation, shapes, name = derive_arrays(sizes), parameter_shapes(sizes), sizes.describe()
+    cnn = _as_cnn(model)
+    if cnn is not None:
+        given = {"activation": activation, "cost": cost, "weight_decay": weight_decay, "output": output}
+        for option, default in {"activation": "sigmoid", "cost": "squared", "weight_decay": 0, "output": None}.items():
+            value = given[option]
+            if not (value is default or type(value) in (str, int, float) and value == default):
+                raise ArgumentError(f"a convolutional network carries its own activation and cost and has no "
+                                    f"{option.replace('_', ' ')} option to export; leave out {option}={echo(value)}")
+        if getattr(cnn, "weight_decay", 0):
+            raise ArgumentError("the export writes the convolutional network without weight decay so far; "
+                                "export it with weight_decay=0")
+        return _cnn_source(cnn, target)
+    if isinstance(model, ArrayModel):
+        derivation, shapes, name = model.derivation, dict(model.parameter_shapes), model.describe()
+    elif isinstance(model, (Network, Model)):
+        derivation, shapes, name = derive_arrays(model), parameter_shapes(model), model.describe()
+    elif isinstance(model, LayeredModel):
+        raise NetworkSpecError(f"the {model.describe()} network has no export yet; export a fully connected, "
+                               "softmax, model-file or convolutional network")
     else:
-        sizes = _check_widths(sizes)
+        sizes = _check_widths(model)
         # One unit a layer: the derivation does not depend on the widths.
         small = Network([1] * len(sizes), activation=activation, cost=cost, weight_decay=weight_decay, output=output)
         derivation, shapes, name = derive_arrays(small), dense_parameter_shapes(sizes), "-".join(map(str, sizes))
@@ -422,44 +447,49 @@ def cost(params, X, T):
 '''
 
 
-def write_export(path: str | Path, *args, **kwargs) -> Path:
-    """Write :func:`export_source` (or, for a ``CNNArrays`` model,
-    :func:`cnn_export_source`) to ``path`` (a ``.py`` file), atomically.
+def write_export(
+    path: str | Path,
+    model: Sequence[int] | Network | Model | ArrayModel | ConvolutionalNetwork | CNNArrays,
+    activation="sigmoid",
+    cost="squared",
+    weight_decay: object = 0,
+    target: str = "numpy",
+    output: str | None = None,
+) -> Path:
+    """Write :func:`export_source` of the same arguments to ``path`` (a ``.py``
+    file), atomically.
 
     >>> import tempfile, os
     >>> with tempfile.TemporaryDirectory() as d:
     ...     write_export(os.path.join(d, "grad.py"), [2, 1]).name
     'grad.py'
     """
-    from .cnn_arrays import CNNArrays
-
-    path = Path(path)
-    if args and isinstance(args[0], CNNArrays):
-        if kwargs.get("target", "numpy") != "numpy":
-            raise ArgumentError("the convolutional network exports as NumPy only so far; leave out the torch target")
-        write_text(path, cnn_export_source(args[0]))
-    else:
-        write_text(path, export_source(*args, **kwargs))
+    if not isinstance(path, (str, Path)):
+        raise OutputPathError(f"the exported module is a file such as grad.py; got {echo(path)}")
+    path = check_output_path(path, (".py",), "the exported module is a Python file ending in .py", "grad.py",
+                             OutputPathError)
+    write_text(path, export_source(model, activation, cost, weight_decay, target, output))
     return path
 
 
 # --- the convolutional network ---------------------------------------------------------
 
-def cnn_export_source(model) -> str:
-    """The chapter-5 CNN of a :class:`~symbackprop.numeric.cnn_arrays.CNNArrays` as a
-    NumPy module with ``cost_and_gradient(params, X, T)`` and ``forward(params, X)``
-    (images ``X`` of shape ``(n, rows, columns)``; parameters ``filters``,
-    ``filter_bias``, ``out_W``, ``out_b``). The kernels are the array path's;
-    ``a(z)``, ``a'(z)`` and the cost are printed from the symbolic network.
+def _as_cnn(model) -> CNNArrays | None:
+    """The array path of a convolutional network, or None for any other model."""
+    if isinstance(model, CNNArrays):
+        return model
+    if isinstance(model, ConvolutionalNetwork):
+        return CNNArrays(model.image_shape, model.filters, model.filter_size, model.pool, model.outputs,
+                         model.activation, model.cost, model.pooling.kind, channels=model.channels,
+                         stride=model.stride, padding=model.padding)
+    return None
 
-    >>> from symbackprop.numeric.cnn_arrays import CNNArrays
-    >>> "def cost_and_gradient(params, X, T):" in cnn_export_source(CNNArrays(pooling="average"))
-    True
-    """
-    from .cnn_arrays import CNNArrays
 
-    if not isinstance(model, CNNArrays):
-        raise ArgumentError(f"cnn_export_source exports a CNNArrays model, such as CNNArrays(); got {echo(model)}")
+def _cnn_source(model: CNNArrays, target: str) -> str:
+    """The module of the CNN ``model``: the array path's kernels (im2col by a
+    precomputed index, pooling a reshape, one matrix product for ``z^F`` and
+    one for ``∂C/∂w^F``, ``∂C/∂b^F``), each line with its formula; ``a(z)``,
+    ``a'(z)`` and the cost printed from the symbolic network."""
     net = model.network
     act = net.activation
     z, a, t = sp.symbols("z a t")
@@ -470,85 +500,201 @@ def cnn_export_source(model) -> str:
         "cost_term": (("a", "t"), term, f"c(a, t) = {book_text(term)}"),
         "cost_slope": (("a", "t"), sp.diff(term, a), f"∂c/∂a = {book_text(sp.diff(term, a))}"),
     }
-    printer = _CodePrinter("numpy")
+    printer = _CodePrinter(target)
+    constants = {
+        "IMAGE": tuple(net.image_shape), "CHANNELS": net.channels, "FILTER": tuple(net.filter_size),
+        "STRIDE": tuple(net.stride), "PADDING": tuple(net.padding), "MAP": tuple(model.map_shape),
+        "POOL": tuple(model.pool), "POOLING": model.pooling, "PARAMETER_SHAPES": dict(model.parameter_shapes),
+    }
     source = [
         f'"""C_T and its gradient for the {model.describe()} network, by the derived formulas',
         "of chapter 5, written out by symbackprop.",
         "",
-        "Images X are (n, rows, columns); the feature maps z^F, a^F are (n, K, rows, cols),",
-        "the pooled maps a^P (n, K, R, Q), the outputs z^O, a^O (n, N). Sums over the",
-        "images make C_T and its gradient.",
+        "Images X are (n, C, rows, columns) (one channel may leave out C); the window of",
+        "map unit (i, j) reads x_{c, s(i−1)+u−p, s(j−1)+v−p} of the image inside p rings of",
+        "zeros, s the stride. The feature maps z^F, a^F are kept as (n·rows·cols, K), one",
+        "row per (image, i, j); the pooled maps a^P are (n, K, R, Q), the outputs z^O, a^O",
+        "(n, N). Sums over the images make C_T and its gradient.",
         '"""',
         "",
-        "import numpy",
-        "from numpy.lib.stride_tricks import sliding_window_view",
+        f"import {target}",
         "",
-        f"FILTER = {tuple(model.filter_size)!r}",
-        f"POOL = {tuple(model.pool)!r}",
-        f"POOLING = {model.pooling!r}",
-        f"MAP = {tuple(model.map_shape)!r}",
-        f"PARAMETER_SHAPES = {dict(model.parameter_shapes)!r}",
+        *(f"{name} = {value!r}" for name, value in constants.items()),
+        "",
+        "",
+        *_CNN_HELPERS[target].splitlines(),
         "",
         "",
     ]
     for cls in _functions_used([expr for _, expr, _ in formulas.values()]):
-        source += _function_source(cls, "numpy", printer)
+        source += _function_source(cls, target, printer)
     for name, (args, expr, meaning) in formulas.items():
         source += [f"def {name}({', '.join(args)}):", f"    # {meaning}",
                    f"    return {printer._print(expr)}", "", ""]
-    source += _CNN_BODY.splitlines()
+    source += _CNN_BODY.replace("xp.", f"{target}.").splitlines()
+    source += _CNN_API[target].splitlines()
     return "\n".join(source) + "\n"
 
 
-_CNN_BODY = '''def forward_pass(params, X):
-    """Every layer quantity of a batch of images."""
+#: The few array operations that NumPy and PyTorch spell differently.
+_CNN_HELPERS = {
+    "numpy": '''def images(X):
+    # the batch as (n, C, rows, columns)
     X = numpy.asarray(X, dtype=float)
+    return X[:, None] if X.ndim == 3 else X
+
+
+def pad(X, rows, cols):
+    # p rings of zeros around each image
+    return numpy.pad(X, ((0, 0), (0, 0), (rows, rows), (cols, cols)))
+
+
+def side_by_side(a, b):
+    return numpy.concatenate([a, b], axis=1)
+
+
+def ones(n, like):
+    return numpy.ones((n, 1))
+
+
+def zeros(shape, like):
+    return numpy.zeros(shape)
+
+
+def permute(x, axes):
+    return x.transpose(axes)''',
+    "torch": '''def images(X):
+    # the batch as (n, C, rows, columns)
+    return X[:, None] if X.dim() == 3 else X
+
+
+def pad(X, rows, cols):
+    # p rings of zeros around each image
+    return torch.nn.functional.pad(X, (cols, cols, rows, rows))
+
+
+def side_by_side(a, b):
+    return torch.cat([a, b], dim=1)
+
+
+def ones(n, like):
+    return torch.ones((n, 1), dtype=like.dtype)
+
+
+def zeros(shape, like):
+    return torch.zeros(shape, dtype=like.dtype)
+
+
+def permute(x, axes):
+    return x.permute(axes)''',
+}
+
+_CNN_BODY = '''def window_index():
+    """The place of x_{c, s(i−1)+u−p, s(j−1)+v−p} in the flattened padded image, one row
+    per map unit (i, j), channel-major like the filters; then the place of the constant 1."""
+    (h, w), (sh, sw), (qh, qw), (fh, fw), (rows, cols) = IMAGE, STRIDE, PADDING, FILTER, MAP
+    H, W = h + 2 * qh, w + 2 * qw
+    c = xp.arange(CHANNELS).reshape(-1, 1, 1, 1, 1)
+    i, j = xp.arange(rows).reshape(1, -1, 1, 1, 1), xp.arange(cols).reshape(1, 1, -1, 1, 1)
+    u, v = xp.arange(fh).reshape(1, 1, 1, -1, 1), xp.arange(fw).reshape(1, 1, 1, 1, -1)
+    index = permute((c * H + sh * i + u) * W + sw * j + v, (1, 2, 0, 3, 4)).reshape(rows * cols, -1)
+    return side_by_side(index, 0 * index[:, :1] + CHANNELS * H * W)
+
+
+WINDOWS = window_index()
+
+
+def forward_pass(params, X):
+    """Every layer quantity of a batch of images."""
+    X = images(X)
     F, fb, W, b = (params[k] for k in ("filters", "filter_bias", "out_W", "out_b"))
-    n, (rows, cols), K = len(X), MAP, len(F)
-    windows = sliding_window_view(X, FILTER, axis=(1, 2)).reshape(n * rows * cols, -1)  # x_{i+u−1, j+v−1}, one row per (image, i, j)
-    zF = windows @ F.reshape(K, -1).T + fb  # z^F_{k,ij} = Σ_{u,v} w^{F_k}_{uv} x_{i+u−1,j+v−1} + b^F_k
+    n, K, (rows, cols), (qh, qw), (ph, pw) = len(X), len(F), MAP, PADDING, POOL
+    flat = side_by_side(pad(X, qh, qw).reshape(n, -1), ones(n, X))  # the padded image and a 1 for b^F_k
+    windows = flat[:, WINDOWS].reshape(n * rows * cols, -1)  # x_{c, s(i−1)+u−p, s(j−1)+v−p}, 1 for each (image, i, j)
+    zF = windows @ side_by_side(F.reshape(K, -1), fb.reshape(K, 1)).T  # z^F_{k,ij} = Σ_{c,u,v} w^{F_k}_{c,uv} x_{c, s(i−1)+u−p, s(j−1)+v−p} + b^F_k
     aF = activation(zF)  # a^F_{k,ij} = a(z^F_{k,ij})
-    ph, pw = POOL
     R, Q = rows // ph, cols // pw
-    blocks = aF.reshape(n, R, ph, Q, pw, K).transpose(0, 5, 1, 3, 2, 4).reshape(n, K, R, Q, ph * pw)
+    blocks = permute(aF.reshape(n, R, ph, Q, pw, K), (0, 5, 1, 3, 2, 4)).reshape(n, K, R, Q, ph * pw)
     if POOLING == "max":
-        win = blocks.argmax(axis=-1)  # the winner of each block (the first maximum)
-        aP = numpy.take_along_axis(blocks, win[..., None], axis=-1)[..., 0]  # a^P_{k,ij} = max of its block of a^F
+        # the first maximum of each block wins; at: the winner's place among all the blocks' entries
+        at = blocks.argmax(-1).reshape(-1) + xp.arange(0, n * K * R * Q * ph * pw, ph * pw)
+        aP = blocks.reshape(-1)[at].reshape(n, K, R, Q)  # a^P_{k,ij} = max of its block of a^F
     else:
-        win = None
-        aP = blocks.mean(axis=-1)  # a^P_{k,ij} = the mean of its block of a^F
+        at = None
+        aP = blocks.mean(-1)  # a^P_{k,ij} = the mean of its block of a^F
     zO = aP.reshape(n, -1) @ W.reshape(len(W), -1).T + b  # z^O_n = Σ_k Σ_{ij} w^O_{k,n,ij} a^P_{k,ij} + b^O_n
     aO = activation(zO)  # a^O_n = a(z^O_n)
-    return {"windows": windows, "zF": zF, "aF": aF, "win": win, "aP": aP, "zO": zO, "aO": aO}
+    return {"windows": windows, "zF": zF, "aF": aF, "at": at, "aP": aP, "zO": zO, "aO": aO}
 
 
-def cost_and_gradient(params, X, T):
-    """C_T and {name: ∂C_T/∂name} for a batch of images X and targets T (n, N)."""
-    f = forward_pass(params, X)
-    T = numpy.asarray(T, dtype=float)
+def total_cost(f, T):
+    return xp.sum(cost_term(f["aO"], T))  # C_T = Σ_images Σ_n c(a^O_n, t_n)
+
+
+def backward_pass(params, f, T):
+    """{name: ∂C_T/∂name} by the δ recurrence of chapter 5."""
     W = params["out_W"]
-    C = float(numpy.sum(cost_term(f["aO"], T)))  # C_T = Σ_images Σ_n c(a^O_n, t_n)
     dO = cost_slope(f["aO"], T) * slope(f["zO"], f["aO"])  # δ^O_n = ∂C/∂a^O_n a'(z^O_n)
-    back = (dO @ W.reshape(len(W), -1)).reshape(f["aP"].shape)  # Σ_n δ^O_n w^O_{k,n,i'j'} for each pooled unit
+    back = (dO @ W.reshape(len(W), -1)).reshape(f["aP"].shape)  # Σ_n δ^O_n w^O_{k,n,ij}: the error reaching a^P_{k,ij}
     n, K, R, Q = back.shape
     ph, pw = POOL
+    routed = zeros((n, K, R, Q, ph * pw), back)
     if POOLING == "max":
-        routed = numpy.zeros((n, K, R, Q, ph * pw))
-        numpy.put_along_axis(routed, f["win"][..., None], back[..., None], axis=-1)  # to the block's winner only
+        routed.reshape(-1)[f["at"]] = back.reshape(-1)  # ∂a^P/∂a^F = 1 for the block's winner, 0 for the rest
     else:
-        routed = numpy.repeat(back[..., None] / (ph * pw), ph * pw, axis=-1)  # ∂a^P/∂a^F = 1/(ph·pw) for each input
-    routed = routed.reshape(n, K, R, Q, ph, pw).transpose(0, 2, 4, 3, 5, 1).reshape(-1, K)
+        routed = routed + back[..., None] / (ph * pw)  # ∂a^P/∂a^F = 1/(ph·pw) for each entry of the block
+    routed = permute(routed.reshape(n, K, R, Q, ph, pw), (0, 2, 4, 3, 5, 1)).reshape(-1, K)
     dF = routed * slope(f["zF"], f["aF"])  # δ^F_{k,ij} = (what reaches a^F_{k,ij}) a'(z^F_{k,ij})
-    gradient = {
-        "filters": (dF.T @ f["windows"]).reshape(params["filters"].shape),  # ∂C/∂w^{F_k}_{uv} = Σ_{ij} δ^F_{k,ij} x_{i+u−1,j+v−1}
-        "filter_bias": dF.sum(axis=0),  # ∂C/∂b^F_k = Σ_{ij} δ^F_{k,ij}
-        "out_W": (dO.T @ f["aP"].reshape(len(dO), -1)).reshape(params["out_W"].shape),  # ∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}
-        "out_b": dO.sum(axis=0),  # ∂C/∂b^O_n = δ^O_n
+    sums = dF.T @ f["windows"]  # Σ_{ij} δ^F_{k,ij} x_{c, s(i−1)+u−p, s(j−1)+v−p}, and Σ_{ij} δ^F_{k,ij} · 1 last
+    return {
+        "filters": sums[:, :-1].reshape(params["filters"].shape),  # ∂C_T/∂w^{F_k}_{c,uv}: the input correlated with δ^F
+        "filter_bias": sums[:, -1],  # ∂C_T/∂b^F_k = Σ_{ij} δ^F_{k,ij}
+        "out_W": (dO.T @ f["aP"].reshape(len(dO), -1)).reshape(W.shape),  # ∂C_T/∂w^O_{k,n,ij} = Σ_images δ^O_n a^P_{k,ij}
+        "out_b": dO.sum(0),  # ∂C_T/∂b^O_n = Σ_images δ^O_n
     }
-    return C, gradient
 
 
 def forward(params, X):
     """The outputs a^O of every image, (n, N)."""
     return forward_pass(params, X)["aO"]
 '''
+
+_CNN_API = {
+    "numpy": '''
+
+def cost_and_gradient(params, X, T):
+    """C_T and {name: ∂C_T/∂name} for a batch of images X and targets T (n, N)."""
+    f = forward_pass(params, X)
+    T = numpy.asarray(T, dtype=float)
+    return float(total_cost(f, T)), backward_pass(params, f, T)
+''',
+    "torch": '''
+
+NAMES = ("filters", "filter_bias", "out_W", "out_b")
+
+
+class DerivedCost(torch.autograd.Function):
+    """C_T of a batch, whose backward is the derived δ recurrence (not autograd's).
+
+    DerivedCost.apply(X, T, filters, filter_bias, out_W, out_b); the images and
+    targets get no gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, X, T, *arrays):
+        params = dict(zip(NAMES, arrays))
+        f = forward_pass(params, X)
+        ctx.derived = (params, f, T)
+        return total_cost(f, T)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        gradient = backward_pass(*ctx.derived)
+        return (None, None, *(grad_output * gradient[name] for name in NAMES))
+
+
+def cost(params, X, T):
+    """C_T of a batch as a tensor; .backward() fills each parameter's .grad with the derived gradient."""
+    return DerivedCost.apply(X, T, *(params[name] for name in NAMES))
+''',
+}
