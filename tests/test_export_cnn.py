@@ -195,7 +195,7 @@ def test_a_cnn_refuses_the_dense_options_and_a_recurrent_network_is_refused() ->
         export_source(CNNArrays(), activation="tanh")
     with pytest.raises(ArgumentError, match="weight_decay='0.1'"):
         export_source(CNNArrays(), weight_decay="0.1")
-    with pytest.raises(NetworkSpecError, match="recurrent network has no export yet"):
+    with pytest.raises(NetworkSpecError, match="recurrent, 1-output many-to-one network has no export yet"):
         export_source(RecurrentNetwork(2))
 
 
