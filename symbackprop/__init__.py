@@ -59,6 +59,7 @@ from .numeric.batchnorm_arrays import BatchNormArrays
 from .numeric.catalogue import load_dataset
 from .numeric.cnn_arrays import CNNArrays
 from .numeric.datafile import read_data_file
+from .numeric.export import export_source, write_export
 from .numeric.optimizers import Adam, ExponentialDecay, GradientDescent, Momentum, StepDecay
 from .numeric.params import load_params, save_params
 from .numeric.recurrent_arrays import RecurrentArrays
@@ -98,6 +99,8 @@ __all__ = [
     "accuracy",
     "compile_arrays",
     "derive_arrays",
+    "export_source",
+    "write_export",
     "load_dataset",
     "load_params",
     "save_params",

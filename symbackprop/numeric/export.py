@@ -13,6 +13,12 @@ The derivation depends only on the depth, the activations, the cost and
 the weight decay, never on the widths, so a network of any size is exported
 from the derivation of a network of the same depth with one unit a layer.
 
+A convolutional network (channels, stride, zero padding, max or average
+pooling) is written from the kernels of its array path, the same text for
+both targets: the windows gathered by one precomputed index, one matrix
+product for ``z^F`` and one for ``∂C/∂w^F`` and ``∂C/∂b^F``, the pooled δ
+sent to each block's winner or shared equally by its entries.
+
 >>> source = export_source([12, 3, 2])
 >>> [line.strip() for line in source.splitlines() if line.strip().startswith("delta2 =")]
 ['delta2 = S2*a2*(1 - a2)  # δ^2 = (W^3ᵀ δ^3) ⊙ a^2 ⊙ (1 − a^2)']
@@ -561,6 +567,11 @@ def zeros(shape, like):
     return numpy.zeros(shape)
 
 
+def starts(count, step, like):
+    # 0, step, 2·step, …: where each of count blocks of step entries begins
+    return numpy.arange(0, count * step, step)
+
+
 def permute(x, axes):
     return x.transpose(axes)''',
     "torch": '''def images(X):
@@ -578,11 +589,16 @@ def side_by_side(a, b):
 
 
 def ones(n, like):
-    return torch.ones((n, 1), dtype=like.dtype)
+    return torch.ones((n, 1), dtype=like.dtype, device=like.device)
 
 
 def zeros(shape, like):
-    return torch.zeros(shape, dtype=like.dtype)
+    return torch.zeros(shape, dtype=like.dtype, device=like.device)
+
+
+def starts(count, step, like):
+    # 0, step, 2·step, …: where each of count blocks of step entries begins
+    return torch.arange(0, count * step, step, device=like.device)
 
 
 def permute(x, axes):
@@ -617,7 +633,7 @@ def forward_pass(params, X):
     blocks = permute(aF.reshape(n, R, ph, Q, pw, K), (0, 5, 1, 3, 2, 4)).reshape(n, K, R, Q, ph * pw)
     if POOLING == "max":
         # the first maximum of each block wins; at: the winner's place among all the blocks' entries
-        at = blocks.argmax(-1).reshape(-1) + xp.arange(0, n * K * R * Q * ph * pw, ph * pw)
+        at = blocks.argmax(-1).reshape(-1) + starts(n * K * R * Q, ph * pw, blocks)
         aP = blocks.reshape(-1)[at].reshape(n, K, R, Q)  # a^P_{k,ij} = max of its block of a^F
     else:
         at = None
