@@ -500,11 +500,13 @@ def _cnn_source(model: CNNArrays, target: str) -> str:
     act = net.activation
     z, a, t = sp.symbols("z a t")
     term = net.cost.term(a, t)
+    book = _FormulaPrinter({})._print  # entry by entry over whole arrays: ⊙
+    slope = act.derivative(z).xreplace({act(z): a})
     formulas = {
-        "activation": (("z",), act(z), f"a(z) = {book_text(act(z))}"),
-        "slope": (("z", "a"), act.derivative(z).xreplace({act(z): a}), "a'(z), in the output a where it can be"),
-        "cost_term": (("a", "t"), term, f"c(a, t) = {book_text(term)}"),
-        "cost_slope": (("a", "t"), sp.diff(term, a), f"∂c/∂a = {book_text(sp.diff(term, a))}"),
+        "activation": (("z",), act(z), f"a(z) = {book(act(z))}"),
+        "slope": (("z", "a"), slope, f"a'(z) = {book(slope)}, in the output a where it can be"),
+        "cost_term": (("a", "t"), term, f"c(a, t) = {book(term)}"),
+        "cost_slope": (("a", "t"), sp.diff(term, a), f"∂c/∂a = {book(sp.diff(term, a))}"),
     }
     printer = _CodePrinter(target)
     constants = {
@@ -629,8 +631,8 @@ def forward_pass(params, X):
     windows = flat[:, WINDOWS].reshape(n * rows * cols, -1)  # x_{c, s(i−1)+u−p, s(j−1)+v−p}, 1 for each (image, i, j)
     zF = windows @ side_by_side(F.reshape(K, -1), fb.reshape(K, 1)).T  # z^F_{k,ij} = Σ_{c,u,v} w^{F_k}_{c,uv} x_{c, s(i−1)+u−p, s(j−1)+v−p} + b^F_k
     aF = activation(zF)  # a^F_{k,ij} = a(z^F_{k,ij})
-    R, Q = rows // ph, cols // pw
-    blocks = permute(aF.reshape(n, R, ph, Q, pw, K), (0, 5, 1, 3, 2, 4)).reshape(n, K, R, Q, ph * pw)
+    R, Q = rows // ph, cols // pw  # the pooled map's size
+    blocks = permute(aF.reshape(n, R, ph, Q, pw, K), (0, 5, 1, 3, 2, 4)).reshape(n, K, R, Q, ph * pw)  # block (i, j) of map k: its ph·pw entries of a^F last
     if POOLING == "max":
         # the first maximum of each block wins; at: the winner's place among all the blocks' entries
         at = blocks.argmax(-1).reshape(-1) + starts(n * K * R * Q, ph * pw, blocks)
@@ -654,12 +656,12 @@ def backward_pass(params, f, T):
     back = (dO @ W.reshape(len(W), -1)).reshape(f["aP"].shape)  # Σ_n δ^O_n w^O_{k,n,ij}: the error reaching a^P_{k,ij}
     n, K, R, Q = back.shape
     ph, pw = POOL
-    routed = zeros((n, K, R, Q, ph * pw), back)
+    routed = zeros((n, K, R, Q, ph * pw), back)  # what reaches each entry of each block
     if POOLING == "max":
         routed.reshape(-1)[f["at"]] = back.reshape(-1)  # ∂a^P/∂a^F = 1 for the block's winner, 0 for the rest
     else:
         routed = routed + back[..., None] / (ph * pw)  # ∂a^P/∂a^F = 1/(ph·pw) for each entry of the block
-    routed = permute(routed.reshape(n, K, R, Q, ph, pw), (0, 2, 4, 3, 5, 1)).reshape(-1, K)
+    routed = permute(routed.reshape(n, K, R, Q, ph, pw), (0, 2, 4, 3, 5, 1)).reshape(-1, K)  # back to one row per (image, i, j), like z^F
     dF = routed * slope(f["zF"], f["aF"])  # δ^F_{k,ij} = (what reaches a^F_{k,ij}) a'(z^F_{k,ij})
     sums = dF.T @ f["windows"]  # Σ_{ij} δ^F_{k,ij} x_{c, s(i−1)+u−p, s(j−1)+v−p}, and Σ_{ij} δ^F_{k,ij} · 1 last
     return {
