@@ -44,6 +44,7 @@ from .array_form import ONES, ArrayDerivation, M, derive_arrays
 from .arrays import ArrayModel, ArrayPrinter
 from .cnn_arrays import CNNArrays
 from .dense import dense_parameter_shapes, parameter_shapes
+from .model_arrays import trainable_for
 
 TARGETS = ("numpy", "torch")
 
@@ -485,9 +486,7 @@ def _as_cnn(model) -> CNNArrays | None:
     if isinstance(model, CNNArrays):
         return model
     if isinstance(model, ConvolutionalNetwork):
-        return CNNArrays(model.image_shape, model.filters, model.filter_size, model.pool, model.outputs,
-                         model.activation, model.cost, model.pooling.kind, channels=model.channels,
-                         stride=model.stride, padding=model.padding)
+        return trainable_for(model, "array")
     return None
 
 
