@@ -18,10 +18,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from ..engine.cnn import ConvolutionalNetwork
 from ..engine.model_file import model_from_document, read_model_document
 from ..engine.network import Network
-from ..engine.recurrent import RecurrentNetwork
 from ..errors import DataError, NetworkSpecError
 from ..functions.costs import weight_decay_rate
 from ..numeric.datafile import Standardizer, Table, read_data_file, split
@@ -134,14 +132,10 @@ def _model_name(args: argparse.Namespace) -> str:
 
 
 def _shaped(model, table: Table | None) -> None:
-    """Each example's row of inputs as the network reads it: an image (channels, rows,
-    columns) for a convolutional network, steps of inputs for a recurrent one."""
-    if table is None:
-        return
-    if isinstance(model.network, ConvolutionalNetwork):
-        channels = (model.channels,) if model.channels > 1 else ()
-        table.X = table.X.reshape(len(table.X), *channels, *model.network.image_shape)
-    elif isinstance(model.network, RecurrentNetwork):
+    """Each example's row of inputs as the network reads it, its ``input_shape``: an image
+    (channels, rows, columns) for a convolutional network, steps of inputs for a recurrent
+    one, the row itself for the rest (its width was checked against the network's)."""
+    if table is not None:
         table.X = table.X.reshape(len(table.X), *model.input_shape)
 
 
