@@ -229,18 +229,19 @@ def cnn_from_spec(
     symbackprop.errors.NetworkSpecError: a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got '6x6,3,3x3'
     """
     parts = [p.strip() for p in spec.split(",")]
+    wrong = NetworkSpecError(
+        f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
+    )
+    if len(parts) != 5:
+        raise wrong
     try:
-        if len(parts) != 5:
-            raise ValueError
         # "6" means 6x6; _pair checks the values
         image, filter_size, pool = (
             tuple(int(v) for v in parts[i].lower().split("x")) for i in (0, 2, 3)
         )
         filters, outputs = int(parts[1]), int(parts[4])
-    except ValueError:
-        raise NetworkSpecError(
-            f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
-        ) from None
+    except ValueError:  # int() of text that is not a whole number
+        raise wrong from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
     return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling,
                                 channels=channels, stride=stride, padding=padding)
