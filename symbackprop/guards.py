@@ -165,6 +165,18 @@ def check_model_terms(what: str, terms: int, advice: str) -> None:
 
 # --- argument checks ------------------------------------------------------------
 
+def is_count(value: object, low: int = 1, high: int | None = None) -> bool:
+    """Whether ``value`` is a whole number from ``low`` (to ``high``): the one
+    test of a count, for checks whose message says more than
+    :func:`check_count`'s. ``True`` is no count, though Python calls it 1.
+
+    >>> is_count(3), is_count(0), is_count(0, low=0), is_count(True), is_count(2.0), is_count(5, high=4)
+    (True, False, True, False, False, False)
+    """
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and low <= value and (high is None or value <= high))
+
+
 def check_count(value: object, what: str, low: int, high: int, error: type[Exception] = DataError) -> int:
     """A whole number from ``low`` to ``high``, or ``error`` saying so.
 
@@ -173,7 +185,7 @@ def check_count(value: object, what: str, low: int, high: int, error: type[Excep
     ...
     symbackprop.errors.DataError: the number of random points must be a whole number from 1 to 1,000; got 1000000000
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+    if not is_count(value, low, high):
         raise error(f"{what} must be a whole number from {low:,} to {high:,}; got {value!r}")
     return int(value)
 
@@ -187,7 +199,7 @@ def check_seed(seed: int | None) -> None:
     ...
     symbackprop.errors.DataError: the seed must be a whole number ≥ 0 (got -1); any such number gives a reproducible run
     """
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+    if seed is not None and not is_count(seed, low=0):
         raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
 
 

@@ -42,7 +42,7 @@ import sympy as sp
 from ..errors import NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
-from ..guards import check_model_terms, cnn_terms
+from ..guards import check_model_terms, cnn_terms, is_count
 from ..layers.convolution import Convolution, InputMaps, output_size
 from ..layers.output import FullyConnectedOutput
 from ..layers.pooling import pooling_kind, winner
@@ -55,10 +55,10 @@ from .routes import atomize, atomizer
 
 def _pair(value, what: str, low: int = 1) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in pair):
+    if len(pair) != 2 or not all(is_count(v, low) for v in pair):
         kind = "positive integer" if low == 1 else "whole number from 0"
         raise NetworkSpecError(f"{what} must be a {kind} or a pair of them (rows, columns); got {echo(value)}")
-    return pair
+    return int(pair[0]), int(pair[1])
 
 
 # --- the network --------------------------------------------------------------
@@ -112,7 +112,7 @@ class ConvolutionalNetwork(LayeredModel):
         self.stride = _pair(stride, "the stride")
         self.padding = _pair(padding, "the padding", low=0)
         for value, what in ((filters, "filters"), (outputs, "outputs"), (channels, "channels")):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_count(value):
                 raise NetworkSpecError(f"the number of {what} must be a positive integer; got {echo(value)}")
         if not isinstance(input_errors, bool):
             raise NetworkSpecError(f"input_errors is True or False; got {echo(input_errors)}")

@@ -22,7 +22,7 @@ import sympy as sp
 from ..errors import ArgumentError, NetworkSpecError, UnknownNameError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, check_cost_fits_outputs, get_cost, weight_decay_rate, weight_decay_term
-from ..guards import check_model_terms, dense_terms
+from ..guards import check_model_terms, dense_terms, is_count
 from ..layers.dense import Dense
 from ..layers.protocol import Layer
 from ..layers.softmax import Softmax
@@ -246,7 +246,7 @@ class LayeredModel:
         >>> Network([1, 1], activation="identity").total_cost(2)
         (-b^2_1 + t_1^(1) - w^2_11*x_1^(1))**2/2 + (-b^2_1 + t_1^(2) - w^2_11*x_1^(2))**2/2
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if not is_count(n):
             raise NetworkSpecError(f"the number of examples must be a positive integer, got {n!r}")
         cost = self.cost_substituted()
         total = []
