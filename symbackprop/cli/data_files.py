@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..engine.model_file import model_from_document, read_model_document
-from ..engine.network import Network
 from ..errors import DataError, NetworkSpecError
 from ..functions.costs import weight_decay_rate
 from ..numeric.datafile import Standardizer, Table, read_data_file, split
@@ -36,7 +35,7 @@ from ..numeric.params import (
 from ..numeric.train import accuracy, check_settings, total_cost, train
 from ..numeric.trainable import describe
 from .json_output import print_json
-from .options import check_model_alone, parse_layers, real_number
+from .options import check_model_alone, dense_network, parse_layers, real_number
 from .training import check_outputs, cost_table, finish, optimizer_from_args, rule
 
 #: Training defaults for a data file: small batches, like digits8x8.
@@ -108,11 +107,8 @@ def model_for(args: argparse.Namespace, sizes: list[int] | None):
         return trainable_for(model_from_document(args.model_document, where, positions), args.path)
     if getattr(args, "model_document", None) is not None:  # saved with the parameters
         return trainable_for(model_from_document(args.model_document, _model_name(args)), args.path)
-    activation = [a.strip() for a in (args.activation or "sigmoid").split(";")]
     cost = args.cost or ("categorical-cross-entropy" if args.output else "squared")
-    network = Network(sizes, activation=activation[0] if len(activation) == 1 else activation, cost=cost,
-                      weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output)
-    return trainable_for(network, args.path)
+    return trainable_for(dense_network(args, sizes, cost), args.path)
 
 
 def _model_fits(args: argparse.Namespace, model, table: Table) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 import sympy as sp
 from rich.console import Console
@@ -203,13 +204,31 @@ def _number(text: str) -> sp.Rational:
 
 
 def activation_from_args(args: argparse.Namespace) -> str | list[str]:
-    """``--activation``: one name or expression, or one per layer separated by ';'.
+    """``--activation``: one name or expression, or one per layer separated by ';';
+    sigmoid where the command leaves it out (a data file's options have no default).
 
     >>> activation_from_args(argparse.Namespace(activation="tanh; sigmoid"))
     ['tanh', 'sigmoid']
+    >>> activation_from_args(argparse.Namespace(activation=None))
+    'sigmoid'
     """
-    activations = [a.strip() for a in args.activation.split(";")]
+    text = "sigmoid" if args.activation is None else args.activation
+    activations = [a.strip() for a in text.split(";")]
     return activations[0] if len(activations) == 1 else activations
+
+
+def dense_network(args: argparse.Namespace, sizes: Sequence[int], cost: str | None = None) -> Network:
+    """The fully connected network of ``sizes`` with ``--activation``, ``--output``,
+    ``--weight-decay`` and ``cost`` (by default ``--cost``).
+
+    >>> args = argparse.Namespace(activation="tanh", cost="squared", output=None, weight_decay=None)
+    >>> dense_network(args, [2, 3, 1]).describe()
+    '2-3-1'
+    """
+    return Network(
+        sizes, activation=activation_from_args(args), cost=args.cost if cost is None else cost,
+        weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output,
+    )
 
 
 def network_from_args(args: argparse.Namespace) -> Network | Model:
@@ -218,10 +237,7 @@ def network_from_args(args: argparse.Namespace) -> Network | Model:
         check_model_alone(args, {"layers": getattr(args, "default_layers", None), "activation": "sigmoid",
                                  "cost": "squared"})
         return read_model(args.model)
-    return Network(
-        parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost,
-        weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output,
-    )
+    return dense_network(args, parse_layers(args.layers))
 
 
 def console() -> Console:
