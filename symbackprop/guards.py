@@ -75,6 +75,9 @@ MAX_TIME_STEPS = 200
 #: Examples in the batch of a batch-normalised model: its "example" is the
 #: whole batch, so the symbolic model holds m copies of every layer.
 MAX_NORM_BATCH = 256
+#: ``vanishing``: units of its recurrent layer (the unrolled model must also
+#: stay within MODEL_TERM_LIMIT) and sequences it averages over (NumPy only).
+MAX_VANISHING_WIDTH, MAX_VANISHING_BATCH = 256, 10_000
 #: Seconds someone's backprop code may be given by ``check --timeout``: an
 #: hour; the default is a minute (the code runs on a batch of a few examples).
 MAX_USER_CODE_SECONDS = 3600
