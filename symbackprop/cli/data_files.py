@@ -56,6 +56,15 @@ def is_data_file(name: str) -> bool:
 
 
 def add_data_file_options(p: argparse.ArgumentParser) -> None:
+    """The options that only a data file takes (:data:`FILE_OPTIONS`), none with a
+    default, so that :func:`refuse_file_options` can tell which were given.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_data_file_options(p)
+    >>> args = p.parse_args(["--target", "kind", "--test-fraction", "0.25"])
+    >>> args.target, args.test_fraction, args.layers
+    ('kind', 0.25, None)
+    """
     p.add_argument("--target", metavar="COLUMN", help="CSV: the column of the class label (the inputs are the rest)")
     p.add_argument("--targets", type=columns, metavar="COL,COL",
                    help="CSV: numeric columns to fit, for regression (the inputs are the rest)")

@@ -21,6 +21,15 @@ BOOK_LAYERS = "12,3,2"
 
 
 def add_network_options(parser: argparse.ArgumentParser, default_layers: str = BOOK_LAYERS) -> None:
+    """``--layers``, ``--activation``, ``--cost`` and ``--weight-decay``: the network of
+    :func:`network_from_args`, by default the book's.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_network_options(p)
+    >>> args = p.parse_args(["--activation", "tanh"])
+    >>> args.layers, args.activation, args.cost
+    ('12,3,2', 'tanh', 'squared')
+    """
     parser.add_argument(
         "--layers",
         default=default_layers,
@@ -100,6 +109,13 @@ def add_output_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_weight_decay_option(parser: argparse.ArgumentParser) -> None:
+    """``--weight-decay λ``, read exactly (:func:`weight_decay`); absent, no decay.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_weight_decay_option(p)
+    >>> p.parse_args(["--weight-decay", "0.01"]).weight_decay, p.parse_args([]).weight_decay
+    (1/100, None)
+    """
     parser.add_argument(
         "--weight-decay", type=weight_decay, metavar="λ",
         help="L2 weight decay: the cost gains (λ/2) Σ w² over the weights, not the biases (default 0)",
