@@ -27,8 +27,8 @@ import sympy as sp
 
 from ..engine.batchnorm import DEFAULT_EPSILON, BatchNormNetwork
 from ..errors import DataError
+from ..functions.activations import numpy_function
 from ..notation.symbols import index_text
-from .cnn_arrays import _numpy_function
 from .recurrent_arrays import activation_kernels
 
 Params = dict[str, np.ndarray]
@@ -51,8 +51,8 @@ class BatchNormArrays:
         self._a, self._slope = activation_kernels(net.activation)
         self._a_out, self._slope_out = activation_kernels(net.output_activation)
         term = net.cost.term(a, t)
-        self._cost = _numpy_function(net.output_activation, term, (a, t))
-        self._dcost = _numpy_function(net.output_activation, sp.diff(term, a), (a, t))
+        self._cost = numpy_function(net.output_activation, term, (a, t))
+        self._dcost = numpy_function(net.output_activation, sp.diff(term, a), (a, t))
         self.epsilon = float(net.epsilon)
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]

@@ -25,7 +25,7 @@ import sympy as sp
 
 from ..engine.recurrent import RecurrentNetwork
 from ..errors import DataError, NotDifferentiableError, UnknownNameError
-from .cnn_arrays import _numpy_function
+from ..functions.activations import numpy_function
 from .datasets import Dataset, one_hot
 
 Params = dict[str, np.ndarray]
@@ -45,7 +45,7 @@ def activation_kernels(act) -> tuple:
             act.not_trainable_because or "the generic activation a(z) has no values; choose a concrete one"
         )
     z, a = sp.symbols("z a")
-    return _numpy_function(act, act(z), z), _numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
+    return numpy_function(act, act(z), z), numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
 
 
 class RecurrentArrays:
@@ -65,8 +65,8 @@ class RecurrentArrays:
         self._a, self._slope = activation_kernels(net.activation)
         self._a_out, self._slope_out = activation_kernels(net.output.activation)
         term = net.cost.term(a, t)
-        self._cost = _numpy_function(net.output.activation, term, (a, t))
-        self._dcost = _numpy_function(net.output.activation, sp.diff(term, a), (a, t))
+        self._cost = numpy_function(net.output.activation, term, (a, t))
+        self._dcost = numpy_function(net.output.activation, sp.diff(term, a), (a, t))
         self.steps, self.width, self.outputs, self.every_step = steps, width, outputs, bool(every_step)
         self.input_shape = (steps, inputs)
         self.output_size = outputs * (steps if every_step else 1)
