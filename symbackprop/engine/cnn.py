@@ -53,7 +53,17 @@ from .network import LayeredModel
 from .routes import atomize, atomizer
 
 
-def _pair(value, what: str, low: int = 1) -> tuple[int, int]:
+def check_pair(value: object, what: str, low: int = 1) -> tuple[int, int]:
+    """A size given as one whole number or as (rows, columns), as a pair, each at
+    least ``low``; ``what`` names it in the message.
+
+    >>> check_pair(3, "the filter size"), check_pair([2, 1], "the stride")
+    ((3, 3), (2, 1))
+    >>> check_pair((2, -1), "the padding", low=0)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: the padding must be a whole number from 0 or a pair of them (rows, columns); got (2, -1)
+    """
     pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or not all(is_count(v, low) for v in pair):
         kind = "positive integer" if low == 1 else "whole number from 0"
@@ -106,11 +116,11 @@ class ConvolutionalNetwork(LayeredModel):
         input_errors: bool = False,
     ) -> None:
         pooling_layer = pooling_kind(pooling)
-        self.image_shape = _pair(image, "the image size")
-        self.filter_size = _pair(filter_size, "the filter size")
-        self.pool = _pair(pool, "the pooling block")
-        self.stride = _pair(stride, "the stride")
-        self.padding = _pair(padding, "the padding", low=0)
+        self.image_shape = check_pair(image, "the image size")
+        self.filter_size = check_pair(filter_size, "the filter size")
+        self.pool = check_pair(pool, "the pooling block")
+        self.stride = check_pair(stride, "the stride")
+        self.padding = check_pair(padding, "the padding", low=0)
         for value, what in ((filters, "filters"), (outputs, "outputs"), (channels, "channels")):
             if not is_count(value):
                 raise NetworkSpecError(f"the number of {what} must be a positive integer; got {echo(value)}")
@@ -235,7 +245,7 @@ def cnn_from_spec(
     if len(parts) != 5:
         raise wrong
     try:
-        # "6" means 6x6; _pair checks the values
+        # "6" means 6x6; check_pair checks the values
         image, filter_size, pool = (
             tuple(int(v) for v in parts[i].lower().split("x")) for i in (0, 2, 3)
         )

@@ -43,7 +43,7 @@ from ..guards import is_count
 from ..layers.convolution import output_size
 from ..layers.pooling import pooling_kind
 from .batchnorm import DEFAULT_EPSILON, BatchNormNetwork, norm_epsilon
-from .cnn import ConvolutionalNetwork, _pair
+from .cnn import ConvolutionalNetwork, check_pair
 from .recurrent import RecurrentNetwork
 
 #: kind → (required keys, optional keys)
@@ -136,19 +136,19 @@ def _convolutional(inputs: object, layers: Sequence[Mapping], cost: object) -> C
             f'a convolutional model reads an image: give "inputs" as {{"image": [rows, columns], "channels": 1}}; '
             f"got {echo(inputs)}"
         )
-    image = _pair(inputs["image"], "the image size")
+    image = check_pair(inputs["image"], "the image size")
     channels = inputs.get("channels", 1)
     _shape(("convolution", "pooling", "dense"), layers,
            "a convolutional model is a convolution layer, a pooling layer, then one dense output layer")
     conv, pool, out = layers
     activation = conv.get("activation", "sigmoid")
-    filter_size = _at(2, conv, lambda: _pair(conv["size"], "the filter size"))
-    stride = _at(2, conv, lambda: _pair(conv.get("stride", 1), "the stride"))
-    padding = _at(2, conv, lambda: _pair(conv.get("padding", 0), "the padding", low=0))
+    filter_size = _at(2, conv, lambda: check_pair(conv["size"], "the filter size"))
+    stride = _at(2, conv, lambda: check_pair(conv.get("stride", 1), "the stride"))
+    padding = _at(2, conv, lambda: check_pair(conv.get("padding", 0), "the padding", low=0))
     maps = _at(2, conv, lambda: tuple(
         output_size(n, f, s, p, what) for n, f, s, p, what in zip(image, filter_size, stride, padding, ("row", "column"))
     ))
-    block = _at(3, pool, lambda: _pair(pool["size"], "the pooling block"))
+    block = _at(3, pool, lambda: check_pair(pool["size"], "the pooling block"))
     _at(3, pool, lambda: pooling_kind(pool.get("pooling", "max")))
     if maps[0] % block[0] or maps[1] % block[1]:
         raise NetworkSpecError(
