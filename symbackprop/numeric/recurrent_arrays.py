@@ -198,16 +198,13 @@ def check_against_symbolic(model: RecurrentArrays, params: Params, X, T) -> floa
     >>> check_against_symbolic(m, m.initial_params(rng), rng.normal(size=(4, 3, 2)), rng.normal(size=(4, 3))) < 1e-12
     True
     """
-    from .scalar import compile_scalar
+    from .scalar import compile_scalar, largest_difference
 
     X = model._sequences(X)
     C, grads = model.cost_and_gradient(params, X, T)
     flat_inputs = np.concatenate([X.reshape(len(X), -1), np.zeros((len(X), model.width))], axis=1)
     C_s, by_symbol = compile_scalar(model.network)(model.symbol_values(params), flat_inputs, np.asarray(T, float))
-    worst = abs(C - C_s) / max(1.0, abs(C_s))
-    for symbol, value in model.symbol_values(grads).items():
-        worst = max(worst, abs(value - by_symbol[symbol]) / max(1.0, abs(by_symbol[symbol])))
-    return float(worst)
+    return largest_difference(C, model.symbol_values(grads), C_s, by_symbol)
 
 
 def sequence_sign(steps: int = 5, train: int = 1000, held_out: int = 400, seed: int = 0) -> Dataset:
