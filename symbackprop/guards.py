@@ -206,6 +206,20 @@ def check_seed(seed: int | None) -> None:
         raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
 
 
+def require_seed(seed: int | None) -> None:
+    """A seed that fixes the random points: a whole number ≥ 0 (not None,
+    which would draw new points each run; a diagnosis is reproducible).
+
+    >>> require_seed(None)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the seed of the random points must be a whole number ≥ 0, got None
+    """
+    if seed is None:
+        raise DataError("the seed of the random points must be a whole number ≥ 0, got None")
+    check_seed(seed)
+
+
 def check_sequence(value: object, what: str) -> list:
     """``value`` as a list, refusing text and anything that is not a collection.
 

@@ -35,9 +35,9 @@ from ..engine.cnn import ConvolutionalNetwork
 from ..engine.network import LayeredModel, Network
 from ..errors import ArgumentError, echo
 from ..functions.activations import numpy_function
+from ..guards import require_seed
 from ..layers.dense import Dense
 from ..numeric.trainable import check_trainable
-from .diagnose import require_seed
 from .user_code import UserCodeFailed, run_user_function
 
 #: Agreement: every entry within this fraction of the point's largest gradient entry.
