@@ -1,7 +1,8 @@
 """CNN benchmark: one training step (C_T, the full gradient and the update) of
 the chapter-5 CNN.
 
-Run: ``python bench/cnn.py``. Measured side by side in one run:
+Run: ``python bench/cnn.py`` (``--readme`` also writes the table into
+README.md's cnn block). Measured side by side in one run:
 
 - the array path (:class:`symbackprop.numeric.cnn_arrays.CNNArrays`) against a
   hand-written NumPy CNN step (zero padding, im2col with precomputed strided
@@ -14,7 +15,12 @@ Run: ``python bench/cnn.py``. Measured side by side in one run:
 - PyTorch CPU autograd (float64, conv2d + max_pool2d), when torch is installed.
 
 Every compared implementation must first agree with the array path's
-gradient. BLAS and PyTorch run on one thread, as in ``bench/peers.py``.
+gradient. The loops of one case are taken in turn, round by round (31 rounds,
+``timing.interleaved_per_call``), so that a change of load on a shared machine
+falls on all of them alike; a ratio is the median over the rounds of the
+ratio within a round. BLAS and PyTorch run on one thread, as in
+``bench/peers.py``. The report (a version line and a Markdown table) goes to
+stdout.
 """
 
 from __future__ import annotations
@@ -24,10 +30,14 @@ import os
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from timing import per_call  # noqa: E402
+from readme import write_block  # noqa: E402
+from timing import interleaved_per_call  # noqa: E402
 
 from symbackprop.numeric.cnn_arrays import CNNArrays, CNNScalar, book_digits, book_initial_params  # noqa: E402
 
@@ -111,29 +121,41 @@ def agree(grads, reference) -> None:
         np.testing.assert_allclose(grads[k], reference[k], rtol=1e-9, atol=1e-11)
 
 
-def case(title, model, params, X, T, pool, extra=()):
-    print(f"\n{title}")
+def microseconds(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
+
+
+def case(title, model, params, X, T, pool, extra=()) -> str:
+    """One row of the table: the array path, hand NumPy and ``extra`` timed in turn."""
     hand = HandCNN(model.network.image_shape, model.filter_size, pool, model.stride[0], model.padding[0])
     reference = library_step(model, params, X, T, 0.2)[1]
     agree(hand.step(params, X, T, 0.2)[1], reference)
-    ours = per_call(lambda: library_step(model, params, X, T, 0.2))
-    theirs = per_call(lambda: hand.step(params, X, T, 0.2))
-    print(f"  array path        {ours * 1e6:9.1f} µs per step")
-    print(f"  hand NumPy        {theirs * 1e6:9.1f} µs per step   (array path / hand NumPy = {ours / theirs:.2f}×)")
+    steps = {"array path": lambda: library_step(model, params, X, T, 0.2),
+             "hand NumPy": lambda: hand.step(params, X, T, 0.2)}
     for name, fn in extra:
         agree(fn()[1], reference)
-        seconds = per_call(fn)
-        print(f"  {name:<17} {seconds * 1e6:9.1f} µs per step   ({name} / array path = {seconds / ours:.2f}×)")
+        steps[name] = fn
+    timings = interleaved_per_call(steps, repeats=31, budget=0.2, baseline="hand NumPy")
+    print(f"  {title}: array path / hand NumPy = {timings['array path'][3]:.2f}×", file=sys.stderr, flush=True)
+    ours, theirs = timings["array path"], timings["hand NumPy"]
+    others = "; ".join(f"{name} {microseconds(timings[name][0])}" for name, _ in extra)
+    return (f"| {title} | {microseconds(ours[0])} [{microseconds(ours[1])}–{microseconds(ours[2])}] | "
+            f"{microseconds(theirs[0])} [{microseconds(theirs[1])}–{microseconds(theirs[2])}] | "
+            f"**{ours[3]:.2f}×** | {others} |")
 
 
-def main() -> None:
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readme", action="store_true", help="also write the table into README.md's cnn block")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
     try:
         import torch
 
         torch.set_num_threads(1)
     except ImportError:
         torch = None
-        print("(PyTorch is not installed: its comparison is skipped)")
+    rows = []
     data = book_digits()
     model = CNNArrays()
     params = book_initial_params()
@@ -143,8 +165,7 @@ def main() -> None:
     extra = [("scalar path", lambda: library_step(scalar, params, data.X, data.T, 0.2))]
     if torch is not None:
         extra.append(("PyTorch f64", torch_step(torch, params, data.X, data.T, 0.2, 2)))
-    case(f"book CNN (6x6, 3 filters 3x3, pool 2x2, 3 outputs), 96 images; scalar path derived and compiled "
-         f"in {compile_s:.2f} s", model, params, data.X, data.T, 2, extra)
+    rows.append(case("book CNN, 96 images", model, params, data.X, data.T, 2, extra))
 
     rng = np.random.default_rng(0)
     big = CNNArrays(image=(12, 12), filters=6, filter_size=(3, 3), pool=(2, 2), outputs=10)
@@ -152,7 +173,7 @@ def main() -> None:
     X = rng.random((256, 12, 12))
     T = np.eye(10)[rng.integers(0, 10, 256)]
     extra = [] if torch is None else [("PyTorch f64", torch_step(torch, big_params, X, T, 0.2, 2))]
-    case("larger CNN (12x12, 6 filters 3x3, pool 2x2, 10 outputs), batch 256", big, big_params, X, T, 2, extra)
+    rows.append(case("12×12, 6 filters 3×3, pool 2×2, 10 outputs, batch 256", big, big_params, X, T, 2, extra))
 
     strided = CNNArrays(image=(15, 15), filters=8, filter_size=(3, 3), pool=(2, 2), outputs=10,
                         channels=3, stride=2, padding=1)
@@ -160,9 +181,25 @@ def main() -> None:
     X = rng.random((256, 3, 15, 15))
     T = np.eye(10)[rng.integers(0, 10, 256)]
     extra = [] if torch is None else [("PyTorch f64", torch_step(torch, strided_params, X, T, 0.2, 2, 2, 1))]
-    case("strided CNN (3 channels 15x15, 8 filters 3x3, stride 2, padding 1, pool 2x2, 10 outputs), batch 256",
-         strided, strided_params, X, T, 2, extra)
+    rows.append(case("3 channels 15×15, 8 filters 3×3, stride 2, padding 1, pool 2×2, 10 outputs, batch 256",
+                     strided, strided_params, X, T, 2, extra))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    report = "\n".join([
+        f"{datetime.date.today().isoformat()} · os.cpu_count() = {os.cpu_count()} · numpy {np.__version__} · "
+        f"torch {torch.__version__ if torch is not None else 'not installed'} · BLAS and torch on one thread · "
+        f"load average at the end {load} (1, 5, 15 min) · scalar path derived and compiled in {compile_s:.2f} s · "
+        f"total run time {time.perf_counter() - started:.0f} s",
+        "",
+        "| one step (C_T, gradient, update) | array path, median [IQR] | hand-written NumPy, median [IQR] "
+        "| array path / hand NumPy (median of rounds) | other, median |",
+        "|---|---:|---:|---:|---|",
+        *rows,
+    ])
+    print(report)
+    if args.readme:
+        write_block("cnn", report)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

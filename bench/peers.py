@@ -28,8 +28,11 @@ is abandoned after ``SCALAR_COMPILE_CAP`` seconds. The optional peers
 (SymEngine, PyTorch, PyTensor) are skipped with the reason when they
 cannot be imported.
 
-Timings are the median and interquartile range of 15 loops (see
-``timing.median_per_call``). BLAS, OpenMP and PyTorch run on one thread:
+Timings are the median and interquartile range of 31 loops per
+implementation, the loops of all implementations of one network taken in
+turn, round by round (see ``timing.interleaved_per_call``), so that a change
+of load on a shared machine falls on all of them alike; the ratio to hand
+NumPy is the median over the rounds of the ratio within a round. BLAS, OpenMP and PyTorch run on one thread:
 at these sizes threads only add contention, and one thread makes the
 comparison one of code rather than of thread pools. The report (a version
 line, a Markdown table, notes) goes to stdout; progress goes to stderr.
@@ -61,7 +64,7 @@ from dataclasses import dataclass  # noqa: E402
 import numpy as np  # noqa: E402
 import sympy  # noqa: E402
 from readme import write_block  # noqa: E402
-from timing import median_per_call  # noqa: E402
+from timing import interleaved_per_call  # noqa: E402
 
 from symbackprop.functions.activations import NUMPY_FUNCTIONS  # noqa: E402
 from symbackprop.numeric.arrays import ArrayModel  # noqa: E402
@@ -224,6 +227,7 @@ class Row:
     implementation: str
     setup: float | None = None
     timing: tuple[float, float, float] | None = None
+    ratio: float | None = None
     difference: float | None = None
     note: str = ""
     failed: bool = False
@@ -263,8 +267,7 @@ def run_network(sizes, batch, peers, repeats, budget) -> list[Row]:
     X, T = data(sizes, batch)
     reference = array.cost_and_gradient(params, X, T)
     rows = [Row(name, REFERENCE, setup=time.perf_counter() - start, difference=0.0)]
-    rows[0].timing = median_per_call(lambda: array.cost_and_gradient(params, X, T), repeats=repeats, budget=budget)
-    progress(rows[0])
+    steps = {REFERENCE: lambda: array.cost_and_gradient(params, X, T)}
     for label, build in IMPLEMENTATIONS:
         row = Row(name, label)
         rows.append(row)
@@ -285,8 +288,14 @@ def run_network(sizes, batch, peers, repeats, budget) -> list[Row]:
         if not relative <= TOLERANCE:
             row.failed, row.note = True, f"FAILED: differs by {relative:.1e} relative (> {TOLERANCE:g})"
             continue
-        row.timing = median_per_call(step, repeats=repeats, budget=budget)
-        progress(row)
+        steps[label] = step
+    timings = interleaved_per_call(steps, repeats=repeats, budget=budget,
+                                   baseline=BASELINE if BASELINE in steps else None)
+    for row in rows:
+        if row.implementation in timings:
+            *quartiles, row.ratio = timings[row.implementation]
+            row.timing = tuple(quartiles)
+            progress(row)
     return rows
 
 
@@ -302,10 +311,9 @@ def microseconds(seconds: float) -> str:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| network × examples | implementation | setup (s) | median µs per gradient [IQR] | × hand NumPy | max abs diff vs array path |",
+        "| network × examples | implementation | setup (s) | median µs per gradient [IQR] | × hand NumPy (median of rounds) | max abs diff vs array path |",
         "|---|---|--:|--:|--:|--:|",
     ]
-    baseline = {r.network: r.timing[0] for r in rows if r.implementation == BASELINE and r.timing}
     for r in rows:
         if r.setup is None:
             setup = "—"
@@ -316,7 +324,7 @@ def table(rows: list[Row]) -> str:
         if r.timing:
             median, lower, upper = r.timing
             timing = f"{microseconds(median)} [{microseconds(lower)}–{microseconds(upper)}]"
-            ratio = f"{median / baseline[r.network]:.2f}×" if r.network in baseline else "—"
+            ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×"
         else:
             timing, ratio = r.note, "—"
         diff = "—" if r.difference is None else f"{r.difference:.1e}"
@@ -394,7 +402,7 @@ def main(argv=None) -> int:
     # PyTensor repeats its BLAS warning on every compile; it is summarised once in the notes.
     warnings.filterwarnings("ignore", module="pytensor")
     networks = NETWORKS[:1] if args.quick else NETWORKS
-    repeats, budget = (3, 0.02) if args.quick else (15, 0.2)
+    repeats, budget = (3, 0.02) if args.quick else (31, 0.2)
     rows = []
     for sizes, batch in networks:
         rows += run_network(sizes, batch, peers, repeats, budget)

@@ -184,6 +184,18 @@ def test_compiled_function_keeps_its_equations():
     assert any(r"\delta^{2}" in line and r"\odot" in line for line in latex)
 
 
+def test_the_output_error_is_computed_once_for_delta_and_cost():
+    # C_T = ½ Σ (t − a^L)² and δ^L = (a^L − t) ∘ σ'(z^L) share one a^L − t; C_T is then one dot product.
+    source = ArrayModel([12, 3, 2]).compiled.source
+    assert source.count("a3 - t") == 1 and "-a3 + t" not in source
+    assert "numpy.vdot(E0, E0)" in source and "delta3 = E0*" in source
+    model = ArrayModel([12, 3, 2], reuse=False)
+    params = initial_params(model, seed=1)
+    X, T = np.random.default_rng(1).random((5, 12)), np.eye(2)[[0, 1, 1, 0, 1]]
+    cost, _ = model.cost_and_gradient(params, X, T)
+    assert cost == pytest.approx(0.5 * np.sum((model.predict(params, X) - T) ** 2), rel=1e-13)
+
+
 @pytest.mark.parametrize("output", ["tanh", "identity", "relu"])
 def test_cross_entropy_needs_outputs_in_zero_one(output):
     # tanh(−1) < 0: log a^L is the log of a negative number, so C would be

@@ -189,3 +189,15 @@ def test_module_entry_point():
         [sys.executable, "-m", "symbackprop", "calc", "gd", "--eta", "1.1"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0 and "diverging" in result.stdout
+
+
+@pytest.mark.parametrize("topic", ["approx", "steepest"])
+def test_values_too_large_to_compute_are_one_line_in_bounded_time(topic, capsys, monkeypatch):
+    # exp(exp(exp(exp(x)))) at 10^23 has more digits than memory holds: SymPy
+    # either overflows or computes for ever; both end as the same refusal.
+    from symbackprop.calculus import solving
+
+    monkeypatch.setattr(solving, "POINT_SECONDS", 1.0)
+    assert main(["calc", topic, "exp(exp(exp(exp(x))))", "--at", "1e23"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be computed exactly within 1 s" in err[0] and "nearer 0" in err[0]

@@ -198,7 +198,7 @@ def test_bad_parameter_and_oversized_expansion_are_clear_errors():
         (["derive", "--layers", "2,2,1", "--param", "a^2_1"], "not a parameter"),
         (["derive", "--layers", "3,3,3,3", "--expand"], "--force"),
         (["derive", "--format", "pdf"], "invalid choice"),
-        (["derive", "--layers", "64,32,10"], "Derive a smaller network"),
+        (["derive", "--layers", "64,32,10", "--param", "w^2_11"], "leave out --param"),
         (["derive", "--format", "text", "--fragment"], "--fragment is for --format latex only"),
     ],
 )

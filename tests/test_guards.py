@@ -335,7 +335,7 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     # The table is written by hand; every number in it must be the constant
     # that the refusal uses, so the two cannot drift apart.
     from symbackprop import guards
-    from symbackprop.calculus.solving import SOLVE_SECONDS
+    from symbackprop.calculus.solving import POINT_SECONDS, SOLVE_SECONDS
     from symbackprop.functions import parsing
     from symbackprop.numeric import params
 
@@ -362,6 +362,7 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     says("a formula multiplied out", parsing.MAX_DEGREE)
     says("a formula's text, its nesting", parsing.MAX_LENGTH, parsing.MAX_DEPTH)
     says("`check --timeout`", guards.MAX_USER_CODE_SECONDS)
+    says("exact values at a point in `calc approx` / `steepest`", int(POINT_SECONDS))
     says("exact solving in `calc minimum` / `lagrange`", int(SOLVE_SECONDS))
     says("a parameter file", params._JSON_BYTES_PER_VALUE, params._NPZ_BYTES_PER_VALUE)
     assert params._JSON_BYTES == params._NPZ_BYTES == 64 * 1024

@@ -34,6 +34,7 @@ from .multivariable import (
     shown_point,
     shown_vector,
 )
+from .solving import values_within
 
 
 def _book_sum(factors: Sequence[sp.Expr], steps: Sequence[sp.Expr]) -> sp.Expr:
@@ -79,6 +80,14 @@ def approximation(
     if len(d) != len(f.variables) or all(c == 0 for c in d):
         raise ExpressionError(f"the direction needs {len(f.variables)} numbers, not all 0")
     hs = [exact_number(h, what="step") for h in check_sequence(steps, "the steps h")]
+    return values_within(
+        f"f = {f.expr} and its derivatives at {shown_point(point, f.variables)}",
+        lambda: _approximation_at(f, point, d, hs),
+    )
+
+
+def _approximation_at(f: MultivariableFunction, point: dict[sp.Symbol, sp.Expr], d: list[sp.Expr],
+                      hs: list[sp.Expr]) -> ApproximationResult:
     gradient = [sp.simplify(g.subs(point)) for g in f.gradient]
     if any(not g.is_finite for g in gradient):
         raise ExpressionError(f"f = {f.expr} has no finite gradient at {shown_point(point, f.variables)}")
@@ -170,8 +179,12 @@ def steepest_descent(text: str | sp.Expr = "x**2 + y**2", at: Sequence = (3, 2),
     assert sp.expand(gap - squares) == 0
     assert sp.simplify(dot.subs(along) + norm_a * norm_d.subs(along)) == 0
     point = f.at(at)
-    grad = [_shown_value(g.subs(point)) for g in f.gradient]
-    size = _shown_value(sp.sqrt(sp.Add(*(g**2 for g in grad)), evaluate=False))
+
+    def values() -> tuple[list[sp.Expr], sp.Expr]:
+        grad = [_shown_value(g.subs(point)) for g in f.gradient]
+        return grad, _shown_value(sp.sqrt(sp.Add(*(g**2 for g in grad)), evaluate=False))
+
+    grad, size = values_within(f"the gradient of f = {f.expr} at {shown_point(point, f.variables)}", values)
     steps = [
         Step(
             "The change of f is an inner product",

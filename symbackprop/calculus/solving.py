@@ -88,6 +88,36 @@ def within(seconds: float, compute: Callable[[], T]) -> tuple[bool, T | None]:
             signal.setitimer(signal.ITIMER_REAL, remaining, outer_interval)
 
 
+#: Seconds the exact values of a function and its derivatives at one point may take.
+POINT_SECONDS = 10.0
+
+
+def values_within(what: str, compute: Callable[[], T], seconds: float | None = None) -> T:
+    """``compute()``, or a :class:`~symbackprop.errors.DataError` when it is still
+    running after ``seconds`` (:data:`POINT_SECONDS` unless given): exact values at a far point (``exp(exp(x))`` at
+    ``x = 10^23``) have more digits than any computer holds, and SymPy would
+    try to compute them for ever.
+
+    >>> values_within("f at x = 1", lambda: 6 * 7)
+    42
+    >>> values_within("f at x = 1", lambda: sum(1 for _ in iter(int, 1)), seconds=0.01)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: f at x = 1 cannot be computed exactly within 0.01 s: its numbers are too large to write out; choose a point nearer 0
+    """
+    seconds = POINT_SECONDS if seconds is None else seconds
+    try:
+        done, value = within(seconds, compute)
+    except OverflowError:  # mpmath's integers may outgrow Python's before the time is up
+        done = False
+    if not done:
+        raise DataError(
+            f"{what} cannot be computed exactly within {seconds:g} s: its numbers are too large to write out; "
+            "choose a point nearer 0"
+        )
+    return value
+
+
 def budget(seconds: float) -> float:
     """The time budget for an exact solution, checked: a positive, finite number of seconds.
 

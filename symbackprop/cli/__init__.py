@@ -18,10 +18,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import SymbackpropError
-from . import calc, check, compare, derivations, derive, evaluate, tour, train, vanishing, verify
+from . import calc, check, compare, derivations, derive, evaluate, export, tour, train, vanishing, verify
 
 #: Subcommand modules; each has ``register(subparsers)``.
-COMMANDS = [verify, calc, derive, derivations, train, evaluate, compare, check, vanishing]
+COMMANDS = [verify, calc, derive, derivations, export, train, evaluate, compare, check, vanishing]
 
 #: The status of a command whose output pipe closed: 128 + SIGPIPE (13), as the
 #: shell reports a process that SIGPIPE ended.

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from ..calculus.multivariable import DEFAULT_VARIABLES
 from ..documents.derivation import Derivation
 from ..errors import DataError, OutputPathError
 from ..files import check_output_path, write_text
+from .json_output import add_json_option, print_json
 from .options import whole_number
 
 
@@ -70,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             help=f"the variable names the function may use (default {','.join(DEFAULT_VARIABLES)})",
         )
         p.add_argument("--out", help="write to this file instead of standard output")
+        add_json_option(p)
         p.set_defaults(run=lambda args: _show(run, args))
         return p
 
@@ -109,39 +112,47 @@ def _seconds_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: What a topic shows: its result (None when the derivation is all there is) and its derivation.
+Shown = tuple[object, Derivation]
+
+
+def _with_derivation(result) -> Shown:
+    return result, result.derivation
+
+
 def _vars(args: argparse.Namespace) -> list[str]:
     return [v for v in _numbers(args.vars) if v]
 
 
-def _minimum(args) -> Derivation:
-    return minimum.minimum(args.function, _vars(args), seconds=args.seconds).derivation
+def _minimum(args) -> Shown:
+    return _with_derivation(minimum.minimum(args.function, _vars(args), seconds=args.seconds))
 
 
-def _lagrange(args) -> Derivation:
-    return lagrange.lagrange(args.function, args.constraint, _vars(args), seconds=args.seconds).derivation
+def _lagrange(args) -> Shown:
+    return _with_derivation(lagrange.lagrange(args.function, args.constraint, _vars(args), seconds=args.seconds))
 
 
-def _approx(args) -> Derivation:
+def _approx(args) -> Shown:
     direction = _numbers(args.direction) if args.direction else None
-    return approximation.approximation(args.function, _numbers(args.at), direction, _vars(args)).derivation
+    return _with_derivation(approximation.approximation(args.function, _numbers(args.at), direction, _vars(args)))
 
 
-def _steepest(args) -> Derivation:
-    return approximation.steepest_descent(args.function, _numbers(args.at), _vars(args))
+def _steepest(args) -> Shown:
+    return None, approximation.steepest_descent(args.function, _numbers(args.at), _vars(args))
 
 
-def _gd(args) -> Derivation:
+def _gd(args) -> Shown:
     start, variables = _numbers(args.start), _vars(args)
     run = descent.gradient_descent(args.function, start, args.eta, args.steps, variables=variables)
-    result = run.derivation
+    derivation = run.derivation
     if args.compare:
         effect = descent.learning_rate_effect(args.function, start, _numbers(args.compare), args.steps,
                                               variables=variables)
-        result.steps += effect.steps
-    return result
+        derivation.steps += effect.steps
+    return run, derivation
 
 
-def _regression(args) -> Derivation:
+def _regression(args) -> Shown:
     if args.data and (args.x or args.y):
         raise DataError("give either a data file or --x and --y, not both")
     if args.data:
@@ -154,16 +165,21 @@ def _regression(args) -> Derivation:
         source = "the command line"
     else:
         x, y, source = regression.book_data()
-    return regression.regression(x, y, eta=args.eta, source=source).derivation
+    return _with_derivation(regression.regression(x, y, eta=args.eta, source=source))
 
 
-def _show(derive: Callable[[argparse.Namespace], Derivation], args: argparse.Namespace) -> int:
+def _show(derive: Callable[[argparse.Namespace], Shown], args: argparse.Namespace) -> int:
     # --out is checked before the mathematics, which can take a while.
     out = None if args.out is None else check_output_path(
         args.out, None, "", {"text": "result.txt", "markdown": "result.md", "latex": "result.tex"}[args.format],
         OutputPathError,
     )
-    derivation = derive(args)
+    result, derivation = derive(args)
+    if args.json:
+        if out is not None or args.format != "text":
+            raise OutputPathError("--json prints one JSON document on standard output; leave out --out and --format")
+        print_json(json_document(args.topic, result, derivation))
+        return 0
     if args.format == "text" and out is None:
         Console().print(derivation.text(), markup=False, highlight=False, soft_wrap=True)
         return 0
@@ -174,3 +190,15 @@ def _show(derive: Callable[[argparse.Namespace], Derivation], args: argparse.Nam
     else:
         write_text(out, text)
     return 0
+
+
+def json_document(topic: str, result: object, derivation: Derivation) -> dict:
+    """``calc TOPIC --json`` (schema: ``schemas/calc.json``): the topic's result, its
+    fields as the library names them (null for a topic whose result is its
+    derivation), and the derivation's steps with their formulas in LaTeX."""
+    fields = None if result is None else {
+        f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name != "derivation"
+    }
+    steps = [{"title": step.title, "justification": step.justification, "formulas": step.formulas(),
+              "note": step.note} for step in derivation.steps]
+    return {"command": "calc", "topic": topic, "title": derivation.title, "result": fields, "steps": steps}

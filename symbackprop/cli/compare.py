@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import sympy as sp
 from rich.console import Console
 
 from ..engine.model_file import read_model
@@ -14,6 +15,7 @@ from ..guards import SWEEP_LARGEST
 from ..measure.compare import compare
 from ..measure.stages import ROUTES
 from ..measure.sweep import default_points, sweep, sweep_sizes
+from .json_output import add_json_option, exact, print_json
 from .options import (
     activation_from_args,
     add_model_option,
@@ -57,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-proof", action="store_true",
                    help="skip the exact proof that the direct and δ gradients are equal")
     p.add_argument("--seed", type=whole_number, default=0, help="seed of the batch and the parameter values (default 0)")
+    add_json_option(p)
     p.set_defaults(run=run)
 
 
@@ -113,6 +116,9 @@ def _compare(args: argparse.Namespace, sizes: list[int], activation) -> int:
     with console.status(f"measuring {len(ROUTES)} routes on {'-'.join(map(str, sizes))}…"):
         result = compare(sizes, activation, args.cost, batch=args.batch, cap=cap, seed=args.seed,
                          prove=not args.no_proof, weight_decay=args.weight_decay or 0)
+    if args.json:
+        print_json({"command": "compare", "sweep": None, "comparisons": [comparison_json(result)]})
+        return 0
     if args.format == "markdown":
         console.print(result.markdown(), markup=False, highlight=False)
     else:
@@ -190,12 +196,21 @@ def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
 
         result = sweep(args.sweep, sizes, points, activation, args.cost, batch=args.batch, cap=cap,
                        seed=args.seed, on_route=on_route, weight_decay=args.weight_decay or 0)
-    if args.format == "markdown":
+    if args.json:
+        print_json({
+            "command": "compare",
+            "sweep": {"over": result.over, "base": result.base, "interrupted": result.interrupted,
+                      "laws": result.laws()},
+            "comparisons": [comparison_json(point.comparison, point.x) for point in result.points],
+        })
+    elif args.format == "markdown":
         console.print(result.markdown(), markup=False, highlight=False)
     else:
         console.print(result.table())
         console.print(result.ratio_table())
         console.print(result.laws_table())
+    if args.json:  # standard output holds the JSON document alone
+        console = Console(stderr=True, soft_wrap=True)
     if chart is not None:
         svg = result.chart()
         if svg is None:
@@ -208,3 +223,20 @@ def _sweep(args: argparse.Namespace, sizes: list[int], activation) -> int:
                       markup=False, highlight=False)
         return 130
     return 0
+
+
+def comparison_json(comparison, x: int | None = None) -> dict:
+    """One network's routes for ``compare --json`` (schema: ``schemas/compare.json``);
+    ``x`` is its depth or width in a sweep."""
+    spec = comparison.spec
+    return {
+        "x": x,
+        "network": {"sizes": spec.sizes, "activation": spec.activation, "cost": spec.cost,
+                    "weight_decay": exact(sp.sympify(spec.weight_decay))},
+        "parameters": comparison.parameters,
+        "batch": comparison.batch,
+        "cap": comparison.cap,
+        "routes": comparison.rows,
+        "agreement": comparison.agreement(),
+        "verdicts": comparison.verdicts(),
+    }

@@ -9,13 +9,22 @@ from rich.console import Console
 from rich.text import Text
 
 from ..documents.backprop import network_derivation
-from ..documents.derivation import text_prose
+from ..documents.derivation import Derivation, text_prose
 from ..documents.graph import model_derivation
+from ..documents.large import direct_work, large_network_derivation
 from ..engine.model import Model
 from ..engine.network import Network
-from ..errors import OutputPathError
+from ..errors import OutputPathError, SizeLimitError
 from ..files import check_output_path, write_text
-from .options import add_model_option, add_network_options, add_output_option, network_from_args
+from ..guards import DIRECT_ROUTE_LIMIT
+from .options import (
+    activation_from_args,
+    add_model_option,
+    add_network_options,
+    add_output_option,
+    network_from_args,
+    parse_layers,
+)
 from .sequence_options import add_sequence_options, sequence_model_from_args
 
 FORMATS = ("text", "latex", "markdown")
@@ -38,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     p.add_argument("--expand", action="store_true",
                    help="also write z, a and δ out in the inputs and parameters")
-    p.add_argument("--force", action="store_true", help="build and print even when it is huge")
+    p.add_argument("--force", action="store_true", help="build and print even when it is huge (a network too "
+                   "large for the direct route otherwise gets the δ-route document alone, checked at random points)")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--fragment", action="store_true",
                    help="with --format latex: only the body, to \\input into your own document (needs amsmath)")
@@ -51,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error(f"--fragment is for --format latex only, not {args.format}")
     # Checked before the derivation, which can take a while.
     out = None if args.out is None else check_output_path(args.out, None, "", EXAMPLES[args.format], OutputPathError)
-    doc = sequence_derivation(args)
+    doc = sequence_derivation(args) or _large_derivation(args)
     if doc is None:
         network = network_from_args(args)
         if isinstance(network, (Model, Network)):
@@ -112,3 +122,25 @@ def sequence_derivation(args: argparse.Namespace):
         raise NetworkSpecError("--param and --expand are for plain networks; --recurrent and --batch-norm derive "
                                "every unit error and gradient of the model")
     return recurrent_derivation(model) if isinstance(model, RecurrentNetwork) else batch_norm_derivation(model)
+
+
+def _large_derivation(args: argparse.Namespace) -> Derivation | None:
+    """The δ-route document alone, for a network whose direct route is past
+    :data:`DIRECT_ROUTE_LIMIT` (None for any other network, or with --force).
+    The size is counted from the widths, so the network is never built."""
+    if args.force or args.output is not None or args.model is not None:
+        return None
+    sizes = parse_layers(args.layers)
+    small = Network([1] * len(sizes), activation=activation_from_args(args), cost=args.cost,
+                    weight_decay=0 if args.weight_decay is None else args.weight_decay)
+    if min(sizes) < 1 or direct_work(sizes, small) <= DIRECT_ROUTE_LIMIT:
+        return None
+    for flag in ("param", "expand"):
+        if getattr(args, flag):
+            raise SizeLimitError(
+                f"the {'-'.join(map(str, sizes))} network is too large for the direct route, so derive writes the "
+                f"δ-route document alone, for every parameter; leave out --{flag} (or give --force to build "
+                "both routes anyway)"
+            )
+    layers = [layer.activation for layer in small.layers]
+    return large_network_derivation(sizes, layers, small.cost, small.weight_decay)

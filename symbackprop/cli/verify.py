@@ -7,6 +7,7 @@ import argparse
 from ..errors import NetworkSpecError
 from ..layers.pooling import POOLINGS
 from ..proof.verify import verify, verify_claim
+from .json_output import add_json_option, print_json
 from .options import (
     BOOK_LAYERS,
     add_convolution_options,
@@ -53,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --cnn: max, the book's (default), or average pooling")
     add_convolution_options(p, "with --cnn", channels=True)
     add_sequence_options(p)
+    add_json_option(p)
     p.set_defaults(run=run)
 
 
@@ -94,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         net = network_from_args(args)
     console = make_console()
     if args.claims is not None:
+        if args.json:
+            raise NetworkSpecError("--json prints verify's own checks; --claims prints its sheet of claims as a table")
         return _claims(args, net, console)
     if args.claim is not None:
         if args.param is None:
@@ -106,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
                 net, exact=args.exact, points=args.points, seed=args.seed, parameters=params, force=args.force,
                 progress=progress,
             )
+    if args.json:
+        print_json(json_document(net, report))
+        return 0 if report.ok else 1
     console.print(report.table())
     if args.claim is not None and not report.ok:
         from ..proof.diagnose import diagnose
@@ -134,3 +141,18 @@ def _claims(args: argparse.Namespace, net, console) -> int:
                           markup=False, highlight=False)
     console.print(("[green]" if sheet.ok else "[bold red]") + sheet.summary() + "[/]")
     return 0 if sheet.ok else 1
+
+
+def json_document(net, report) -> dict:
+    """``verify --json``: the verdict and every check (schema: ``schemas/verify.json``)."""
+    return {
+        "command": "verify",
+        "network": net.describe(),
+        "title": report.title,
+        "ok": report.ok,
+        "summary": report.summary(),
+        "largest_difference": report.largest_difference(),
+        "checks": report.checks,
+        "failures": [f"{c.parameter} ({c.method})" for c in report.failures()],
+        "notes": report.notes,
+    }

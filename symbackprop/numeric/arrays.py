@@ -61,8 +61,16 @@ class ArrayPrinter(NumPyPrinter):
             return self._print(sp.MatMul(*factors[:-1]) if len(factors) > 2 else factors[0])
         if factors[-1] == ONES.T:
             rest = sp.MatMul(*factors[:-1]) if len(factors) > 2 else factors[0]
-            return "numpy.sum(%s, axis=1, keepdims=True)" % self._print(rest)
+            # the method, not numpy.sum: at the book's sizes numpy.sum's Python dispatch costs as much as the sum
+            return "%s.sum(axis=1, keepdims=True)" % self.parenthesize(rest, 1000, strict=True)
         return " @ ".join(self.parenthesize(f, 50) for f in factors)
+
+    def _print_AppliedUndef(self, expr):
+        # SymPy looks no method up by an undefined function's own name, so squares is recognised here.
+        if expr.func == _squares:
+            e = self._print(expr.args[0])
+            return "numpy.vdot(%s, %s)" % (e, e)
+        return self._print_Function(expr)
 
     def _print_MatrixSymbol(self, expr):
         if expr == ONES:
@@ -87,6 +95,8 @@ def _code_names(expr: sp.Basic) -> sp.Basic:
 
 
 _total = sp.Function("total")
+#: Σ e² over every entry of a named array e: one dot product e·e.
+_squares = sp.Function("squares")
 #: The number of columns of an array: the batch size m of the inputs a^1.
 _columns = sp.Function("columns")
 
@@ -140,10 +150,13 @@ def compile_arrays(derivation: ArrayDerivation) -> CompiledArrays:
         # m appears in the gradients of a decayed W^l (m λ W^l) and in C_T's decay term.
         steps.append((M, _columns(derivation.inputs)))
     steps, forward_count = _name_repeated_calls(steps, len(derivation.forward))
+    cost = _total(derivation.cost_entry)
+    steps, cost, forward_count = _name_shared_differences(steps, cost, forward_count)
+    cost = _as_squares(cost)
     params = [m for layer in derivation.layers for unit in layer.units for m in (unit.W, unit.b)]
     args = [_code_names(derivation.inputs), _code_names(derivation.targets)] + [_code_names(p) for p in params]
     decay = M * sp.Add(*(_total(entry) for entry in derivation.decay_entries))
-    outputs = [_total(derivation.cost_entry) + decay] + list(derivation.gradients.values())
+    outputs = [cost + decay] + list(derivation.gradients.values())
     common = [(_code_names(lhs), _code_names(rhs)) for lhs, rhs in steps]
     modules = [{**_NUMPY, **_own_functions(derivation), "total": np.sum, "columns": lambda a: a.shape[1],
                 "numpy": np}, "numpy"]
@@ -190,6 +203,49 @@ def _name_repeated_calls(steps: list[tuple], forward_count: int) -> tuple[list[t
     return out, forward_count
 
 
+def _name_shared_differences(steps: list[tuple], cost: sp.Expr, forward_count: int) -> tuple[list[tuple], sp.Expr, int]:
+    """Each sum in C_T that a step also computes, up to its sign (the output
+    error a^L − t of ``δ^L = a'(z^L) ∘ (a^L − t)`` and of ``C_T = ½ Σ (t − a^L)²``),
+    computed once as a named step ``E0``, … before its first use; also C_T
+    and the forward pass's count of steps after the naming.
+
+    >>> a, t = sp.symbols("a t")
+    >>> _name_shared_differences([(sp.Symbol("d"), a * (a - t))], (t - a)**2 / 2, 0)
+    ([(E0, a - t), (d, E0*a)], E0**2/2, 0)
+    """
+    out = list(steps)
+    for term in sorted(cost.atoms(sp.Add), key=sp.default_sort_key):
+        for shared in (term, -term):
+            first = next((i for i, (_, value) in enumerate(out) if value.has(shared)), None)
+            if first is None:
+                continue
+            name = sp.Symbol(f"E{sum(1 for lhs, _ in out if lhs.name.startswith('E'))}")
+            out = [(lhs, value.xreplace({shared: name})) for lhs, value in out]
+            out.insert(first, (name, shared))
+            forward_count += first < forward_count
+            # (−e)² is e²: the sign goes with squaring
+            cost = cost.xreplace({shared: name, -shared: -name})
+            break
+    return out, cost, forward_count
+
+
+def _as_squares(cost: sp.Expr) -> sp.Expr:
+    """``total(c e²)`` of a named array e (the output error of the squared
+    error) as ``c squares(e)``, one dot product instead of a square, a product
+    and a sum.
+
+    >>> e = sp.Symbol("E0")
+    >>> _as_squares(_total(e**2 / 2)), _as_squares(_total((e - 1)**2))
+    (squares(E0)/2, total((E0 - 1)**2))
+    """
+    if cost.func != _total:
+        return cost
+    coefficient, square = cost.args[0].as_coeff_Mul()
+    if square.is_Pow and square.exp == 2 and square.base.is_Symbol:
+        return coefficient * _squares(square.base)
+    return cost
+
+
 def _own_functions(derivation: ArrayDerivation) -> dict:
     own: dict = {}
     for act in derivation.activations:
@@ -232,6 +288,8 @@ class ArrayModel:
         self.compile_seconds = time.perf_counter() - start
         self.sizes = self.network.sizes
         self.parameter_shapes = parameter_shapes(self.network)
+        # (name, is a bias b^l): biases travel as columns (n_l, 1) in the book's matrix form
+        self._columns = tuple((name, name[0] == "b") for name in self.parameter_shapes)
         self.file_aliases = book_file_aliases(len(self.sizes))
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]
@@ -245,7 +303,7 @@ class ArrayModel:
         return initial_values(self.parameter_shapes, rng, self.init)
 
     def _arrays(self, params) -> list[np.ndarray]:
-        return [params[name][:, None] if name[0] == "b" else params[name] for name in self.parameter_shapes]
+        return [params[name][:, None] if bias else params[name] for name, bias in self._columns]
 
     def cost_and_gradient(self, params, X, T):
         """``C_T`` and ``∂C_T/∂p`` of a batch (``X``: examples × inputs).
@@ -255,11 +313,9 @@ class ArrayModel:
         ...                         np.array([[1.0]]), np.array([[0.0]]))
         (4.5, {'W2': array([[3.]]), 'b2': array([3.])})
         """
-        values = self.compiled.gradient(X.T, T.T, *self._arrays(params))
-        gradient = {}
-        for name, value in zip(self.parameter_shapes, values[1:]):
-            gradient[name] = value[:, 0] if name[0] == "b" else value
-        return float(values[0]), gradient
+        cost, *values = self.compiled.gradient(X.T, T.T, *self._arrays(params))
+        gradient = {name: value[:, 0] if bias else value for (name, bias), value in zip(self._columns, values)}
+        return float(cost), gradient
 
     def predict(self, params, X):
         """The outputs ``a^L`` of each example (examples × output units)."""

@@ -2,8 +2,9 @@
 
 The kernels are the book's formulas that :mod:`symbackprop.engine.cnn` derives, one
 array operation each (no Python loop over pixels): the convolution is a
-matrix product over a sliding-window view of the zero-padded images taken at
-every ``s``-th position (im2col), pooling a reshape and an
+matrix product over the windows of the zero-padded images taken at every
+``s``-th position, gathered by one precomputed index (im2col) with a
+constant 1 beside them that the bias multiplies, pooling a reshape and an
 ``argmax`` (the *first* maximum wins a tie, the convention of
 :class:`symbackprop.layers.pooling.winner`) or a mean (average pooling), and the filter gradient the same sliding
 sum with the δ map in place of the filter; the error sent back to the input
@@ -98,6 +99,15 @@ class CNNArrays:
             "out_W": (outputs, filters, R, Q),
             "out_b": (outputs,),
         }
+        # im2col as one gather: window (i, j) of an image flattened after zero padding, channel-major
+        # like the filters, x_{c, s(i−1)+u−p, s(j−1)+v−p}, then the trailing constant 1 that b^F_k multiplies
+        (h, w), (sh, sw), (qh, qw), (fh, fw) = net.image_shape, net.stride, net.padding, net.filter_size
+        self._padded_shape = (net.channels, h + 2 * qh, w + 2 * qw)
+        c, i, j, u, v = np.ix_(range(net.channels), range(rows), range(cols), range(fh), range(fw))
+        index = (c * self._padded_shape[1] + sh * i + u) * self._padded_shape[2] + sw * j + v
+        size = int(np.prod(self._padded_shape))
+        self._window_index = np.concatenate(
+            [index.transpose(1, 2, 0, 3, 4).reshape(rows * cols, -1), np.full((rows * cols, 1), size)], axis=1)
 
     def describe(self) -> str:
         """E.g. ``6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional``, followed by "network" in messages."""
@@ -127,20 +137,23 @@ class CNNArrays:
         X = self._images(X)
         F, fb, W, b = (params[k] for k in ("filters", "filter_bias", "out_W", "out_b"))
         n, (rows, cols), K = len(X), self.map_shape, len(F)
-        (sh, sw), (qh, qw) = self.stride, self.padding
-        if qh or qw:  # the padded positions are zeros
-            X = np.pad(X, ((0, 0), (0, 0), (qh, qh), (qw, qw)))
-        # im2col: one row per (image, i, j) holding the window x_{c, s(i−1)+u−p, s(j−1)+v−p}, c-major
-        view = sliding_window_view(X, self.filter_size, axis=(2, 3))[:, :, ::sh, ::sw]
-        windows = view.transpose(0, 2, 3, 1, 4, 5).reshape(n * rows * cols, -1)
-        zF = windows @ F.reshape(K, -1).T + fb  # (n·rows·cols, K)
+        (h, w), (qh, qw), size = self.network.image_shape, self.padding, self._window_index[0, -1]
+        # each image flattened, zero-padded (the padded positions are zeros), and a 1 for the bias
+        flat = (np.zeros if qh or qw else np.empty)((n, size + 1))
+        flat[:, size] = 1.0
+        flat[:, :size].reshape(n, *self._padded_shape)[:, :, qh:qh + h, qw:qw + w] = X
+        windows = flat.take(self._window_index, axis=1).reshape(n * rows * cols, -1)  # im2col, and the 1
+        # z^F_{k,ij} = Σ_{c,u,v} w^{F_k}_{c,uv} x_{c, s(i−1)+u−p, s(j−1)+v−p} + b^F_k · 1
+        zF = windows @ np.concatenate([F.reshape(K, -1), fb[:, None]], axis=1).T  # (n·rows·cols, K)
         aF = self._a(zF)
         ph, pw = self.pool
         R, Q = rows // ph, cols // pw
         blocks = aF.reshape(n, R, ph, Q, pw, K).transpose(0, 5, 1, 3, 2, 4).reshape(n, K, R, Q, ph * pw)
         if self.pooling == "max":
             win = blocks.argmax(axis=-1)  # the first maximum: winner()'s tie rule
-            pooled = {"win": win, "aP": np.take_along_axis(blocks, win[..., None], axis=-1)[..., 0]}
+            # each winner's place in the flattened blocks, to read a^P and to route δ back by one index
+            at = win.ravel() + np.arange(0, blocks.size, ph * pw)
+            pooled = {"win": win, "aP": blocks.take(at).reshape(win.shape), "_at": at}
         else:
             pooled = {"aP": blocks.mean(axis=-1)}
         aP = pooled["aP"]
@@ -180,7 +193,7 @@ class CNNArrays:
         ph, pw = self.pool
         if self.pooling == "max":
             routed = np.zeros((n, K, R, Q, ph * pw))
-            np.put_along_axis(routed, f["win"][..., None], back[..., None], axis=-1)  # [a^F wins its block]
+            routed.reshape(-1)[f["_at"]] = back.reshape(-1)  # [a^F wins its block]
         else:
             routed = np.repeat(back[..., None] / (ph * pw), ph * pw, axis=-1)  # ∂z^P/∂a^F = 1/(ph·pw)
         routed = routed.reshape(n, K, R, Q, ph, pw).transpose(0, 2, 4, 3, 5, 1).reshape(-1, K)
@@ -200,9 +213,11 @@ class CNNArrays:
         """
         d = self.deltas(params, X, T)
         dF, dO = d["_dF"], d["dO"]
+        # the windows' last column is the bias's constant 1, so its column of the product is Σ δ^F_k
+        sums = dF.T @ d["windows"]
         grads = {
-            "filters": (dF.T @ d["windows"]).reshape(params["filters"].shape),
-            "filter_bias": dF.sum(axis=0),
+            "filters": sums[:, :-1].reshape(params["filters"].shape),
+            "filter_bias": sums[:, -1],
             "out_W": (dO.T @ d["aP"].reshape(len(dO), -1)).reshape(params["out_W"].shape),
             "out_b": dO.sum(axis=0),
         }
