@@ -46,3 +46,27 @@ def pytest_runtest_setup(item):
             if os.environ.get("CI"):
                 pytest.fail(f"{why}; CI must run this test, not skip it", pytrace=False)
             pytest.skip(why)
+
+
+@pytest.fixture
+def run_main(capsys):
+    """Run the command line in this process, as ``python -m symbackprop`` would.
+
+    Returns what a finished subprocess would: the exit status and both
+    streams. Tests of the real entry point (a fresh interpreter, signals,
+    terminals) start a subprocess instead; the rest save its start-up.
+    """
+    import subprocess
+
+    from symbackprop.cli import main
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        try:
+            status = main(list(args))
+        except SystemExit as exc:  # argparse's own errors and --help
+            status = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), status, out, err)
+
+    return run

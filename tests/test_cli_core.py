@@ -51,8 +51,8 @@ def test_verify_claim_exit_codes(capsys):
         (["no-such-command"], "invalid choice"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args, fragment):
-    result = run(*args)
+def test_bad_input_is_one_line_and_exit_2(args, fragment, run_main):
+    result = run_main(*args)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], result.stderr
@@ -60,10 +60,27 @@ def test_bad_input_is_one_line_and_exit_2(args, fragment):
 
 
 @pytest.mark.parametrize("target", ["/nonexistent-dir/params.npz", "/proc/forbidden.npz"])
-def test_unwritable_output_is_one_line_and_exit_2(target):
-    result = run("train", "digits01", "--epochs", "1", "--save", target)
+def test_unwritable_output_is_one_line_and_exit_2(target, run_main):
+    result = run_main("train", "digits01", "--epochs", "1", "--save", target)
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["verify", "--layers", "2,x,1"], "'x' is not a number"),  # the library's error
+        (["no-such-command"], "invalid choice"),  # argparse's
+    ],
+)
+def test_the_entry_point_prints_one_line_and_exits_2(args, fragment):
+    # The cases above run in-process; these two go through a fresh
+    # ``python -m symbackprop``, the way a user meets them.
+    result = run(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_os_errors_become_one_line(capsys, monkeypatch):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -83,10 +81,9 @@ def test_bad_files_get_one_line_with_the_place(tmp_path, name, text, message):
     assert "\n" not in shown and shown.startswith(message), shown
 
 
-def test_the_cli_refuses_a_bad_file_in_one_line_with_exit_2(tmp_path):
+def test_the_cli_refuses_a_bad_file_in_one_line_with_exit_2(tmp_path, run_main):
     path = _write(tmp_path, "net.json", RESIDUAL_JSON.replace('"kind": "residual"', '"kind": "resnet"'))
-    result = subprocess.run([sys.executable, "-m", "symbackprop", "verify", "--model", str(path)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_main("verify", "--model", str(path))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "net.json:4:5: layer 3: unknown kind 'resnet'" in result.stderr
 

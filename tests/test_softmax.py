@@ -190,10 +190,7 @@ def test_cli_trains_a_softmax_output_on_either_path(capsys, path):
 @pytest.mark.parametrize("args,fragment", [
     (["train", "cnn123", "--output", "softmax"], "the cnn123 model has no output option; it is an option of digits01, digits8x8"),
 ])
-def test_cli_refuses_a_softmax_where_it_is_not_computed(args, fragment):
-    import subprocess
-    import sys
-
-    result = subprocess.run([sys.executable, "-m", "symbackprop", *args], capture_output=True, text=True, timeout=120)
+def test_cli_refuses_a_softmax_where_it_is_not_computed(args, fragment, run_main):
+    result = run_main(*args)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert fragment in result.stderr
