@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
         model = dataset_spec(args.dataset).model("array", weight_decay=args.weight_decay, output=args.output)
         if not isinstance(model, (ArrayModel, CNNArrays)):
             raise NetworkSpecError(f"the {args.dataset} model has no array path to export; give --layers instead")
+        if isinstance(model, CNNArrays) and model.weight_decay:
+            raise NetworkSpecError("the convolutional network exports without weight decay so far; "
+                                   "leave out --weight-decay")
         path = write_export(out, model, target=args.target)
     elif args.model is not None:
         path = write_export(out, network_from_args(args), target=args.target)
