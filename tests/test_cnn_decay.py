@@ -286,3 +286,34 @@ def test_a_model_files_cnn_trains_with_its_weight_decay():
     net = ConvolutionalNetwork((4, 4), 1, 3, pool=2, outputs=2, weight_decay="1/10")
     assert trainable_for(net, "array").weight_decay == 0.1
     assert trainable_for(net, "scalar").network.weight_decay == sp.Rational(1, 10)
+
+
+def test_the_readme_numbers_are_what_training_gives():
+    from symbackprop.numeric.cnn_arrays import book_initial_params
+
+    data = book_digits()
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split())
+    found = {}
+    for decay in ("0", "0.001", "0.01"):
+        model = CNNArrays(weight_decay=decay)
+        result = train(model, data.X, data.T, book_initial_params(), eta=0.2, epochs=400, seed=0)
+        norm = np.sqrt(sum(float(np.sum(result.params[k] ** 2)) for k in ("filters", "out_W")))
+        right = int(np.sum(model.predict(result.params, data.X).argmax(1) == data.T.argmax(1)))
+        found[decay] = (f"{norm:.2f}", right)
+    assert found["0"][1] == found["0.001"][1] == 96
+    assert (f"400 epochs on cnn123 end with `‖w‖ = {found['0'][0]}` without decay and {found['0.001'][0]} "
+            f"with λ = 0.001, all 96 images still right (λ = 0.01 shrinks it to {found['0.01'][0]} and gets "
+            f"{found['0.01'][1]} right)") in readme
+
+
+def test_the_weight_decay_document_shows_the_cnns_derived_gradients():
+    from symbackprop.documents.topics import weight_decay
+
+    step = next(s for s in weight_decay().steps if s.title == "The convolutional network")
+    net = ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(2, 2), outputs=1, weight_decay=LAM)
+    route = delta_route(net)
+    shown = {eq[0].args[1]: eq[1] for eq in step.equations}
+    assert set(shown) == {net.symbol("w^F1_11"), net.symbol("b^F_1"), net.symbol("w^O_1111")}
+    for p, expr in shown.items():
+        assert expr == route.gradients[p]
+        assert sp.expand(expr - route.gradients[p].subs(LAM, 0)) == (LAM * p if p in net.weights else 0)
