@@ -75,6 +75,9 @@ MAX_TIME_STEPS = 200
 #: Examples in the batch of a batch-normalised model: its "example" is the
 #: whole batch, so the symbolic model holds m copies of every layer.
 MAX_NORM_BATCH = 256
+#: ``vanishing``: units of its recurrent layer (the unrolled model must also
+#: stay within MODEL_TERM_LIMIT) and sequences it averages over (NumPy only).
+MAX_VANISHING_WIDTH, MAX_VANISHING_BATCH = 256, 10_000
 #: Seconds someone's backprop code may be given by ``check --timeout``: an
 #: hour; the default is a minute (the code runs on a batch of a few examples).
 MAX_USER_CODE_SECONDS = 3600
@@ -165,6 +168,18 @@ def check_model_terms(what: str, terms: int, advice: str) -> None:
 
 # --- argument checks ------------------------------------------------------------
 
+def is_count(value: object, low: int = 1, high: int | None = None) -> bool:
+    """Whether ``value`` is a whole number from ``low`` (to ``high``): the one
+    test of a count, for checks whose message says more than
+    :func:`check_count`'s. ``True`` is no count, though Python calls it 1.
+
+    >>> is_count(3), is_count(0), is_count(0, low=0), is_count(True), is_count(2.0), is_count(5, high=4)
+    (True, False, True, False, False, False)
+    """
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and low <= value and (high is None or value <= high))
+
+
 def check_count(value: object, what: str, low: int, high: int, error: type[Exception] = DataError) -> int:
     """A whole number from ``low`` to ``high``, or ``error`` saying so.
 
@@ -173,7 +188,7 @@ def check_count(value: object, what: str, low: int, high: int, error: type[Excep
     ...
     symbackprop.errors.DataError: the number of random points must be a whole number from 1 to 1,000; got 1000000000
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+    if not is_count(value, low, high):
         raise error(f"{what} must be a whole number from {low:,} to {high:,}; got {value!r}")
     return int(value)
 
@@ -187,8 +202,22 @@ def check_seed(seed: int | None) -> None:
     ...
     symbackprop.errors.DataError: the seed must be a whole number ≥ 0 (got -1); any such number gives a reproducible run
     """
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+    if seed is not None and not is_count(seed, low=0):
         raise DataError(f"the seed must be a whole number ≥ 0 (got {seed}); any such number gives a reproducible run")
+
+
+def require_seed(seed: int | None) -> None:
+    """A seed that fixes the random points: a whole number ≥ 0 (not None,
+    which would draw new points each run; a diagnosis is reproducible).
+
+    >>> require_seed(None)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: the seed of the random points must be a whole number ≥ 0, got None
+    """
+    if seed is None:
+        raise DataError("the seed of the random points must be a whole number ≥ 0, got None")
+    check_seed(seed)
 
 
 def check_sequence(value: object, what: str) -> list:

@@ -357,6 +357,8 @@ def test_the_readme_limits_are_the_ones_the_code_enforces():
     says("`compare --sweep --points`", guards.MAX_SWEEP_POINTS, guards.SWEEP_LARGEST["width"])
     says("`--recurrent T`, `vanishing --lengths`", guards.MAX_TIME_STEPS)
     says("`--batch-norm m`", guards.MAX_NORM_BATCH)
+    says("`vanishing --width`, its batch (`vanishing_gradients(batch=…)`)", guards.MAX_VANISHING_WIDTH,
+         guards.MAX_VANISHING_BATCH)
     says("a number in a formula, option or data file", parsing.MAX_DIGITS)
     says("a data file (`train`, `evaluate`)", guards.MAX_DATA_FILE_BYTES, guards.MAX_DATA_VALUES)
     says("a formula multiplied out", parsing.MAX_DEGREE)

@@ -18,10 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from ..engine.cnn import ConvolutionalNetwork
 from ..engine.model_file import model_from_document, read_model_document
-from ..engine.network import Network
-from ..engine.recurrent import RecurrentNetwork
 from ..errors import DataError, NetworkSpecError
 from ..functions.costs import weight_decay_rate
 from ..numeric.datafile import Standardizer, Table, read_data_file, split
@@ -38,7 +35,7 @@ from ..numeric.params import (
 from ..numeric.train import accuracy, check_settings, total_cost, train
 from ..numeric.trainable import describe
 from .json_output import print_json
-from .options import check_model_alone, parse_layers, real_number
+from .options import check_model_alone, dense_network, parse_layers, real_number
 from .training import check_outputs, cost_table, finish, optimizer_from_args, rule
 
 #: Training defaults for a data file: small batches, like digits8x8.
@@ -59,6 +56,15 @@ def is_data_file(name: str) -> bool:
 
 
 def add_data_file_options(p: argparse.ArgumentParser) -> None:
+    """The options that only a data file takes (:data:`FILE_OPTIONS`), none with a
+    default, so that :func:`refuse_file_options` can tell which were given.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_data_file_options(p)
+    >>> args = p.parse_args(["--target", "kind", "--test-fraction", "0.25"])
+    >>> args.target, args.test_fraction, args.layers
+    ('kind', 0.25, None)
+    """
     p.add_argument("--target", metavar="COLUMN", help="CSV: the column of the class label (the inputs are the rest)")
     p.add_argument("--targets", type=columns, metavar="COL,COL",
                    help="CSV: numeric columns to fit, for regression (the inputs are the rest)")
@@ -110,11 +116,8 @@ def model_for(args: argparse.Namespace, sizes: list[int] | None):
         return trainable_for(model_from_document(args.model_document, where, positions), args.path)
     if getattr(args, "model_document", None) is not None:  # saved with the parameters
         return trainable_for(model_from_document(args.model_document, _model_name(args)), args.path)
-    activation = [a.strip() for a in (args.activation or "sigmoid").split(";")]
     cost = args.cost or ("categorical-cross-entropy" if args.output else "squared")
-    network = Network(sizes, activation=activation[0] if len(activation) == 1 else activation, cost=cost,
-                      weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output)
-    return trainable_for(network, args.path)
+    return trainable_for(dense_network(args, sizes, cost), args.path)
 
 
 def _model_fits(args: argparse.Namespace, model, table: Table) -> None:
@@ -134,14 +137,10 @@ def _model_name(args: argparse.Namespace) -> str:
 
 
 def _shaped(model, table: Table | None) -> None:
-    """Each example's row of inputs as the network reads it: an image (channels, rows,
-    columns) for a convolutional network, steps of inputs for a recurrent one."""
-    if table is None:
-        return
-    if isinstance(model.network, ConvolutionalNetwork):
-        channels = (model.channels,) if model.channels > 1 else ()
-        table.X = table.X.reshape(len(table.X), *channels, *model.network.image_shape)
-    elif isinstance(model.network, RecurrentNetwork):
+    """Each example's row of inputs as the network reads it, its ``input_shape``: an image
+    (channels, rows, columns) for a convolutional network, steps of inputs for a recurrent
+    one, the row itself for the rest (its width was checked against the network's)."""
+    if table is not None:
         table.X = table.X.reshape(len(table.X), *model.input_shape)
 
 

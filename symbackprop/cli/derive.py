@@ -18,10 +18,10 @@ from ..errors import OutputPathError, SizeLimitError
 from ..files import check_output_path, write_text
 from ..guards import DIRECT_ROUTE_LIMIT
 from .options import (
-    activation_from_args,
     add_model_option,
     add_network_options,
     add_output_option,
+    dense_network,
     network_from_args,
     parse_layers,
 )
@@ -131,8 +131,7 @@ def _large_derivation(args: argparse.Namespace) -> Derivation | None:
     if args.force or args.output is not None or args.model is not None:
         return None
     sizes = parse_layers(args.layers)
-    small = Network([1] * len(sizes), activation=activation_from_args(args), cost=args.cost,
-                    weight_decay=0 if args.weight_decay is None else args.weight_decay)
+    small = dense_network(args, [1] * len(sizes))
     if min(sizes) < 1 or direct_work(sizes, small) <= DIRECT_ROUTE_LIMIT:
         return None
     for flag in ("param", "expand"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 import sympy as sp
 from rich.console import Console
@@ -20,6 +21,15 @@ BOOK_LAYERS = "12,3,2"
 
 
 def add_network_options(parser: argparse.ArgumentParser, default_layers: str = BOOK_LAYERS) -> None:
+    """``--layers``, ``--activation``, ``--cost`` and ``--weight-decay``: the network of
+    :func:`network_from_args`, by default the book's.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_network_options(p)
+    >>> args = p.parse_args(["--activation", "tanh"])
+    >>> args.layers, args.activation, args.cost
+    ('12,3,2', 'tanh', 'squared')
+    """
     parser.add_argument(
         "--layers",
         default=default_layers,
@@ -99,6 +109,13 @@ def add_output_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_weight_decay_option(parser: argparse.ArgumentParser) -> None:
+    """``--weight-decay λ``, read exactly (:func:`weight_decay`); absent, no decay.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_weight_decay_option(p)
+    >>> p.parse_args(["--weight-decay", "0.01"]).weight_decay, p.parse_args([]).weight_decay
+    (1/100, None)
+    """
     parser.add_argument(
         "--weight-decay", type=weight_decay, metavar="λ",
         help="L2 weight decay: the cost gains (λ/2) Σ w² over the weights, not the biases (default 0)",
@@ -203,13 +220,31 @@ def _number(text: str) -> sp.Rational:
 
 
 def activation_from_args(args: argparse.Namespace) -> str | list[str]:
-    """``--activation``: one name or expression, or one per layer separated by ';'.
+    """``--activation``: one name or expression, or one per layer separated by ';';
+    sigmoid where the command leaves it out (a data file's options have no default).
 
     >>> activation_from_args(argparse.Namespace(activation="tanh; sigmoid"))
     ['tanh', 'sigmoid']
+    >>> activation_from_args(argparse.Namespace(activation=None))
+    'sigmoid'
     """
-    activations = [a.strip() for a in args.activation.split(";")]
+    text = "sigmoid" if args.activation is None else args.activation
+    activations = [a.strip() for a in text.split(";")]
     return activations[0] if len(activations) == 1 else activations
+
+
+def dense_network(args: argparse.Namespace, sizes: Sequence[int], cost: str | None = None) -> Network:
+    """The fully connected network of ``sizes`` with ``--activation``, ``--output``,
+    ``--weight-decay`` and ``cost`` (by default ``--cost``).
+
+    >>> args = argparse.Namespace(activation="tanh", cost="squared", output=None, weight_decay=None)
+    >>> dense_network(args, [2, 3, 1]).describe()
+    '2-3-1'
+    """
+    return Network(
+        sizes, activation=activation_from_args(args), cost=args.cost if cost is None else cost,
+        weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output,
+    )
 
 
 def network_from_args(args: argparse.Namespace) -> Network | Model:
@@ -218,10 +253,7 @@ def network_from_args(args: argparse.Namespace) -> Network | Model:
         check_model_alone(args, {"layers": getattr(args, "default_layers", None), "activation": "sigmoid",
                                  "cost": "squared"})
         return read_model(args.model)
-    return Network(
-        parse_layers(args.layers), activation=activation_from_args(args), cost=args.cost,
-        weight_decay=0 if args.weight_decay is None else args.weight_decay, output=args.output,
-    )
+    return dense_network(args, parse_layers(args.layers))
 
 
 def console() -> Console:

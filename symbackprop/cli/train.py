@@ -80,6 +80,15 @@ def lr_decay(text: str):
 
 
 def add_dataset_argument(p: argparse.ArgumentParser) -> None:
+    """The data set (a registered name or a data file) of ``train`` and
+    ``evaluate``, with the options that choose its model.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_dataset_argument(p)
+    >>> args = p.parse_args(["digits01", "--path", "scalar"])
+    >>> args.dataset, args.path
+    ('digits01', 'scalar')
+    """
     p.add_argument("dataset", help=f"data set: {', '.join(DATASETS)}; or a data file, .csv or .npz")
     data_files.add_data_file_options(p)
     p.add_argument("--path", choices=["array", "scalar"],

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import DataError
-from ..numeric.optimizers import OPTIMIZERS, Momentum
+from ..numeric.optimizers import OPTIMIZERS, Adam, ExponentialDecay, GradientDescent, Momentum, StepDecay
 from ..numeric.params import check_save_path, save_params
 from ..numeric.train import TrainingResult
 from ..numeric.trainable import describe
@@ -18,8 +18,16 @@ from .json_output import print_json
 from .plot import check_plot_path, training_chart, write_chart
 
 
-def optimizer_from_args(args: argparse.Namespace):
-    """The update rule named by ``--optimizer`` (and ``--momentum``)."""
+def optimizer_from_args(args: argparse.Namespace) -> GradientDescent | Momentum | Adam:
+    """The update rule named by ``--optimizer`` (and ``--momentum``).
+
+    >>> optimizer_from_args(argparse.Namespace(optimizer="momentum", momentum=0.5)).describe()
+    'momentum μ = 0.5'
+    >>> optimizer_from_args(argparse.Namespace(optimizer="gd", momentum=0.5))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.DataError: --momentum is the μ of --optimizer momentum; the gd rule has none
+    """
     if args.momentum is not None and args.optimizer != "momentum":
         raise DataError(f"--momentum is the μ of --optimizer momentum; the {args.optimizer} rule has none")
     if args.optimizer == "momentum" and args.momentum is not None:
@@ -27,8 +35,12 @@ def optimizer_from_args(args: argparse.Namespace):
     return OPTIMIZERS[args.optimizer]()
 
 
-def rule(optimizer, eta: float, schedule) -> str:
-    """The update rule and learning rate, for the first line of a run."""
+def rule(optimizer: GradientDescent | Momentum | Adam, eta: float, schedule: StepDecay | ExponentialDecay | None) -> str:
+    """The update rule and learning rate, for the first line of a run.
+
+    >>> rule(GradientDescent(), 0.5, StepDecay(0.5, 10))
+    'gradient descent, η = 0.5 (η × 0.5 every 10 epochs)'
+    """
     return f"{optimizer.describe()}, η = {eta}" + (f" ({schedule.describe()})" if schedule is not None else "")
 
 
@@ -82,7 +94,11 @@ def finish(args, console: Console, model, result: TrainingResult, eta: float, na
 
 def cost_table(result: TrainingResult, every: int | None = None) -> Table:
     """``C_T`` after chosen epochs: all of them with ``every=1``, otherwise the
-    first few, every tenth and the last."""
+    first few, every tenth and the last.
+
+    >>> cost_table(TrainingResult({}, history=[1.0 / (e + 1) for e in range(31)])).row_count
+    9
+    """
     history = result.history
     last = len(history) - 1
     if every:

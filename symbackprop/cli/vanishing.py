@@ -7,7 +7,7 @@ import argparse
 from rich import box
 from rich.table import Table
 
-from ..errors import DataError, NetworkSpecError
+from ..errors import DataError, ExpressionError, NetworkSpecError, echo
 from ..files import check_output_path, write_text
 from ..functions.parsing import parse_number
 from ..measure.vanishing import (
@@ -55,8 +55,8 @@ def radii(text: str) -> list[float]:
     for part in text.split(","):
         try:
             values.append(float(parse_number(part)))
-        except Exception:
-            raise DataError(f"--radii must be comma-separated numbers such as 0.5,0.9,1.1,1.5; {part.strip()!r} is not one") from None
+        except ExpressionError:
+            raise DataError(f"--radii must be comma-separated numbers such as 0.5,0.9,1.1,1.5; {echo(part.strip())} is not one") from None
     return values
 
 

@@ -29,7 +29,7 @@ from ..functions.parsing import parse_number
 from ..guards import MAX_NORM_BATCH, batch_norm_terms, check_count, check_model_terms
 from ..layers.batchnorm import BatchDense, BatchNorm
 from ..layers.protocol import step_symbol
-from .network import LayeredModel, _check_sizes
+from .network import LayeredModel, check_sizes
 from .routes import DeltaRoute, delta_route
 
 #: ε of ``√(σ² + ε)`` unless one is given: PyTorch's default.
@@ -89,7 +89,7 @@ class BatchNormNetwork(LayeredModel):
                 "batch normalisation needs a batch of m ≥ 2 examples (with m = 1 every ẑ is 0); got 1"
             )
         check_count(batch, "the batch m of batch normalisation", 2, MAX_NORM_BATCH, NetworkSpecError)
-        self.sizes = _check_sizes(sizes)
+        self.sizes = check_sizes(sizes)
         if len(self.sizes) < 3:
             raise NetworkSpecError(
                 f"batch normalisation sits on a hidden layer: give at least three widths, such as 4,3,2; got {list(sizes)}"

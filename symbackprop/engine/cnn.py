@@ -42,7 +42,7 @@ import sympy as sp
 from ..errors import NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost, weight_decay_rate
-from ..guards import check_model_terms, cnn_terms
+from ..guards import check_model_terms, cnn_terms, is_count
 from ..layers.convolution import Convolution, InputMaps, output_size
 from ..layers.output import FullyConnectedOutput
 from ..layers.pooling import pooling_kind, winner
@@ -53,12 +53,22 @@ from .network import LayeredModel
 from .routes import atomize, atomizer
 
 
-def _pair(value, what: str, low: int = 1) -> tuple[int, int]:
+def check_pair(value: object, what: str, low: int = 1) -> tuple[int, int]:
+    """A size given as one whole number or as (rows, columns), as a pair, each at
+    least ``low``; ``what`` names it in the message.
+
+    >>> check_pair(3, "the filter size"), check_pair([2, 1], "the stride")
+    ((3, 3), (2, 1))
+    >>> check_pair((2, -1), "the padding", low=0)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: the padding must be a whole number from 0 or a pair of them (rows, columns); got (2, -1)
+    """
     pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in pair):
+    if len(pair) != 2 or not all(is_count(v, low) for v in pair):
         kind = "positive integer" if low == 1 else "whole number from 0"
         raise NetworkSpecError(f"{what} must be a {kind} or a pair of them (rows, columns); got {echo(value)}")
-    return pair
+    return int(pair[0]), int(pair[1])
 
 
 # --- the network --------------------------------------------------------------
@@ -113,13 +123,13 @@ class ConvolutionalNetwork(LayeredModel):
     ) -> None:
         pooling_layer = pooling_kind(pooling)
         self.weight_decay = weight_decay_rate(weight_decay)
-        self.image_shape = _pair(image, "the image size")
-        self.filter_size = _pair(filter_size, "the filter size")
-        self.pool = _pair(pool, "the pooling block")
-        self.stride = _pair(stride, "the stride")
-        self.padding = _pair(padding, "the padding", low=0)
+        self.image_shape = check_pair(image, "the image size")
+        self.filter_size = check_pair(filter_size, "the filter size")
+        self.pool = check_pair(pool, "the pooling block")
+        self.stride = check_pair(stride, "the stride")
+        self.padding = check_pair(padding, "the padding", low=0)
         for value, what in ((filters, "filters"), (outputs, "outputs"), (channels, "channels")):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_count(value):
                 raise NetworkSpecError(f"the number of {what} must be a positive integer; got {echo(value)}")
         if not isinstance(input_errors, bool):
             raise NetworkSpecError(f"input_errors is True or False; got {echo(input_errors)}")
@@ -240,18 +250,19 @@ def cnn_from_spec(
     symbackprop.errors.NetworkSpecError: a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got '6x6,3,3x3'
     """
     parts = [p.strip() for p in spec.split(",")]
+    wrong = NetworkSpecError(
+        f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
+    )
+    if len(parts) != 5:
+        raise wrong
     try:
-        if len(parts) != 5:
-            raise ValueError
-        # "6" means 6x6; _pair checks the values
+        # "6" means 6x6; check_pair checks the values
         image, filter_size, pool = (
             tuple(int(v) for v in parts[i].lower().split("x")) for i in (0, 2, 3)
         )
         filters, outputs = int(parts[1]), int(parts[4])
-    except ValueError:
-        raise NetworkSpecError(
-            f"a CNN is given as image,filters,filter,pool,outputs such as 6x6,3,3x3,2x2,3; got {echo(spec)}"
-        ) from None
+    except ValueError:  # int() of text that is not a whole number
+        raise wrong from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
     return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling,
                                 channels=channels, stride=stride, padding=padding, weight_decay=weight_decay)

@@ -42,7 +42,7 @@ import sympy as sp
 from ..errors import NetworkSpecError, SymbackpropError, UnknownNameError, echo
 from ..functions.activations import get_activation
 from ..functions.costs import Cost, get_cost, weight_decay_rate
-from ..guards import check_mapping, check_model_terms, check_sequence
+from ..guards import check_mapping, check_model_terms, check_sequence, is_count
 from ..layers.dense import Dense
 from ..layers.equations import EquationLayer
 from ..layers.protocol import Layer
@@ -82,9 +82,9 @@ def register_kind(kind: LayerKind) -> None:
 
 def _width(spec: Mapping) -> int:
     width = spec["width"]
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+    if not is_count(width):
         raise NetworkSpecError(f"width {echo(width)} is not a positive whole number of units")
-    return width
+    return int(width)
 
 
 def _dense(index, inputs, outputs, spec):
@@ -97,7 +97,7 @@ def _softmax(index, inputs, outputs, spec):
 
 def _residual(index, inputs, outputs, spec):
     source = spec["skip"]
-    if isinstance(source, bool) or not isinstance(source, int) or not 1 <= source < index:
+    if not is_count(source, high=index - 1):
         raise NetworkSpecError(f"skip {echo(source)} is not an earlier layer; give a layer 1..{index - 1}")
     skip = outputs[source - 1]
     if "width" in spec and spec["width"] != len(skip):
@@ -137,7 +137,7 @@ class Model(LayeredModel):
     def __init__(
         self, inputs: int, layers: Sequence[Mapping], cost: str | Cost = "squared", weight_decay: object = 0
     ) -> None:
-        if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
+        if not is_count(inputs):
             raise NetworkSpecError(f"inputs {echo(inputs)} is not a positive whole number of input units")
         # Refused before a symbol exists: each input is a term of every unit of layer 2.
         check_model_terms(f"a model of {inputs:,} inputs", inputs, "choose fewer inputs")

@@ -39,10 +39,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import NetworkSpecError, SymbackpropError, echo
 from ..functions.activations import get_activation
+from ..guards import is_count
 from ..layers.convolution import output_size
 from ..layers.pooling import pooling_kind
 from .batchnorm import DEFAULT_EPSILON, BatchNormNetwork, norm_epsilon
-from .cnn import ConvolutionalNetwork, _pair
+from .cnn import ConvolutionalNetwork, check_pair
 from .recurrent import RecurrentNetwork
 
 #: kind → (required keys, optional keys)
@@ -145,19 +146,19 @@ def _convolutional(inputs: object, layers: Sequence[Mapping], cost: object, weig
             f'a convolutional model reads an image: give "inputs" as {{"image": [rows, columns], "channels": 1}}; '
             f"got {echo(inputs)}"
         )
-    image = _pair(inputs["image"], "the image size")
+    image = check_pair(inputs["image"], "the image size")
     channels = inputs.get("channels", 1)
     _shape(("convolution", "pooling", "dense"), layers,
            "a convolutional model is a convolution layer, a pooling layer, then one dense output layer")
     conv, pool, out = layers
     activation = conv.get("activation", "sigmoid")
-    filter_size = _at(2, conv, lambda: _pair(conv["size"], "the filter size"))
-    stride = _at(2, conv, lambda: _pair(conv.get("stride", 1), "the stride"))
-    padding = _at(2, conv, lambda: _pair(conv.get("padding", 0), "the padding", low=0))
+    filter_size = _at(2, conv, lambda: check_pair(conv["size"], "the filter size"))
+    stride = _at(2, conv, lambda: check_pair(conv.get("stride", 1), "the stride"))
+    padding = _at(2, conv, lambda: check_pair(conv.get("padding", 0), "the padding", low=0))
     maps = _at(2, conv, lambda: tuple(
         output_size(n, f, s, p, what) for n, f, s, p, what in zip(image, filter_size, stride, padding, ("row", "column"))
     ))
-    block = _at(3, pool, lambda: _pair(pool["size"], "the pooling block"))
+    block = _at(3, pool, lambda: check_pair(pool["size"], "the pooling block"))
     _at(3, pool, lambda: pooling_kind(pool.get("pooling", "max")))
     if maps[0] % block[0] or maps[1] % block[1]:
         raise NetworkSpecError(
@@ -178,7 +179,7 @@ def _convolutional(inputs: object, layers: Sequence[Mapping], cost: object, weig
 def _recurrent(inputs: object, layers: Sequence[Mapping], cost: object) -> RecurrentNetwork:
     _shape(("recurrent", "dense"), layers, "a recurrent model is a recurrent layer, then a dense output layer")
     rec, out = layers
-    if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
+    if not is_count(inputs):
         raise NetworkSpecError(f"inputs {echo(inputs)} is not a positive whole number of inputs per step")
     every_step = rec.get("every_step", False)
     _at(2, rec, lambda: RecurrentNetwork(1, inputs, rec["width"], 1, rec.get("activation", "tanh"),
@@ -209,7 +210,7 @@ def _batch_norm(inputs: object, layers: Sequence[Mapping], cost: object) -> Batc
                                    f"differs from layer 2's {echo(activation)}; the hidden layers share one")
     for index, layer in enumerate(layers, start=2):
         _at(index, layer, lambda layer=layer: _positive(layer["width"], "width"))
-    if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
+    if not is_count(inputs):
         raise NetworkSpecError(f"inputs {echo(inputs)} is not a positive whole number of input units")
     sizes = [inputs] + [layer["width"] for layer in layers]
     return _at(2, first, lambda: BatchNormNetwork(
@@ -218,6 +219,6 @@ def _batch_norm(inputs: object, layers: Sequence[Mapping], cost: object) -> Batc
 
 
 def _positive(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_count(value):
         raise NetworkSpecError(f"{what} {echo(value)} is not a positive whole number of units")
-    return value
+    return int(value)

@@ -22,7 +22,7 @@ import sympy as sp
 from ..errors import ArgumentError, NetworkSpecError, UnknownNameError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, check_cost_fits_outputs, get_cost, weight_decay_rate, weight_decay_term
-from ..guards import check_model_terms, dense_terms
+from ..guards import check_model_terms, dense_terms, is_count
 from ..layers.dense import Dense
 from ..layers.protocol import Layer
 from ..layers.softmax import Softmax
@@ -246,7 +246,7 @@ class LayeredModel:
         >>> Network([1, 1], activation="identity").total_cost(2)
         (-b^2_1 + t_1^(1) - w^2_11*x_1^(1))**2/2 + (-b^2_1 + t_1^(2) - w^2_11*x_1^(2))**2/2
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if not is_count(n):
             raise NetworkSpecError(f"the number of examples must be a positive integer, got {n!r}")
         cost = self.cost_substituted()
         total = []
@@ -327,7 +327,7 @@ class Network(LayeredModel):
         weight_decay: object = 0,
         output: str | None = None,
     ) -> None:
-        self.sizes = _check_sizes(sizes)
+        self.sizes = check_sizes(sizes)
         self.weight_decay = weight_decay_rate(weight_decay)
         if output is not None and str(output).strip().lower() != "softmax":
             raise UnknownNameError(
@@ -385,7 +385,17 @@ class Network(LayeredModel):
         return f"Network({self.describe()}, activation={acts}, cost={self.cost.name}{decay})"
 
 
-def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
+def check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
+    """The widths of layers 1..L of a fully connected network, after checking
+    each and the size of the model they make.
+
+    >>> check_sizes([12, 3, 2])
+    (12, 3, 2)
+    >>> check_sizes([3])
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: a network needs at least two layers (input and output); got sizes [3]
+    """
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
         raise NetworkSpecError(f"layer sizes must be a list of integers, got {sizes!r}")
     sizes = list(sizes)

@@ -148,6 +148,18 @@ BUILTIN: dict[str, Activation] = {
 _ALIASES = {"logistic": "sigmoid", "linear": "identity", "heaviside": "step", "a": "generic"}
 
 
+def numpy_function(activation: Activation, expr: sp.Expr, args) -> Callable:
+    """``expr`` in ``args`` as a NumPy function, the activation's own functions
+    (a typed activation's ``f``, the stable sigmoid) evaluated as it says.
+
+    >>> z = sp.Symbol("z")
+    >>> tanh = get_activation("tanh")
+    >>> float(numpy_function(tanh, tanh.derivative(z), z)(0.0))
+    1.0
+    """
+    return sp.lambdify(args, expr, modules=[{**NUMPY_FUNCTIONS, **activation.numpy_functions}, "numpy"])
+
+
 def get_activation(spec: str | Activation) -> Activation:
     """An activation by name (``sigmoid``, ``tanh``, ``softsign``, ``relu``,
     ``identity``, ``step``, ``generic``) or as a safe expression in ``z``.

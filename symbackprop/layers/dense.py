@@ -18,7 +18,7 @@ import sympy as sp
 
 from ..errors import ArgumentError, NetworkSpecError, echo
 from ..functions.activations import Activation
-from ..guards import check_model_terms, check_sequence
+from ..guards import check_model_terms, check_sequence, is_count
 from ..notation.symbols import quantity
 from .protocol import Layer
 
@@ -41,12 +41,12 @@ class Dense(Layer):
     def __init__(
         self, index: int, inputs: Sequence[sp.Symbol], width: int, activation: Activation
     ) -> None:
-        if isinstance(index, bool) or not isinstance(index, int) or index < 2:
+        if not is_count(index, low=2):
             raise NetworkSpecError(f"a layer with equations is numbered l = 2, 3, …; got {index!r}")
         self.inputs = tuple(check_sequence(inputs, f"the inputs of layer {index}"))
         if not all(isinstance(s, sp.Symbol) for s in self.inputs):
             raise ArgumentError(f"the inputs of layer {index} must be SymPy symbols; got {echo(self.inputs)}")
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        if not is_count(width):
             raise NetworkSpecError(f"layer {index} has width {width!r}; a layer needs a positive integer number of units")
         if not isinstance(activation, Activation):
             raise ArgumentError(f"the activation must be an Activation, such as get_activation('tanh'); got {echo(activation)}")

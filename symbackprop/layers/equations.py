@@ -36,7 +36,7 @@ import sympy as sp
 from ..errors import ExpressionError, NetworkSpecError, echo
 from ..functions.activations import Activation
 from ..functions.parsing import parse_expression
-from ..guards import check_model_terms, check_sequence
+from ..guards import check_model_terms, check_sequence, is_count
 from ..notation.latex import SYMBOL_LATEX
 from ..notation.symbols import quantity
 from .protocol import Layer
@@ -86,7 +86,7 @@ class EquationLayer(Layer):
             raise NetworkSpecError(
                 f"the weighted inputs of layer {index} are {echo(names)}; name them z, z', z'', … each once"
             )
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        if not is_count(width):
             raise NetworkSpecError(f"layer {index} has width {width!r}; a layer needs a positive integer number of units")
         n_in = len(self.inputs)
         check_model_terms(

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..engine.routes import ExpressionSize, estimate_direct_work
 from ..errors import NetworkSpecError, echo
-from ..guards import MAX_BATCH, check_seed
+from ..guards import MAX_BATCH, check_seed, is_count
 from .stages import (
     FAILED,
     NOT_COMPUTABLE,
@@ -368,7 +368,7 @@ def check_run_settings(batch: int, cap: float | None, seed: int) -> None:
     """
 
     check_seed(seed)
-    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
+    if not is_count(batch, high=MAX_BATCH):
         raise NetworkSpecError(f"the batch must be a whole number of examples from 1 to {MAX_BATCH}; got {batch!r}")
     if cap is not None and not (isinstance(cap, (int, float)) and math.isfinite(cap) and cap > 0):
         raise NetworkSpecError(f"the time cap must be a positive number of seconds; got {cap!r}")

@@ -29,7 +29,7 @@ from sympy.core.cache import clear_cache
 from ..engine.routes import ExpressionSize, expression_size
 from ..engine.shared_derivative import shared_diff
 from ..errors import NetworkSpecError, echo
-from ..guards import MAX_SWEEP_POINTS, SWEEP_LARGEST
+from ..guards import MAX_SWEEP_POINTS, SWEEP_LARGEST, is_count
 from .compare import compact_count, format_seconds
 from .growth import GrowthLaw, fit_growth
 from .stages import cse_ops
@@ -46,7 +46,7 @@ def logistic_map(n: int) -> sp.Expr:
     >>> logistic_map(1), logistic_map(0)
     (4*x*(1 - x), x)
     """
-    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= SWEEP_LARGEST["logistic"]:
+    if not is_count(n, low=0, high=SWEEP_LARGEST["logistic"]):
         raise NetworkSpecError(
             f"the logistic map is iterated 0 to {SWEEP_LARGEST['logistic']} times; got {echo(n)}"
         )
@@ -240,7 +240,7 @@ def logistic_sweep(points: Sequence[int]) -> LogisticSweep:
     largest = SWEEP_LARGEST["logistic"]
     if isinstance(points, (str, bytes)) or not isinstance(points, Sequence) or not points \
             or len(points) > MAX_SWEEP_POINTS \
-            or any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= largest for n in points):
+            or not all(is_count(n, high=largest) for n in points):
         raise NetworkSpecError(
             f"a logistic sweep takes 1 to {MAX_SWEEP_POINTS} points, whole numbers n from 1 to {largest}; "
             f"got {echo(points)}"

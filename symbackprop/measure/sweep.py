@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import NetworkSpecError, echo
-from ..guards import MAX_SWEEP_POINTS, SWEEP_LARGEST
+from ..guards import MAX_SWEEP_POINTS, SWEEP_LARGEST, is_count
 from .compare import (
     RATIO_NOTE,
     Comparison,
@@ -297,7 +297,7 @@ def sweep_sizes(over: str, base: Sequence[int], points: Sequence[int]) -> list[t
     if isinstance(points, (str, bytes)) or not isinstance(points, Sequence):
         raise NetworkSpecError(f"the points of a sweep are a list of whole numbers such as [1, 2, 3]; got {echo(points)}")
     if not points or len(points) > MAX_SWEEP_POINTS or any(
-        isinstance(x, bool) or not isinstance(x, int) or not 1 <= x <= largest for x in points
+        not is_count(x, high=largest) for x in points
     ):
         # Checked before any network exists: a depth of 10^6 would be built layer by layer.
         raise NetworkSpecError(

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
-from ..guards import MAX_TIME_STEPS, check_count, check_sequence
+from ..guards import MAX_TIME_STEPS, MAX_VANISHING_BATCH, MAX_VANISHING_WIDTH, check_count, check_sequence
 from ..numeric.recurrent_arrays import RecurrentArrays
 from .chart import Panel, Series, svg_chart
 
@@ -83,8 +83,8 @@ def vanishing_gradients(
     radii = check_sequence(radii, "the spectral radii")
     if not all(isinstance(r, (int, float)) and not isinstance(r, bool) and 0 < r < 100 for r in radii):
         raise DataError(f"spectral radii are numbers between 0 and 100; got {radii!r}")
-    check_count(width, "the width", 1, 256)
-    check_count(batch, "the batch", 1, 10_000)
+    check_count(width, "the width", 1, MAX_VANISHING_WIDTH)
+    check_count(batch, "the batch", 1, MAX_VANISHING_BATCH)
     rows = []
     models: dict[tuple[str, int], RecurrentArrays] = {}
     for activation in check_sequence(activations, "the activations"):

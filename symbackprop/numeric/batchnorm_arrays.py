@@ -27,8 +27,8 @@ import sympy as sp
 
 from ..engine.batchnorm import DEFAULT_EPSILON, BatchNormNetwork
 from ..errors import DataError
+from ..functions.activations import numpy_function
 from ..notation.symbols import index_text
-from .cnn_arrays import _numpy_function
 from .recurrent_arrays import activation_kernels
 
 Params = dict[str, np.ndarray]
@@ -51,8 +51,8 @@ class BatchNormArrays:
         self._a, self._slope = activation_kernels(net.activation)
         self._a_out, self._slope_out = activation_kernels(net.output_activation)
         term = net.cost.term(a, t)
-        self._cost = _numpy_function(net.output_activation, term, (a, t))
-        self._dcost = _numpy_function(net.output_activation, sp.diff(term, a), (a, t))
+        self._cost = numpy_function(net.output_activation, term, (a, t))
+        self._dcost = numpy_function(net.output_activation, sp.diff(term, a), (a, t))
         self.epsilon = float(net.epsilon)
         self.input_shape = (self.sizes[0],)
         self.output_size = self.sizes[-1]
@@ -163,7 +163,7 @@ def check_against_symbolic(model: BatchNormArrays, params: Params, X, T) -> floa
     >>> check_against_symbolic(m, p, rng.normal(size=(3, 2)), rng.random((3, 1))) < 1e-12
     True
     """
-    from .scalar import compile_scalar
+    from .scalar import compile_scalar, largest_difference
 
     X = np.asarray(X, dtype=float)
     T = np.asarray(T, dtype=float)
@@ -171,7 +171,4 @@ def check_against_symbolic(model: BatchNormArrays, params: Params, X, T) -> floa
     symbolic = BatchNormNetwork(model.sizes, len(X), net.activation, net.output_activation, net.cost, net.epsilon)
     C, grads = model.cost_and_gradient(params, X, T)
     C_s, by_symbol = compile_scalar(symbolic)(model.symbol_values(params), X.reshape(1, -1), T.reshape(1, -1))
-    worst = abs(C - C_s) / max(1.0, abs(C_s))
-    for symbol, value in model.symbol_values(grads).items():
-        worst = max(worst, abs(value - by_symbol[symbol]) / max(1.0, abs(by_symbol[symbol])))
-    return float(worst)
+    return largest_difference(C, model.symbol_values(grads), C_s, by_symbol)

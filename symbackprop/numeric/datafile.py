@@ -31,9 +31,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import ArgumentError, DataError, echo
-from ..files import open_for_reading, read_text
+from ..files import read_text
 from ..functions.parsing import MAX_DIGITS
 from ..guards import MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, check_path, check_seed, check_sequence
+from .npz import read_npz
 
 __all__ = ["Standardizer", "Table", "read_data_file", "split"]
 
@@ -276,34 +277,26 @@ def _one_hot(labels: np.ndarray, count: int) -> np.ndarray:
 
 def _read_npz(path, classes: Sequence[str] | None) -> Table:
     why = _too_large()
-    with open_for_reading(path, "data file", DataError, MAX_DATA_FILE_BYTES, why) as stream:
-        try:
-            if stream.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
-                raise DataError(f"{path}: not an .npz archive (a zip of .npy arrays, as numpy.savez writes)")
-            stream.seek(0)
-            with zipfile.ZipFile(stream) as archive:
-                members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
-                unknown = sorted(set(members) - {"X", "T", "labels"})
-                if unknown:
-                    raise DataError(f"{path}: the archive holds {echo(unknown[0])}; a data file holds X and T or labels")
-                if "X" not in members or ("T" in members) == ("labels" in members):
-                    raise DataError(
-                        f"{path}: a data file holds X (examples × inputs) and either T (numeric targets) or "
-                        f"labels (one class per example); it holds {', '.join(sorted(members)) or 'nothing'}"
-                    )
-                if sum(info.file_size for info in members.values()) > 16 * MAX_DATA_VALUES:
-                    raise DataError(f"{path}: the arrays take more than {16 * MAX_DATA_VALUES:,} bytes unpacked; {why}")
-                arrays = {}
-                for name, info in members.items():
-                    with archive.open(info) as member:
-                        arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
-        except DataError:
-            raise
-        except Exception as exc:  # zipfile, zlib, the .npy header parser, numpy: all mean a damaged file
+
+    def members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+        found = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+        unknown = sorted(set(found) - {"X", "T", "labels"})
+        if unknown:
+            raise DataError(f"{path}: the archive holds {echo(unknown[0])}; a data file holds X and T or labels")
+        if "X" not in found or ("T" in found) == ("labels" in found):
             raise DataError(
-                f"{path}: not a valid .npz archive ({type(exc).__name__}: {exc}); save it with numpy.savez "
-                "from arrays of numbers (and of text or whole numbers for labels)"
-            ) from None
+                f"{path}: a data file holds X (examples × inputs) and either T (numeric targets) or "
+                f"labels (one class per example); it holds {', '.join(sorted(found)) or 'nothing'}"
+            )
+        if sum(info.file_size for info in found.values()) > 16 * MAX_DATA_VALUES:
+            raise DataError(f"{path}: the arrays take more than {16 * MAX_DATA_VALUES:,} bytes unpacked; {why}")
+        return found
+
+    arrays = read_npz(
+        path, "data file", DataError, members, limit=MAX_DATA_FILE_BYTES, why=why,
+        not_npz="(a zip of .npy arrays, as numpy.savez writes)",
+        damaged="save it with numpy.savez from arrays of numbers (and of text or whole numbers for labels)",
+    )
     X = _npz_numbers(path, arrays["X"], "X", 2)
     inputs = tuple(f"x{i + 1}" for i in range(X.shape[1]))
     if "T" in arrays:

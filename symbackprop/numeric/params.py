@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ArgumentError, ParameterFileError, echo
-from ..files import check_output_path, open_for_reading, parse_json, read_text, write_atomically
+from ..files import check_output_path, parse_json, read_text, write_atomically
 from ..functions.parsing import MAX_LENGTH
 from ..guards import check_mapping, check_path
+from .npz import read_npz
 from .trainable import Params, Trainable, check_trainable, describe
 
 
@@ -241,35 +242,14 @@ def _size_of(model: Trainable | None) -> tuple[int, str]:
 def _read_npz(path: Path, model: Trainable | None, values: int, limit: int, why: str) -> dict[str, np.ndarray]:
     """The arrays of an .npz archive; names, sizes and each array's header
     are checked from the archive's directory before any data are read."""
-    with open_for_reading(path, "parameter file", ParameterFileError, limit, why) as stream:
-        try:
-            start = stream.read(4)
-            # np.load would read anything else as a pickle or a bare .npy and its
-            # message would suggest allow_pickle=True, which is never safe here.
-            if start not in _ZIP_STARTS:
-                raise ParameterFileError(
-                    f"{path}: not an .npz archive (a zip of .npy arrays, as 'train --save' writes); "
-                    "give a .npz saved by symbackprop or NumPy, or a .json file"
-                )
-            stream.seek(0)
-            with zipfile.ZipFile(stream) as archive:
-                arrays = {}
-                for key, info in _npz_members(path, archive, model, values, limit, why).items():
-                    with archive.open(info) as member:
-                        arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
-                return arrays
-        except ParameterFileError:
-            raise
-        except OSError as exc:
-            raise ParameterFileError(f"{path}: cannot read the parameter file ({exc.strerror or exc})") from None
-        # Where a damaged archive fails decides what it raises: zipfile, zlib,
-        # EOFError, the .npy header parser (tokenize, ast), numpy's ValueError.
-        # Each means the same thing to the user.
-        except Exception as exc:
-            raise ParameterFileError(
-                f"{path}: not a valid .npz archive ({type(exc).__name__}: {exc}); the file is damaged "
-                "or truncated, or holds arrays of Python objects: save it again with 'train --save'"
-            ) from None
+    return read_npz(
+        path, "parameter file", ParameterFileError,
+        lambda archive: _npz_members(path, archive, model, values, limit, why), limit=limit, why=why,
+        not_npz="(a zip of .npy arrays, as 'train --save' writes); give a .npz saved by symbackprop or NumPy, "
+        "or a .json file",
+        damaged="the file is damaged or truncated, or holds arrays of Python objects: save it again with "
+        "'train --save'",
+    )
 
 
 def _npz_members(
@@ -312,10 +292,6 @@ def _npz_members(
         if count > values:
             raise ParameterFileError(f"{where}: the arrays hold more than {values:,} values; {why}")
     return members
-
-
-#: A zip file starts with a local file header, or, when empty, its end record.
-_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def load_params(path: str | os.PathLike, model: Trainable) -> Params:

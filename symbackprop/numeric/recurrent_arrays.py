@@ -25,7 +25,7 @@ import sympy as sp
 
 from ..engine.recurrent import RecurrentNetwork
 from ..errors import DataError, NotDifferentiableError, UnknownNameError
-from .cnn_arrays import _numpy_function
+from ..functions.activations import numpy_function
 from .datasets import Dataset, one_hot
 
 Params = dict[str, np.ndarray]
@@ -45,7 +45,7 @@ def activation_kernels(act) -> tuple:
             act.not_trainable_because or "the generic activation a(z) has no values; choose a concrete one"
         )
     z, a = sp.symbols("z a")
-    return _numpy_function(act, act(z), z), _numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
+    return numpy_function(act, act(z), z), numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
 
 
 class RecurrentArrays:
@@ -65,8 +65,8 @@ class RecurrentArrays:
         self._a, self._slope = activation_kernels(net.activation)
         self._a_out, self._slope_out = activation_kernels(net.output.activation)
         term = net.cost.term(a, t)
-        self._cost = _numpy_function(net.output.activation, term, (a, t))
-        self._dcost = _numpy_function(net.output.activation, sp.diff(term, a), (a, t))
+        self._cost = numpy_function(net.output.activation, term, (a, t))
+        self._dcost = numpy_function(net.output.activation, sp.diff(term, a), (a, t))
         self.steps, self.width, self.outputs, self.every_step = steps, width, outputs, bool(every_step)
         self.input_shape = (steps, inputs)
         self.output_size = outputs * (steps if every_step else 1)
@@ -198,16 +198,13 @@ def check_against_symbolic(model: RecurrentArrays, params: Params, X, T) -> floa
     >>> check_against_symbolic(m, m.initial_params(rng), rng.normal(size=(4, 3, 2)), rng.normal(size=(4, 3))) < 1e-12
     True
     """
-    from .scalar import compile_scalar
+    from .scalar import compile_scalar, largest_difference
 
     X = model._sequences(X)
     C, grads = model.cost_and_gradient(params, X, T)
     flat_inputs = np.concatenate([X.reshape(len(X), -1), np.zeros((len(X), model.width))], axis=1)
     C_s, by_symbol = compile_scalar(model.network)(model.symbol_values(params), flat_inputs, np.asarray(T, float))
-    worst = abs(C - C_s) / max(1.0, abs(C_s))
-    for symbol, value in model.symbol_values(grads).items():
-        worst = max(worst, abs(value - by_symbol[symbol]) / max(1.0, abs(by_symbol[symbol])))
-    return float(worst)
+    return largest_difference(C, model.symbol_values(grads), C_s, by_symbol)
 
 
 def sequence_sign(steps: int = 5, train: int = 1000, held_out: int = 400, seed: int = 0) -> Dataset:

@@ -138,6 +138,23 @@ class CompiledGradient:
         return book_latex(self.gradient_expressions[p])
 
 
+def largest_difference(
+    C: float, gradient: Mapping[sp.Symbol, float], C_scalar: float, scalar: Mapping[sp.Symbol, float]
+) -> float:
+    """The largest relative difference (to the scalar path's value, or absolute
+    below 1) between ``C`` with its ``gradient`` from a batch's arrays and the same
+    from :func:`compile_scalar`: how an array path is checked against the δ route.
+
+    >>> w = sp.Symbol("w")
+    >>> largest_difference(2.0, {w: 0.5}, 2.0, {w: 0.25})
+    0.25
+    """
+    worst = abs(C - C_scalar) / max(1.0, abs(C_scalar))
+    for symbol, value in gradient.items():
+        worst = max(worst, abs(value - scalar[symbol]) / max(1.0, abs(scalar[symbol])))
+    return float(worst)
+
+
 def compile_scalar(
     model: LayeredModel,
     route: DeltaRoute | DirectRoute | None = None,

@@ -34,10 +34,10 @@ import sympy as sp
 from ..engine.cnn import ConvolutionalNetwork
 from ..engine.network import LayeredModel, Network
 from ..errors import ArgumentError, echo
-from ..functions.activations import NUMPY_FUNCTIONS
+from ..functions.activations import numpy_function
+from ..guards import require_seed
 from ..layers.dense import Dense
 from ..numeric.trainable import check_trainable
-from .diagnose import require_seed
 from .user_code import UserCodeFailed, run_user_function
 
 #: Agreement: every entry within this fraction of the point's largest gradient entry.
@@ -359,14 +359,8 @@ class _Recurrence:
         self.layers = []
         for layer in network.layers:
             act = layer.activation
-            modules = [{**NUMPY_FUNCTIONS, **act.numpy_functions}, "numpy"]
-            self.layers.append((
-                sp.lambdify(z, act(z), modules=modules),
-                sp.lambdify(z, act.derivative(z) + 0 * z, modules=modules),
-            ))
-        act = network.output_layer.activation
-        self.dcost = sp.lambdify((a, t), sp.diff(network.cost.term(a, t), a),
-                                 modules=[{**NUMPY_FUNCTIONS, **act.numpy_functions}, "numpy"])
+            self.layers.append((numpy_function(act, act(z), z), numpy_function(act, act.derivative(z) + 0 * z, z)))
+        self.dcost = numpy_function(network.output_layer.activation, sp.diff(network.cost.term(a, t), a), (a, t))
         self.depth = len(network.sizes)
 
     def gradients(self, point: Point, without_slope: int | None = None) -> dict[str, np.ndarray]:

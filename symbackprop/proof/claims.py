@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from ..engine.network import LayeredModel, check_model
 from ..errors import ExpressionError, SymbackpropError, echo
-from .diagnose import ClaimDiagnosis, diagnose, require_seed
+from ..guards import require_seed
+from .diagnose import ClaimDiagnosis, diagnose
 
 #: The left side of a claim: ∂C/∂p, dC/dp, \partial C/\partial p or \frac{\partial C}{\partial p}.
 _LEFT = re.compile(

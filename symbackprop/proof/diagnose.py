@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..engine.network import LayeredModel, check_model
-from ..errors import DataError, UnknownNameError
+from ..errors import UnknownNameError
 from ..functions.activations import BUILTIN, generic_a
 from ..functions.parsing import parse_expression
-from ..guards import check_expression, check_seed
+from ..guards import check_expression, require_seed
 from ..notation.latex import book_latex
 from ..notation.symbols import index_text, parse_symbol_name, split_indices
 from ..notation.text import book_text
@@ -187,20 +187,6 @@ def parse_claim_tolerant(model: LayeredModel, text: str) -> tuple[sp.Expr, dict[
 
 
 # --- the diagnosis ---------------------------------------------------------------------------
-
-def require_seed(seed: int) -> None:
-    """A seed that fixes the random points: a whole number ≥ 0 (not None,
-    which would draw new points each run; a diagnosis is reproducible).
-
-    >>> require_seed(None)
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.DataError: the seed of the random points must be a whole number ≥ 0, got None
-    """
-    if seed is None:
-        raise DataError("the seed of the random points must be a whole number ≥ 0, got None")
-    check_seed(seed)
-
 
 def diagnose(model: LayeredModel, parameter, claim: str | sp.Expr, *, seed: int = 0,
              force: bool = False) -> ClaimDiagnosis:
