@@ -13,9 +13,10 @@ backprop written by hand for that model:
 - a gated layer ``a_j = z_j σ(z'_j)`` stated by its equations (64-32g-10, squared cost).
 
 Each hand-written backprop must first agree with the array path to 1e-8
-relative, or the script reports it and exits with status 1. Timings are
-the median and interquartile range of 15 loops, BLAS on one thread, as in
-``bench/peers.py``.
+relative, or the script reports it and exits with status 1. The two are
+timed in turn, round by round (``timing.interleaved_per_call``), so a change
+of load on a shared machine falls on both alike; the ratio is the median of
+the rounds' ratios. BLAS on one thread, as in ``bench/peers.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 from readme import write_block  # noqa: E402
-from timing import median_per_call  # noqa: E402
+from timing import interleaved_per_call  # noqa: E402
 
 from symbackprop.engine.model import Model  # noqa: E402
 from symbackprop.numeric.arrays import ArrayModel  # noqa: E402
@@ -117,7 +118,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="short repeats (smoke test)")
     parser.add_argument("--readme", action="store_true", help="also write the table into README.md's layers block")
     args = parser.parse_args(argv)
-    repeats, budget = (3, 0.02) if args.quick else (15, 0.2)
+    repeats, budget = (3, 0.02) if args.quick else (31, 0.2)
     rng = np.random.default_rng(0)
     lines = ["| model × 256 examples | array path: setup (s) | array path µs [IQR] | hand NumPy µs [IQR] | array ÷ hand |",
              "|---|--:|--:|--:|--:|"]
@@ -135,10 +136,12 @@ def main(argv=None) -> int:
             print(f"{name}: the hand-written backprop differs by {difference:.1e} relative", file=sys.stderr)
             failed = True
             continue
-        ours = median_per_call(partial(arrays.cost_and_gradient, params, X, T), repeats=repeats, budget=budget)
-        theirs = median_per_call(partial(hand, params, X, T), repeats=repeats, budget=budget)
+        timed = interleaved_per_call({"array": partial(arrays.cost_and_gradient, params, X, T),
+                                      "hand": partial(hand, params, X, T)},
+                                     repeats=repeats, budget=budget, baseline="hand")
+        ours, theirs = timed["array"], timed["hand"]
         lines.append(f"| {name} | {setup:.2f} | {ours[0] * 1e6:.0f} [{ours[1] * 1e6:.0f}–{ours[2] * 1e6:.0f}] | "
-                     f"{theirs[0] * 1e6:.0f} [{theirs[1] * 1e6:.0f}–{theirs[2] * 1e6:.0f}] | {ours[0] / theirs[0]:.2f}× |")
+                     f"{theirs[0] * 1e6:.0f} [{theirs[1] * 1e6:.0f}–{theirs[2] * 1e6:.0f}] | {ours[3]:.2f}× |")
         print(lines[-1], file=sys.stderr, flush=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     header = (f"{datetime.date.today()} · os.cpu_count() = {os.cpu_count()} · load average at the end {load} "

@@ -24,7 +24,8 @@ from symbackprop.numeric.cnn_arrays import CNNArrays
 from symbackprop.numeric.export import export_source, write_export
 
 #: CNNArrays arguments: the book's network, average pooling, cross-entropy, several channels with
-#: stride and padding, unequal rows and columns of everything, and a formula for the activation.
+#: stride and padding, unequal rows and columns of everything, a formula for the activation, and
+#: weight decay.
 CONFIGURATIONS = [
     {},
     {"pooling": "average", "activation": "tanh"},
@@ -34,6 +35,8 @@ CONFIGURATIONS = [
      "pooling": "average", "activation": "softsign"},
     {"image": (5, 5), "channels": 3, "filter_size": 2, "pool": 2, "activation": "z/(1+exp(-z))", "outputs": 2},
     {"image": (4, 4), "filters": 1, "filter_size": 1, "pool": 1, "activation": "identity", "outputs": 1},
+    {"weight_decay": 0.05, "pooling": "average"},
+    {"image": (7, 7), "channels": 2, "stride": 2, "padding": 1, "activation": "tanh", "weight_decay": "1/8"},
 ]
 
 #: A model file's CNN: two channels, stride 2, padding 1, average pooling.
@@ -159,9 +162,11 @@ def _torch_reference(torch, model: CNNArrays, params, X, T):
     pool = F.max_pool2d if model.pooling == "max" else F.avg_pool2d
     aP = pool(act(zF), model.pool)
     aO = act(F.linear(aP.reshape(len(X), -1), params["out_W"].reshape(N, -1), params["out_b"]))
+    # each image's C holds (λ/2) Σ w² over the filter and output weights
+    decay = len(X) * float(model.weight_decay) / 2 * ((params["filters"] ** 2).sum() + (params["out_W"] ** 2).sum())
     if model.network.cost.name == "squared":
-        return ((aO - T) ** 2).sum() / 2
-    return -(T * torch.log(aO) + (1 - T) * torch.log(1 - aO)).sum()
+        return ((aO - T) ** 2).sum() / 2 + decay
+    return -(T * torch.log(aO) + (1 - T) * torch.log(1 - aO)).sum() + decay
 
 
 @pytest.mark.parametrize("options", CONFIGURATIONS)
@@ -192,7 +197,7 @@ def test_the_torch_cnn_export_backward_is_autograd(tmp_path: Path, options) -> N
 
 
 def test_a_cnn_refuses_the_dense_options_and_a_recurrent_network_is_refused() -> None:
-    with pytest.raises(ArgumentError, match="carries its own activation"):
+    with pytest.raises(ArgumentError, match="carries its own activation, cost and weight decay"):
         export_source(CNNArrays(), activation="tanh")
     with pytest.raises(ArgumentError, match="weight_decay='0.1'"):
         export_source(CNNArrays(), weight_decay="0.1")

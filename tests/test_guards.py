@@ -181,10 +181,10 @@ def _valid_calls(shared) -> dict[str, dict[str, object]]:
     return {
         "CNNArrays": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
                           activation="sigmoid", cost="squared", pooling="average", channels=1, stride=1,
-                          padding=0),
+                          padding=0, weight_decay=0),
         "ConvolutionalNetwork": dict(image=(2, 2), filters=1, filter_size=(1, 1), pool=(1, 1), outputs=1,
                                      activation="sigmoid", cost="squared", pooling="average", channels=1,
-                                     stride=1, padding=0, input_errors=False),
+                                     stride=1, padding=0, input_errors=False, weight_decay=0),
         "Dense": dict(index=2, inputs=sp.symbols("x_1 x_2"), width=1,
                       activation=symbackprop.get_activation("sigmoid")),
         "network_derivation": dict(model=net, parameter="w^2_11", expand=False, force=False),

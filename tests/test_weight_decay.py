@@ -216,8 +216,8 @@ def test_train_takes_weight_decay_from_the_command_line(capsys):
 @pytest.mark.parametrize("argv", [
     ["verify", "--layers", "2,1", "--weight-decay", "-1"],
     ["derive", "--layers", "2,1", "--weight-decay", "x"],
-    ["verify", "--cnn", "--weight-decay", "0.1"],
-    ["train", "cnn123", "--weight-decay", "0.1"],
+    ["verify", "--cnn", "--weight-decay", "-0.1"],
+    ["train", "cnn123", "--weight-decay", "x"],
 ])
 def test_bad_weight_decay_on_the_command_line_is_one_line_and_exit_2(argv, capsys):
     assert main(argv) == 2

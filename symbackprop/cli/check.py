@@ -49,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
     if args.cnn is not None:
         from ..engine.cnn import cnn_from_spec
 
-        if args.layers is not None or args.output is not None or args.weight_decay is not None:
-            raise NetworkSpecError("--layers, --output and --weight-decay describe a fully connected network, "
-                                   "not --cnn; give one of them")
-        model = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max")
+        if args.layers is not None or args.output is not None:
+            raise NetworkSpecError("--layers and --output describe a fully connected network, not --cnn; "
+                                   "give one of them")
+        model = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max",
+                              weight_decay=0 if args.weight_decay is None else args.weight_decay)
     elif args.pooling is not None:
         raise NetworkSpecError("--pooling is an option of --cnn: a fully connected network has no pooling")
     else:

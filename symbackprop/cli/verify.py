@@ -79,11 +79,8 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.output is not None:
             raise NetworkSpecError("--output softmax is for --layers networks; the CNN's output layer has --activation")
-
-        if args.weight_decay is not None:
-            raise NetworkSpecError("--weight-decay applies to the fully connected networks of --layers, not to --cnn")
-        moves = {k: v for k, v in (("channels", args.channels), ("stride", args.stride), ("padding", args.padding))
-                 if v is not None}
+        moves = {k: v for k, v in (("channels", args.channels), ("stride", args.stride), ("padding", args.padding),
+                                   ("weight_decay", args.weight_decay)) if v is not None}
         net = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max", **moves)
     else:
         for option in ("pooling", "channels", "stride", "padding"):

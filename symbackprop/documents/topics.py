@@ -20,6 +20,7 @@ from pathlib import Path
 import sympy as sp
 
 from ..engine import index_rules as index_form
+from ..engine.cnn import ConvolutionalNetwork
 from ..engine.index_rules import index_rules, instantiate, matrix_form, matrix_form_entry
 from ..engine.network import Network
 from ..engine.routes import delta_route, local_derivative
@@ -238,6 +239,9 @@ def weight_decay() -> Derivation:
     exact = verify(Network([2, 2, 1], activation="generic", weight_decay=lam), exact=True)
     numeric = verify(Network([2, 2, 1], weight_decay=sp.Rational(1, 10)))
     arrays = derive_arrays(net)
+    cnn = ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(2, 2), outputs=1, weight_decay=lam)
+    cnn_route = delta_route(cnn)
+    cnn_parameters = [cnn.symbol(name) for name in ("w^F1_11", "b^F_1", "w^O_1111")]
     return Derivation(
         "Weight decay (L2)",
         [
@@ -276,6 +280,13 @@ def weight_decay() -> Derivation:
                 "over a batch of m examples C_T = Σ_k C_k holds the decay once per example, so the "
                 "matrix gradient gains m λ W^l",
                 [(Partial(sp.Symbol("C_T"), arrays.layer(l).W), arrays.gradients[f"W{l}"]) for l in (2, 3)],
+            ),
+            Step(
+                "The convolutional network",
+                "its convolution and output layers list the filter weights and the output weights as their "
+                "weights, so the same route derives λ w for them (a 3×3 image, one 2×2 filter, 2×2 pooling, "
+                "one output); a bias again gains nothing",
+                [(Partial(COST, p), cnn_route.gradients[p]) for p in cnn_parameters],
             ),
             Step(
                 "Verified",

@@ -41,7 +41,7 @@ import sympy as sp
 
 from ..errors import NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
-from ..functions.costs import Cost, get_cost
+from ..functions.costs import Cost, get_cost, weight_decay_rate
 from ..guards import check_model_terms, cnn_terms, is_count
 from ..layers.convolution import Convolution, InputMaps, output_size
 from ..layers.output import FullyConnectedOutput
@@ -81,8 +81,13 @@ class ConvolutionalNetwork(LayeredModel):
     ``stride`` and ``padding`` extend the convolution (the map side is
     ``(n + 2p − f)/s + 1``, refused when ``s`` does not divide ``n + 2p − f``),
     and ``input_errors=True`` puts a layer of units in front so that the δ
-    route derives ``∂C/∂x``.
+    route derives ``∂C/∂x``. ``weight_decay`` is λ ≥ 0 of L2 weight decay, as
+    in :class:`~symbackprop.engine.network.Network`: ``C`` gains ``(λ/2) Σ w²``
+    over the filter weights ``w^{F_k}_{c,uv}`` and the output weights
+    ``w^O_{k,n,ij}`` (not the biases), so each of their gradients gains ``λ w``.
 
+    >>> ConvolutionalNetwork((3, 3), 1, 3, pool=1, outputs=1, weight_decay="1/10").cost_expression
+    w^F1_11**2/20 + w^F1_12**2/20 + w^F1_13**2/20 + w^F1_21**2/20 + w^F1_22**2/20 + w^F1_23**2/20 + w^F1_31**2/20 + w^F1_32**2/20 + w^F1_33**2/20 + w^O_1111**2/20 + (-a^O_1 + t_1)**2/2
     >>> ConvolutionalNetwork((8, 8), 4, 3, pool=3, outputs=2).parameter_count
     74
     >>> ConvolutionalNetwork(pooling="average").definition("z^P_111")
@@ -114,8 +119,10 @@ class ConvolutionalNetwork(LayeredModel):
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         input_errors: bool = False,
+        weight_decay: object = 0,
     ) -> None:
         pooling_layer = pooling_kind(pooling)
+        self.weight_decay = weight_decay_rate(weight_decay)
         self.image_shape = check_pair(image, "the image size")
         self.filter_size = check_pair(filter_size, "the filter size")
         self.pool = check_pair(pool, "the pooling block")
@@ -215,16 +222,20 @@ class ConvolutionalNetwork(LayeredModel):
         )
 
     def __repr__(self) -> str:
-        return f"ConvolutionalNetwork({self.describe()}, activation={self.activation.name}, cost={self.cost.name})"
+        decay = f", weight_decay={self.weight_decay}" if self.weight_decay != 0 else ""
+        return (f"ConvolutionalNetwork({self.describe()}, activation={self.activation.name}, "
+                f"cost={self.cost.name}{decay})")
 
 
 def cnn_from_spec(
     spec: str, activation: str | Activation = "sigmoid", cost: str | Cost = "squared", pooling: str = "max",
     *, channels: int = 1, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+    weight_decay: object = 0,
 ):
     """A CNN from ``image,filters,filter,pool,outputs`` text (sizes as ``6x6`` or ``6``),
     pooling by ``pooling`` (``max`` or ``average``), reading ``channels`` maps
-    with its filters moved by ``stride`` over ``padding`` rings of zeros.
+    with its filters moved by ``stride`` over ``padding`` rings of zeros, its
+    weights decayed at the rate ``weight_decay``.
 
     >>> cnn_from_spec("5x5,2,3x3,3x3,1", channels=2, stride=2, padding=1).describe()
     '2-channel 5x5-input, 2-filter 3x3 stride 2 padding 1, 3x3-pool, 1-output convolutional'
@@ -254,7 +265,7 @@ def cnn_from_spec(
         raise wrong from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
     return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling,
-                                channels=channels, stride=stride, padding=padding)
+                                channels=channels, stride=stride, padding=padding, weight_decay=weight_decay)
 
 
 # --- the book's formulas, to compare the derived ones with --------------------------
@@ -305,7 +316,7 @@ def book_gradients(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
     ``∂C/∂w^{F_k}_{c,uv} = Σ_{ij} δ^F_{k,ij} x_{c, s(i−1)+u−p, s(j−1)+v−p}`` (the
     input correlated with the δ map; a padded position is 0),
     ``∂C/∂b^F_k = Σ_{ij} δ^F_{k,ij}``, ``∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}``,
-    ``∂C/∂b^O_n = δ^O_n``.
+    ``∂C/∂b^O_n = δ^O_n``; with weight decay each weight's gradient gains ``λ w``.
 
     >>> net = ConvolutionalNetwork((3, 3), 1, (2, 2), pool=(2, 2), outputs=1)
     >>> book_gradients(net)[net.symbol("w^F1_21")]
@@ -313,6 +324,9 @@ def book_gradients(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
     >>> net = ConvolutionalNetwork((4, 4), 1, (2, 2), pool=(1, 1), outputs=1, stride=2, padding=1)
     >>> book_gradients(net)[net.symbol("w^F1_21")]
     delta^F_112*x_12 + delta^F_113*x_14 + delta^F_122*x_32 + delta^F_123*x_34
+    >>> net = ConvolutionalNetwork((2, 2), 1, (2, 2), pool=(1, 1), outputs=1, weight_decay=sp.Symbol("lambda"))
+    >>> book_gradients(net)[net.symbol("w^O_1111")]
+    a^P_111*delta^O_1 + lambda*w^O_1111
     """
     conv, out = model.convolution, model.output
     rows, cols = conv.map_shape
@@ -327,13 +341,13 @@ def book_gradients(model: ConvolutionalNetwork) -> dict[sp.Symbol, sp.Expr]:
                         deltas_F[k][i][j] * model.maps[c][sh * i + u - ph][sw * j + v - pw]
                         for i in range(rows) for j in range(cols)
                         if 0 <= sh * i + u - ph < H and 0 <= sw * j + v - pw < W
-                    ))
+                    )) + model.weight_decay * w
         grads[conv.b[k]] = sp.Add(*(d for row in deltas_F[k] for d in row))
     for n, wn in enumerate(out.w):
         delta = sp.Symbol("delta" + out.z[n].name[1:])
         for k, wk in enumerate(wn):
             for i, wrow in enumerate(wk):
                 for j, w in enumerate(wrow):
-                    grads[w] = delta * model.pooling.a[k][i][j]
+                    grads[w] = delta * model.pooling.a[k][i][j] + model.weight_decay * w
         grads[out.b[n]] = delta
     return grads

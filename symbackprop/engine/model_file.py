@@ -111,9 +111,8 @@ def model_from_document(document: object, where: str, positions: list[str] | Non
             if layers and isinstance(document["inputs"], dict) and not is_structured(layers):
                 raise NetworkSpecError(f"layer 2 ({echo(layers[0].get('kind'))}): an image input is read by a "
                                        "convolution layer first")
-            if document.get("weight_decay", 0):
-                raise NetworkSpecError("weight_decay is for models of dense, softmax, residual and equations layers")
-            return network_from_layers(document["inputs"], layers, document.get("cost", "squared"))
+            return network_from_layers(document["inputs"], layers, document.get("cost", "squared"),
+                                       document.get("weight_decay", 0))
         return Model(
             document["inputs"], layers, cost=document.get("cost", "squared"),
             weight_decay=document.get("weight_decay", 0),

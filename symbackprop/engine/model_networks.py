@@ -65,10 +65,11 @@ def is_structured(layers: Sequence[Mapping]) -> bool:
     return any(layer.get("kind") in STRUCTURED_KINDS for layer in layers)
 
 
-def network_from_layers(inputs: object, layers: Sequence[Mapping], cost: object):
+def network_from_layers(inputs: object, layers: Sequence[Mapping], cost: object, weight_decay: object = 0):
     """The convolutional, recurrent or batch-normalised network of ``layers``
     (see the module's table), reading ``inputs`` (a width, or for a
-    convolution ``{"image": [rows, columns], "channels": c}``).
+    convolution ``{"image": [rows, columns], "channels": c}``); ``weight_decay``
+    (λ) is the convolutional network's only.
 
     >>> network_from_layers(1, [{"kind": "recurrent", "steps": 2, "width": 2},
     ...                         {"kind": "dense", "width": 1, "activation": "identity"}], "squared").describe()
@@ -81,12 +82,20 @@ def network_from_layers(inputs: object, layers: Sequence[Mapping], cost: object)
     Traceback (most recent call last):
     ...
     symbackprop.errors.NetworkSpecError: layer 3 ('softmax'): a recurrent model is a recurrent layer, then a dense output layer
+    >>> network_from_layers(1, [{"kind": "recurrent", "steps": 2, "width": 2}, {"kind": "dense", "width": 1}],
+    ...                     "squared", weight_decay=0.1)
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NetworkSpecError: weight_decay is for models of dense, softmax, residual, equations or convolution layers; leave it out of a recurrent or batch-norm model
     """
     for index, layer in enumerate(layers, start=2):
         _check_keys(index, layer)
     first = layers[0].get("kind")
     if first in ("convolution", "pooling"):
-        return _convolutional(inputs, layers, cost)
+        return _convolutional(inputs, layers, cost, weight_decay)
+    if weight_decay:
+        raise NetworkSpecError("weight_decay is for models of dense, softmax, residual, equations or convolution "
+                               "layers; leave it out of a recurrent or batch-norm model")
     if first == "recurrent" or any(layer.get("kind") == "recurrent" for layer in layers):
         return _recurrent(inputs, layers, cost)
     return _batch_norm(inputs, layers, cost)
@@ -130,7 +139,8 @@ def _at(index: int, layer: Mapping, build: Callable[[], object]) -> object:
         raise type(exc)(f"{_where(index, layer)}: {message}") from None
 
 
-def _convolutional(inputs: object, layers: Sequence[Mapping], cost: object) -> ConvolutionalNetwork:
+def _convolutional(inputs: object, layers: Sequence[Mapping], cost: object, weight_decay: object
+                   ) -> ConvolutionalNetwork:
     if not isinstance(inputs, dict) or "image" not in inputs or set(inputs) - {"image", "channels"}:
         raise NetworkSpecError(
             f'a convolutional model reads an image: give "inputs" as {{"image": [rows, columns], "channels": 1}}; '
@@ -162,7 +172,7 @@ def _convolutional(inputs: object, layers: Sequence[Mapping], cost: object) -> C
         )
     return _at(4, out, lambda: ConvolutionalNetwork(
         image, conv["filters"], filter_size, block, out["width"], activation, cost, pool.get("pooling", "max"),
-        channels=channels, stride=stride, padding=padding,
+        channels=channels, stride=stride, padding=padding, weight_decay=weight_decay,
     ))
 
 

@@ -119,7 +119,8 @@ class Convolution(Layer):
             for i in range(1, rows + 1):
                 for j in range(1, cols + 1):
                     book_symbol("delta", name, (k,), (i, j))
-        self.parameters = tuple(s for f in self.w for m in f for row in m for s in row) + tuple(self.b)
+        self.weights = tuple(s for f in self.w for m in f for row in m for s in row)
+        self.parameters = self.weights + tuple(self.b)
         self.units = tuple(s for m in self.z for row in m for s in row)
         self.outputs = tuple(s for m in self.a for row in m for s in row)
         equations: dict[sp.Symbol, sp.Expr] = {}

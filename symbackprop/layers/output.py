@@ -30,7 +30,8 @@ class FullyConnectedOutput(Layer):
         self.b = [book_symbol("b", "O", (n,)) for n in N]
         self.z = [book_symbol("z", "O", (n,)) for n in N]
         self.a = [book_symbol("a", "O", (n,)) for n in N]
-        self.parameters = tuple(s for wn in self.w for m in wn for row in m for s in row) + tuple(self.b)
+        self.weights = tuple(s for wn in self.w for m in wn for row in m for s in row)
+        self.parameters = self.weights + tuple(self.b)
         self.units, self.outputs = tuple(self.z), tuple(self.a)
         equations: dict[sp.Symbol, sp.Expr] = {}
         for n in range(outputs):

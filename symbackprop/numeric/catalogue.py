@@ -214,7 +214,7 @@ register(DatasetSpec(
                lambda net: (net.image_shape, net.channels, net.outputs) == ((6, 6), 1, 3),
                "a convolutional network reading 6x6 images of 1 channel, with 3 outputs"),
     eta=0.2, epochs=400, book_init="book_cnn_init.json",
-    model_options=("pooling", "stride", "padding", "model"),
+    model_options=("pooling", "stride", "padding", "weight_decay", "model"),
 ))
 register(DatasetSpec(
     "sequence-sign", "1,400 random sequences of 5 numbers in [-1, 1], labelled by the sign of their sum; a "

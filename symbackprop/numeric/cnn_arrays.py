@@ -33,7 +33,7 @@ import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine.cnn import ConvolutionalNetwork
-from ..errors import DataError, NotDifferentiableError, UnknownNameError
+from ..errors import ArgumentError, DataError, NotDifferentiableError, UnknownNameError
 from ..functions.activations import NUMPY_FUNCTIONS, Activation
 from .datasets import Dataset, data_path, load_image_file, pixels
 from .params import read_param_file
@@ -62,15 +62,27 @@ class CNNArrays:
     >>> m = CNNArrays((8, 8), 2, 4, pool=2, outputs=2, channels=3, stride=2, padding=1)
     >>> m.map_shape, m.parameter_shapes["filters"], m.parameter_shapes["out_W"]
     ((4, 4), (2, 3, 4, 4), (2, 2, 2, 2))
+
+    ``weight_decay`` λ puts ``(λ/2) Σ w²`` over the filter and output weights in
+    each image's cost, as the dense array path does: a batch of ``m`` images
+    adds ``m (λ/2) Σ w²`` to ``C_T`` and ``m λ w`` to each weight's gradient.
+
+    >>> CNNArrays(weight_decay="1/100").weight_decay
+    0.01
     """
 
     def __init__(self, image=(6, 6), filters=3, filter_size=(3, 3), pool=(2, 2), outputs=3,
                  activation="sigmoid", cost="squared", pooling="max", *, channels=1, stride=1,
-                 padding=0) -> None:
-        # The symbolic network validates the shapes and supplies a(z), a'(z), C.
+                 padding=0, weight_decay=0) -> None:
+        # The symbolic network validates the shapes and λ and supplies a(z), a'(z), C.
         net = ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling,
-                                   channels=channels, stride=stride, padding=padding)
+                                   channels=channels, stride=stride, padding=padding, weight_decay=weight_decay)
+        if net.weight_decay.free_symbols:
+            raise ArgumentError(
+                f"the weight decay λ = {net.weight_decay} is a symbol; give it a number to compute gradients"
+            )
         self.network = net
+        self.weight_decay = float(net.weight_decay)
         act = net.activation
         if act.is_generic or act.not_trainable_because:
             raise NotDifferentiableError(
@@ -205,7 +217,9 @@ class CNNArrays:
     def cost_and_gradient(self, params: Params, X, T) -> tuple[float, Params]:
         """``C_T`` and its gradient: ``∂C/∂w^{F_k}_{uv} = Σ_{ij} δ^F_{k,ij} x_{i+u−1,j+v−1}``
         (the input correlated with the δ map), ``∂C/∂b^F_k = Σ δ^F_{k,ij}``,
-        ``∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}``, ``∂C/∂b^O_n = δ^O_n``, summed over the images.
+        ``∂C/∂w^O_{k,n,ij} = δ^O_n a^P_{k,ij}``, ``∂C/∂b^O_n = δ^O_n``, summed over the images;
+        with weight decay, ``C_T`` gains ``m (λ/2) Σ w²`` and each weight's gradient ``m λ w``
+        for a batch of ``m`` images.
 
         >>> C, g = CNNArrays().cost_and_gradient(book_initial_params(), book_digits().X, book_digits().T)
         >>> sorted(g) == sorted(CNNArrays().parameter_shapes)
@@ -221,7 +235,14 @@ class CNNArrays:
             "out_W": (dO.T @ d["aP"].reshape(len(dO), -1)).reshape(params["out_W"].shape),
             "out_b": dO.sum(axis=0),
         }
-        return d["C"], grads
+        C = d["C"]
+        if self.weight_decay:
+            # each image's C holds (λ/2) Σ w², so the batch's C_T holds it m times
+            m = len(dO)
+            for name in ("filters", "out_W"):
+                C += m * self.weight_decay / 2 * float(np.sum(params[name] ** 2))
+                grads[name] = grads[name] + m * self.weight_decay * params[name]
+        return C, grads
 
     def input_deltas(self, params: Params, X, T) -> np.ndarray:
         """``∂C/∂x_{c,ij}`` for every image, the error the convolution sends back to
@@ -391,10 +412,12 @@ class CNNScalar(CNNArrays):
         return C, self.arrays_from_symbols(by_symbol)
 
 
-def cnn_model(path: str = "array", pooling: str = "max", stride: int = 1, padding: int = 0) -> CNNArrays:
+def cnn_model(path: str = "array", pooling: str = "max", stride: int = 1, padding: int = 0,
+              weight_decay: object = 0) -> CNNArrays:
     """The book's CNN for the trainer, on the ``array`` or ``scalar`` path,
     pooling by ``max`` (the book's) or ``average``, its filters moved by
-    ``stride`` over the image with ``padding`` rows and columns of zeros around it.
+    ``stride`` over the image with ``padding`` rows and columns of zeros around it,
+    its weights decayed at the rate ``weight_decay`` (λ).
 
     >>> cnn_model("array").describe()
     '6x6-input, 3-filter 3x3, 2x2-pool, 3-output convolutional'
@@ -402,8 +425,10 @@ def cnn_model(path: str = "array", pooling: str = "max", stride: int = 1, paddin
     'average'
     >>> cnn_model("array", stride=1, padding=1).map_shape
     (6, 6)
+    >>> cnn_model("array", weight_decay="0.001").network.weight_decay
+    1/1000
     """
-    options = dict(pooling=pooling, stride=stride, padding=padding)
+    options = dict(pooling=pooling, stride=stride, padding=padding, weight_decay=weight_decay)
     if path == "array":
         return CNNArrays(**options)
     if path == "scalar":

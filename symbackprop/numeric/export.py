@@ -291,11 +291,9 @@ def export_source(
         for option, default in {"activation": "sigmoid", "cost": "squared", "weight_decay": 0, "output": None}.items():
             value = given[option]
             if not (value is default or type(value) in (str, int, float) and value == default):
-                raise ArgumentError(f"a convolutional network carries its own activation and cost and has no "
-                                    f"{option.replace('_', ' ')} option to export; leave out {option}={echo(value)}")
-        if getattr(cnn, "weight_decay", 0):
-            raise ArgumentError("the export writes the convolutional network without weight decay so far; "
-                                "export it with weight_decay=0")
+                raise ArgumentError(f"a convolutional network carries its own activation, cost and weight decay, "
+                                    f"so the export has no {option.replace('_', ' ')} option for it; leave out "
+                                    f"{option}={echo(value)}")
         return _cnn_source(cnn, target)
     if isinstance(model, ArrayModel):
         derivation, shapes, name = model.derivation, dict(model.parameter_shapes), model.describe()
@@ -512,6 +510,7 @@ def _cnn_source(model: CNNArrays, target: str) -> str:
         "IMAGE": tuple(net.image_shape), "CHANNELS": net.channels, "FILTER": tuple(net.filter_size),
         "STRIDE": tuple(net.stride), "PADDING": tuple(net.padding), "MAP": tuple(model.map_shape),
         "POOL": tuple(model.pool), "POOLING": model.pooling, "PARAMETER_SHAPES": dict(model.parameter_shapes),
+        "DECAY": float(model.weight_decay),
     }
     source = [
         f'"""C_T and its gradient for the {model.describe()} network, by the derived formulas',
@@ -644,12 +643,15 @@ def forward_pass(params, X):
     return {"windows": windows, "zF": zF, "aF": aF, "at": at, "aP": aP, "zO": zO, "aO": aO}
 
 
-def total_cost(f, T):
-    return xp.sum(cost_term(f["aO"], T))  # C_T = Σ_images Σ_n c(a^O_n, t_n)
+def total_cost(params, f, T):
+    # C_T = Σ_images (Σ_n c(a^O_n, t_n) + (λ/2) Σ w²), λ = DECAY, the sum over the filter and output weights
+    decay = DECAY / 2 * (xp.sum(params["filters"] ** 2) + xp.sum(params["out_W"] ** 2)) if DECAY else 0.0
+    return xp.sum(cost_term(f["aO"], T)) + len(T) * decay
 
 
 def backward_pass(params, f, T):
     """{name: ∂C_T/∂name} by the δ recurrence of chapter 5."""
+    m = len(T)  # with weight decay each image's C adds (λ/2) Σ w², so ∂C_T/∂w gains m λ w
     W = params["out_W"]
     dO = cost_slope(f["aO"], T) * slope(f["zO"], f["aO"])  # δ^O_n = ∂C/∂a^O_n a'(z^O_n)
     back = (dO @ W.reshape(len(W), -1)).reshape(f["aP"].shape)  # Σ_n δ^O_n w^O_{k,n,ij}: the error reaching a^P_{k,ij}
@@ -664,9 +666,9 @@ def backward_pass(params, f, T):
     dF = routed * slope(f["zF"], f["aF"])  # δ^F_{k,ij} = (what reaches a^F_{k,ij}) a'(z^F_{k,ij})
     sums = dF.T @ f["windows"]  # Σ_{ij} δ^F_{k,ij} x_{c, s(i−1)+u−p, s(j−1)+v−p}, and Σ_{ij} δ^F_{k,ij} · 1 last
     return {
-        "filters": sums[:, :-1].reshape(params["filters"].shape),  # ∂C_T/∂w^{F_k}_{c,uv}: the input correlated with δ^F
+        "filters": sums[:, :-1].reshape(params["filters"].shape) + m * DECAY * params["filters"],  # ∂C_T/∂w^{F_k}_{c,uv}: the input correlated with δ^F, + m λ w^{F_k}_{c,uv}
         "filter_bias": sums[:, -1],  # ∂C_T/∂b^F_k = Σ_{ij} δ^F_{k,ij}
-        "out_W": (dO.T @ f["aP"].reshape(len(dO), -1)).reshape(W.shape),  # ∂C_T/∂w^O_{k,n,ij} = Σ_images δ^O_n a^P_{k,ij}
+        "out_W": (dO.T @ f["aP"].reshape(len(dO), -1)).reshape(W.shape) + m * DECAY * W,  # ∂C_T/∂w^O_{k,n,ij} = Σ_images δ^O_n a^P_{k,ij} + m λ w^O_{k,n,ij}
         "out_b": dO.sum(0),  # ∂C_T/∂b^O_n = Σ_images δ^O_n
     }
 
@@ -683,7 +685,7 @@ def cost_and_gradient(params, X, T):
     """C_T and {name: ∂C_T/∂name} for a batch of images X and targets T (n, N)."""
     f = forward_pass(params, X)
     T = numpy.asarray(T, dtype=float)
-    return float(total_cost(f, T)), backward_pass(params, f, T)
+    return float(total_cost(params, f, T)), backward_pass(params, f, T)
 ''',
     "torch": '''
 
@@ -702,7 +704,7 @@ class DerivedCost(torch.autograd.Function):
         params = dict(zip(NAMES, arrays))
         f = forward_pass(params, X)
         ctx.derived = (params, f, T)
-        return total_cost(f, T)
+        return total_cost(params, f, T)
 
     @staticmethod
     def backward(ctx, grad_output):

@@ -41,7 +41,7 @@ def trainable_for(network: LayeredModel, path: str, init: str = "fan-in"):
         return (CNNArrays if path == "array" else CNNScalar)(
             network.image_shape, network.filters, network.filter_size, network.pool, network.outputs,
             network.activation, network.cost, network.pooling.kind, channels=network.channels,
-            stride=network.stride, padding=network.padding,
+            stride=network.stride, padding=network.padding, weight_decay=network.weight_decay,
         )
     if isinstance(network, (RecurrentNetwork, BatchNormNetwork)) and path != "array":
         raise NetworkSpecError(f"the {network.describe()} network trains on the array path only; leave out --path scalar")

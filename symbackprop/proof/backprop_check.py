@@ -169,7 +169,8 @@ def as_trainable(model: object):
         return ArrayModel(model)
     if isinstance(model, ConvolutionalNetwork):
         return CNNArrays(model.image_shape, model.filters, model.filter_size, model.pool, model.outputs,
-                         model.activation, model.cost, model.pooling.kind)
+                         model.activation, model.cost, model.pooling.kind, channels=model.channels,
+                         stride=model.stride, padding=model.padding, weight_decay=model.weight_decay)
     if isinstance(model, LayeredModel):
         raise ArgumentError(f"check_backprop checks a Network or a trainable array model; got {echo(model)}")
     check_trainable(model)
