@@ -285,10 +285,9 @@ def test_errors_in_the_worker_reach_the_caller():
         worker.stop()
 
 
-def test_a_capped_comparison_measures_in_a_worker_like_in_process():
-    capped = compare([2, 2, 1], batch=4, cap=60)
-    local = compare([2, 2, 1], batch=4, cap=None)
-    for a, b in zip(capped.rows, local.rows):
+def test_a_capped_comparison_measures_in_a_worker_like_in_process(small):
+    capped = compare([3, 2, 2], batch=16, cap=60)
+    for a, b in zip(capped.rows, small.rows, strict=True):
         assert a.ok and a.size == b.size and a.terms == b.terms
         np.testing.assert_allclose(a.gradient, b.gradient, rtol=1e-13)
 
@@ -306,8 +305,8 @@ def _measure_once(task):
 
 
 class _CappedWorker:
-    """Stands in for the worker: the direct route of any network deeper than
-    2-2-1 is 'over the cap'; everything else is measured here."""
+    """Stands in for the worker: the direct route of any network with more
+    than one hidden layer is 'over the cap'; everything else is measured here."""
 
     calls: list = []
 
@@ -326,12 +325,12 @@ def test_a_route_over_the_cap_is_not_run_again_on_larger_networks(monkeypatch):
     monkeypatch.setattr("symbackprop.measure.sweep.Worker", _CappedWorker)
     _CappedWorker.calls = []
     seen = []
-    result = sweep("depth", [2, 2, 1], [3, 1, 2], batch=4, cap=5, on_route=lambda n, r: seen.append((n, r)))
+    result = sweep("depth", [1, 1, 1], [3, 1, 2], batch=4, cap=5, on_route=lambda n, r: seen.append((n, r)))
     assert [p.x for p in result.points] == [1, 2, 3]
     first, over, skipped = (p.comparison.row("direct") for p in result.points)
     assert first.ok and over.status == OVER_CAP and over.unfinished == "derive"
     assert skipped.status == OVER_CAP and skipped.unfinished is None
-    assert ((2, 2, 2, 2, 1), "direct") not in _CappedWorker.calls
+    assert ((1, 1, 1, 1, 1), "direct") not in _CappedWorker.calls
     assert all(p.comparison.row("delta").ok for p in result.points)
     assert len(seen) == 3 * len(ROUTES)
     text = result.markdown()
@@ -340,7 +339,7 @@ def test_a_route_over_the_cap_is_not_run_again_on_larger_networks(monkeypatch):
 
 
 class _FailingWorker(_CappedWorker):
-    """The direct route of any network deeper than 2-2-1 fails."""
+    """The direct route of any network with more than one hidden layer fails."""
 
     def run(self, task, cap):
         if task[1] == "direct" and len(task[0].sizes) > 3:
@@ -350,7 +349,7 @@ class _FailingWorker(_CappedWorker):
 
 def test_a_failed_route_is_reported_as_failed_on_the_larger_networks(monkeypatch):
     monkeypatch.setattr("symbackprop.measure.sweep.Worker", _FailingWorker)
-    result = sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=5)
+    result = sweep("depth", [1, 1, 1], [1, 2, 3], batch=4, cap=5)
     failed, skipped = (p.comparison.row("direct") for p in result.points[1:])
     assert failed.status == skipped.status == FAILED and "not run" in skipped.reason
     assert "failed" in result.markdown()
@@ -380,7 +379,7 @@ def test_ctrl_c_ends_a_sweep_with_the_rows_so_far():
         if len(network) == 4:  # the second network
             raise KeyboardInterrupt
 
-    result = sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=None, on_route=interrupt)
+    result = sweep("depth", [1, 1, 1], [1, 2, 3], batch=4, cap=None, on_route=interrupt)
     assert result.interrupted and [p.x for p in result.points] == [1]
     assert "interrupted" in str(result.table().title)
 
@@ -389,23 +388,23 @@ def test_ctrl_c_on_the_command_line_prints_the_rows_so_far_and_no_traceback(tmp_
     chart = tmp_path / "partial.svg"
     process = subprocess.Popen(
         [sys.executable, "-m", "symbackprop", "compare", "--sweep", "depth", "--layers", "2,2,1",
-         "--points", "1,2,12", "--cap", "300", "--batch", "4", "--chart", str(chart)],
+         "--points", "1,12", "--cap", "300", "--batch", "4", "--chart", str(chart)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    # Two small networks take seconds; the third, with 12 hidden layers, takes
+    # The small network takes seconds; the second, with 12 hidden layers, takes
     # far longer than the test waits once it has started.
     progress = []
     while process.poll() is None:
         progress.append(process.stderr.readline())
-        if "(3 of 3)" in progress[-1]:
+        if "(2 of 2)" in progress[-1]:
             break
     time.sleep(1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, "".join(progress) + err
     assert "Traceback" not in err
-    assert "interrupted: 2 of 3 networks measured" in out
-    assert "2-2-1" in out and "2-2-2-1" in out
+    assert "interrupted: 1 of 2 networks measured" in out
+    assert "2-2-1" in out
     root = ET.fromstring(chart.read_text())
     assert "hidden layers" in "".join(root.itertext())
 
