@@ -221,29 +221,30 @@ def test_bad_settings_are_refused(kwargs, fragment):
 SLOW = NetworkSpec((4, 4, 4, 4, 4, 4, 4, 2))  # its direct route takes minutes
 
 
-def test_the_cap_stops_a_route_and_the_next_route_gets_a_fresh_worker():
-    worker = Worker()
-    try:
-        stopped = worker.run((SLOW, "direct", 4, 0, False), cap=0.5)
-        assert stopped.status == OVER_CAP and stopped.unfinished == "derive"
-        assert stopped.derive_seconds is None
-        fine = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
-        assert fine.ok and fine.gradient is not None
-    finally:
-        worker.stop()
+@pytest.fixture(scope="module")
+def worker():
+    """One worker for the tests below: each starts a process costing a second
+    of CPU, and the worker replaces its process whenever it has to."""
+    shared = Worker()
+    yield shared
+    shared.stop()
 
 
-def test_a_worker_that_dies_is_reported_and_replaced():
-    worker = Worker()
-    try:
-        worker._start()
-        worker._process.kill()  # as the kernel does when memory runs out
-        worker._process.join()
-        died = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
-        assert died.status == FAILED and "died" in died.reason
-        assert worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60).ok
-    finally:
-        worker.stop()
+def test_the_cap_stops_a_route_and_the_next_route_gets_a_fresh_worker(worker):
+    stopped = worker.run((SLOW, "direct", 4, 0, False), cap=0.5)
+    assert stopped.status == OVER_CAP and stopped.unfinished == "derive"
+    assert stopped.derive_seconds is None and worker._process is None
+    fine = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
+    assert fine.ok and fine.gradient is not None
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(worker):
+    assert worker.run((NetworkSpec((1, 1)), "delta", 2, 0, False), cap=60).ok  # a process is running
+    worker._process.kill()  # as the kernel does when memory runs out
+    worker._process.join()
+    died = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
+    assert died.status == FAILED and "died" in died.reason
+    assert worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60).ok
 
 
 def test_the_worker_stops_itself_when_its_parent_is_killed(tmp_path):
@@ -276,13 +277,9 @@ def _alive(pid: int) -> bool:
         return handle.read().split(") ")[-1][0] != "Z"
 
 
-def test_errors_in_the_worker_reach_the_caller():
-    worker = Worker()
-    try:
-        with pytest.raises(NetworkSpecError, match="the routes are"):
-            worker.run((NetworkSpec((2, 1)), "shortcut", 4, 0, False), cap=60)
-    finally:
-        worker.stop()
+def test_errors_in_the_worker_reach_the_caller(worker):
+    with pytest.raises(NetworkSpecError, match="the routes are"):
+        worker.run((NetworkSpec((2, 1)), "shortcut", 4, 0, False), cap=60)
 
 
 def test_a_capped_comparison_measures_in_a_worker_like_in_process(small):
