@@ -19,8 +19,9 @@ from symbackprop.cli import main
 from symbackprop.engine.routes import chain_rule_expansion, delta_route, direct_route
 from symbackprop.errors import ExpressionError, UnknownNameError
 from symbackprop.functions.activations import get_activation
+from symbackprop.functions.formula_text import plain_formula
 from symbackprop.proof import mistakes as dg
-from symbackprop.proof.claims import check_claims, plain_formula, split_claim
+from symbackprop.proof.claims import check_claims, split_claim
 from symbackprop.proof.diagnose import diagnose
 from symbackprop.proof.verify import prove_equal
 
@@ -346,3 +347,12 @@ def test_the_wrong_claims_document_holds_proved_identities():
         written = net.substitute(claim).xreplace(full)
         assert prove_equal(written, gradient) is None
         assert prove_equal(net.substitute(left).xreplace(full), net.substitute(right).xreplace(full))
+
+
+@pytest.mark.parametrize("claim", ["δ^3_1 a^2_1", r"\delta^{3}_{1} \cdot a^{2}_{1}", "delta^3_1*a^2_1"])
+def test_verify_claim_reads_the_claim_as_a_sheet_does(claim, capsys):
+    # ∂C/∂w^3_11 = δ^3_1 a^2_1, typed in the book's letters, in LaTeX or plain
+    assert main(["verify", "--claim", claim, "--param", "w^3_11"]) == 0
+    assert main(["verify", "--claim", claim.replace("a^2_1", "a^2_2").replace("a^{2}_{1}", "a^{2}_{2}"),
+                 "--param", "w^3_11"]) == 1
+    assert "the gradient of another parameter" in capsys.readouterr().out

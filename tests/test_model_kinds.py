@@ -244,16 +244,6 @@ def test_compare_measures_a_model_files_chain_of_dense_layers(tmp_path, capsys):
     assert "2-3-1" in out and "13 of 13 direct gradients were proved exactly equal" in out
 
 
-@pytest.mark.parametrize("name, fragment", [
-    ("cnn", "compare measures a chain of dense layers; the 2-channel 4x4-input"),
-    ("recurrent", "compare measures a chain of dense layers; the T=2"),
-])
-def test_compare_refuses_other_networks_in_one_line(files, name, fragment, capsys):
-    assert main(["compare", "--model", str(files[name])]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and fragment in err[0], err
-
-
 SECTION = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split(
     "## Your own layers and model files", 1)[1].split("\n## ", 1)[0]
 

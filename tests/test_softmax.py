@@ -194,3 +194,13 @@ def test_cli_refuses_a_softmax_where_it_is_not_computed(args, fragment, run_main
     result = run_main(*args)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert fragment in result.stderr
+
+
+@pytest.mark.parametrize("cost", ["squared", "cross-entropy"])
+def test_the_array_path_refuses_a_softmax_output_with_another_cost_and_says_what_works(cost):
+    # Without Σ_j t_j = 1 the softmax's Jacobian leaves a sum over the outputs in δ^L.
+    from symbackprop.errors import NotDifferentiableError
+    from symbackprop.numeric.arrays import ArrayModel
+
+    with pytest.raises(NotDifferentiableError, match="categorical cross-entropy .* or the scalar path"):
+        ArrayModel(Network([2, 3], output="softmax", cost=cost))

@@ -8,12 +8,12 @@ from pathlib import Path
 import sympy as sp
 from rich.console import Console
 
-from ..engine.model_file import read_model
+from ..engine.model_file import model_from_document, read_model_document
 from ..errors import NetworkSpecError
 from ..files import check_output_path, write_atomically
 from ..guards import SWEEP_LARGEST
-from ..measure.compare import compare
-from ..measure.stages import ROUTES
+from ..measure.compare import compare, compare_model
+from ..measure.stages import ROUTES, ModelSpec
 from ..measure.sweep import default_points, sweep, sweep_sizes
 from .json_output import add_json_option, exact, print_json
 from .options import (
@@ -70,52 +70,64 @@ def run(args: argparse.Namespace) -> int:
         return _logistic(args)
     if args.model is not None:
         check_model_alone(args, {"layers": args.default_layers, "activation": "sigmoid", "cost": "squared"})
-        sizes, activation, args.cost, args.weight_decay = dense_chain(read_model(args.model), args.model)
+        document, positions, where = read_model_document(args.model)
+        model = model_from_document(document, where, positions)
+        chain = dense_chain(model)
+        if chain is None:
+            if args.sweep is not None:
+                raise NetworkSpecError(f"{where}: a sweep grows the hidden layers of a chain of dense layers; "
+                                       f"compare the {model.describe()} network alone (leave out --sweep)")
+            _check_no_sweep_flags(args)
+            return _compare(args, lambda: compare_model(document, where, batch=args.batch, cap=_cap(args),
+                                                        seed=args.seed, prove=not args.no_proof),
+                            model.describe())
+        sizes, activation, args.cost, args.weight_decay = chain
     else:
         sizes = parse_layers(args.layers)
         activation = activation_from_args(args)
     if args.sweep is None:
-        for flag in ("max", "points", "chart"):
-            if getattr(args, flag) is not None:
-                raise NetworkSpecError(f"--{flag} belongs to a sweep; add --sweep depth or --sweep width")
-        return _compare(args, sizes, activation)
+        _check_no_sweep_flags(args)
+        return _compare(args, lambda: compare(sizes, activation, args.cost, batch=args.batch, cap=_cap(args),
+                                              seed=args.seed, prove=not args.no_proof,
+                                              weight_decay=args.weight_decay or 0),
+                        "-".join(map(str, sizes)))
     return _sweep(args, sizes, activation)
 
 
-def dense_chain(model, where: str) -> tuple[list[int], str | list[str], str, object]:
+def _check_no_sweep_flags(args: argparse.Namespace) -> None:
+    for flag in ("max", "points", "chart"):
+        if getattr(args, flag) is not None:
+            raise NetworkSpecError(f"--{flag} belongs to a sweep; add --sweep depth or --sweep width")
+
+
+def _cap(args: argparse.Namespace) -> float:
+    return 60.0 if args.cap is None else args.cap
+
+
+def dense_chain(model) -> tuple[list[int], str | list[str], str, object] | None:
     """The widths, activations, cost and weight decay of a model file's chain of
-    dense layers: the fully connected network whose four routes ``compare`` measures
-    (one activation for all its layers when they share it, so that a sweep can add layers).
+    dense layers (one activation for all its layers when they share it, so that
+    a sweep can add layers): ``compare`` measures it as the fully connected
+    network it is. None for a model with layers of other kinds.
 
     >>> from symbackprop.engine.model import Model
-    >>> dense_chain(Model(2, [{"kind": "dense", "width": 2, "activation": "tanh"}, {"kind": "dense", "width": 1}]),
-    ...             "m.json")
+    >>> dense_chain(Model(2, [{"kind": "dense", "width": 2, "activation": "tanh"}, {"kind": "dense", "width": 1}]))
     ([2, 2, 1], ['tanh', 'sigmoid'], 'squared', 0)
-    >>> dense_chain(Model(2, [{"kind": "residual", "skip": 1}]), "m.json")
-    Traceback (most recent call last):
-    ...
-    symbackprop.errors.NetworkSpecError: m.json: compare measures a chain of dense layers (its array route is the matrix form of one); layer 2 is residual: verify --model proves this model's δ route
+    >>> dense_chain(Model(2, [{"kind": "residual", "skip": 1}])) is None
+    True
     """
     specs = getattr(model, "specs", None)
-    if specs is None:
-        raise NetworkSpecError(f"{where}: compare measures a chain of dense layers; the {model.describe()} network's "
-                               "δ route is proved by verify --model")
-    for index, spec in enumerate(specs, start=2):
-        if spec["kind"] != "dense":
-            raise NetworkSpecError(f"{where}: compare measures a chain of dense layers (its array route is the matrix "
-                                   f"form of one); layer {index} is {spec['kind']}: verify --model proves this "
-                                   "model's δ route")
+    if specs is None or any(spec["kind"] != "dense" for spec in specs):
+        return None
     activations = [layer.activation.name for layer in model.layers]
     shared = activations[0] if len(set(activations)) == 1 else activations
     return list(model.sizes), shared, model.cost.name, model.weight_decay
 
 
-def _compare(args: argparse.Namespace, sizes: list[int], activation) -> int:
+def _compare(args: argparse.Namespace, measure, name: str) -> int:
     console = make_console()
-    cap = 60.0 if args.cap is None else args.cap
-    with console.status(f"measuring {len(ROUTES)} routes on {'-'.join(map(str, sizes))}…"):
-        result = compare(sizes, activation, args.cost, batch=args.batch, cap=cap, seed=args.seed,
-                         prove=not args.no_proof, weight_decay=args.weight_decay or 0)
+    with console.status(f"measuring {len(ROUTES)} routes on {name}…"):
+        result = measure()
     if args.json:
         print_json({"command": "compare", "sweep": None, "comparisons": [comparison_json(result)]})
         return 0
@@ -229,10 +241,14 @@ def comparison_json(comparison, x: int | None = None) -> dict:
     """One network's routes for ``compare --json`` (schema: ``schemas/compare.json``);
     ``x`` is its depth or width in a sweep."""
     spec = comparison.spec
+    if isinstance(spec, ModelSpec):
+        network = {"file": spec.where, "model": spec.network().describe(), "document": spec.document}
+    else:
+        network = {"sizes": spec.sizes, "activation": spec.activation, "cost": spec.cost,
+                   "weight_decay": exact(sp.sympify(spec.weight_decay))}
     return {
         "x": x,
-        "network": {"sizes": spec.sizes, "activation": spec.activation, "cost": spec.cost,
-                    "weight_decay": exact(sp.sympify(spec.weight_decay))},
+        "network": network,
         "parameters": comparison.parameters,
         "batch": comparison.batch,
         "cap": comparison.cap,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..engine.batchnorm import BatchNormNetwork
 from ..engine.routes import ExpressionSize, estimate_direct_work
 from ..errors import NetworkSpecError, echo
 from ..guards import MAX_BATCH, check_seed, is_count
@@ -35,6 +36,7 @@ from .stages import (
     OVER_CAP,
     ROUTE_TITLES,
     ROUTES,
+    ModelSpec,
     NetworkSpec,
     RouteMeasurement,
     cost_sizes,
@@ -85,7 +87,7 @@ def measure_all(
 class Comparison:
     """The four routes on one network, measured in one run."""
 
-    spec: NetworkSpec
+    spec: NetworkSpec | ModelSpec
     parameters: int
     batch: int
     cap: float | None
@@ -151,6 +153,9 @@ class Comparison:
                 f"{self.cap / delta.derive_seconds:,.0f}× faster than the direct route."
             )
         array = self.row("array")
+        if array.ok and array.derive_seconds is None:
+            lines.append(f"The {self.spec.network().describe()} network's array path is NumPy written by hand: "
+                         "compiled and run, with no derivation to size.")
         if all(r.evaluate_spread is not None for r in (direct, delta, array)):
             lines.append(
                 f"Compiled, one gradient of a batch of {self.batch} takes {_spread(direct)}, by the "
@@ -178,7 +183,7 @@ class Comparison:
         from rich.table import Table
 
         table = Table(
-            title=f"{self.spec.network().describe()}: {self.parameters} parameters, batch of {self.batch}",
+            title=f"{self.name()}: {self.parameters} parameters, batch of {self.batch}",
             caption="direct: substitute, then differentiate; δ recurrence: in layer quantities z, a, δ; "
             "δ written out: its gradients in inputs and parameters; δ as arrays: the matrix form. "
             "ops: operations as a tree; nodes: distinct subexpressions; CSE: operations after "
@@ -193,6 +198,15 @@ class Comparison:
         for row in self.rows:
             table.add_row(ROUTE_TITLES[row.route], *_cells(row, compact=True))
         return table
+
+    def name(self) -> str:
+        """The network as the table's title names it: a model file by its name, then its layers.
+
+        >>> compare([2, 1], batch=2, cap=None, prove=False).name()
+        '2-1'
+        """
+        described = self.spec.network().describe()
+        return f"{self.spec.where} ({described})" if isinstance(self.spec, ModelSpec) else described
 
     def _cost_cells(self, compact: bool = False) -> list[str]:
         size, cse = self.cost_size()
@@ -247,7 +261,7 @@ def ratio_cells(ratios: tuple[float, float, float] | None) -> list[str]:
     return [f"{r:,.0f}×" if r >= 100 else f"{r:.1f}×" if r >= 1 else f"{r:.2f}×" for r in ratios]
 
 
-def _stopped(row: RouteMeasurement, spec: NetworkSpec, cap: float | None) -> str:
+def _stopped(row: RouteMeasurement, spec: NetworkSpec | ModelSpec, cap: float | None) -> str:
     """Why a route has no figures from some stage on."""
     title = ROUTE_TITLES[row.route]
     if row.status == FAILED:
@@ -407,8 +421,37 @@ def compare(
     spec = NetworkSpec(
         tuple(sizes), activation if isinstance(activation, str) else tuple(activation), cost, weight_decay
     )
+    check_run_settings(batch, cap, seed)
+    return _measured(spec, spec.network(), batch, cap, seed, prove)
+
+
+def compare_model(
+    document: object, where: str = "the model file", *, batch: int = 64, cap: float | None = 60.0, seed: int = 0,
+    prove: bool = True,
+) -> Comparison:
+    """Measure the four routes on the network a model file describes, given as
+    the file's document (:func:`~symbackprop.engine.model_file.read_model_document`):
+    any kind of layer, with the array path of the network's kind (a
+    convolutional, recurrent or batch-normalised network's is NumPy written
+    by hand: it has no derivation to size). Parameters are drawn from
+    N(0, 1/4); a batch-normalised network is measured on the batch it was
+    derived for, whatever ``batch`` says. Otherwise as :func:`compare`.
+
+    >>> doc = {"inputs": 2, "layers": [{"kind": "dense", "width": 2, "activation": "tanh"},
+    ...                                {"kind": "residual", "skip": 2, "activation": "tanh"}]}
+    >>> c = compare_model(doc, "res.json", batch=4, cap=None)
+    >>> c.name(), c.row("direct").proved, c.agreement() < 1e-12
+    ('res.json (2-2-2r)', 12, True)
+    """
+    spec = ModelSpec(document, where)
     net = spec.network()
     check_run_settings(batch, cap, seed)
+    if isinstance(net, BatchNormNetwork):
+        batch = net.batch
+    return _measured(spec, net, batch, cap, seed, prove)
+
+
+def _measured(spec: NetworkSpec | ModelSpec, net, batch: int, cap: float | None, seed: int, prove: bool) -> Comparison:
     worker = Worker() if cap is not None else None
     if worker is None:
         warm_up()
@@ -420,4 +463,4 @@ def compare(
     return Comparison(spec, net.parameter_count, batch, cap, rows)
 
 
-__all__ = ["Comparison", "compare"]
+__all__ = ["Comparison", "compare", "compare_model"]

@@ -25,7 +25,11 @@ import numpy as np
 import sympy as sp
 from sympy.core.cache import clear_cache
 
-from ..engine.network import Network
+from ..engine.batchnorm import BatchNormNetwork
+from ..engine.cnn import ConvolutionalNetwork
+from ..engine.model_file import model_from_document
+from ..engine.network import LayeredModel, Network
+from ..engine.recurrent import RecurrentNetwork
 from ..engine.routes import (
     DirectRoute,
     ExpressionSize,
@@ -50,6 +54,8 @@ PATH_ROUTES = ("direct", "written-out")
 OVER_CAP = "over the cap"
 FAILED = "failed"
 NOT_COMPUTABLE = "no numbers"
+#: Networks whose array path is written by hand in NumPy, not derived.
+STRUCTURED = (ConvolutionalNetwork, RecurrentNetwork, BatchNormNetwork)
 
 
 # --- counting ------------------------------------------------------------------
@@ -147,6 +153,23 @@ class NetworkSpec:
     def network(self) -> Network:
         activation = self.activation if isinstance(self.activation, str) else list(self.activation)
         return Network(list(self.sizes), activation=activation, cost=self.cost, weight_decay=self.weight_decay)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model file's network as the file's document (JSON values, see
+    :func:`~symbackprop.engine.model_file.read_model_document`), so that a
+    worker process rebuilds it without a pickled model.
+
+    >>> ModelSpec({"inputs": 2, "layers": [{"kind": "residual", "skip": 1}]}, "m.json").network().describe()
+    '2-2r'
+    """
+
+    document: object
+    where: str = "the model file"
+
+    def network(self) -> LayeredModel:
+        return model_from_document(self.document, self.where)
 
 
 def _timed(fn: Callable[[], object], repeats: int = 7, budget: float = 0.03) -> tuple[float, tuple[float, float]]:
@@ -254,6 +277,9 @@ def warm_up() -> None:
 
 def _derive(net: Network, route: str):
     """The route's derivation: what to size and how to compile and run it."""
+    if route == "array" and isinstance(net, STRUCTURED):
+        # Nothing to derive: the array path is NumPy written by hand, built when compiled.
+        return None, None
     if route == "array":
         from ..numeric.array_form import derive_arrays
 
@@ -281,30 +307,123 @@ def _derive(net: Network, route: str):
     raise NetworkSpecError(f"unknown route {route!r}; the routes are {', '.join(ROUTES)}")
 
 
-def _runner(net: Network, route: str, derived, batch: int, seed: int) -> Callable[[], list[float]]:
-    """Compile the route; a call computes the gradient of the batch."""
+def _runner(spec, net: LayeredModel, route: str, derived, batch: int, seed: int) -> tuple[Callable, Callable]:
+    """Compile the route: a call of the first function computes the gradient
+    of the batch, the second reads its values from what the call returned,
+    parameter by parameter (outside the timed call)."""
+    if isinstance(spec, ModelSpec):
+        return _model_runner(net, route, derived, batch, seed)
     params, X, T = _batch(net.sizes, batch, seed)
     if route == "array":
         from ..numeric.arrays import compile_arrays
 
         compiled = compile_arrays(derived)
         arrays = [a for l in range(2, net.depth + 1) for a in (params[f"W{l}"], params[f"b{l}"][:, None])]
-        return lambda: compiled.gradient(X.T, T.T, *arrays)
+        return (lambda: compiled.gradient(X.T, T.T, *arrays),
+                lambda out: tuple(float(v) for value in out[1:] for v in np.asarray(value).ravel()))
     from ..numeric.scalar import compile_scalar
 
     function = compile_scalar(net, derived)
     values = dict(zip(net.parameters, _flat(params, net.sizes)))
-    return lambda: function(values, X, T)
+    return lambda: function(values, X, T), _scalar_values
 
 
-def _gradient_values(route: str, out) -> tuple[float, ...]:
-    if route == "array":
-        return tuple(float(v) for value in out[1:] for v in np.asarray(value).ravel())
+@dataclass(frozen=True)
+class ModelBatch:
+    """One batch for every route of a model file's network: the parameters'
+    values by symbol, and the examples as the scalar routes read them (``X``,
+    ``T``: a row of the network's inputs and targets per example) and as its
+    array path reads them (``images``, ``labels``).
+
+    A batch-normalised network's ``C_T`` is over the batch it was derived
+    for: its scalar routes read that whole batch as one row.
+
+    >>> b = model_batch(ConvolutionalNetwork((4, 4), 1, 3, pool=2, outputs=2), 3, 0)
+    >>> b.X.shape, b.images.shape, b.T.shape, len(b.values)
+    ((3, 16), (3, 1, 4, 4), (3, 2), 14)
+    """
+
+    values: dict
+    X: np.ndarray
+    T: np.ndarray
+    images: np.ndarray
+    labels: np.ndarray
+
+
+def model_batch(net: LayeredModel, batch: int, seed: int) -> ModelBatch:
+    """Parameters drawn from N(0, 1/4), inputs in [0, 1) and one-hot targets, from ``seed``."""
+    from ..numeric.model_arrays import output_width
+
+    rng = np.random.default_rng(seed)
+    values = dict(zip(net.parameters, rng.normal(0, 0.5, net.parameter_count).tolist()))
+    if isinstance(net, ConvolutionalNetwork):
+        images = rng.random((batch, net.channels, *net.image_shape))
+    elif isinstance(net, RecurrentNetwork):
+        images = rng.random((batch, net.steps, len(net.recurrent.x[0])))
+    else:
+        images = rng.random((net.batch if isinstance(net, BatchNormNetwork) else batch, net.sizes[0]))
+    rows = 1 if isinstance(net, BatchNormNetwork) else len(images)
+    # h^{(0)} = 0 closes a recurrent network's inputs.
+    extra = np.zeros((rows, len(net.inputs) - images.size // rows))
+    X = np.concatenate([images.reshape(rows, -1), extra], axis=1)
+    width = output_width(net)
+    per_example = len(net.targets) * rows // len(images)
+    labels = np.eye(width)[rng.integers(0, width, (len(images), per_example // width))].reshape(len(images), -1)
+    return ModelBatch(values, X, labels.reshape(rows, -1), images, labels)
+
+
+def _scalar_values(out) -> tuple[float, ...]:
     return tuple(out[1].values())
 
 
+def _model_runner(net: LayeredModel, route: str, derived, batch: int, seed: int) -> tuple[Callable, Callable]:
+    data = model_batch(net, batch, seed)
+    if route != "array":
+        from ..numeric.scalar import compile_scalar
+
+        function = compile_scalar(net, derived)
+        return lambda: function(data.values, data.X, data.T), _scalar_values
+    if isinstance(net, STRUCTURED):
+        from ..numeric.model_arrays import trainable_for
+
+        model = trainable_for(net, "array")
+        params = _arrays_from_symbols(model, data.values)
+        return (lambda: model.cost_and_gradient(params, data.images, data.labels),
+                lambda out: tuple(model.symbol_values(out[1])[p] for p in net.parameters))
+    from ..numeric.arrays import compile_arrays
+    from ..numeric.dense import parameter_places, parameter_shapes
+
+    compiled = compile_arrays(derived)
+    shapes, places = parameter_shapes(net), parameter_places(net)
+    params = {name: np.zeros(shape) for name, shape in shapes.items()}
+    for p, (name, place) in zip(net.parameters, places):
+        params[name][place] = data.values[p]
+    # The matrix form takes b^l as a column.
+    arrays = [params[name][:, None] if len(shape) == 1 else params[name] for name, shape in shapes.items()]
+
+    def values(out) -> tuple[float, ...]:
+        by_name = dict(zip(shapes, out[1:]))
+        return tuple(float(by_name[name][place if len(place) == 2 else (place[0], 0)]) for name, place in places)
+    return lambda: compiled.gradient(data.images.T, data.labels.T, *arrays), values
+
+
+def _arrays_from_symbols(model, values: dict) -> dict[str, np.ndarray]:
+    """The array path's parameters from values keyed by symbol: every array
+    entry is numbered, and the model's ``symbol_values`` tells which symbol
+    holds which number."""
+    sizes = [int(np.prod(shape)) for shape in model.parameter_shapes.values()]
+    ends = np.cumsum(sizes)
+    numbered = {name: np.arange(end - size, end, dtype=float).reshape(shape)
+                for (name, shape), size, end in zip(model.parameter_shapes.items(), sizes, ends)}
+    flat = np.zeros(int(ends[-1]))
+    for symbol, number in model.symbol_values(numbered).items():
+        flat[int(number)] = values[symbol]
+    return {name: flat[end - size:end].reshape(shape)
+            for (name, shape), size, end in zip(model.parameter_shapes.items(), sizes, ends)}
+
+
 def measure_stages(
-    spec: NetworkSpec, route: str, batch: int = 64, seed: int = 0, prove: bool = False
+    spec: NetworkSpec | ModelSpec, route: str, batch: int = 64, seed: int = 0, prove: bool = False
 ) -> Iterator[RouteMeasurement]:
     """Measure one route stage by stage (:data:`STAGES`), yielding the figures
     so far after each: derive, size (operations, distinct nodes, after CSE,
@@ -319,18 +438,21 @@ def measure_stages(
     net = spec.network()
     start = time.perf_counter()
     derived, exprs = _derive(net, route)
-    result = RouteMeasurement(route, OVER_CAP, derive_seconds=time.perf_counter() - start, unfinished="size")
+    seconds = time.perf_counter() - start
+    result = RouteMeasurement(route, OVER_CAP, derive_seconds=seconds if exprs is not None else None,
+                              unfinished="size")
     yield result
-    result = replace(result, size=expression_size(exprs), cse_ops=cse_ops(exprs),
-                     terms=chain_rule_terms(net, route), unfinished="compile")
+    if exprs is not None:
+        result = replace(result, size=expression_size(exprs), cse_ops=cse_ops(exprs), terms=chain_rule_terms(net, route))
+    result = replace(result, unfinished="compile")
     if _computable(net):
         yield result
         start = time.perf_counter()
-        run = _runner(net, route, derived, batch, seed)
+        run, values = _runner(spec, net, route, derived, batch, seed)
         result = replace(result, compile_seconds=time.perf_counter() - start, unfinished="evaluate")
         yield result
         seconds, spread = _timed(run)
-        result = replace(result, gradient=_gradient_values(route, run()), evaluate_seconds=seconds,
+        result = replace(result, gradient=values(run()), evaluate_seconds=seconds,
                          evaluate_spread=spread)
     else:
         result = replace(result, status=NOT_COMPUTABLE)

@@ -294,8 +294,20 @@ def derive_arrays(
     'delta^3 = (a^3 - t) ⊙ (Derivative(a(z^3), z^3))'
     >>> derive_arrays(Network([3, 2], output="softmax", cost="categorical-cross-entropy")).delta_text(2)
     'delta^2 = (a^2 - t)'
+    >>> derive_arrays(Network([3, 2], output="softmax", cost="squared"))
+    Traceback (most recent call last):
+    ...
+    symbackprop.errors.NotDifferentiableError: a softmax output with the squared cost leaves a sum over the output units in δ^L that the array path does not write as matrices; it computes a softmax output with the categorical cross-entropy (δ^L = a^L − t). Use that cost, or the scalar path (ScalarModel, CLI: --path scalar)
     """
     network = numeric_network(sizes_or_network, activation, cost)
+    if isinstance(network.output_layer, Softmax) and network.target_constraint is None:
+        # Only Σ_j t[j,k] = 1 of the categorical cross-entropy cancels the softmax's
+        # full Jacobian; any other cost keeps Σ_j ∂c/∂a[j,k] a[j,k] in every δ^L[i,k].
+        raise NotDifferentiableError(
+            f"a softmax output with the {network.cost.name} cost leaves a sum over the output units in δ^L that "
+            "the array path does not write as matrices; it computes a softmax output with the categorical "
+            "cross-entropy (δ^L = a^L − t). Use that cost, or the scalar path (ScalarModel, CLI: --path scalar)"
+        )
     start = time.perf_counter()
     depth = network.depth
     widths = tuple(sp.Symbol(f"n_{l}", integer=True, positive=True) for l in range(1, depth + 1))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ..engine.network import LayeredModel, check_model
 from ..errors import ExpressionError, SymbackpropError, echo
+from ..functions.formula_text import plain_formula
 from ..guards import require_seed
 from .diagnose import ClaimDiagnosis, diagnose
 
@@ -30,55 +31,6 @@ _LEFT = re.compile(
     r"^\s*(?:\\frac\s*\{\s*(?:\\partial|∂|d)\s*C\s*\}\s*\{\s*(?:\\partial|∂|d)\s*(?P<p1>[^}=]+(?:\}[^}=]*)*?)\}"
     r"|(?:\\partial|∂|d)\s*C\s*/\s*(?:\\partial|∂|d)\s*(?P<p2>[^=]+?))\s*=(?P<rhs>.*)$"
 )
-_LATEX_WORDS = {
-    r"\left": "", r"\right": "", r"\cdot": "*", r"\times": "*", r"\,": " ", r"\;": " ", r"\!": "",
-    r"\delta": "delta", r"\sigma": "sigma", r"\tanh": "tanh", r"\exp": "exp", r"\ln": "ln", r"\log": "log",
-    "δ": "delta", "σ": "sigma", "·": "*", "×": "*", "−": "-", "$": "",
-}
-# A subscript in braces after a name with no superscript (t_{1}): Python reads t_1 as a name.
-_BRACED_SUB = re.compile(r"(?<![\w}])([A-Za-z]+)_\{([0-9]+)\}")
-# Two operands side by side, as LaTeX writes a product.
-_JUXTAPOSED = re.compile(r"(?<=[\w)}'])\s+(?=[\w(\\])|(?<=\))(?=[\w(])")
-
-
-def plain_formula(text: str) -> str:
-    """LaTeX-ish formula text made plain: ``\\frac{a}{b}`` → ``((a)/(b))``,
-    ``\\delta`` → ``delta``, a product written by juxtaposition gets its ``*``.
-
-    >>> plain_formula(r"\\delta^{3}_{1} \\cdot w^{3}_{11} \\left(1 - a^{2}_{1}\\right) x_{1}")
-    'delta^{3}_{1} * w^{3}_{11}*(1 - a^{2}_{1})*x_1'
-    >>> plain_formula(r"\\frac{1}{2}(a^3_1 - t_1)")
-    '((1)/(2))*(a^3_1 - t_1)'
-    """
-    for word, plain in _LATEX_WORDS.items():
-        text = text.replace(word, plain)
-    text = _expand_fractions(text)
-    text = _BRACED_SUB.sub(r"\1_\2", text)
-    text = _JUXTAPOSED.sub("*", text.strip())
-    return text
-
-
-def _expand_fractions(text: str) -> str:
-    while (start := text.find(r"\frac")) >= 0:
-        groups, at = [], start + len(r"\frac")
-        for _ in range(2):
-            while at < len(text) and text[at] == " ":
-                at += 1
-            if at >= len(text) or text[at] != "{":
-                raise ExpressionError(f"\\frac needs two {{…}} groups in {echo(text)}")
-            depth, begin = 0, at
-            for at in range(begin, len(text)):
-                depth += {"{": 1, "}": -1}.get(text[at], 0)
-                if depth == 0:
-                    break
-            else:
-                raise ExpressionError(f"unbalanced braces in {echo(text)}")
-            groups.append(text[begin + 1:at])
-            at += 1
-        text = f"{text[:start]}(({groups[0]})/({groups[1]})){text[at:]}"
-    return text
-
-
 @dataclass
 class ClaimRow:
     """One line of the sheet: its number, the text and the diagnosis."""
@@ -182,7 +134,7 @@ def check_claims(model: LayeredModel, text: str, *, seed: int = 0, force: bool =
             continue
         try:
             parameter, formula = split_claim(line)
-            diagnosis = diagnose(model, plain_formula(parameter), plain_formula(formula), seed=seed, force=force)
+            diagnosis = diagnose(model, plain_formula(parameter), formula, seed=seed, force=force)
         except SymbackpropError as exc:
             raise type(exc)(f"line {number}: {exc}") from None
         report.rows.append(ClaimRow(number, line.strip(), diagnosis))

@@ -37,6 +37,7 @@ import sympy as sp
 from ..engine.network import LayeredModel, check_model
 from ..errors import UnknownNameError
 from ..functions.activations import BUILTIN, generic_a
+from ..functions.formula_text import plain_formula
 from ..functions.parsing import parse_expression
 from ..guards import check_expression, require_seed
 from ..notation.latex import book_latex
@@ -182,7 +183,7 @@ def parse_claim_tolerant(model: LayeredModel, text: str) -> tuple[sp.Expr, dict[
         stand_ins[symbol] = transpose
         return symbol
 
-    claimed = parse_expression(text, resolve, functions=claim_functions(model), what="claimed gradient")
+    claimed = parse_expression(plain_formula(text), resolve, functions=claim_functions(model), what="claimed gradient")
     return claimed, stand_ins
 
 

@@ -39,6 +39,7 @@ from ..engine.network import LayeredModel, check_model, replace_quantities
 from ..engine.routes import DeltaRoute, DirectRoute, delta_route, direct_route
 from ..errors import ArgumentError, DataError, ExpressionError, echo
 from ..functions.activations import generic_a
+from ..functions.formula_text import plain_formula
 from ..functions.parsing import parse_expression
 from ..guards import MAX_POINTS, check_expression, check_seed, check_sequence
 from ..numeric.scalar import compile_scalar
@@ -570,15 +571,18 @@ def _central_difference(cost_f, model: LayeredModel, point, p) -> tuple[mpmath.m
 
 def parse_claim(model: LayeredModel, text: str) -> sp.Expr:
     """A student's formula in the model's quantities (``w^2_11``, ``a^2_1``,
-    ``delta^3_1``, ``x_1``, ``t_1`` …), parsed safely. With the generic
-    activation, ``a(z)`` and ``a'(z)`` may be written too.
+    ``delta^3_1``, ``x_1``, ``t_1`` …), plain or LaTeX-ish
+    (:func:`~symbackprop.functions.formula_text.plain_formula`), parsed
+    safely. With the generic activation, ``a(z)`` and ``a'(z)`` may be written too.
 
     >>> net = Network([2, 2, 1])
     >>> parse_claim(net, "delta^3_1 * w^3_11 * a^2_1*(1 - a^2_1)")
     a^2_1*delta^3_1*w^3_11*(1 - a^2_1)
+    >>> parse_claim(net, "δ^3_1 w^{3}_{11} (1 − a^{2}_{1})")
+    delta^3_1*w^3_11*(1 - a^2_1)
     """
     functions = {"a": generic_a, "a'": lambda z: sp.Subs(sp.Derivative(generic_a(_XI), _XI), _XI, z).doit()}
-    return parse_expression(text, model.find_symbol, functions=functions, what="claimed gradient")
+    return parse_expression(plain_formula(text), model.find_symbol, functions=functions, what="claimed gradient")
 
 
 _XI = sp.Symbol("xi")
