@@ -9,6 +9,7 @@ from ..layers.pooling import POOLINGS
 from ..proof.backprop_check import check_backprop
 from .options import (
     BOOK_LAYERS,
+    add_model_option,
     add_network_options,
     add_output_option,
     network_from_args,
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("function", metavar="MODULE.py:FUNCTION", help="the gradient function to check")
     add_network_options(p)
     add_output_option(p)
+    add_model_option(p)
     # No default here, so that --layers next to --cnn can be refused; without either, the book's network.
     p.set_defaults(layers=None)
     p.add_argument("--cnn", nargs="?", const="6x6,3,3x3,2x2,3", metavar="SHAPE",
@@ -49,15 +51,16 @@ def run(args: argparse.Namespace) -> int:
     if args.cnn is not None:
         from ..engine.cnn import cnn_from_spec
 
-        if args.layers is not None or args.output is not None:
-            raise NetworkSpecError("--layers and --output describe a fully connected network, not --cnn; "
+        if args.layers is not None or args.output is not None or args.model is not None:
+            raise NetworkSpecError("--layers, --output and --model describe another network than --cnn; "
                                    "give one of them")
         model = cnn_from_spec(args.cnn, args.activation, args.cost, args.pooling or "max",
                               weight_decay=0 if args.weight_decay is None else args.weight_decay)
     elif args.pooling is not None:
         raise NetworkSpecError("--pooling is an option of --cnn: a fully connected network has no pooling")
     else:
-        args.layers = args.layers or BOOK_LAYERS
+        if args.model is None:
+            args.layers = args.layers or BOOK_LAYERS
         model = network_from_args(args)
     console = make_console()
     report = check_backprop(model, args.function, seed=args.seed, timeout=args.timeout)

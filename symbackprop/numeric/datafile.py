@@ -9,10 +9,10 @@ other columns. An ``.npz`` archive holds ``X`` (examples × inputs) and either
 example). A file that cannot be read says where: the line and column of a
 value that is no number, of a row with too few or too many values.
 
->>> import tempfile, os
+>>> import tempfile, os, pathlib
 >>> with tempfile.TemporaryDirectory() as folder:
 ...     path = os.path.join(folder, "d.csv")
-...     _ = open(path, "w").write("x,y,kind\\n0,1,b\\n1,0,a\\n1,1,b\\n")
+...     _ = pathlib.Path(path).write_text("x,y,kind\\n0,1,b\\n1,0,a\\n1,1,b\\n")
 ...     table = read_data_file(path, target="kind")
 >>> table.X.tolist(), table.classes, table.labels.tolist(), table.T[0].tolist()
 ([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ('a', 'b'), [1, 0, 1], [0.0, 1.0])

@@ -41,7 +41,7 @@ def read_npz(
     any failure is one ``error`` that says what to do: ``not_npz`` for a file
     that is no zip, ``damaged`` for one that cannot be read whole.
 
-    >>> import io, tempfile, os
+    >>> import io, tempfile, os, pathlib
     >>> from symbackprop.errors import DataError
     >>> every = lambda archive: {i.filename.removesuffix(".npy"): i for i in archive.infolist()}
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -51,7 +51,7 @@ def read_npz(
     [[1.0, 0.0], [0.0, 1.0]]
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = os.path.join(folder, "a.npz")
-    ...     _ = open(path, "w").write("X,T")
+    ...     _ = pathlib.Path(path).write_text("X,T")
     ...     read_npz(path, "data file", DataError, every, limit=10**6, why="", not_npz="(as numpy.savez writes)",
     ...              damaged="")
     Traceback (most recent call last):

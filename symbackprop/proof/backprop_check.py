@@ -31,7 +31,6 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from ..engine.cnn import ConvolutionalNetwork
 from ..engine.network import LayeredModel, Network
 from ..errors import ArgumentError, echo
 from ..functions.activations import numpy_function
@@ -154,25 +153,18 @@ class BackpropReport:
 
 
 def as_trainable(model: object):
-    """The numeric model of ``model``: a symbolic :class:`Network` becomes
-    its :class:`~symbackprop.numeric.arrays.ArrayModel`, a
-    :class:`ConvolutionalNetwork` its :class:`CNNArrays`; a trainable model
-    is used as it is.
+    """The numeric model of ``model``: a symbolic model (a :class:`Network`,
+    a model file's :class:`~symbackprop.engine.model.Model`, the CNN, the
+    recurrent or batch-normalised network) becomes the array model it trains
+    as; a trainable model is used as it is.
 
     >>> as_trainable(Network([2, 1])).parameter_shapes
     {'W2': (1, 2), 'b2': (1,)}
     """
-    from ..numeric.arrays import ArrayModel
-    from ..numeric.cnn_arrays import CNNArrays
-
-    if isinstance(model, Network):
-        return ArrayModel(model)
-    if isinstance(model, ConvolutionalNetwork):
-        return CNNArrays(model.image_shape, model.filters, model.filter_size, model.pool, model.outputs,
-                         model.activation, model.cost, model.pooling.kind, channels=model.channels,
-                         stride=model.stride, padding=model.padding, weight_decay=model.weight_decay)
     if isinstance(model, LayeredModel):
-        raise ArgumentError(f"check_backprop checks a Network or a trainable array model; got {echo(model)}")
+        from ..numeric.model_arrays import trainable_for
+
+        return trainable_for(model, "array")
     check_trainable(model)
     if not hasattr(model, "parameter_shapes") or not hasattr(model, "input_shape"):
         raise ArgumentError("check_backprop needs a model with parameter_shapes and input_shape, such as "
