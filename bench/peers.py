@@ -195,10 +195,10 @@ def pytensor_step(mode):
             )
         except Exception as error:  # a backend without its compiler (numba, g++) is a skip, not a crash
             raise Skipped(f"{mode} compile failed: {type(error).__name__}: {error}") from error
-        arrays = [params[name] for name in names]
 
         def step():
-            cost, *gradient = function(X, T, *arrays)
+            # the parameters are read from the dict on every call, as every other implementation does
+            cost, *gradient = function(X, T, *[params[name] for name in names])
             return float(cost), dict(zip(names, gradient))
 
         return step

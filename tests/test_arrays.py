@@ -178,8 +178,8 @@ def test_generic_and_step_activations_cannot_be_compiled():
 def test_compiled_function_keeps_its_equations():
     model = ArrayModel([12, 3, 2])
     source = model.compiled.source
-    assert "S2 = W3.T @ delta3" in source
-    assert "delta2 @ a1.T" in source
+    assert "S2 = W3.T.dot(delta3)" in source
+    assert "delta2.dot(a1.T)" in source
     latex = model.derivation.latex()
     assert any(r"\delta^{2}" in line and r"\odot" in line for line in latex)
 
