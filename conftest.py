@@ -3,12 +3,20 @@
 import os
 import shutil
 
-import numpy as np
-import pytest
-import sympy as sp
-from hypothesis import settings
+# One thread for BLAS (and OpenMP) in each test process, set before NumPy
+# loads and inherited by the processes the tests start: `pytest -n auto` runs
+# one process per core already, and on the tests' small arrays extra BLAS
+# threads only wait for each other (training the 2-channel CNN of
+# tests/test_cnn_general.py took 2.9 s of CPU with two threads, 0.09 s with one).
+for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 
-import symbackprop
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import sympy as sp  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+import symbackprop  # noqa: E402
 
 # The tests of this file's own hooks run pytest inside pytest.
 pytest_plugins = ["pytester"]

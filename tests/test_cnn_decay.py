@@ -277,17 +277,17 @@ def test_check_holds_code_for_a_decayed_cnn_to_m_lambda_w(tmp_path, capsys):
     code = tmp_path / "decayed.py"
     code.write_text(
         "from symbackprop.numeric.cnn_arrays import CNNArrays\n"
-        "MODEL = CNNArrays(image=(4, 4), filters=1, filter_size=(3, 3), pool=(2, 2), outputs=2)\n"
+        "MODEL = CNNArrays(image=(3, 3), filters=1, filter_size=(2, 2), pool=(2, 2), outputs=2)\n"
         "def plain(params, X, T):\n"
         "    return MODEL.cost_and_gradient(params, X, T)[1]\n"
         "def decayed(params, X, T):\n"
         "    g = plain(params, X, T)\n"
         "    return {k: v + len(X) * 0.1 * params[k] if k in ('filters', 'out_W') else v for k, v in g.items()}\n",
         encoding="utf-8")
-    spec = ["--cnn", "4x4,1,3x3,2x2,2", "--weight-decay", "1/10"]
+    spec = ["--cnn", "3x3,1,2x2,2x2,2", "--weight-decay", "1/10"]
     assert main(["check", f"{code}:decayed", *spec]) == 0
     assert main(["check", f"{code}:plain", *spec]) == 1
-    assert main(["check", f"{code}:decayed", "--cnn", "4x4,1,3x3,2x2,2"]) == 1
+    assert main(["check", f"{code}:decayed", "--cnn", "3x3,1,2x2,2x2,2"]) == 1
     capsys.readouterr()
 
 

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from symbackprop import Network, chain_rule_expansion, delta_route, direct_route, verify
 from symbackprop.cli import main
-from symbackprop.engine.routes import expression_size
+from symbackprop.engine.routes import ExpressionSize, expression_size
 from symbackprop.errors import NetworkSpecError, SymbackpropError
 from symbackprop.measure.compare import Comparison, compact_count, compare, format_seconds
 from symbackprop.measure.growth import fit_growth
@@ -221,29 +221,30 @@ def test_bad_settings_are_refused(kwargs, fragment):
 SLOW = NetworkSpec((4, 4, 4, 4, 4, 4, 4, 2))  # its direct route takes minutes
 
 
-def test_the_cap_stops_a_route_and_the_next_route_gets_a_fresh_worker():
-    worker = Worker()
-    try:
-        stopped = worker.run((SLOW, "direct", 4, 0, False), cap=0.5)
-        assert stopped.status == OVER_CAP and stopped.unfinished == "derive"
-        assert stopped.derive_seconds is None
-        fine = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
-        assert fine.ok and fine.gradient is not None
-    finally:
-        worker.stop()
+@pytest.fixture(scope="module")
+def worker():
+    """One worker for the tests below: each starts a process costing a second
+    of CPU, and the worker replaces its process whenever it has to."""
+    shared = Worker()
+    yield shared
+    shared.stop()
 
 
-def test_a_worker_that_dies_is_reported_and_replaced():
-    worker = Worker()
-    try:
-        worker._start()
-        worker._process.kill()  # as the kernel does when memory runs out
-        worker._process.join()
-        died = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
-        assert died.status == FAILED and "died" in died.reason
-        assert worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60).ok
-    finally:
-        worker.stop()
+def test_the_cap_stops_a_route_and_the_next_route_gets_a_fresh_worker(worker):
+    stopped = worker.run((SLOW, "direct", 4, 0, False), cap=0.5)
+    assert stopped.status == OVER_CAP and stopped.unfinished == "derive"
+    assert stopped.derive_seconds is None and worker._process is None
+    fine = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
+    assert fine.ok and fine.gradient is not None
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(worker):
+    assert worker.run((NetworkSpec((1, 1)), "delta", 2, 0, False), cap=60).ok  # a process is running
+    worker._process.kill()  # as the kernel does when memory runs out
+    worker._process.join()
+    died = worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60)
+    assert died.status == FAILED and "died" in died.reason
+    assert worker.run((NetworkSpec((2, 1)), "delta", 4, 0, False), cap=60).ok
 
 
 def test_the_worker_stops_itself_when_its_parent_is_killed(tmp_path):
@@ -276,38 +277,31 @@ def _alive(pid: int) -> bool:
         return handle.read().split(") ")[-1][0] != "Z"
 
 
-def test_errors_in_the_worker_reach_the_caller():
-    worker = Worker()
-    try:
-        with pytest.raises(NetworkSpecError, match="the routes are"):
-            worker.run((NetworkSpec((2, 1)), "shortcut", 4, 0, False), cap=60)
-    finally:
-        worker.stop()
+def test_errors_in_the_worker_reach_the_caller(worker):
+    with pytest.raises(NetworkSpecError, match="the routes are"):
+        worker.run((NetworkSpec((2, 1)), "shortcut", 4, 0, False), cap=60)
 
 
-def test_a_capped_comparison_measures_in_a_worker_like_in_process():
-    capped = compare([2, 2, 1], batch=4, cap=60)
-    local = compare([2, 2, 1], batch=4, cap=None)
-    for a, b in zip(capped.rows, local.rows):
+def test_a_capped_comparison_measures_in_a_worker_like_in_process(small):
+    capped = compare([3, 2, 2], batch=16, cap=60)
+    for a, b in zip(capped.rows, small.rows, strict=True):
         assert a.ok and a.size == b.size and a.terms == b.terms
         np.testing.assert_allclose(a.gradient, b.gradient, rtol=1e-13)
 
 
-_MEASURED: dict = {}
-
-
-def _measure_once(task):
-    # The stand-in workers below measure the same routes of the same networks;
-    # what they test is how the sweep treats the routes they stop, so each
-    # real measurement is made once for all of them.
-    if task not in _MEASURED:
-        _MEASURED[task] = measure_route(*task)
-    return _MEASURED[task]
+def _finished(task):
+    # What the stand-in workers below test is how the sweep treats the routes
+    # they stop; a route they let finish needs figures, not a real measurement
+    # (the sweeps further down measure for real).
+    spec, route = task[0], task[1]
+    n = spec.network().parameter_count
+    return RouteMeasurement(route, "ok", 0.01, ExpressionSize(20 * n, 10 * n), 10 * n, 4 * n, 0.02, 1e-4,
+                            (0.9e-4, 1.1e-4), (0.5,) * n)
 
 
 class _CappedWorker:
-    """Stands in for the worker: the direct route of any network deeper than
-    2-2-1 is 'over the cap'; everything else is measured here."""
+    """Stands in for the worker: the direct route of any network with more
+    than one hidden layer is 'over the cap'; every other route finishes."""
 
     calls: list = []
 
@@ -316,7 +310,7 @@ class _CappedWorker:
         _CappedWorker.calls.append((spec.sizes, route))
         if route == "direct" and len(spec.sizes) > 3:
             return RouteMeasurement(route, OVER_CAP, derive_seconds=None, unfinished="derive")
-        return _measure_once(task)
+        return _finished(task)
 
     def stop(self):
         pass
@@ -326,12 +320,12 @@ def test_a_route_over_the_cap_is_not_run_again_on_larger_networks(monkeypatch):
     monkeypatch.setattr("symbackprop.measure.sweep.Worker", _CappedWorker)
     _CappedWorker.calls = []
     seen = []
-    result = sweep("depth", [2, 2, 1], [3, 1, 2], batch=4, cap=5, on_route=lambda n, r: seen.append((n, r)))
+    result = sweep("depth", [1, 1, 1], [3, 1, 2], batch=4, cap=5, on_route=lambda n, r: seen.append((n, r)))
     assert [p.x for p in result.points] == [1, 2, 3]
     first, over, skipped = (p.comparison.row("direct") for p in result.points)
     assert first.ok and over.status == OVER_CAP and over.unfinished == "derive"
     assert skipped.status == OVER_CAP and skipped.unfinished is None
-    assert ((2, 2, 2, 2, 1), "direct") not in _CappedWorker.calls
+    assert ((1, 1, 1, 1, 1), "direct") not in _CappedWorker.calls
     assert all(p.comparison.row("delta").ok for p in result.points)
     assert len(seen) == 3 * len(ROUTES)
     text = result.markdown()
@@ -340,17 +334,17 @@ def test_a_route_over_the_cap_is_not_run_again_on_larger_networks(monkeypatch):
 
 
 class _FailingWorker(_CappedWorker):
-    """The direct route of any network deeper than 2-2-1 fails."""
+    """The direct route of any network with more than one hidden layer fails."""
 
     def run(self, task, cap):
         if task[1] == "direct" and len(task[0].sizes) > 3:
             return RouteMeasurement("direct", FAILED, unfinished="derive", reason="too deep for SymPy")
-        return _measure_once(task)
+        return _finished(task)
 
 
 def test_a_failed_route_is_reported_as_failed_on_the_larger_networks(monkeypatch):
     monkeypatch.setattr("symbackprop.measure.sweep.Worker", _FailingWorker)
-    result = sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=5)
+    result = sweep("depth", [1, 1, 1], [1, 2, 3], batch=4, cap=5)
     failed, skipped = (p.comparison.row("direct") for p in result.points[1:])
     assert failed.status == skipped.status == FAILED and "not run" in skipped.reason
     assert "failed" in result.markdown()
@@ -380,7 +374,7 @@ def test_ctrl_c_ends_a_sweep_with_the_rows_so_far():
         if len(network) == 4:  # the second network
             raise KeyboardInterrupt
 
-    result = sweep("depth", [2, 2, 1], [1, 2, 3], batch=4, cap=None, on_route=interrupt)
+    result = sweep("depth", [1, 1, 1], [1, 2, 3], batch=4, cap=None, on_route=interrupt)
     assert result.interrupted and [p.x for p in result.points] == [1]
     assert "interrupted" in str(result.table().title)
 
@@ -389,23 +383,23 @@ def test_ctrl_c_on_the_command_line_prints_the_rows_so_far_and_no_traceback(tmp_
     chart = tmp_path / "partial.svg"
     process = subprocess.Popen(
         [sys.executable, "-m", "symbackprop", "compare", "--sweep", "depth", "--layers", "2,2,1",
-         "--points", "1,2,12", "--cap", "300", "--batch", "4", "--chart", str(chart)],
+         "--points", "1,12", "--cap", "300", "--batch", "4", "--chart", str(chart)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    # Two small networks take seconds; the third, with 12 hidden layers, takes
+    # The small network takes seconds; the second, with 12 hidden layers, takes
     # far longer than the test waits once it has started.
     progress = []
     while process.poll() is None:
         progress.append(process.stderr.readline())
-        if "(3 of 3)" in progress[-1]:
+        if "(2 of 2)" in progress[-1]:
             break
     time.sleep(1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, "".join(progress) + err
     assert "Traceback" not in err
-    assert "interrupted: 2 of 3 networks measured" in out
-    assert "2-2-1" in out and "2-2-2-1" in out
+    assert "interrupted: 1 of 2 networks measured" in out
+    assert "2-2-1" in out
     root = ET.fromstring(chart.read_text())
     assert "hidden layers" in "".join(root.itertext())
 
@@ -597,7 +591,6 @@ def test_an_existing_chart_survives_a_refused_sweep(tmp_path, capsys):
 
 
 def test_chart_of_a_falling_line_leaves_out_its_fit_below_zero():
-    from symbackprop.engine.routes import ExpressionSize
     from symbackprop.measure.sweep import Sweep, SweepPoint
 
     points = []

@@ -182,7 +182,7 @@ def test_the_array_path_trains_each_kind_on_the_books_digits(specs, cost, eta):
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(width=st.integers(1, 3), hidden=st.integers(1, 3), skip=st.integers(1, 2), seed=st.integers(0, 2**16))
+@given(width=st.integers(1, 2), hidden=st.integers(1, 3), skip=st.integers(1, 2), seed=st.integers(0, 2**16))
 def test_any_residual_arrangement_gives_the_scalar_paths_gradient_on_the_array_path(width, hidden, skip, seed):
     # skip = 1 adds the inputs themselves (width = the input width), skip = 2 the first hidden layer's outputs
     layers = [{"kind": "dense", "width": width, "activation": "tanh"}]

@@ -104,14 +104,13 @@ def gated(tmp_path_factory):
     return _write(tmp_path_factory.mktemp("readme"), "gated.toml", README_TOML)
 
 
-def test_readme_example_verifies_from_the_cli(gated, capsys):
+def test_readme_example_verifies_and_derives_both_unit_errors_from_the_cli(gated, capsys):
     assert main(["verify", "--model", str(gated), "--exact"]) == 0
     out = capsys.readouterr().out
     # 86 parameters, each exact, at 50 digits and by finite differences
     assert re.search(r"all 258 checks agree \(exact, 50-digit numeric, finite differences\)", out)
-
-
-def test_readme_example_derives_both_unit_errors_from_the_cli(gated, capsys):
+    # One test for both commands: the derivation's own exact verdict then
+    # finds SymPy's cache warm with the same derivatives.
     assert main(["derive", "--model", str(gated), "--param", "w'^2_11"]) == 0
     out = capsys.readouterr().out
     assert "∂C/∂w'^2_11 = δ'^2_1*x_1" in out and "The two routes agree: for all 86 parameters" in out

@@ -18,7 +18,6 @@ from symbackprop import Network, chain_rule_expansion, delta_route, direct_route
 from symbackprop.cli import main
 from symbackprop.documents.backprop import network_derivation
 from symbackprop.documents.derivation import Derivation, Step
-from symbackprop.documents.topics import all_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 PDFLATEX = shutil.which("pdflatex")
@@ -89,10 +88,10 @@ def config_documents():
             for sizes, activation, cost, options in CONFIGS]
 
 
-def test_every_formula_of_every_derivation_compiles(tmp_path, config_documents):
+def test_every_formula_of_every_derivation_compiles(tmp_path, config_documents, documents):
     formulas = [f for doc in config_documents for f in doc.formulas()]
     notebook = []
-    for doc in all_documents().values():
+    for doc in documents.values():
         formulas += doc.formulas()
         notebook.append(doc._repr_latex_())
     compile_tex(displayed(formulas).replace("\\end{document}", "\n\n".join(notebook) + "\n\\end{document}"), tmp_path,

@@ -21,7 +21,7 @@ from symbackprop.engine.shared_derivative import shared_diff
 from symbackprop.errors import ArgumentError
 
 MODELS = [
-    Network([3, 3, 3, 2], activation="generic"),
+    Network([2, 2, 2, 2], activation="generic"),
     Network([4, 3, 3], output="softmax", cost="categorical-cross-entropy"),
     Network([2, 2, 1], activation=["tanh", "sigmoid"], cost="cross-entropy"),
     Network([2, 2, 2], activation="relu", weight_decay=sp.Symbol("lambda")),

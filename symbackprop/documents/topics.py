@@ -388,8 +388,10 @@ def all_documents(
     A provider module that does not exist contributes nothing; one that
     exists but fails to import raises, as it should.
 
-    >>> sorted(all_documents(providers=("symbackprop.no_such_module",)))
+    >>> sorted(TOPICS)
     ['backprop-12-3-2', 'cross-entropy', 'delta-recurrence', 'neuron-and-activations', 'softmax-cross-entropy', 'weight-decay']
+    >>> sorted(all_documents(providers=("symbackprop.no_such_module",), topics={"cross-entropy": cross_entropy}))
+    ['cross-entropy']
     """
     documents = {stem: build() for stem, build in (TOPICS if topics is None else topics).items()}
     for name in providers:

@@ -170,8 +170,8 @@ class Sweep:
     def ratio_table(self) -> Table:
         """Each network's ``C`` and every route's gradient size over it, by the three measures.
 
-        >>> sweep("depth", [1, 1, 1], [1, 2], batch=2, cap=None).ratio_table().row_count
-        2
+        >>> sweep("depth", [1, 1, 1], [1], batch=2, cap=None).ratio_table().row_count
+        1
         """
         from rich.table import Table
 
@@ -188,7 +188,7 @@ class Sweep:
     def laws_table(self) -> Table:
         """The fitted laws as a rich table.
 
-        >>> sweep("depth", [1, 1, 1], [1, 2], batch=2, cap=None).laws_table().row_count
+        >>> sweep("width", [1, 1, 1], [1, 2], batch=2, cap=None).laws_table().row_count
         20
         """
         from rich.table import Table
@@ -356,9 +356,9 @@ def sweep(
     is called before each route is measured. ``weight_decay`` is λ of every
     network's L2 weight decay.
 
-    >>> s = sweep("depth", [2, 2, 1], [1, 2], batch=4, cap=None)
+    >>> s = sweep("depth", [1, 1, 1], [1, 2], batch=2, cap=None)
     >>> [p.comparison.parameters for p in s.points]
-    [9, 15]
+    [4, 6]
     """
     check_run_settings(batch, cap, seed)
     networks = sweep_sizes(over, base, points)
