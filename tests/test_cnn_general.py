@@ -521,3 +521,10 @@ def test_cli_refuses_stride_and_padding_for_a_data_file(option, tmp_path, capsys
     assert main(["train", str(path), "--targets", "y", option, "1"]) == 2
     err = capsys.readouterr().err
     assert f"{option} is an option of the cnn123 data set" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spec", ["٦x٦,3,3x3,2x2,3", "6_0x6,3,3x3,2x2,3", "+6x6,3,3x3,2x2,3", "6x6,3,3x3,2x2,"])
+def test_a_cnn_spec_reads_sizes_in_ascii_digits_only(spec):
+    # int() alone would read "٦" as 6 and "6_0" as 60
+    with pytest.raises(NetworkSpecError, match="image,filters,filter,pool,outputs"):
+        cnn_from_spec(spec)

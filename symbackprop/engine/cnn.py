@@ -258,14 +258,21 @@ def cnn_from_spec(
     try:
         # "6" means 6x6; check_pair checks the values
         image, filter_size, pool = (
-            tuple(int(v) for v in parts[i].lower().split("x")) for i in (0, 2, 3)
+            tuple(_digits(v) for v in parts[i].lower().split("x")) for i in (0, 2, 3)
         )
-        filters, outputs = int(parts[1]), int(parts[4])
-    except ValueError:  # int() of text that is not a whole number
+        filters, outputs = _digits(parts[1]), _digits(parts[4])
+    except ValueError:  # text that is not a whole number written in ASCII digits
         raise wrong from None
     image, filter_size, pool = (t[0] if len(t) == 1 else t for t in (image, filter_size, pool))
     return ConvolutionalNetwork(image, filters, filter_size, pool, outputs, activation, cost, pooling,
                                 channels=channels, stride=stride, padding=padding, weight_decay=weight_decay)
+
+
+def _digits(text: str) -> int:
+    # int() would also take "٦", "+6" and "6_0": numbers are ASCII digits everywhere.
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(text)
+    return int(text)
 
 
 # --- the book's formulas, to compare the derived ones with --------------------------
