@@ -26,7 +26,7 @@ import sympy as sp
 from ..errors import ArgumentError, NetworkSpecError, echo
 from ..functions.activations import Activation, get_activation
 from ..functions.costs import Cost, get_cost
-from ..guards import MAX_TIME_STEPS, check_count, check_model_terms, recurrent_terms
+from ..guards import MAX_TIME_STEPS, MODEL_TERM_LIMIT, check_count, check_model_terms, recurrent_terms
 from ..layers.recurrent import Recurrent, StepOutput, flat, step_symbol
 from .network import LayeredModel
 from .routes import atomize, atomizer, local_derivative
@@ -60,8 +60,9 @@ class RecurrentNetwork(LayeredModel):
         every_step: bool = False,
     ) -> None:
         check_count(steps, "the number of time steps T", 1, MAX_TIME_STEPS, NetworkSpecError)
+        # Each count alone past the term limit is refused here; together, by check_model_terms below.
         for value, what in ((inputs, "inputs per step"), (width, "recurrent units"), (outputs, "outputs")):
-            check_count(value, f"the number of {what}", 1, 10**6, NetworkSpecError)
+            check_count(value, f"the number of {what}", 1, MODEL_TERM_LIMIT, NetworkSpecError)
         if not isinstance(every_step, bool):
             raise ArgumentError(f"every_step is True (an output at every step) or False (one on the last); "
                                 f"got {echo(every_step)}")
