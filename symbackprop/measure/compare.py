@@ -185,7 +185,8 @@ class Comparison:
         table = Table(
             title=f"{self.name()}: {self.parameters} parameters, batch of {self.batch}",
             caption="direct: substitute, then differentiate; δ recurrence: in layer quantities z, a, δ; "
-            "δ written out: its gradients in inputs and parameters; δ as arrays: the matrix form. "
+            "δ written out: its gradients in inputs and parameters; δ as arrays: the matrix form "
+            "(for a CNN, recurrent or batch-normalised network, its array kernels, with no derivation to size). "
             "ops: operations as a tree; nodes: distinct subexpressions; CSE: operations after "
             "common-subexpression elimination; terms: chain-rule products (one per path, or one per "
             "local derivative); eval: one gradient of the batch, median of repeats.",
