@@ -194,13 +194,18 @@ def test_cli_export_writes_a_module_and_refuses_bad_input(tmp_path: Path, capsys
     capsys.readouterr()
     assert main(["export", "--dataset", "sequence-sign", "--out", str(out)]) == 2
     assert main(["export", "--dataset", "digits01", "--layers", "3,2", "--out", str(out)]) == 2
+    before = out.read_text()
+    # the data set's network is sigmoid: a tanh would be dropped without a word
+    assert main(["export", "--dataset", "digits01", "--activation", "tanh", "--out", str(out)]) == 2
+    assert out.read_text() == before
     model_file = tmp_path / "net.json"
     model_file.write_text('{"inputs": 3, "layers": [{"kind": "dense", "width": 4, "activation": "tanh"}, '
                           '{"kind": "residual", "skip": 2, "activation": "tanh"}]}')
     assert main(["export", "--model", str(model_file), "--out", str(out)]) == 0
     assert "a^3 = a^2 + tanh(z^3)" in out.read_text()
     err = capsys.readouterr().err
-    assert err.count("symbackprop: error:") == 2 and "Traceback" not in err
+    assert err.count("symbackprop: error:") == 3 and "Traceback" not in err
+    assert "--activation is for --layers; the digits01 network has its own" in err
 
 
 def _torch_reference(torch, params, X, T, activations, cost, decay):

@@ -12,6 +12,7 @@ from ..numeric.catalogue import DATASETS, dataset_spec
 from ..numeric.cnn_arrays import CNNArrays
 from ..numeric.export import TARGETS, write_export
 from .options import (
+    BOOK_LAYERS,
     activation_from_args,
     add_convolution_options,
     add_model_option,
@@ -55,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
         raise NetworkSpecError(f"--{given[0]} and --{given[1]} describe two different networks; give one of them")
     cnn_options = {"pooling": args.pooling, "stride": args.stride, "padding": args.padding}
     if args.dataset is not None:
+        # The data set's network has its own activation and cost; these would be dropped without a word.
+        for name, default in (("activation", "sigmoid"), ("cost", "squared")):
+            if getattr(args, name) != default:
+                raise NetworkSpecError(f"--{name} is for --layers; the {args.dataset} network has its own")
         model = dataset_spec(args.dataset).model("array", weight_decay=args.weight_decay, output=args.output,
                                                  **cnn_options)
         if not isinstance(model, (ArrayModel, CNNArrays)):
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         # Only the widths: the network itself is never built, so 784,100,10 exports in moments.
         decay = 0 if args.weight_decay is None else args.weight_decay
-        path = write_export(out, parse_layers(args.layers or "12,3,2"), activation_from_args(args), args.cost,
+        path = write_export(out, parse_layers(args.layers or BOOK_LAYERS), activation_from_args(args), args.cost,
                             decay, target=args.target, output=args.output)
     make_console().print(f"wrote {path} ({args.target}): cost and gradients by the derived formulas")
     return 0
