@@ -165,6 +165,22 @@ def numpy_function(activation: Activation, expr: sp.Expr, args) -> Callable:
     return sp.lambdify(args, expr, modules=[{**NUMPY_FUNCTIONS, **activation.numpy_functions}, "numpy"])
 
 
+def activation_kernels(act: Activation) -> tuple[Callable, Callable]:
+    """``a(z)`` and ``a'(z, a)`` of an activation as NumPy functions, its derivative as the
+    activation writes it, in its output where it can (tanh' = 1 − a²).
+
+    >>> a, slope = activation_kernels(get_activation("tanh"))
+    >>> float(slope(0.0, a(0.0)))
+    1.0
+    """
+    if act.is_generic or act.not_trainable_because:
+        raise NotDifferentiableError(
+            act.not_trainable_because or "the generic activation a(z) has no values; choose a concrete one"
+        )
+    z, a = sp.symbols("z a")
+    return numpy_function(act, act(z), z), numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
+
+
 def get_activation(spec: str | Activation) -> Activation:
     """An activation by name (``sigmoid``, ``tanh``, ``softsign``, ``relu``,
     ``identity``, ``step``, ``generic``) or as a safe expression in ``z``.

@@ -27,9 +27,8 @@ import sympy as sp
 
 from ..engine.batchnorm import DEFAULT_EPSILON, BatchNormNetwork
 from ..errors import DataError
-from ..functions.activations import numpy_function
+from ..functions.activations import activation_kernels, numpy_function
 from ..notation.symbols import index_text
-from .recurrent_arrays import activation_kernels
 
 Params = dict[str, np.ndarray]
 

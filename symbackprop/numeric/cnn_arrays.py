@@ -33,17 +33,12 @@ import sympy as sp
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine.cnn import ConvolutionalNetwork
-from ..errors import ArgumentError, DataError, NotDifferentiableError, UnknownNameError
-from ..functions.activations import NUMPY_FUNCTIONS, Activation
+from ..errors import ArgumentError, DataError, UnknownNameError
+from ..functions.activations import activation_kernels, numpy_function
 from .datasets import Dataset, data_path, load_image_file, pixels
 from .params import read_param_file
 
 Params = dict[str, np.ndarray]
-
-
-def _numpy_function(activation: Activation, expr: sp.Expr, args) -> object:
-    modules = [{**NUMPY_FUNCTIONS, **activation.numpy_functions}, "numpy"]
-    return sp.lambdify(args, expr, modules=modules)
 
 
 class CNNArrays:
@@ -84,17 +79,12 @@ class CNNArrays:
         self.network = net
         self.weight_decay = float(net.weight_decay)
         act = net.activation
-        if act.is_generic or act.not_trainable_because:
-            raise NotDifferentiableError(
-                act.not_trainable_because or "the generic activation a(z) has no values; choose a concrete one"
-            )
-        z, a, t = sp.symbols("z a t")
-        self._a = _numpy_function(act, act(z), z)
         # a'(z) as the activation writes it, in its output where it can (σ' = a(1 − a))
-        self._slope = _numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
+        self._a, self._slope = activation_kernels(act)
+        a, t = sp.symbols("a t")
         term = net.cost.term(a, t)
-        self._cost = _numpy_function(act, term, (a, t))
-        self._dcost = _numpy_function(act, sp.diff(term, a), (a, t))
+        self._cost = numpy_function(act, term, (a, t))
+        self._dcost = numpy_function(act, sp.diff(term, a), (a, t))
         # what the trainer checks a batch against: one channel keeps the book's (rows, columns)
         self.input_shape = net.image_shape if net.channels == 1 else (net.channels, *net.image_shape)
         self.output_size = outputs

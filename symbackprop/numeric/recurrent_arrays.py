@@ -24,28 +24,11 @@ import numpy as np
 import sympy as sp
 
 from ..engine.recurrent import RecurrentNetwork
-from ..errors import DataError, NotDifferentiableError, UnknownNameError
-from ..functions.activations import numpy_function
+from ..errors import DataError, UnknownNameError
+from ..functions.activations import activation_kernels, numpy_function
 from .datasets import Dataset, one_hot
 
 Params = dict[str, np.ndarray]
-
-
-def activation_kernels(act) -> tuple:
-    """``a(z)`` and ``a'(z, a)`` of an activation as NumPy functions, its derivative as the
-    activation writes it, in its output where it can (tanh' = 1 − a²).
-
-    >>> from symbackprop.functions.activations import get_activation
-    >>> a, slope = activation_kernels(get_activation("tanh"))
-    >>> float(slope(0.0, a(0.0)))
-    1.0
-    """
-    if act.is_generic or act.not_trainable_because:
-        raise NotDifferentiableError(
-            act.not_trainable_because or "the generic activation a(z) has no values; choose a concrete one"
-        )
-    z, a = sp.symbols("z a")
-    return numpy_function(act, act(z), z), numpy_function(act, act.derivative(z).xreplace({act(z): a}), (z, a))
 
 
 class RecurrentArrays:
