@@ -34,3 +34,37 @@ def central_differences():
         return estimates
 
     return differences
+
+
+#: Runs in a new interpreter: imports each exported file by path, evaluates it on its
+#: stored batch (``cost``, ``forward`` and the gradient into ``<batch>.out.npz``) and
+#: prints what was imported of SymPy, the library, torch or SciPy.
+_EXPORTED_RUNNER = r"""
+import importlib.util, json, sys
+import numpy
+for name, path, data in json.loads(sys.argv[1]):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    arrays = dict(numpy.load(data))
+    X, T = arrays.pop("X"), arrays.pop("T")
+    cost, gradient = module.cost_and_gradient(arrays, X, T)
+    numpy.savez(data + ".out.npz", cost=cost, forward=module.forward(arrays, X), **gradient)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "symbackprop", "torch", "scipy"))))
+"""
+
+
+@pytest.fixture(scope="session")
+def run_exported():
+    """``run(cases, folder)``: each ``(name, module path, batch .npz)`` run in one fresh
+    Python process; returns the modules of SymPy, the library, torch or SciPy it imported."""
+    import json
+    import subprocess
+    import sys
+
+    def run(cases, folder) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", _EXPORTED_RUNNER, json.dumps(cases)], capture_output=True,
+                              text=True, check=True, cwd=folder)
+        return json.loads(done.stdout)
+
+    return run

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,25 +33,6 @@ DENSE = [
     ([3, 4, 3], "tanh", "categorical-cross-entropy", "1/100", "softmax"),
 ]
 
-#: Runs in a new interpreter: imports each exported file by path, evaluates it on
-#: the stored batch and records what was imported besides the standard library.
-_RUNNER = r"""
-import importlib.util, json, sys
-import numpy
-cases = json.loads(sys.argv[1])
-out = {}
-for name, path, data in cases:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    arrays = dict(numpy.load(data))
-    X, T = arrays.pop("X"), arrays.pop("T")
-    cost, gradient = module.cost_and_gradient(arrays, X, T)
-    numpy.savez(data + ".out.npz", cost=cost, forward=module.forward(arrays, X), **gradient)
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "symbackprop", "torch"))))
-"""
-
-
 def _batch(model, rng, n=6):
     params = model.initial_params(rng)
     X = rng.uniform(-1, 1, (n, model.sizes[0]))
@@ -63,7 +42,7 @@ def _batch(model, rng, n=6):
     return params, X, T
 
 
-def test_numpy_export_in_a_fresh_process_agrees_with_the_array_model(tmp_path: Path) -> None:
+def test_numpy_export_in_a_fresh_process_agrees_with_the_array_model(tmp_path: Path, run_exported) -> None:
     rng = np.random.default_rng(14)
     cases, expected = [], []
     for n, (sizes, activation, cost, decay, output) in enumerate(DENSE):
@@ -88,10 +67,8 @@ def test_numpy_export_in_a_fresh_process_agrees_with_the_array_model(tmp_path: P
     np.savez(data, X=X, T=T, **params)
     cases.append(("grad_model", str(path), data))
     expected.append((model.cost_and_gradient(params, X, T), model.predict(params, X)))
-    run = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(cases)], capture_output=True, text=True,
-                         check=True, cwd=tmp_path)
     # The module stands alone: neither SymPy nor the library was imported to run it.
-    assert json.loads(run.stdout) == []
+    assert run_exported(cases, tmp_path) == []
     for (_, _, data), ((cost, gradient), outputs) in zip(cases, expected):
         got = dict(np.load(data + ".out.npz"))
         assert abs(float(got.pop("cost")) - cost) <= 1e-12 * max(1.0, abs(cost))
@@ -103,7 +80,7 @@ def test_numpy_export_in_a_fresh_process_agrees_with_the_array_model(tmp_path: P
 
 
 @pytest.mark.parametrize("options", [{}, {"pooling": "average", "activation": "tanh"}, {"cost": "cross-entropy"}])
-def test_cnn_export_in_a_fresh_process_agrees_with_cnn_arrays(tmp_path: Path, options) -> None:
+def test_cnn_export_in_a_fresh_process_agrees_with_cnn_arrays(tmp_path: Path, options, run_exported) -> None:
     model = CNNArrays(**options)
     rng = np.random.default_rng(5)
     params = {k: rng.standard_normal(s) for k, s in model.parameter_shapes.items()}
@@ -112,9 +89,7 @@ def test_cnn_export_in_a_fresh_process_agrees_with_cnn_arrays(tmp_path: Path, op
     path = write_export(tmp_path / "cnn_grad.py", model)
     data = str(tmp_path / "cnn.npz")
     np.savez(data, X=X, T=T, **params)
-    run = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps([("cnn_grad", str(path), data)])],
-                         capture_output=True, text=True, check=True, cwd=tmp_path)
-    assert json.loads(run.stdout) == []
+    assert run_exported([("cnn_grad", str(path), data)], tmp_path) == []
     got = dict(np.load(data + ".out.npz"))
     cost, gradient = model.cost_and_gradient(params, X, T)
     assert abs(float(got.pop("cost")) - cost) <= 1e-12 * max(1.0, abs(cost))

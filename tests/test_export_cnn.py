@@ -7,8 +7,6 @@ written with torch.nn.functional."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -45,24 +43,6 @@ MODEL_FILE = {"inputs": {"image": [7, 7], "channels": 2}, "cost": "squared", "la
     {"kind": "pooling", "size": 2, "pooling": "average"},
     {"kind": "dense", "width": 2}]}
 
-#: Runs in a new interpreter: imports each exported file by path, evaluates it on
-#: the stored batch and records what was imported besides the standard library and NumPy.
-_RUNNER = r"""
-import importlib.util, json, sys
-import numpy
-out = {}
-for name, path, data in json.loads(sys.argv[1]):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    arrays = dict(numpy.load(data))
-    X, T = arrays.pop("X"), arrays.pop("T")
-    cost, gradient = module.cost_and_gradient(arrays, X, T)
-    numpy.savez(data + ".out.npz", cost=cost, forward=module.forward(arrays, X), **gradient)
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "symbackprop", "torch", "scipy"))))
-"""
-
-
 def _batch(model: CNNArrays, rng, n: int = 5):
     params = {k: rng.standard_normal(s) for k, s in model.parameter_shapes.items()}
     X = rng.uniform(0, 1, (n, *model.input_shape))
@@ -80,7 +60,7 @@ def _assert_agrees(got_cost, got_forward, got, model, params, X, T) -> None:
         np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-12 * max(1.0, np.abs(value).max()))
 
 
-def test_the_exported_cnn_in_a_fresh_process_agrees_with_cnn_arrays(tmp_path: Path) -> None:
+def test_the_exported_cnn_in_a_fresh_process_agrees_with_cnn_arrays(tmp_path: Path, run_exported) -> None:
     rng = np.random.default_rng(123)
     (tmp_path / "cnn.json").write_text(json.dumps(MODEL_FILE))
     network = read_model(tmp_path / "cnn.json")
@@ -95,10 +75,8 @@ def test_the_exported_cnn_in_a_fresh_process_agrees_with_cnn_arrays(tmp_path: Pa
         np.savez(data, X=X, T=T, **params)
         cases.append((f"cnn{n}", str(path), data))
         expected.append((model, params, X, T))
-    run = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(cases)], capture_output=True, text=True,
-                         check=True, cwd=tmp_path)
     # The module stands alone: neither SymPy nor the library (nor torch) was imported to run it.
-    assert json.loads(run.stdout) == []
+    assert run_exported(cases, tmp_path) == []
     for (_, _, data), (model, params, X, T) in zip(cases, expected):
         got = dict(np.load(data + ".out.npz"))
         _assert_agrees(got.pop("cost"), got.pop("forward"), got, model, params, X, T)
