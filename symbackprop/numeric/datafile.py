@@ -34,6 +34,7 @@ from ..errors import ArgumentError, DataError, echo
 from ..files import read_text
 from ..functions.parsing import MAX_DIGITS
 from ..guards import MAX_DATA_FILE_BYTES, MAX_DATA_VALUES, check_path, check_seed, check_sequence
+from .datasets import one_hot
 from .npz import read_npz
 
 __all__ = ["Standardizer", "Table", "read_data_file", "split"]
@@ -158,7 +159,7 @@ def _read_csv(path, target: str | None, targets: Sequence[str] | None, classes: 
     names = tuple(header[c] for c in input_columns)
     if target is not None:
         labels, order = _encode(path, raw_labels, lines, classes, target)
-        return Table(array, _one_hot(labels, len(order)), names, (target,), labels, order, str(path))
+        return Table(array, one_hot(labels, len(order)), names, (target,), labels, order, str(path))
     return Table(array[:, input_columns], array[:, target_columns], names,
                  tuple(header[c] for c in target_columns), source=str(path))
 
@@ -267,12 +268,6 @@ def class_order(labels: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(distinct))
 
 
-def _one_hot(labels: np.ndarray, count: int) -> np.ndarray:
-    T = np.zeros((len(labels), count))
-    T[np.arange(len(labels)), labels] = 1.0
-    return T
-
-
 # --- .npz -----------------------------------------------------------------------
 
 def _read_npz(path, classes: Sequence[str] | None) -> Table:
@@ -310,7 +305,7 @@ def _read_npz(path, classes: Sequence[str] | None) -> Table:
         )
     texts = [str(v) if raw.dtype.kind != "S" else v.decode("utf-8", "replace") for v in raw.tolist()]
     labels, order = _encode(path, texts, range(1, len(texts) + 1), classes, "labels")
-    return Table(X, _one_hot(labels, len(order)), inputs, ("labels",), labels, order, str(path))
+    return Table(X, one_hot(labels, len(order)), inputs, ("labels",), labels, order, str(path))
 
 
 def _npz_numbers(path, array: np.ndarray, name: str, ndim: int, rows: int | None = None) -> np.ndarray:
