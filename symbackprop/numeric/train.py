@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ArgumentError, DataError, echo
-from ..guards import MAX_STEPS, check_seed
+from ..guards import MAX_STEPS, check_seed, is_count
 from .optimizers import (
     Adam,
     ExponentialDecay,
@@ -204,10 +204,10 @@ def check_settings(eta: float, epochs: int, batch_size: int | None, seed: int | 
     """
     if not (_is_real(eta) and math.isfinite(eta) and eta > 0):
         raise DataError(f"the learning rate η must be a positive number (got {eta}); the book uses η = 0.2")
-    if not _is_whole(epochs) or not 0 <= epochs <= MAX_STEPS:
+    if not is_count(epochs, low=0, high=MAX_STEPS):
         # Each epoch keeps its cost: an endless run would also fill the memory.
         raise DataError(f"the number of epochs must be a whole number from 0 to {MAX_STEPS:,} (got {epochs})")
-    if batch_size is not None and (not _is_whole(batch_size) or batch_size < 1):
+    if batch_size is not None and not is_count(batch_size):
         raise DataError(f"the batch size must be a whole number ≥ 1 (got {batch_size}); omit it for full batches")
     check_seed(seed)
 
@@ -215,10 +215,6 @@ def check_settings(eta: float, epochs: int, batch_size: int | None, seed: int | 
 def _is_real(value: object) -> bool:
     # NumPy scalars count (np.float32(0.2)); True and False are no numbers here.
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_whole(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def train(
