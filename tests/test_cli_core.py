@@ -35,6 +35,10 @@ def test_verify_claim_exit_codes(capsys):
         (["verify", "--layers", "2,0,1"], "positive integer"),
         (["verify", "--layers", "2,x,1"], "'x' is not a number"),
         (["verify", "--layers", "3"], "at least two layers"),
+        # an empty value is refused, not read as "not given" (the book's network)
+        (["export", "--layers", "", "--out", "grad.py"], "--layers is empty"),
+        (["check", "code.py:f", "--layers", ""], "--layers is empty"),
+        (["verify", "--recurrent", "2", "--layers", ""], "--layers is empty"),
         (["verify", "--activation", "sigmod"], "unknown activation"),
         (["verify", "--cost", "hinge"], "unknown cost"),
         (["verify", "--cost", "categorical-cross-entropy"], "needs outputs that form a distribution"),

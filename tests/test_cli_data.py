@@ -140,6 +140,7 @@ def test_registered_data_sets_take_the_optimizers_and_json(capsys):
     (["train", "BLOBS", "--target", "shade"], "no column named 'shade'"),
     (["train", "BLOBS", "--target", "colour", "--test-fraction", "2"], "between 0 and 1"),
     (["train", "BLOBS", "--target", "colour", "--init", "book"], "--init is for registered data sets"),
+    (["train", "BLOBS", "--target", "colour", "--cost", ""], "cost is empty"),
 ])
 def test_bad_command_lines_are_one_line(args, fragment, blobs, capsys):
     args = [str(blobs) if a == "BLOBS" else a for a in args]

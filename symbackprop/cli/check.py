@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise NetworkSpecError("--pooling is an option of --cnn: a fully connected network has no pooling")
     else:
         if args.model is None:
-            args.layers = args.layers or BOOK_LAYERS
+            args.layers = BOOK_LAYERS if args.layers is None else args.layers
         model = network_from_args(args)
     console = make_console()
     report = check_backprop(model, args.function, seed=args.seed, timeout=args.timeout)

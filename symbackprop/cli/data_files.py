@@ -116,7 +116,7 @@ def model_for(args: argparse.Namespace, sizes: list[int] | None):
         return trainable_for(model_from_document(args.model_document, where, positions), args.path)
     if getattr(args, "model_document", None) is not None:  # saved with the parameters
         return trainable_for(model_from_document(args.model_document, _model_name(args)), args.path)
-    cost = args.cost or ("categorical-cross-entropy" if args.output else "squared")
+    cost = args.cost if args.cost is not None else ("categorical-cross-entropy" if args.output else "squared")
     return trainable_for(dense_network(args, sizes, cost), args.path)
 
 

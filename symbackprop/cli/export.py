@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         # Only the widths: the network itself is never built, so 784,100,10 exports in moments.
         decay = 0 if args.weight_decay is None else args.weight_decay
-        path = write_export(out, parse_layers(args.layers or BOOK_LAYERS), activation_from_args(args), args.cost,
+        path = write_export(out, parse_layers(BOOK_LAYERS if args.layers is None else args.layers), activation_from_args(args), args.cost,
                             decay, target=args.target, output=args.output)
     make_console().print(f"wrote {path} ({args.target}): cost and gradients by the derived formulas")
     return 0

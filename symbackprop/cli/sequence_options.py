@@ -66,7 +66,7 @@ def sequence_model_from_args(args: argparse.Namespace, default_layers: str) -> L
                         ("--weight-decay", getattr(args, "weight_decay", None))):
         if value is not None:
             raise NetworkSpecError(f"{flag} applies to plain networks, not to --recurrent or --batch-norm")
-    sizes = parse_layers(args.layers or default_layers)
+    sizes = parse_layers(default_layers if args.layers is None else args.layers)
     activation = activation_from_args(args)
     if not isinstance(activation, str) and len(activation) > 2:
         raise NetworkSpecError(f"give one activation, or two separated by ';'; got {len(activation)}")
